@@ -1,0 +1,169 @@
+"""Versioned JSON persistence of :class:`ReactionNetwork` (never pickle).
+
+Format ``nncrn.network`` version 1::
+
+    {"format": "nncrn.network", "version": 1, "kinetics": "mass_action",
+     "species": [{"name": "X0", "role": "input", "initial": 0.0,
+                  "input_range": [-1.5, 2.0] | null}, ...],
+     "reactions": [{"reactants": {"X0": 1, "Y0": 1}, "products": {"X0": 1, "Y0": 2},
+                    "rate": 0.25, "label": "..."}, ...],
+     "readout": [{"name": "class_0", "plus": "Y0", "minus": null}, ...],
+     "metadata": {...}}
+
+Floats are written with Python's shortest round-trip repr, so a save/load round trip is
+exact. An unbounded input range is written as ``null`` for ``high`` (JSON has no inf).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from nncrn._errors import FormatError
+from nncrn.network._network import KINETICS, ReactionNetwork, Readout, thaw_json
+from nncrn.network._reaction import Reaction
+from nncrn.network._species import Species
+
+__all__ = ["FORMAT", "VERSION", "load", "network_from_json", "network_to_json", "save"]
+
+FORMAT = "nncrn.network"
+VERSION = 1
+
+
+def network_to_json(network: ReactionNetwork) -> str:
+    """Serialise ``network`` to JSON text (format ``nncrn.network`` version 1)."""
+    doc = {
+        "format": FORMAT,
+        "version": VERSION,
+        "kinetics": KINETICS,
+        "species": [
+            {
+                "name": s.name,
+                "role": s.role.value,
+                "initial": s.initial,
+                "input_range": None
+                if s.input_range is None
+                else [s.input_range[0], None if math.isinf(s.input_range[1]) else s.input_range[1]],
+            }
+            for s in network.species
+        ],
+        "reactions": [
+            {"reactants": dict(r.reactants), "products": dict(r.products), "rate": r.rate}
+            | ({"label": r.label} if r.label else {})
+            for r in network.reactions
+        ],
+        "readout": [
+            {"name": ro.name, "plus": ro.plus, "minus": ro.minus}
+            for ro in network.readout  # type: ignore[union-attr]
+        ],
+        "metadata": thaw_json(network.metadata),
+    }
+    return json.dumps(doc, indent=1, allow_nan=False)
+
+
+def _require(doc: dict, key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if key not in doc:
+        raise FormatError(f"network JSON: {where} has no {key!r} entry")
+    value = doc[key]
+    if not isinstance(value, kind):
+        names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+        raise FormatError(
+            f"network JSON: {where}.{key} must be a {names}, got {type(value).__name__}"
+        )
+    return value
+
+
+def network_from_json(text: str | bytes) -> ReactionNetwork:
+    """Parse JSON written by :func:`network_to_json`.
+
+    Raises :class:`~nncrn.FormatError` for malformed JSON, another format, a newer version or
+    another kinetics convention, and :class:`~nncrn.NetworkError` when the content violates a
+    network invariant.
+    """
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FormatError(
+            f"network JSON is malformed at line {exc.lineno} column {exc.colno}: {exc.msg}; "
+            "the file must be one written by ReactionNetwork.save or `nncrn compile`"
+        ) from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
+        raise FormatError(
+            f"not an nncrn network file: expected \"format\": {FORMAT!r}, found {found!r}"
+        )
+    version = doc.get("version")
+    if version != VERSION:
+        raise FormatError(
+            f"network file has format version {version!r}; this nncrn reads version {VERSION}. "
+            "Upgrade nncrn to read newer files, or re-export the network with this version"
+        )
+    if doc.get("kinetics") != KINETICS:
+        raise FormatError(
+            f"network file uses kinetics {doc.get('kinetics')!r}; nncrn networks use {KINETICS!r} "
+            "(mass action without factorials)"
+        )
+    species = []
+    for i, s in enumerate(_require(doc, "species", list, "document")):
+        where = f"species[{i}]"
+        if not isinstance(s, dict):
+            raise FormatError(f"network JSON: {where} must be an object")
+        rng = s.get("input_range")
+        if rng is not None:
+            if not isinstance(rng, list) or len(rng) != 2:
+                raise FormatError(f"network JSON: {where}.input_range must be [low, high]")
+            rng = (rng[0], math.inf if rng[1] is None else rng[1])
+        species.append(
+            Species(
+                _require(s, "name", str, where),
+                s.get("role", "auxiliary"),
+                _require(s, "initial", (int, float), where) if "initial" in s else 0.0,
+                rng,
+            )
+        )
+    reactions = []
+    for i, r in enumerate(_require(doc, "reactions", list, "document")):
+        where = f"reactions[{i}]"
+        if not isinstance(r, dict):
+            raise FormatError(f"network JSON: {where} must be an object")
+        reactions.append(
+            Reaction(
+                _require(r, "reactants", dict, where),
+                _require(r, "products", dict, where),
+                _require(r, "rate", (int, float), where),
+                r.get("label", ""),
+            )
+        )
+    readout = []
+    for i, ro in enumerate(_require(doc, "readout", list, "document")):
+        where = f"readout[{i}]"
+        if not isinstance(ro, dict):
+            raise FormatError(f"network JSON: {where} must be an object")
+        minus = ro.get("minus")
+        if minus is not None and not isinstance(minus, str):
+            raise FormatError(f"network JSON: {where}.minus must be a species name or null")
+        readout.append(Readout(_require(ro, "name", str, where), _require(ro, "plus", str, where), minus))
+    metadata = doc.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise FormatError("network JSON: metadata must be an object")
+    return ReactionNetwork(tuple(species), tuple(reactions), tuple(readout), metadata)
+
+
+def save(network: ReactionNetwork, path: str | os.PathLike) -> None:
+    """Write ``network`` to ``path`` atomically (a failed write leaves no partial file)."""
+    path = Path(path)
+    text = network_to_json(network)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def load(path: str | os.PathLike) -> ReactionNetwork:
+    """Read a network file written by :func:`save`."""
+    path = Path(path)
+    if not path.is_file():
+        raise FormatError(f"network file {str(path)!r} does not exist or is not a file")
+    return network_from_json(path.read_text(encoding="utf-8"))

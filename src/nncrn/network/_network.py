@@ -1,0 +1,308 @@
+"""The central value: an immutable mass-action reaction network."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from nncrn._errors import NetworkError
+from nncrn.network._reaction import Reaction
+from nncrn.network._species import Role, Species, check_name
+from nncrn.network._stoich import StoichiometryView
+
+__all__ = ["KINETICS", "ReactionNetwork", "Readout"]
+
+KINETICS = "mass_action"
+"""The one rate-law convention of nncrn: deterministic mass action *without* factorials.
+
+A reaction ``sum_s a_s S -> ...`` with rate constant ``k`` proceeds at rate
+``k * prod_s x_s ** a_s`` (concentrations ``x``), so ``2 Y -> Y`` at rate ``k`` gives
+``dy/dt = -k y**2`` (not ``-k y**2 / 2``). This is the convention of Anderson, Joshi &
+Deshpande (2021), of SBML kinetic laws written as ``k * Y * Y``, and of libRoadRunner.
+"""
+
+
+@dataclass(frozen=True)
+class Readout:
+    """One output value of a network: ``[plus] - [minus]`` (or ``[plus]`` when ``minus`` is None).
+
+    A smoothed-ReLU output neuron is read from one species; an exact linear output is read
+    as the difference of a positive-part and a negative-part species.
+    """
+
+    name: str
+    plus: str
+    minus: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise NetworkError(f"readout name must be a non-empty string, got {self.name!r}")
+        check_name(self.plus, "readout species")
+        if self.minus is not None:
+            check_name(self.minus, "readout species")
+            if self.minus == self.plus:
+                raise NetworkError(
+                    f"readout {self.name!r} uses species {self.plus!r} as both plus and minus part"
+                )
+
+
+def _freeze_json(value: Any, where: str) -> Any:
+    """Deep-copy a JSON-compatible value into immutable containers."""
+    if isinstance(value, Mapping):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise NetworkError(f"metadata key {k!r} in {where} must be a string")
+            out[k] = _freeze_json(v, f"{where}.{k}")
+        return MappingProxyType(out)
+    if isinstance(value, list | tuple):
+        return tuple(_freeze_json(v, where) for v in value)
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise NetworkError(f"metadata value {value!r} at {where} is not finite; JSON cannot hold it")
+        return value
+    raise NetworkError(
+        f"metadata value at {where} has type {type(value).__name__}; metadata must be JSON "
+        "(dicts with string keys, lists, strings, numbers, booleans, None)"
+    )
+
+
+def thaw_json(value: Any) -> Any:
+    """Inverse of the metadata freeze: plain dicts and lists (for ``json.dumps``)."""
+    if isinstance(value, Mapping):
+        return {k: thaw_json(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [thaw_json(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True, eq=False)
+class ReactionNetwork:
+    """An immutable chemical reaction network under mass-action kinetics (:data:`KINETICS`).
+
+    Parameters
+    ----------
+    species:
+        The species, in the order used by every array axis of every result.
+    reactions:
+        Irreversible reactions; each names only species listed in ``species``. Two
+        reactions with the same reactants and products are rejected (merge them: rates add).
+    readout:
+        What the network's output values are. Default: one :class:`Readout` per species
+        of role ``OUTPUT``, in species order.
+    metadata:
+        JSON-compatible provenance (source model, scheme, eps, ...). Never used in numerics.
+
+    Nothing mutates a network; methods such as :meth:`with_rates` return a new one.
+
+    >>> from nncrn import ReactionNetwork, Species, Reaction
+    >>> net = ReactionNetwork(
+    ...     [Species("X", "input"), Species("Y", "output")],
+    ...     [Reaction.parse("0 -> Y", 0.001), Reaction.parse("2 Y -> Y", 1.0),
+    ...      Reaction.parse("X + Y -> X + 2 Y", 1.0)],
+    ... )
+    >>> net
+    ReactionNetwork(2 species, 3 reactions, inputs=['X'], outputs=['Y'])
+    """
+
+    species: tuple[Species, ...]
+    reactions: tuple[Reaction, ...]
+    readout: tuple[Readout, ...] | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    kinetics = KINETICS
+
+    def __post_init__(self) -> None:
+        species = tuple(self.species)
+        for i, s in enumerate(species):
+            if not isinstance(s, Species):
+                raise NetworkError(
+                    f"species[{i}] is a {type(s).__name__}; pass nncrn.Species objects, "
+                    f"e.g. Species('X', role='input')"
+                )
+        index: dict[str, int] = {}
+        for i, s in enumerate(species):
+            if s.name in index:
+                raise NetworkError(
+                    f"duplicate species name {s.name!r} (positions {index[s.name]} and {i}); "
+                    "species names must be unique"
+                )
+            index[s.name] = i
+        reactions = tuple(self.reactions)
+        seen: dict[tuple, int] = {}
+        for i, r in enumerate(reactions):
+            if not isinstance(r, Reaction):
+                raise NetworkError(
+                    f"reactions[{i}] is a {type(r).__name__}; pass nncrn.Reaction objects, "
+                    "e.g. Reaction.parse('X + Y -> X + 2 Y', 0.5)"
+                )
+            for name in (*r.reactants, *r.products):
+                if name not in index:
+                    raise NetworkError(
+                        f"reaction {i} ({r.equation()}) names species {name!r}, which is not "
+                        "among the network's species; add Species({name!r}) or fix the reaction"
+                    )
+            k = r.key()
+            if k in seen:
+                raise NetworkError(
+                    f"reactions {seen[k]} and {i} are both {r.equation()}; merge them into one "
+                    f"reaction whose rate constant is the sum ({reactions[seen[k]].rate} + {r.rate})"
+                )
+            seen[k] = i
+        if self.readout is None:
+            readout = tuple(Readout(s.name, s.name) for s in species if s.role is Role.OUTPUT)
+        else:
+            readout = tuple(self.readout)
+        names = set()
+        for ro in readout:
+            if not isinstance(ro, Readout):
+                raise NetworkError(f"readout entries must be nncrn.Readout, got {type(ro).__name__}")
+            if ro.name in names:
+                raise NetworkError(f"duplicate readout name {ro.name!r}")
+            names.add(ro.name)
+            for part in (ro.plus, ro.minus):
+                if part is not None and part not in index:
+                    raise NetworkError(
+                        f"readout {ro.name!r} reads species {part!r}, which is not in the network"
+                    )
+        object.__setattr__(self, "species", species)
+        object.__setattr__(self, "reactions", reactions)
+        object.__setattr__(self, "readout", readout)
+        object.__setattr__(self, "metadata", _freeze_json(dict(self.metadata), "metadata"))
+        object.__setattr__(self, "_index", MappingProxyType(index))
+
+    # ------------------------------------------------------------------ lookups
+    @property
+    def species_names(self) -> tuple[str, ...]:
+        """Species names in array-axis order."""
+        return tuple(s.name for s in self.species)
+
+    @property
+    def n_species(self) -> int:
+        return len(self.species)
+
+    @property
+    def n_reactions(self) -> int:
+        return len(self.reactions)
+
+    def index(self, name: str) -> int:
+        """Position of species ``name`` on every array axis."""
+        try:
+            return self._index[name]  # type: ignore[attr-defined]
+        except KeyError:
+            raise NetworkError(f"no species named {name!r} in this network") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._index  # type: ignore[attr-defined]
+
+    def species_with_role(self, role: Role | str) -> tuple[Species, ...]:
+        role = Role(role)
+        return tuple(s for s in self.species if s.role is role)
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """Names of the input species, in order: the columns of an ``inputs`` array."""
+        return tuple(s.name for s in self.species if s.role is Role.INPUT)
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """Names of the readout values, in order: the columns of ``result.outputs``."""
+        return tuple(ro.name for ro in self.readout)  # type: ignore[union-attr]
+
+    @cached_property
+    def stoichiometry(self) -> StoichiometryView:
+        """Cached array view used by the simulators (see :class:`StoichiometryView`)."""
+        return StoichiometryView.build(dict(self._index), self.reactions)  # type: ignore[attr-defined]
+
+    def read_outputs(self, concentrations: np.ndarray) -> np.ndarray:
+        """Map concentrations ``(..., n_species)`` to readout values ``(..., n_outputs)``."""
+        c = np.asarray(concentrations, dtype=np.float64)
+        cols = [
+            c[..., self.index(ro.plus)]
+            - (c[..., self.index(ro.minus)] if ro.minus is not None else 0.0)
+            for ro in self.readout  # type: ignore[union-attr]
+        ]
+        if not cols:
+            return np.zeros((*c.shape[:-1], 0))
+        return np.stack(cols, axis=-1)
+
+    # ------------------------------------------------------------------ derived networks
+    def with_rates(self, rates: Sequence[float] | np.ndarray) -> ReactionNetwork:
+        """A new network with the same structure and rate constants ``rates`` (reaction order)."""
+        rates = np.asarray(rates, dtype=np.float64)
+        if rates.shape != (self.n_reactions,):
+            raise NetworkError(
+                f"with_rates got {rates.shape} rate constants; the network has "
+                f"{self.n_reactions} reactions, pass an array of shape ({self.n_reactions},)"
+            )
+        reactions = [
+            Reaction(r.reactants, r.products, float(k), r.label)
+            for r, k in zip(self.reactions, rates, strict=True)
+        ]
+        return ReactionNetwork(self.species, reactions, self.readout, thaw_json(self.metadata))
+
+    def with_metadata(self, **entries: Any) -> ReactionNetwork:
+        """A new network whose metadata is updated with ``entries``."""
+        meta = thaw_json(self.metadata)
+        meta.update(entries)
+        return ReactionNetwork(self.species, self.reactions, self.readout, meta)
+
+    # ------------------------------------------------------------------ identity
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ReactionNetwork):
+            return NotImplemented
+        return (
+            self.species == other.species
+            and self.reactions == other.reactions
+            and self.readout == other.readout
+            and json.dumps(thaw_json(self.metadata), sort_keys=True)
+            == json.dumps(thaw_json(other.metadata), sort_keys=True)
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.species, self.reactions))
+
+    def __repr__(self) -> str:
+        return (
+            f"ReactionNetwork({self.n_species} species, {self.n_reactions} reactions, "
+            f"inputs={list(self.inputs)}, outputs={list(self.outputs)})"
+        )
+
+    # ------------------------------------------------------------------ persistence
+    def to_json(self) -> str:
+        """Versioned JSON text (see :func:`nncrn.network.network_to_json`)."""
+        from nncrn.network._json import network_to_json
+
+        return network_to_json(self)
+
+    @classmethod
+    def from_json(cls, text: str) -> ReactionNetwork:
+        """Inverse of :meth:`to_json`; rejects malformed text and unknown format versions."""
+        from nncrn.network._json import network_from_json
+
+        return network_from_json(text)
+
+    def save(self, path: str | Any) -> None:
+        """Write the network as versioned JSON to ``path`` (never pickle)."""
+        from nncrn.network._json import save
+
+        save(self, path)
+
+    @classmethod
+    def load(cls, path: str | Any) -> ReactionNetwork:
+        """Read a network written by :meth:`save`."""
+        from nncrn.network._json import load
+
+        return load(path)
+

@@ -1,0 +1,154 @@
+"""Reaction: name-keyed stoichiometry and one mass-action rate constant."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from nncrn._errors import NetworkError
+from nncrn.network._species import check_name
+
+__all__ = ["Reaction"]
+
+_TERM = re.compile(r"^\s*(?:(\d+)\s*\*?\s*)?([A-Za-z_][A-Za-z0-9_]*)\s*$")
+
+
+def _freeze_side(side: object, what: str) -> Mapping[str, int]:
+    if side is None:
+        return MappingProxyType({})
+    if not isinstance(side, Mapping):
+        raise NetworkError(
+            f"reaction {what} must be a mapping from species name to stoichiometric "
+            f"coefficient, e.g. {{'X': 1, 'Y': 2}}; got {type(side).__name__}"
+        )
+    out: dict[str, int] = {}
+    for name, coeff in side.items():
+        check_name(name)
+        if isinstance(coeff, bool) or not isinstance(coeff, int | float) or coeff != int(coeff):
+            raise NetworkError(
+                f"species {name!r} has {what} coefficient {coeff!r}; coefficients must be "
+                "positive integers"
+            )
+        if int(coeff) <= 0:
+            raise NetworkError(
+                f"species {name!r} has {what} coefficient {coeff!r}; coefficients must be "
+                "positive integers (leave a species out instead of giving it 0)"
+            )
+        out[name] = int(coeff)
+    return MappingProxyType(out)
+
+
+def _format_side(side: Mapping[str, int]) -> str:
+    if not side:
+        return "0"
+    return " + ".join(name if c == 1 else f"{c} {name}" for name, c in side.items())
+
+
+@dataclass(frozen=True, eq=False)
+class Reaction:
+    """An irreversible mass-action reaction ``reactants -> products`` at rate constant ``rate``.
+
+    Under the library's kinetics convention (see :data:`nncrn.network.KINETICS`) its rate is
+    ``rate * prod_s x_s ** reactants[s]`` with no factorials, so ``2 Y -> Y`` at rate ``k``
+    contributes ``-k y**2`` to ``dy/dt``.
+
+    Parameters
+    ----------
+    reactants, products:
+        Mappings from species name to positive integer coefficient; empty for ``0``.
+    rate:
+        Rate constant, finite and > 0. Negative neural-network weights are encoded by the
+        choice of reaction (a degradation), never by a negative rate.
+    label:
+        Free-form description (e.g. ``"layer 1 weight w[3,0]"``) kept for readable exports.
+    """
+
+    reactants: Mapping[str, int]
+    products: Mapping[str, int]
+    rate: float
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reactants", _freeze_side(self.reactants, "reactant"))
+        object.__setattr__(self, "products", _freeze_side(self.products, "product"))
+        try:
+            rate = float(self.rate)
+        except (TypeError, ValueError):
+            rate = math.nan
+        if not math.isfinite(rate) or rate <= 0:
+            raise NetworkError(
+                f"reaction {self} has rate constant {self.rate!r}; rate constants must be finite "
+                "and > 0 (a negative weight is encoded by a degradation reaction, not a negative "
+                "rate; drop reactions whose rate is 0)"
+            )
+        object.__setattr__(self, "rate", rate)
+        if not isinstance(self.label, str):
+            raise NetworkError(f"reaction label must be a string, got {type(self.label).__name__}")
+
+    @classmethod
+    def parse(cls, text: str, rate: float, label: str = "") -> Reaction:
+        """Build a reaction from ``"A + 2 B -> C"`` text (``0`` or nothing for no species).
+
+        >>> Reaction.parse("X + Y -> X + 2 Y", 0.5)
+        Reaction('X + Y -> X + 2 Y', rate=0.5)
+        """
+        if text.count("->") != 1:
+            raise NetworkError(
+                f"cannot parse reaction {text!r}: expected exactly one '->' as in 'A + 2 B -> C'"
+            )
+        left, right = text.split("->")
+        return cls(_parse_side(left, text), _parse_side(right, text), rate, label)
+
+    @property
+    def order(self) -> int:
+        """Molecularity: the sum of reactant coefficients."""
+        return sum(self.reactants.values())
+
+    def net(self) -> dict[str, int]:
+        """Net change of each species whose amount changes (products minus reactants)."""
+        out = {s: self.products.get(s, 0) - c for s, c in self.reactants.items()}
+        for s, c in self.products.items():
+            out.setdefault(s, c)
+        return {s: c for s, c in out.items() if c != 0}
+
+    def key(self) -> tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]:
+        """Order-independent identity of the reaction's stoichiometry (rate excluded)."""
+        return (tuple(sorted(self.reactants.items())), tuple(sorted(self.products.items())))
+
+    def equation(self) -> str:
+        """The reaction as text, ``"X + Y -> X + 2 Y"``."""
+        return f"{_format_side(self.reactants)} -> {_format_side(self.products)}"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Reaction):
+            return NotImplemented
+        return self.key() == other.key() and self.rate == other.rate and self.label == other.label
+
+    def __hash__(self) -> int:
+        return hash((self.key(), self.rate, self.label))
+
+    def __repr__(self) -> str:
+        return f"Reaction({self.equation()!r}, rate={self.rate!r})"
+
+    def __str__(self) -> str:
+        return self.equation()
+
+
+def _parse_side(side: str, text: str) -> dict[str, int]:
+    side = side.strip()
+    if side in ("", "0", "∅"):
+        return {}
+    out: dict[str, int] = {}
+    for term in side.split("+"):
+        m = _TERM.match(term)
+        if m is None:
+            raise NetworkError(
+                f"cannot parse {term.strip()!r} in reaction {text!r}: each term must be a species "
+                "name optionally preceded by an integer coefficient, as in '2 Y'"
+            )
+        coeff = int(m.group(1)) if m.group(1) else 1
+        out[m.group(2)] = out.get(m.group(2), 0) + coeff
+    return out

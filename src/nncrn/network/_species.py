@@ -1,0 +1,99 @@
+"""Species: a named chemical with a role in the computation."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import Enum
+
+from nncrn._errors import NetworkError
+
+__all__ = ["Role", "Species", "check_name"]
+
+
+class Role(str, Enum):
+    """What a species stands for in a compiled network.
+
+    ``INPUT`` species are held at the input concentrations (they only ever act as
+    catalysts in compiled networks); ``OUTPUT`` species are read out; ``HIDDEN`` are
+    the neurons between; ``AUXILIARY`` is everything else (fuel, helpers, or any
+    species of a network that was not compiled from a neural network).
+    """
+
+    INPUT = "input"
+    HIDDEN = "hidden"
+    OUTPUT = "output"
+    AUXILIARY = "auxiliary"
+
+
+def check_name(name: object, what: str = "species name") -> str:
+    """Return ``name`` if it is a valid identifier (ASCII letters, digits, ``_``; no leading digit)."""
+    if not isinstance(name, str) or not name.isascii() or not name.isidentifier():
+        raise NetworkError(
+            f"{what} {name!r} is not a valid identifier: names must be ASCII letters, digits "
+            "and '_' and must not start with a digit (so that SBML, Antimony and CRN text can "
+            "use them unchanged); rename it, e.g. to 'X_1'"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class Species:
+    """A chemical species.
+
+    Parameters
+    ----------
+    name:
+        Identifier, unique within a network.
+    role:
+        :class:`Role` of the species (default ``AUXILIARY``).
+    initial:
+        Initial concentration (>= 0) used when a simulation is not given one.
+    input_range:
+        Only for ``INPUT`` species: the ``(low, high)`` range of the feature this species
+        encodes. The species' concentration is ``feature - low`` (so features that can be
+        negative become non-negative concentrations); ``high`` may be ``math.inf``.
+        ``None`` means the feature is itself a concentration (``low = 0``, ``high = inf``).
+    """
+
+    name: str
+    role: Role = Role.AUXILIARY
+    initial: float = 0.0
+    input_range: tuple[float, float] | None = None
+
+    def __post_init__(self) -> None:
+        check_name(self.name)
+        try:
+            role = Role(self.role)
+        except ValueError:
+            allowed = ", ".join(repr(r.value) for r in Role)
+            raise NetworkError(
+                f"species {self.name!r} has role {self.role!r}; the role must be one of {allowed}"
+            ) from None
+        object.__setattr__(self, "role", role)
+        initial = float(self.initial)
+        if not math.isfinite(initial) or initial < 0:
+            raise NetworkError(
+                f"species {self.name!r} has initial concentration {self.initial!r}; initial "
+                "concentrations must be finite and >= 0"
+            )
+        object.__setattr__(self, "initial", initial)
+        if self.input_range is not None:
+            if role is not Role.INPUT:
+                raise NetworkError(
+                    f"species {self.name!r} has role {role.value!r} but an input_range; only "
+                    "input species have an input_range"
+                )
+            try:
+                low, high = (float(v) for v in self.input_range)
+            except (TypeError, ValueError):
+                raise NetworkError(
+                    f"species {self.name!r} has input_range {self.input_range!r}; it must be a "
+                    "pair (low, high) of numbers"
+                ) from None
+            if not math.isfinite(low) or math.isnan(high) or not high > low:
+                raise NetworkError(
+                    f"species {self.name!r} has input_range ({low}, {high}); low must be finite "
+                    "and high > low (high may be inf)"
+                )
+            object.__setattr__(self, "input_range", (low, high))
