@@ -1,0 +1,78 @@
+"""Command-line interface: the only place that touches argv, files and exit codes.
+
+Each command lives in its own module exposing ``register(subparsers)``, which adds a
+subparser and sets ``func`` to a ``run(args, console) -> int`` function. Errors are
+printed as ``error: ...`` on stderr: exit code 2 for bad input (an nncrn error about the
+input, or a file that cannot be read or written), 1 for a failed computation
+(:class:`~nncrn.ConvergenceError`). Anything else is a bug and keeps its traceback;
+``--debug`` shows tracebacks for the handled errors too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from nncrn._errors import ConvergenceError, NNCRNError
+
+__all__ = ["main"]
+
+# Command modules, in the order `nncrn --help` lists them.
+_COMMANDS = (
+    "nncrn.cli._demo",
+    "nncrn.cli._train",
+    "nncrn.cli._compile",
+    "nncrn.cli._simulate",
+    "nncrn.cli._info",
+    "nncrn.cli._export",
+    "nncrn.cli._noise",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nncrn",
+        description="Compile neural networks into chemical reaction networks and simulate them.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in _COMMANDS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # command not shipped in this build
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``nncrn`` command; returns the process exit code."""
+    from rich.console import Console
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    console = Console(stderr=False, highlight=False)
+    try:
+        return int(args.func(args, console) or 0)
+    except ConvergenceError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except (NNCRNError, OSError) as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
