@@ -7,10 +7,12 @@ other's framework.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from nncrn._activations import check_eps, smooth_relu
 from nncrn._errors import UnsupportedModelError
 
 __all__ = ["ACTIVATIONS", "DenseLayer", "LayerStack"]
@@ -35,7 +37,8 @@ class DenseLayer:
         where = self.source or "layer"
         if w.ndim != 2 or b.shape != (w.shape[0],):
             raise UnsupportedModelError(
-                f"{where}: weight must be (n_out, n_in) and bias (n_out,); got {w.shape} and {b.shape}"
+                f"{where}: weight must be (n_out, n_in) and bias (n_out,); got {w.shape} and "
+                f"{b.shape}"
             )
         for name, arr in (("weight", w), ("bias", b)):
             bad = ~np.isfinite(arr)
@@ -50,6 +53,18 @@ class DenseLayer:
             raise UnsupportedModelError(
                 f"{where}: activation {self.activation!r} is not one of {ACTIVATIONS}"
             )
+        if self.activation == "smooth_relu":
+            if self.eps is None:
+                raise UnsupportedModelError(
+                    f"{where}: activation 'smooth_relu' needs its eps; pass "
+                    "DenseLayer(..., eps=...)"
+                )
+            object.__setattr__(self, "eps", check_eps(self.eps, f"{where}: eps"))
+        elif self.eps is not None:
+            raise UnsupportedModelError(
+                f"{where}: eps={self.eps!r} given for activation {self.activation!r}; only "
+                "'smooth_relu' layers carry an eps"
+            )
         w.setflags(write=False)
         b.setflags(write=False)
         object.__setattr__(self, "weight", w)
@@ -62,6 +77,15 @@ class DenseLayer:
     @property
     def n_out(self) -> int:
         return int(self.weight.shape[0])
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """The layer's own function: ``x (batch, n_in)`` -> ``(batch, n_out)``, numpy float64."""
+        z = np.asarray(x, dtype=np.float64) @ self.weight.T + self.bias
+        if self.activation == "relu":
+            return np.maximum(z, 0.0)
+        if self.activation == "smooth_relu":
+            return smooth_relu(z, self.eps)  # type: ignore[arg-type]
+        return z
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,7 +106,7 @@ class LayerStack:
         layers = tuple(self.layers)
         if not layers:
             raise UnsupportedModelError(f"{self.source}: the model has no dense layer to compile")
-        for prev, nxt in zip(layers, layers[1:], strict=False):
+        for prev, nxt in itertools.pairwise(layers):
             if prev.n_out != nxt.n_in:
                 raise UnsupportedModelError(
                     f"{self.source}: {nxt.source or 'a layer'} expects {nxt.n_in} inputs but the "
@@ -94,3 +118,18 @@ class LayerStack:
     @property
     def n_inputs(self) -> int:
         return self.layers[0].n_in
+
+    @property
+    def n_outputs(self) -> int:
+        return self.layers[-1].n_out
+
+    def forward(self, x: object) -> np.ndarray:
+        """The network's own function (ReLU as ReLU) on ``x (batch, n_inputs)``, in numpy float64.
+
+        This is the model being compiled, not the chemistry; compare with
+        :meth:`Scheme.forward <nncrn.compile.Scheme.forward>` for what the network computes.
+        """
+        h = np.asarray(x, dtype=np.float64)
+        for layer in self.layers:
+            h = layer(h)
+        return h

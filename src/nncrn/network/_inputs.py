@@ -86,7 +86,7 @@ def input_concentrations(network: ReactionNetwork, inputs: object) -> np.ndarray
     if bad.any():
         row, col = np.argwhere(bad)[0]
         raise InputError(
-            f"input {names[col]!r} is {x[row, col]} in row {row} ({int(bad.sum())} non-finite "
+            f"input {names[col]!r} is {float(x[row, col])} in row {row} ({int(bad.sum())} non-finite "
             "values in all); inputs must be finite numbers — impute or drop those rows"
         )
     species = [network.species[network.index(n)] for n in names]
@@ -98,12 +98,12 @@ def input_concentrations(network: ReactionNetwork, inputs: object) -> np.ndarray
         s = species[col]
         if s.input_range is None:
             raise InputError(
-                f"input {s.name!r} is {x[row, col]!r} in row {row}; inputs are concentrations and "
+                f"input {s.name!r} is {float(x[row, col])!r} in row {row}; inputs are concentrations and "
                 "must be >= 0. Compile with input_range=(low, high) to accept negative features"
             )
         raise InputError(
-            f"input {s.name!r} is {x[row, col]!r} in row {row}, outside its declared input_range "
-            f"[{low[col]!r}, {high[col]!r}] ({int(outside.sum())} values outside in all); "
+            f"input {s.name!r} is {float(x[row, col])!r} in row {row}, outside its declared input_range "
+            f"[{float(low[col])!r}, {float(high[col])!r}] ({int(outside.sum())} values outside in all); "
             "recompile with a wider input_range or clip the features"
         )
     return x - low
@@ -145,8 +145,8 @@ def initial_state(
     if bad.any():
         row, col = np.argwhere(bad)[0]
         raise InputError(
-            f"initial concentration of {network.species[col].name!r} is {state[row, col]!r} in "
-            "row {row}; concentrations must be finite and >= 0".replace("{row}", str(row))
+            f"initial concentration of {network.species[col].name!r} is {float(state[row, col])!r} in "
+            f"row {row}; concentrations must be finite and >= 0"
         )
     idx = [network.index(n) for n in network.inputs]
     state[:, idx] = x

@@ -7,6 +7,7 @@ oracle's residual and the tests; the batched torch solver has its own, equivalen
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from nncrn.network import StoichiometryView
 
@@ -17,15 +18,23 @@ def reaction_rates(view: StoichiometryView, y: np.ndarray) -> np.ndarray:
     """``(batch, n_reactions)`` rates ``k_r prod_s y_s ** a_rs`` (no factorials) for ``y (batch, n_species)``."""
     y = np.asarray(y, dtype=np.float64)
     rates = np.broadcast_to(view.rates, (*y.shape[:-1], view.n_reactions)).copy()
+    if view.reactant_rows.size == 0:
+        return rates
     factors = y[..., view.reactant_cols] ** view.reactant_coeffs
-    # Multiply each reactant factor into its reaction; np.multiply.at handles repeated rows.
-    np.multiply.at(rates, (..., view.reactant_rows), factors)
+    # Reactant entries are grouped by reaction (rows non-decreasing), so one reduceat per
+    # reaction segment multiplies the factors; reactions with no reactants keep rate k.
+    starts = np.flatnonzero(np.r_[True, np.diff(view.reactant_rows) != 0])
+    rates[..., view.reactant_rows[starts]] *= np.multiply.reduceat(factors, starts, axis=-1)
     return rates
 
 
 def rhs(view: StoichiometryView, y: np.ndarray) -> np.ndarray:
     """``dy/dt`` of shape ``(batch, n_species)`` under mass action without factorials."""
+    y = np.asarray(y, dtype=np.float64)
     rates = reaction_rates(view, y)
-    out = np.zeros(np.shape(y), dtype=np.float64)
-    np.add.at(out, (..., view.net_cols), rates[..., view.net_rows] * view.net_coeffs)
-    return out
+    net = sp.csr_array(
+        (view.net_coeffs.astype(np.float64), (view.net_rows, view.net_cols)),
+        shape=(view.n_reactions, view.n_species),
+    )
+    flat = rates.reshape(-1, view.n_reactions)
+    return np.asarray(net.T @ flat.T).T.reshape(y.shape)

@@ -1,0 +1,108 @@
+"""Parse a torch ``nn.Sequential`` of ``Linear`` layers and activations into a :class:`LayerStack`.
+
+torch is imported only when this module is (``compile_network`` imports it lazily).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from nncrn._errors import UnsupportedModelError
+from nncrn.compile._layers import DenseLayer, LayerStack
+from nncrn.nn import SmoothReLU
+
+__all__ = ["parse_torch"]
+
+SUPPORTED = (
+    "Linear, nncrn.nn.SmoothReLU, ReLU, Identity, Flatten, Dropout (skipped) and a final "
+    "Softmax/LogSoftmax (dropped)"
+)
+_DROPOUT = (nn.Dropout, nn.Dropout1d)
+_SOFTMAX = (nn.Softmax, nn.LogSoftmax)
+
+
+def _flatten(module: nn.Module, prefix: str = "") -> list[tuple[str, nn.Module]]:
+    """Leaves of nested ``Sequential`` containers with their dotted paths (``"1.0"``)."""
+    if isinstance(module, nn.Sequential):
+        out = []
+        for name, child in module.named_children():
+            out += _flatten(child, f"{prefix}.{name}" if prefix else name)
+        return out
+    return [(prefix or "0", module)]
+
+
+def _array(t: torch.Tensor) -> np.ndarray:
+    return t.detach().to("cpu", torch.float64).numpy()
+
+
+def parse_torch(model: nn.Module) -> LayerStack:
+    """The layers of ``model`` (``nn.Sequential``, nested ones flattened, or one ``nn.Linear``).
+
+    Each ``Linear`` takes the activation that follows it (``identity`` when another
+    ``Linear`` or the end follows). Dropout is skipped and a final Softmax/LogSoftmax is
+    dropped (the argmax is unchanged); both are listed in ``LayerStack.dropped``.
+    """
+    if not isinstance(model, nn.Sequential | nn.Linear):
+        raise UnsupportedModelError(
+            f"torch model of type {type(model).__name__} is not supported; compile_network "
+            f"reads an nn.Sequential of {SUPPORTED}. Rebuild the model as an nn.Sequential"
+        )
+    modules = _flatten(model)
+    source = f"torch.nn.{type(model).__name__}"
+    dropped: list[str] = []
+    specs: list[list] = []  # [weight, bias, activation, eps, source]
+    awaiting = False  # the last Linear has no activation yet
+    for k, (path, m) in enumerate(modules):
+        where = f"layer {k} ({path}: {type(m).__name__})"
+        if isinstance(m, nn.Linear):
+            if isinstance(m.weight, nn.parameter.UninitializedParameter):
+                raise UnsupportedModelError(
+                    f"{where} is an uninitialized LazyLinear; run one forward pass first"
+                )
+            bias = _array(m.bias) if m.bias is not None else np.zeros(m.out_features)
+            specs.append([_array(m.weight), bias, "identity", None, where])
+            awaiting = True
+        elif isinstance(m, SmoothReLU | nn.ReLU):
+            if not awaiting:
+                what = "the first layer" if not specs else "another activation"
+                raise UnsupportedModelError(
+                    f"{where} follows {what}; every activation must directly follow a Linear "
+                    f"layer (supported: {SUPPORTED})"
+                )
+            if isinstance(m, SmoothReLU):
+                specs[-1][2:4] = ["smooth_relu", m.eps]
+            else:
+                specs[-1][2] = "relu"
+            specs[-1][4] = f"{specs[-1][4]} + {where}"
+            awaiting = False
+        elif isinstance(m, nn.Identity):
+            continue
+        elif isinstance(m, nn.Flatten):
+            if (m.start_dim, m.end_dim) != (1, -1):
+                raise UnsupportedModelError(
+                    f"{where} has start_dim={m.start_dim}, end_dim={m.end_dim}; only the default "
+                    "Flatten(1, -1), which flattens each example, is supported"
+                )
+        elif isinstance(m, _DROPOUT):
+            dropped.append(f"{type(m).__name__} at index {k} (identity in eval mode)")
+        elif isinstance(m, _SOFTMAX):
+            if k != len(modules) - 1:
+                raise UnsupportedModelError(
+                    f"{where} is not the last layer; only a final Softmax/LogSoftmax can be "
+                    "dropped (it does not change the argmax)"
+                )
+            if m.dim not in (None, 1, -1):
+                raise UnsupportedModelError(
+                    f"{where} normalises over dim={m.dim}; only the feature dimension (1 or -1) "
+                    "is supported"
+                )
+            dropped.append(f"final {type(m).__name__} (argmax unchanged; outputs are logits)")
+        else:
+            raise UnsupportedModelError(
+                f"{where} is not supported; the smooth-ReLU scheme compiles {SUPPORTED}. "
+                "Replace the layer or train a model of those layers"
+            )
+    layers = tuple(DenseLayer(w, b, act, eps, src) for w, b, act, eps, src in specs)
+    return LayerStack(layers, source, tuple(dropped))
