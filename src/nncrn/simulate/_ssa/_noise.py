@@ -1,0 +1,167 @@
+"""``noise_study``: how a compiled classifier's answer degrades at small volumes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from nncrn._errors import InputError, NetworkError
+from nncrn.network import ReactionNetwork
+from nncrn.simulate._ssa._gillespie import Progress, gillespie, seed_root
+from nncrn.simulate._ssa._model import check_volume
+from nncrn.simulate._ssa._solvers import SSASolver, TauLeaping
+
+__all__ = ["NoiseStudy", "deterministic_outputs", "noise_study"]
+
+
+@dataclass(frozen=True, eq=False)
+class NoiseStudy:
+    """Agreement and accuracy of a stochastic classifier versus volume.
+
+    Attributes
+    ----------
+    volumes:
+        ``(n_volumes,)`` the volumes studied.
+    agreement, agreement_se:
+        ``(n_volumes,)`` fraction of (input, run) pairs whose stochastic answer equals the
+        deterministic one, and its standard error (over inputs: std of the per-input
+        fractions / sqrt(batch); binomial over runs when the batch has one input).
+    accuracy, accuracy_se:
+        ``(n_volumes,)`` the same against the labels ``y``; None without labels.
+    item_agreement:
+        ``(n_volumes, batch)`` per-input fraction of runs agreeing with the deterministic answer.
+    deterministic_accuracy:
+        Accuracy of the deterministic answer itself (None without labels).
+    mean_events:
+        ``(n_volumes,)`` mean reaction firings per run.
+    runs, t_end, burn_in, solver:
+        Settings of the study.
+    """
+
+    volumes: np.ndarray
+    agreement: np.ndarray
+    agreement_se: np.ndarray
+    accuracy: np.ndarray | None
+    accuracy_se: np.ndarray | None
+    item_agreement: np.ndarray
+    deterministic_accuracy: float | None
+    mean_events: np.ndarray
+    runs: int
+    t_end: float
+    burn_in: float
+    solver: str
+
+    def __repr__(self) -> str:
+        pairs = ", ".join(
+            f"{v:g}: {a:.3f}" for v, a in zip(self.volumes, self.agreement, strict=True)
+        )
+        return f"NoiseStudy(runs={self.runs}, agreement={{{pairs}}}, solver={self.solver})"
+
+
+def deterministic_outputs(network: ReactionNetwork, X: np.ndarray) -> np.ndarray:
+    """``(batch, n_outputs)`` deterministic steady-state outputs (closed form when possible)."""
+    from nncrn import simulate
+
+    try:
+        return simulate.fixed_point(network, X).outputs
+    except NetworkError:
+        return simulate.steady_state(network, X).outputs
+
+
+def _fraction_se(per_item: np.ndarray, runs: int) -> float:
+    if per_item.size > 1:
+        return float(per_item.std(ddof=1) / np.sqrt(per_item.size))
+    p = float(per_item.mean())
+    return float(np.sqrt(p * (1 - p) / runs))
+
+
+def noise_study(
+    network: ReactionNetwork,
+    X: object,
+    y: object = None,
+    *,
+    volumes: Sequence[float],
+    runs: int,
+    rng: np.random.Generator | int | None = None,
+    client: object = None,
+    progress: Progress | None = None,
+    t_end: float = 40.0,
+    burn_in: float | None = None,
+    solver: SSASolver | None = None,
+    reference: object = None,
+) -> NoiseStudy:
+    """Run ``runs`` stochastic simulations per input and volume; compare answers.
+
+    The answer of a run is the argmax of its time-averaged readout after ``burn_in``
+    (default ``t_end / 2``). The deterministic answer is the argmax of ``reference``
+    (``(batch, n_outputs)``), by default the closed-form steady state
+    (:func:`~nncrn.simulate.fixed_point`, or :func:`~nncrn.simulate.steady_state` for
+    networks it cannot solve).
+
+    ``t_end = 40`` covers the slowest relaxation of a compiled neuron, rate ``2 sqrt(eps)``
+    (``~0.063`` for the default ``eps = 1e-3``), about 1.3 e-folds per layer after the
+    burn-in; raise it for small ``eps`` or deep networks. The default solver is
+    :class:`TauLeaping`: at large volumes exact methods cost ~volume events per unit time,
+    while leaping costs ~1/epsilon leaps, and it falls back to exact steps at small counts.
+
+    ``volumes`` are processed in order; ``progress(done_runs, total_runs)`` counts over all.
+    """
+    vols = [check_volume(v) for v in np.atleast_1d(np.asarray(volumes, dtype=object))]
+    if not vols:
+        raise InputError("volumes is empty; pass at least one volume, e.g. [10, 100, 1000]")
+    Xa = np.asarray(X, dtype=np.float64)
+    ref = deterministic_outputs(network, Xa) if reference is None else np.asarray(reference)
+    if ref.shape != (Xa.shape[0], len(network.outputs)):
+        raise InputError(
+            f"reference has shape {ref.shape}; expected ({Xa.shape[0]}, {len(network.outputs)})"
+        )
+    det = np.argmax(ref, axis=1)
+    labels = None
+    if y is not None:
+        labels = np.asarray(y)
+        if labels.shape != (Xa.shape[0],) or not np.issubdtype(labels.dtype, np.integer):
+            raise InputError(
+                f"y must be integer class indices of shape ({Xa.shape[0]},) (readout order "
+                f"{list(network.outputs)}); got dtype {labels.dtype} and shape {labels.shape}"
+            )
+    solver = TauLeaping() if solver is None else solver
+    streams = seed_root(rng).spawn(len(vols))
+    total = len(vols) * Xa.shape[0] * runs
+    agree, agree_se, acc, acc_se, items, events = [], [], [], [], [], []
+    for k, (vol, stream) in enumerate(zip(vols, streams, strict=True)):
+        offset = k * Xa.shape[0] * runs
+
+        def step(done: int, _: int, offset: int = offset) -> None:
+            if progress is not None:
+                progress(offset + done, total)
+
+        res = gillespie(
+            network, Xa, volume=vol, t_end=t_end, solver=solver, runs=runs, rng=stream,
+            client=client, n_times=0, burn_in=burn_in, progress=step,
+        )  # fmt: skip
+        per_item = res.agreement(det)
+        items.append(per_item)
+        agree.append(per_item.mean())
+        agree_se.append(_fraction_se(per_item, runs))
+        events.append(res.n_events.mean())
+        if labels is not None:
+            correct = res.agreement(labels)
+            acc.append(correct.mean())
+            acc_se.append(_fraction_se(correct, runs))
+        burn = res.burn_in
+    return NoiseStudy(
+        volumes=np.array(vols),
+        agreement=np.array(agree),
+        agreement_se=np.array(agree_se),
+        accuracy=None if labels is None else np.array(acc),
+        accuracy_se=None if labels is None else np.array(acc_se),
+        item_agreement=np.array(items),
+        deterministic_accuracy=None if labels is None else float(np.mean(det == labels)),
+        mean_events=np.array(events),
+        runs=runs,
+        t_end=float(t_end),
+        burn_in=burn,
+        solver=repr(solver),
+    )

@@ -1,0 +1,104 @@
+"""Batch-first result of a stochastic simulation and its steady-state estimators."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nncrn._errors import InputError
+
+__all__ = ["SSAResult"]
+
+
+@dataclass(frozen=True, eq=False)
+class SSAResult:
+    """Stochastic trajectories of a batch of inputs, ``runs`` ensemble members each.
+
+    Attributes
+    ----------
+    species, output_names:
+        Names of the species and readout axes.
+    volume:
+        The system size Omega; concentration = count / volume.
+    t:
+        ``(n_times,)`` sample times (chemical time units).
+    counts:
+        ``(batch, runs, n_times, n_species)`` int64 molecule counts at ``t``.
+    burn_in, n_windows:
+        Time averages are taken over ``[burn_in, t[-1]]``, split into ``n_windows``
+        equal windows for the batch-means standard error.
+    time_average, time_average_se:
+        ``(batch, runs, n_species)`` time-averaged concentrations after the burn-in and
+        their batch-means standard error (std of the window means / sqrt(n_windows);
+        valid when a window is longer than the correlation time).
+    outputs, outputs_se:
+        ``(batch, runs, n_outputs)`` the same for the readout values.
+    completed:
+        ``(batch, runs)`` bool: the run reached ``t_end`` (no event limit, no overflow).
+    n_events, n_steps:
+        ``(batch, runs)`` reaction firings and solver steps (equal for exact solvers;
+        leaps plus exact steps for tau-leaping).
+    solver:
+        ``repr`` of the solver.
+    """
+
+    species: tuple[str, ...]
+    output_names: tuple[str, ...]
+    volume: float
+    t: np.ndarray
+    counts: np.ndarray
+    burn_in: float
+    n_windows: int
+    time_average: np.ndarray
+    time_average_se: np.ndarray
+    outputs: np.ndarray
+    outputs_se: np.ndarray
+    completed: np.ndarray
+    n_events: np.ndarray
+    n_steps: np.ndarray
+    solver: str
+
+    @property
+    def concentrations(self) -> np.ndarray:
+        """``(batch, runs, n_times, n_species)`` sampled concentrations ``counts / volume``."""
+        return self.counts / self.volume
+
+    def concentration(self, name: str) -> np.ndarray:
+        """``(batch, runs, n_times)`` sampled concentration of species ``name``."""
+        return self.concentrations[..., self.species.index(name)]
+
+    @property
+    def answers(self) -> np.ndarray:
+        """``(batch, runs)`` answer of each run: argmax of its time-averaged readout."""
+        if not self.output_names:
+            raise InputError(
+                "the network has no readout, so there is no answer to take an argmax of"
+            )
+        return np.argmax(self.outputs, axis=-1)
+
+    def agreement(self, reference: np.ndarray) -> np.ndarray:
+        """``(batch,)`` fraction of runs whose answer equals the reference answer.
+
+        ``reference`` is either ``(batch, n_outputs)`` deterministic outputs (e.g.
+        ``steady_state(...).outputs``; their argmax is the reference answer) or ``(batch,)``
+        integer class labels.
+        """
+        ref = np.asarray(reference)
+        batch = self.outputs.shape[0]
+        if ref.shape == (batch, len(self.output_names)):
+            ref = np.argmax(ref, axis=-1)
+        elif ref.shape != (batch,):
+            raise InputError(
+                f"reference has shape {ref.shape}; pass deterministic outputs of shape "
+                f"({batch}, {len(self.output_names)}) or labels of shape ({batch},)"
+            )
+        return np.mean(self.answers == ref[:, None], axis=1)
+
+    def __repr__(self) -> str:
+        b, r = self.completed.shape
+        return (
+            f"SSAResult(batch={b}, runs={r}, volume={self.volume:g}, n_times={self.t.size}, "
+            f"completed={int(self.completed.sum())}/{b * r}, "
+            f"mean_events={float(self.n_events.mean()):.3g}, solver={self.solver})"
+        )

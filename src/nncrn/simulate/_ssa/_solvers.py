@@ -1,0 +1,130 @@
+"""Stochastic solvers: settings live in fields and show in the ``repr``.
+
+All three simulate the chemical master equation of :mod:`nncrn.simulate._ssa._model`;
+:class:`DirectMethod` and :class:`NextReactionMethod` exactly, :class:`TauLeaping`
+approximately with a controlled error.  Pick by network size and molecule counts:
+
+* small networks (tens of reactions), any volume: :class:`DirectMethod`;
+* large networks (hundreds of reactions or more): :class:`NextReactionMethod`, whose
+  cost per event grows with the number of dependent reactions, not the network size;
+* large volumes (thousands of molecules per species): :class:`TauLeaping`, whose cost
+  per unit time is nearly independent of the volume.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from nncrn._errors import InputError
+from nncrn.simulate._ssa import _kernels
+from nncrn.simulate._ssa._model import SSAModel
+
+__all__ = ["DirectMethod", "NextReactionMethod", "SSASolver", "TauLeaping"]
+
+
+class SSASolver:
+    """Base class of the stochastic solvers (use one of the subclasses)."""
+
+    exact: bool = True
+
+    def _extra(self, model: SSAModel) -> tuple:
+        return ()
+
+    def _kernel(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def simulate(self, model: SSAModel, gen: np.random.Generator, x: np.ndarray, plan) -> tuple:
+        """Run one trajectory from counts ``x`` (updated in place); see ``_kernels``."""
+        out = np.zeros((plan.sample_t.size, model.n_species), dtype=np.int64)
+        acc = np.zeros((plan.bounds.size - 1, model.n_species))
+        status, n_events, n_steps = self._kernel()(
+            gen, x, plan.t_end, plan.sample_t, plan.bounds, model.scaled,
+            model.react_ptr, model.react_sp, model.react_nu,
+            model.net_ptr, model.net_sp, model.net_nu,
+            model.dep_ptr, model.dep_idx, plan.max_steps, out, acc, *self._extra(model),
+        )  # fmt: skip
+        return out, acc, int(status), int(n_events), int(n_steps)
+
+
+@dataclass(frozen=True)
+class DirectMethod(SSASolver):
+    """Gillespie's (1977) direct method: exact; O(n_reactions) per event.
+
+    The fastest exact choice for small networks such as compiled classifiers with a few
+    dozen reactions, where a linear search beats a priority queue.
+    """
+
+    def _kernel(self):
+        return _kernels.direct_kernel
+
+
+@dataclass(frozen=True)
+class NextReactionMethod(SSASolver):
+    """Gibson & Bruck's (2000) next reaction method: exact; O(deps * log n_reactions) per event.
+
+    Uses the reaction dependency graph and an indexed priority queue of firing times,
+    so an event only touches the reactions whose propensity it changes: the fast exact
+    method for large, sparsely coupled networks.
+    """
+
+    def _kernel(self):
+        return _kernels.next_reaction_kernel
+
+
+@dataclass(frozen=True)
+class TauLeaping(SSASolver):
+    """Cao, Gillespie & Petzold (2006) tau-leaping: approximate, cost nearly independent of volume.
+
+    Error control: the leap ``tau`` is the largest for which, for every reactant species
+    ``i``, the expected change ``|mu_i| tau`` and the standard deviation
+    ``sqrt(sigma2_i tau)`` stay below ``max(epsilon * n_i / g_i, 1)`` molecules, where
+    ``g_i`` bounds the relative change of a propensity per relative change of ``n_i``
+    (``g = order / nu * sum_{k < nu} n / (n - k)``, CGP eq. 27 generalised to any order).
+    So every propensity changes by about a fraction ``epsilon`` or less during a leap.
+
+    Parameters
+    ----------
+    epsilon:
+        Relative propensity change allowed per leap. 0.03 is CGP's recommendation: bias
+        in means and variances of a few percent of the fluctuation size, at ~1/epsilon
+        leaps per relaxation time.
+    n_critical:
+        A reaction that could exhaust a reactant within this many firings is *critical*
+        and fires at most once per leap, by an exact clock (CGP's default 10).
+    ssa_factor, n_ssa:
+        When the leap would be shorter than ``ssa_factor / a0`` (``a0`` the total
+        propensity: leaping would save less than that many events), take ``n_ssa`` exact
+        direct-method steps instead (CGP's defaults 10 and 100).
+    """
+
+    epsilon: float = 0.03
+    n_critical: int = 10
+    ssa_factor: float = 10.0
+    n_ssa: int = 100
+
+    exact = False
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.epsilon) and 0 < self.epsilon < 1):
+            raise InputError(
+                f"TauLeaping(epsilon={self.epsilon!r}): epsilon must be in (0, 1); 0.03 is the "
+                "usual choice, smaller is more accurate and slower"
+            )
+        for name in ("n_critical", "n_ssa"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
+                raise InputError(f"TauLeaping({name}={v!r}): must be an integer >= 1")
+        if not (math.isfinite(self.ssa_factor) and self.ssa_factor >= 0):
+            raise InputError(f"TauLeaping(ssa_factor={self.ssa_factor!r}): must be finite and >= 0")
+
+    def _kernel(self):
+        return _kernels.tau_leap_kernel
+
+    def _extra(self, model: SSAModel) -> tuple:
+        return (
+            model.order.astype(np.float64), float(self.epsilon), float(self.n_critical),
+            float(self.ssa_factor), int(self.n_ssa),
+        )  # fmt: skip
