@@ -1,0 +1,118 @@
+"""``nncrn export`` and ``nncrn import``: convert networks to and from SBML, Antimony, CRN text."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from nncrn._errors import FormatError
+
+__all__ = ["register"]
+
+_FORMATS = ("sbml", "antimony", "crn")
+_EXTENSIONS = {
+    ".xml": "sbml",
+    ".sbml": "sbml",
+    ".ant": "antimony",
+    ".antimony": "antimony",
+    ".crn": "crn",
+    ".txt": "crn",
+}
+
+
+def register(subparsers) -> None:
+    exp = subparsers.add_parser(
+        "export",
+        help="write a network (JSON) as SBML, Antimony or CRN text",
+        description="Export a network saved as JSON to SBML Level 3 Version 2, Antimony or "
+        "plain CRN text. The format comes from --format or the output file's extension.",
+    )
+    exp.add_argument("network", help="network JSON file (from `nncrn compile`)")
+    exp.add_argument("--format", choices=_FORMATS, help="output format")
+    exp.add_argument("-o", "--output", help="output file (default: standard output)")
+    exp.set_defaults(func=run_export)
+
+    imp = subparsers.add_parser(
+        "import",
+        help="read SBML, Antimony or CRN text into a network JSON file",
+        description="Import a mass-action model. The format comes from --format or the "
+        f"extension ({', '.join(sorted(_EXTENSIONS))}).",
+    )
+    imp.add_argument("file", help="model file to import")
+    imp.add_argument("--format", choices=_FORMATS, help="input format")
+    imp.add_argument("-o", "--output", required=True, help="network JSON file to write")
+    imp.set_defaults(func=run_import)
+
+
+def _format(explicit: str | None, path: str | None, what: str) -> str:
+    if explicit:
+        return explicit
+    if path is not None and Path(path).suffix.lower() in _EXTENSIONS:
+        return _EXTENSIONS[Path(path).suffix.lower()]
+    raise FormatError(
+        f"cannot tell the {what} format from {path!r}; pass --format {{{','.join(_FORMATS)}}} "
+        f"or use an extension among {', '.join(sorted(_EXTENSIONS))}"
+    )
+
+
+def write_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file, so a failure leaves no partial file."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _missing_extra(exc: ImportError) -> int:
+    print(f"error: {exc}", file=sys.stderr)
+    return 2
+
+
+def run_export(args: argparse.Namespace, console) -> int:
+    from nncrn import export
+    from nncrn.network import ReactionNetwork
+
+    fmt = _format(args.format, args.output, "output")
+    network = ReactionNetwork.load(args.network)
+    writer = {"sbml": export.to_sbml, "antimony": export.to_antimony, "crn": export.to_crn_text}
+    try:
+        text = writer[fmt](network)
+    except export.MissingExtraError as exc:
+        return _missing_extra(exc)
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    write_atomic(args.output, text)
+    console.print(f"wrote {fmt} ({network.n_species} species, {network.n_reactions} reactions) "
+                  f"to {args.output}")  # fmt: skip
+    return 0
+
+
+def run_import(args: argparse.Namespace, console) -> int:
+    from nncrn import export
+
+    fmt = _format(args.format, args.file, "input")
+    path = Path(args.file)
+    if not path.is_file():
+        raise FormatError(f"input file {str(path)!r} does not exist or is not a file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"{str(path)!r} is not UTF-8 text ({exc.reason})") from None
+    reader = {"sbml": export.from_sbml, "antimony": export.from_antimony,
+              "crn": export.from_crn_text}  # fmt: skip
+    try:
+        network = reader[fmt](text)
+    except export.MissingExtraError as exc:
+        return _missing_extra(exc)
+    write_atomic(args.output, network.to_json())
+    console.print(f"read {network!r} from {fmt}; wrote {args.output}")
+    return 0

@@ -1,0 +1,208 @@
+"""Parse an ONNX multilayer perceptron into a :class:`LayerStack`.
+
+Supported graph: one chain of ``Gemm`` (any ``alpha``/``beta``/``transB``; ``transA=0``)
+or ``MatMul`` optionally followed by ``Add`` of a bias, each optionally followed by
+``Relu``; ``Identity`` and ``Flatten`` anywhere (they do not change a feature vector);
+a final ``Softmax`` is dropped with a note in :attr:`LayerStack.dropped` (the argmax is
+unchanged). Weights come from initializers or ``Constant`` nodes. Any other op is refused
+with its type and node name; a file that is not a valid ONNX model is a
+:class:`~nncrn.FormatError`. Needs ``nncrn[interop]`` (onnx).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from nncrn._errors import FormatError, UnsupportedModelError
+from nncrn.compile._layers import DenseLayer, LayerStack
+
+__all__ = ["parse_onnx"]
+
+_PASS_THROUGH = ("Identity", "Flatten")
+
+
+def _onnx():
+    try:
+        import onnx
+    except ImportError:
+        raise ImportError(
+            "reading ONNX models needs the optional package 'onnx', which is not installed; "
+            "install it with: pip install 'nncrn[interop]'"
+        ) from None
+    return onnx
+
+
+def _load(model, onnx):
+    from google.protobuf.message import DecodeError
+
+    if isinstance(model, onnx.ModelProto):
+        proto, source = model, f"ONNX model {model.graph.name or '(unnamed)'!r}"
+    elif isinstance(model, str | os.PathLike):
+        path = Path(model)
+        if not path.is_file():
+            raise FormatError(f"ONNX file {str(path)!r} does not exist or is not a file")
+        try:
+            proto = onnx.load(str(path))
+        except DecodeError as exc:
+            raise FormatError(
+                f"ONNX file {str(path)!r} is not a valid ONNX model (protobuf decoding failed: "
+                f"{exc}); re-export the model"
+            ) from None
+        source = f"ONNX model {path.name!r}"
+    else:
+        raise FormatError(
+            f"parse_onnx expects a path or an onnx.ModelProto, got {type(model).__name__}"
+        )
+    if not proto.HasField("graph") or not proto.graph.node:
+        raise FormatError(f"{source} has no graph nodes; it is empty or not an ONNX model")
+    try:
+        onnx.checker.check_model(proto)
+    except onnx.checker.ValidationError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid"
+        raise FormatError(f"{source} fails ONNX validation: {first}") from None
+    return proto, source
+
+
+class _Graph:
+    """Constants and consumers of an ONNX graph, for walking its one chain of nodes."""
+
+    def __init__(self, graph, onnx, source: str):
+        from onnx import numpy_helper
+
+        self.source = source
+        self.consts = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+        self.nodes = []
+        for node in graph.node:
+            if node.op_type == "Constant":
+                attr = {a.name: a for a in node.attribute}
+                if "value" not in attr:
+                    raise self.refuse(node, "a Constant without a tensor 'value'")
+                self.consts[node.output[0]] = numpy_helper.to_array(attr["value"].t)
+            else:
+                self.nodes.append(node)
+        self.attrs = lambda node: {
+            a.name: onnx.helper.get_attribute_value(a) for a in node.attribute
+        }
+
+    def refuse(self, node, what: str) -> UnsupportedModelError:
+        return UnsupportedModelError(
+            f"{self.source}: node {node.name or '(unnamed)'!r} ({node.op_type}) is {what}; "
+            "nncrn compiles MLPs built from Gemm, MatMul+Add, Relu, Identity, Flatten and a "
+            "final Softmax"
+        )
+
+    def const(self, node, name: str) -> np.ndarray:
+        if name not in self.consts:
+            raise self.refuse(node, f"using a non-constant operand {name!r} as a weight")
+        return np.asarray(self.consts[name], dtype=np.float64)
+
+    def consumer(self, tensor: str):
+        users = [n for n in self.nodes if tensor in n.input]
+        if len(users) > 1:
+            raise UnsupportedModelError(
+                f"{self.source}: tensor {tensor!r} feeds {len(users)} nodes "
+                f"({', '.join(repr(u.name) for u in users)}); only a single chain is supported"
+            )
+        return users[0] if users else None
+
+
+def parse_onnx(model) -> LayerStack:
+    """Read an ONNX MLP (a path or an ``onnx.ModelProto``) into a :class:`LayerStack`.
+
+    Weights come out as ``(n_out, n_in)`` float64 like torch's ``Linear``: for ``Gemm``
+    ``weight = alpha * op(B).T`` and ``bias = beta * C``; for ``MatMul`` ``weight = B.T``.
+    """
+    onnx = _onnx()
+    proto, source = _load(model, onnx)
+    g = _Graph(proto.graph, onnx, source)
+    inputs = [i.name for i in proto.graph.input if i.name not in g.consts]
+    if len(inputs) != 1:
+        raise UnsupportedModelError(f"{source}: expected one graph input, found {inputs}")
+    layers: list[DenseLayer] = []
+    dropped: list[str] = []
+    tensor, node = inputs[0], g.consumer(inputs[0])
+    seen = set()
+    while node is not None:
+        seen.add(id(node))
+        op, a = node.op_type, g.attrs(node)
+        if dropped:
+            raise g.refuse(node, "an operation after the final Softmax")
+        if op in _PASS_THROUGH:
+            if op == "Flatten" and a.get("axis", 1) != 1:
+                raise g.refuse(
+                    node, f"a Flatten with axis={a['axis']} (only axis=1 keeps the batch)"
+                )
+        elif op == "Gemm":
+            layers.append(_gemm(g, node, a, tensor, len(layers)))
+        elif op == "MatMul":
+            layer, node = _matmul(g, node, tensor, len(layers))
+            layers.append(layer)
+            seen.add(id(node))
+        elif op == "Relu":
+            if not layers:
+                raise g.refuse(node, "a Relu on the input, before any dense layer")
+            last = layers[-1]
+            layers[-1] = DenseLayer(last.weight, last.bias, "relu", source=last.source)
+        elif op == "Softmax":
+            dropped.append(f"final Softmax {node.name or '(unnamed)'!r} (argmax unchanged)")
+        else:
+            raise g.refuse(node, "an unsupported operation")
+        tensor = node.output[0]
+        node = g.consumer(tensor)
+    outputs = [o.name for o in proto.graph.output]
+    if outputs != [tensor]:
+        raise UnsupportedModelError(
+            f"{source}: the chain of nodes ends in {tensor!r} but the graph outputs {outputs}"
+        )
+    stray = [n for n in g.nodes if id(n) not in seen]
+    if stray:
+        raise g.refuse(stray[0], "not on the chain from the input to the output")
+    return LayerStack(tuple(layers), source, tuple(dropped))
+
+
+def _gemm(g: _Graph, node, a: dict, tensor: str, index: int) -> DenseLayer:
+    if node.input[0] != tensor:
+        raise g.refuse(node, "a Gemm whose first operand is not the previous activation")
+    if a.get("transA", 0):
+        raise g.refuse(node, "a Gemm with transA=1 (the batch must be the first axis)")
+    b = g.const(node, node.input[1])
+    if b.ndim != 2:
+        raise g.refuse(node, f"a Gemm with a weight of shape {b.shape}")
+    w = b if a.get("transB", 0) else b.T
+    w = float(a.get("alpha", 1.0)) * w
+    if len(node.input) > 2 and node.input[2]:
+        c = float(a.get("beta", 1.0)) * g.const(node, node.input[2])
+        bias = _bias(g, node, c, w.shape[0])
+    else:
+        bias = np.zeros(w.shape[0])
+    return DenseLayer(w, bias, "identity", source=f"layer {index} (Gemm {node.name!r})")
+
+
+def _bias(g: _Graph, node, c: np.ndarray, n_out: int) -> np.ndarray:
+    if c.size == 1:
+        return np.full(n_out, float(c.reshape(())))
+    if c.size == n_out and c.squeeze().ndim == 1:
+        return c.reshape(n_out)
+    raise g.refuse(node, f"adding a bias of shape {c.shape} to {n_out} outputs")
+
+
+def _matmul(g: _Graph, node, tensor: str, index: int):
+    if node.input[0] != tensor:
+        raise g.refuse(node, "a MatMul whose first operand is not the previous activation")
+    b = g.const(node, node.input[1])
+    if b.ndim != 2:
+        raise g.refuse(node, f"a MatMul with a weight of shape {b.shape}")
+    w = b.T
+    add = g.consumer(node.output[0])
+    bias = np.zeros(w.shape[0])
+    last = node
+    if add is not None and add.op_type == "Add":
+        other = [t for t in add.input if t != node.output[0]]
+        if len(other) != 1:
+            raise g.refuse(add, "an Add that is not activation + bias")
+        bias = _bias(g, add, g.const(add, other[0]), w.shape[0])
+        last = add
+    return DenseLayer(w, bias, "identity", source=f"layer {index} (MatMul {node.name!r})"), last

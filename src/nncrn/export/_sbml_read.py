@@ -1,0 +1,360 @@
+"""Read SBML mass-action models (nncrn's own and others') into a :class:`ReactionNetwork`.
+
+Every SBML construct is either translated exactly or refused with a message:
+
+* kinetic laws must be products of constants (numbers, parameters, local parameters,
+  compartment sizes) and integer powers of species, whose exponents equal the reactant
+  coefficients (species in the law that are not reactants become catalysts). A law
+  ``forward - reverse`` (reversible reaction) becomes two irreversible reactions. Anything
+  else (Michaelis-Menten, functions, ``time``, ...) is refused, naming reaction and law;
+* one compartment of constant, set size ``V`` holds every species. Since SBML laws are in
+  amount/time, the nncrn rate constant is ``(constant factors) * V^m / V``, where ``m``
+  counts factors of species declared by amount (``hasOnlySubstanceUnits``); all species
+  become concentrations (an initial amount ``n`` becomes ``n / V``);
+* boundary or constant species never change, so they become catalysts of the reactions
+  that would consume or produce them (``S_ext -> A`` becomes ``S_ext -> S_ext + A``);
+* rules, events, initial assignments, constraints, conversion factors, ``fast``
+  reactions and non-integer stoichiometries are refused.
+
+Precision: the values are libsbml's doubles, read exactly from the text.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+
+from nncrn._errors import FormatError, UnsupportedModelError
+from nncrn.export._common import NncrnInfo, import_optional
+from nncrn.export._sbml_write import NNCRN_NS
+from nncrn.network import Reaction, ReactionNetwork, Readout, Role, Species
+
+__all__ = ["from_sbml", "model_to_network", "read_document"]
+
+
+def read_document(text: str):
+    """Parse SBML text with libsbml; XML or SBML errors become a :class:`FormatError`."""
+    libsbml = import_optional("libsbml", "SBML import")
+    if not isinstance(text, str):
+        raise FormatError(f"from_sbml expects SBML text (str), got {type(text).__name__}")
+    doc = libsbml.readSBMLFromString(text)
+    errors = [
+        doc.getError(i)
+        for i in range(doc.getNumErrors())
+        if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR
+    ]
+    if errors:
+        first = errors[0]
+        raise FormatError(
+            f"SBML is malformed: line {first.getLine()}: {first.getMessage().strip()} "
+            f"({len(errors)} error(s) in all)"
+        )
+    if doc.getModel() is None:
+        raise FormatError("SBML document contains no <model>")
+    return doc
+
+
+def from_sbml(text: str) -> ReactionNetwork:
+    """Read a mass-action SBML model (any level/version libsbml reads) into a network.
+
+    nncrn's own annotations restore roles, input ranges, readout and metadata; a foreign
+    model gets role ``auxiliary`` everywhere and ``metadata["source"]`` naming the model.
+    See the module docstring for what is translated and what is refused.
+    """
+    doc = read_document(text)
+    model = doc.getModel()
+    return model_to_network(model, _annotation_info(model))
+
+
+class _Law:
+    """A kinetic law flattened into mass-action terms ``(constant, {species: exponent})``."""
+
+    def __init__(self, reaction, values: Callable[[str], float | None], species: set[str]):
+        import libsbml
+
+        self.libsbml = libsbml
+        self.reaction = reaction
+        self.values = values
+        self.species = species
+        self.formula = libsbml.formulaToL3String(reaction.getKineticLaw().getMath())
+
+    def refuse(self, why: str) -> UnsupportedModelError:
+        return UnsupportedModelError(
+            f"reaction {self.reaction.getId()!r} has kinetic law '{self.formula}', which is not "
+            f"mass action ({why}); nncrn reads only laws of the form k * A^a * B^b (or "
+            "forward - reverse for a reversible reaction). Rewrite the model as elementary "
+            "mass-action steps"
+        )
+
+    def terms(self, node) -> list[tuple[float, dict[str, int]]]:
+        lib = self.libsbml
+        if node.getType() == lib.AST_MINUS and node.getNumChildren() == 2:
+            return [self.term(node.getChild(0)), self.term(node.getChild(1))]
+        return [self.term(node)]
+
+    def term(self, node) -> tuple[float, dict[str, int]]:
+        const, exps = [1.0], {}
+        self._collect(node, const, exps)
+        return const[0], exps
+
+    def _number(self, node) -> float | None:
+        lib = self.libsbml
+        t = node.getType()
+        if t == lib.AST_INTEGER:
+            return float(node.getInteger())
+        if t == lib.AST_RATIONAL:
+            return node.getNumerator() / node.getDenominator()
+        if t in (lib.AST_REAL, lib.AST_REAL_E):
+            return float(node.getReal())
+        if t == lib.AST_NAME and node.getName() not in self.species:
+            value = self.values(node.getName())
+            if value is None:
+                raise self.refuse(f"{node.getName()!r} has no constant value")
+            return value
+        if t == lib.AST_DIVIDE:
+            num, den = (self._number(node.getChild(i)) for i in range(2))
+            return None if num is None or den is None else num / den
+        return None
+
+    def _collect(self, node, const: list[float], exps: dict[str, int]) -> None:
+        lib = self.libsbml
+        t = node.getType()
+        value = self._number(node)
+        if value is not None:
+            const[0] *= value
+        elif t == lib.AST_TIMES:
+            for i in range(node.getNumChildren()):
+                self._collect(node.getChild(i), const, exps)
+        elif t == lib.AST_NAME:
+            exps[node.getName()] = exps.get(node.getName(), 0) + 1
+        elif t == lib.AST_DIVIDE:
+            den = self._number(node.getChild(1))
+            if den is None:
+                raise self.refuse("a species or expression in a denominator")
+            const[0] /= den
+            self._collect(node.getChild(0), const, exps)
+        elif t in (lib.AST_POWER, lib.AST_FUNCTION_POWER) and node.getNumChildren() == 2:
+            base, exponent = node.getChild(0), self._number(node.getChild(1))
+            if base.getType() != lib.AST_NAME or base.getName() not in self.species:
+                raise self.refuse("a power of a non-species expression")
+            if exponent is None or exponent != int(exponent) or exponent < 1:
+                raise self.refuse(f"species {base.getName()!r} raised to a non-integer power")
+            exps[base.getName()] = exps.get(base.getName(), 0) + int(exponent)
+        else:
+            raise self.refuse(f"it contains '{lib.formulaToL3String(node)}'")
+
+
+def _refuse_global(model) -> None:
+    checks = [
+        (model.getNumRules(), "rules", lambda i: model.getRule(i), _rule_kind),
+        (model.getNumEvents(), "events", lambda i: model.getEvent(i), None),
+        (model.getNumInitialAssignments(), "initial assignments",
+         lambda i: model.getInitialAssignment(i), None),
+        (model.getNumConstraints(), "constraints", lambda i: model.getConstraint(i), None),
+    ]  # fmt: skip
+    for count, what, get, describe in checks:
+        if count:
+            first = get(0)
+            detail = describe(first) if describe else _element_name(first)
+            raise UnsupportedModelError(
+                f"the SBML model has {count} {what} (first: {detail}); a mass-action "
+                f"ReactionNetwork cannot express {what}. Remove them or rewrite the model as "
+                "reactions only"
+            )
+    if model.isSetConversionFactor():
+        raise UnsupportedModelError("the SBML model sets a conversionFactor; nncrn cannot read it")
+
+
+def _element_name(element) -> str:
+    for attr in ("getId", "getSymbol", "getMetaId"):
+        value = getattr(element, attr, lambda: "")()
+        if value:
+            return repr(value)
+    return "unnamed"
+
+
+def _rule_kind(rule) -> str:
+    kind = (
+        "rate rule"
+        if rule.isRate()
+        else "assignment rule"
+        if rule.isAssignment()
+        else ("algebraic rule")
+    )
+    return f"{kind} for {rule.getVariable()!r}" if rule.getVariable() else kind
+
+
+def _compartment_volume(model, species_list) -> float:
+    used = {sp.getCompartment() for sp in species_list}
+    if len(used) > 1:
+        raise UnsupportedModelError(
+            f"the SBML model places species in {len(used)} compartments {sorted(used)}; nncrn "
+            "networks are one well-mixed volume. Merge the compartments or export them apart"
+        )
+    if not used:
+        return 1.0
+    comp = model.getCompartment(used.pop())
+    if comp is None or not comp.isSetSize() or not math.isfinite(comp.getSize()):
+        raise UnsupportedModelError("the SBML compartment of the species has no size; set one")
+    if comp.getSize() <= 0:
+        raise UnsupportedModelError(f"compartment {comp.getId()!r} has size {comp.getSize()}")
+    return float(comp.getSize())
+
+
+def model_to_network(model, info: NncrnInfo | None) -> ReactionNetwork:
+    """Translate a libsbml ``Model``; ``info`` carries nncrn extras (annotations, pragmas)."""
+    _refuse_global(model)
+    species_list = [model.getSpecies(i) for i in range(model.getNumSpecies())]
+    volume = _compartment_volume(model, species_list)
+    ids = {sp.getId() for sp in species_list}
+    fixed = {sp.getId() for sp in species_list if sp.getBoundaryCondition() or sp.getConstant()}
+    by_amount = {sp.getId() for sp in species_list if sp.getHasOnlySubstanceUnits()}
+    species = []
+    for sp in species_list:
+        if sp.isSetConversionFactor():
+            raise UnsupportedModelError(f"species {sp.getId()!r} sets a conversionFactor")
+        if sp.isSetInitialConcentration():
+            initial = sp.getInitialConcentration()
+        elif sp.isSetInitialAmount():
+            initial = sp.getInitialAmount() / volume
+        else:
+            raise UnsupportedModelError(
+                f"species {sp.getId()!r} has no initial amount or concentration; set one"
+            )
+        extra = info.species.get(sp.getId(), {}) if info else {}
+        species.append(
+            Species(sp.getId(), extra.get("role", Role.AUXILIARY), initial,
+                    extra.get("input_range"))
+        )  # fmt: skip
+
+    globals_ = {}
+    for i in range(model.getNumParameters()):
+        p = model.getParameter(i)
+        globals_[p.getId()] = p.getValue() if p.isSetValue() else None
+    for i in range(model.getNumCompartments()):
+        c = model.getCompartment(i)
+        globals_[c.getId()] = c.getSize() if c.isSetSize() else None
+
+    reactions = []
+    for i in range(model.getNumReactions()):
+        reactions.extend(_reaction(model.getReaction(i), globals_, ids, fixed, by_amount,
+                                   volume, own=info is not None))  # fmt: skip
+
+    if info is not None:
+        readout = tuple(info.readout) if info.readout is not None else None
+        metadata = info.metadata or {}
+    else:
+        readout = None
+        metadata = {"source": {"format": "sbml", "model_id": model.getId(),
+                               "model_name": model.getName()}}  # fmt: skip
+    return ReactionNetwork(tuple(species), tuple(reactions), readout, metadata)
+
+
+def _side(rx, n: int, get, what: str) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for j in range(n):
+        ref = get(j)
+        if not ref.isSetStoichiometry():
+            raise UnsupportedModelError(
+                f"reaction {rx.getId()!r}: {what} {ref.getSpecies()!r} has no stoichiometry; set it"
+            )
+        c = ref.getStoichiometry()
+        if c != int(c) or c < 0:
+            raise UnsupportedModelError(
+                f"reaction {rx.getId()!r}: {what} {ref.getSpecies()!r} has stoichiometry {c}; "
+                "mass-action networks need non-negative integer stoichiometries"
+            )
+        if c:
+            out[ref.getSpecies()] = out.get(ref.getSpecies(), 0) + int(c)
+    return out
+
+
+def _reaction(rx, globals_, ids, fixed, by_amount, volume, own: bool) -> list[Reaction]:
+    if rx.isSetFast() and rx.getFast():
+        raise UnsupportedModelError(f"reaction {rx.getId()!r} is 'fast'; nncrn cannot read it")
+    law = rx.getKineticLaw()
+    if law is None or not law.isSetMath():
+        raise UnsupportedModelError(f"reaction {rx.getId()!r} has no kinetic law")
+    local = {law.getParameter(j).getId(): law.getParameter(j).getValue()
+             for j in range(law.getNumParameters())}  # fmt: skip
+    parsed = _Law(rx, lambda name: local.get(name, globals_.get(name)), ids)
+    reactants = _side(rx, rx.getNumReactants(), rx.getReactant, "reactant")
+    products = _side(rx, rx.getNumProducts(), rx.getProduct, "product")
+    terms = parsed.terms(law.getMath())
+    sides = [(reactants, products), (products, reactants)]
+    label = rx.getName() if own else (rx.getName() or rx.getId())
+    suffix = ["", ""] if len(terms) == 1 else [" (forward)", " (reverse)"]
+    out = []
+    for (const, exps), (lhs, rhs), tail in zip(terms, sides, suffix, strict=False):
+        for s, c in lhs.items():
+            if exps.get(s, 0) != c:
+                raise parsed.refuse(
+                    f"reactant {s!r} has coefficient {c} but appears with exponent {exps.get(s, 0)}"
+                )
+        lhs, rhs = dict(lhs), dict(rhs)
+        for s, e in exps.items():
+            if s not in lhs:  # a modifier: mass action makes it a catalyst
+                lhs[s] = e
+                rhs[s] = rhs.get(s, 0) + e
+        for s in fixed & (lhs.keys() | rhs.keys()):
+            if lhs.get(s):
+                rhs[s] = lhs[s]
+            else:
+                del rhs[s]
+        amount_factors = sum(e for s, e in exps.items() if s in by_amount)
+        rate = const * volume**amount_factors / volume
+        if not (math.isfinite(rate) and rate > 0):
+            raise UnsupportedModelError(
+                f"reaction {rx.getId()!r}{tail} has rate constant {rate!r} after unit "
+                "conversion; rate constants must be finite and > 0 (drop reactions whose "
+                "rate is 0)"
+            )
+        out.append(Reaction(lhs, rhs, rate, f"{label}{tail}" if label else ""))
+    return out
+
+
+def _annotation_info(model) -> NncrnInfo | None:
+    """Read nncrn's annotations, or None for a foreign model."""
+    top = _child(model.getAnnotation(), "network")
+    if top is None:
+        return None
+    info = NncrnInfo(readout=[])
+    for i in range(top.getNumChildren()):
+        node = top.getChild(i)
+        if node.getURI() != NNCRN_NS:
+            continue
+        if node.getName() == "readout":
+            minus = node.getAttrValue("minus") if node.hasAttr("minus") else None
+            info.readout.append(Readout(node.getAttrValue("name"), node.getAttrValue("plus"),
+                                        minus))  # fmt: skip
+        elif node.getName() == "metadata":
+            text = "".join(node.getChild(j).getCharacters() for j in range(node.getNumChildren()))
+            try:
+                info.metadata = json.loads(text) if text.strip() else {}
+            except json.JSONDecodeError as exc:
+                raise FormatError(f"nncrn metadata annotation is not valid JSON: {exc}") from None
+    for i in range(model.getNumSpecies()):
+        sp = model.getSpecies(i)
+        node = _child(sp.getAnnotation(), "species")
+        if node is None:
+            continue
+        entry: dict = {"role": node.getAttrValue("role") or "auxiliary"}
+        if node.hasAttr("low"):
+            try:
+                entry["input_range"] = (float(node.getAttrValue("low")),
+                                        float(node.getAttrValue("high")))  # fmt: skip
+            except ValueError:
+                raise FormatError(f"species {sp.getId()!r}: malformed nncrn input range") from None
+        info.species[sp.getId()] = entry
+    return info
+
+
+def _child(annotation, name: str):
+    if annotation is None:
+        return None
+    for i in range(annotation.getNumChildren()):
+        node = annotation.getChild(i)
+        if node.getName() == name and node.getURI() == NNCRN_NS:
+            return node
+    return None

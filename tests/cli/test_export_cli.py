@@ -1,0 +1,89 @@
+"""`nncrn export` / `nncrn import` in-process: formats, extensions, atomic writes, exit codes."""
+
+from __future__ import annotations
+
+import pytest
+
+from nncrn.cli import main
+from nncrn.network import Reaction, ReactionNetwork, Readout, Species
+
+pytest.importorskip("libsbml")
+
+
+@pytest.fixture
+def net_json(tmp_path):
+    net = ReactionNetwork(
+        [Species("X", "input", 0.5), Species("Y", "output")],
+        [Reaction.parse("0 -> Y", 0.001), Reaction.parse("2 Y -> Y", 1.0),
+         Reaction.parse("X + Y -> X + 2 Y", 0.3, "layer 1 w")],
+        [Readout("y", "Y")], {"scheme": "ajd", "eps": 0.001},
+    )  # fmt: skip
+    path = tmp_path / "net.json"
+    net.save(path)
+    return net, path
+
+
+@pytest.mark.parametrize(("fmt", "ext"), [("sbml", ".xml"), ("antimony", ".ant"), ("crn", ".crn")])
+def test_export_then_import_round_trips(net_json, tmp_path, fmt, ext):
+    if fmt == "antimony":
+        pytest.importorskip("antimony")
+    net, path = net_json
+    out = tmp_path / f"model{ext}"
+    assert main(["export", str(path), "-o", str(out)]) == 0  # format from the extension
+    back_path = tmp_path / "back.json"
+    assert main(["import", str(out), "-o", str(back_path)]) == 0
+    assert ReactionNetwork.load(back_path) == net
+    explicit = tmp_path / "model.any"
+    assert main(["export", str(path), "--format", fmt, "-o", str(explicit)]) == 0
+    assert explicit.read_text() == out.read_text()
+
+
+def test_export_to_stdout(net_json, capsys):
+    _, path = net_json
+    assert main(["export", str(path), "--format", "crn"]) == 0
+    assert "X + Y -> X + 2 Y [k = 0.3]" in capsys.readouterr().out
+
+
+def test_unknown_extension_is_an_error(net_json, tmp_path, capsys):
+    _, path = net_json
+    out = tmp_path / "model.bin"
+    assert main(["export", str(path), "-o", str(out)]) == 2
+    assert "pass --format" in capsys.readouterr().err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        (
+            "bad.xml",
+            '<?xml version="1.0"?><sbml xmlns="http://www.sbml.org/sbml/level3/version2/core"',
+        ),
+        ("dup.crn", "A -> B [k = 1]\nA -> B [k = 2]\n"),
+        ("unknown.crn", '#@nncrn species {"name": "A"}\nA -> Z [k = 1]\n'),
+        ("syntax.txt", "A + B ==> C\n"),
+    ],
+)
+def test_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, name, content):
+    src = tmp_path / name
+    src.write_text(content)
+    out = tmp_path / "out.json"
+    assert main(["import", str(src), "-o", str(out)]) == 2
+    assert capsys.readouterr().err.startswith("error:")
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == [src]  # no temporary file left behind
+
+
+def test_missing_network_file(tmp_path, capsys):
+    out = tmp_path / "x.xml"
+    assert main(["export", str(tmp_path / "nope.json"), "-o", str(out)]) == 2
+    assert not out.exists()
+
+
+def test_existing_output_survives_a_failed_import(tmp_path):
+    out = tmp_path / "out.json"
+    out.write_text("keep me")
+    src = tmp_path / "bad.crn"
+    src.write_text("A -> B\n")
+    assert main(["import", str(src), "-o", str(out)]) == 2
+    assert out.read_text() == "keep me"

@@ -1,0 +1,116 @@
+"""parse_onnx: ONNX MLPs built with onnx.helper (no torch export needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nncrn._errors import FormatError, UnsupportedModelError
+
+onnx = pytest.importorskip("onnx")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+from nncrn.compile._onnx import parse_onnx  # noqa: E402
+
+
+def _model(nodes, inits, n_in, out="y", name="mlp"):
+    graph = helper.make_graph(
+        nodes, name,
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, n_in])],
+        [helper.make_tensor_value_info(out, TensorProto.FLOAT, [None, None])],
+        [numpy_helper.from_array(np.asarray(v, dtype=np.float32), k) for k, v in inits.items()],
+    )  # fmt: skip
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
+@pytest.fixture
+def weights():
+    rng = np.random.default_rng(0)
+    return {
+        "W1": rng.normal(size=(4, 3)).astype(np.float32),  # (out, in)
+        "b1": rng.normal(size=4).astype(np.float32),
+        "W2": rng.normal(size=(2, 4)).astype(np.float32),
+        "b2": rng.normal(size=2).astype(np.float32),
+    }
+
+
+def test_gemm_relu_gemm_softmax(weights, tmp_path):
+    nodes = [
+        helper.make_node("Flatten", ["x"], ["f"], name="flat"),
+        helper.make_node("Gemm", ["f", "W1", "b1"], ["h"], name="fc1", transB=1),
+        helper.make_node("Relu", ["h"], ["a"], name="act1"),
+        helper.make_node("Gemm", ["a", "W2t", "b2"], ["z"], name="fc2", alpha=0.5, beta=2.0),
+        helper.make_node("Identity", ["z"], ["zi"], name="id"),
+        helper.make_node("Softmax", ["zi"], ["y"], name="prob"),
+    ]
+    inits = {"W1": weights["W1"], "b1": weights["b1"], "W2t": weights["W2"].T, "b2": weights["b2"]}
+    model = _model(nodes, inits, 3)
+    path = tmp_path / "mlp.onnx"
+    onnx.save(model, path)
+    for source in (model, path, str(path)):
+        stack = parse_onnx(source)
+        l1, l2 = stack.layers
+        np.testing.assert_array_equal(l1.weight, weights["W1"].astype(np.float64))
+        np.testing.assert_array_equal(l1.bias, weights["b1"].astype(np.float64))
+        np.testing.assert_array_equal(l2.weight, 0.5 * weights["W2"].astype(np.float64))
+        np.testing.assert_array_equal(l2.bias, 2.0 * weights["b2"].astype(np.float64))
+        assert (l1.activation, l2.activation) == ("relu", "identity")
+        assert len(stack.dropped) == 1 and "Softmax" in stack.dropped[0]
+    assert "mlp.onnx" in parse_onnx(path).source
+
+
+def test_matmul_add_and_scalar_bias(weights):
+    nodes = [
+        helper.make_node("MatMul", ["x", "W1t"], ["m"], name="mm1"),
+        helper.make_node("Add", ["b1", "m"], ["h"], name="add1"),
+        helper.make_node("Relu", ["h"], ["a"], name="relu1"),
+        helper.make_node("MatMul", ["a", "W2t"], ["m2"], name="mm2"),
+        helper.make_node("Add", ["m2", "c"], ["y"], name="add2"),
+    ]
+    inits = {"W1t": weights["W1"].T, "b1": weights["b1"], "W2t": weights["W2"].T, "c": [0.25]}
+    stack = parse_onnx(_model(nodes, inits, 3))
+    np.testing.assert_array_equal(stack.layers[0].weight, weights["W1"].astype(np.float64))
+    np.testing.assert_array_equal(stack.layers[0].bias, weights["b1"].astype(np.float64))
+    np.testing.assert_array_equal(stack.layers[1].bias, [0.25, 0.25])
+    assert stack.dropped == ()
+
+
+def test_matmul_without_bias_and_constant_weights(weights):
+    const = helper.make_node(
+        "Constant", [], ["W"], value=numpy_helper.from_array(weights["W1"].T, "W"), name="w"
+    )
+    nodes = [const, helper.make_node("MatMul", ["x", "W"], ["y"], name="mm")]
+    stack = parse_onnx(_model(nodes, {}, 3))
+    np.testing.assert_array_equal(stack.layers[0].bias, np.zeros(4))
+
+
+def test_unsupported_op_is_named(weights):
+    nodes = [
+        helper.make_node("Gemm", ["x", "W1", "b1"], ["h"], name="fc1", transB=1),
+        helper.make_node("Sigmoid", ["h"], ["y"], name="squash"),
+    ]
+    with pytest.raises(UnsupportedModelError, match=r"node 'squash' \(Sigmoid\)"):
+        parse_onnx(_model(nodes, {"W1": weights["W1"], "b1": weights["b1"]}, 3))
+
+
+def test_softmax_must_be_last(weights):
+    nodes = [
+        helper.make_node("Gemm", ["x", "W1", "b1"], ["h"], name="fc1", transB=1),
+        helper.make_node("Softmax", ["h"], ["s"], name="sm"),
+        helper.make_node("Relu", ["s"], ["y"], name="late"),
+    ]
+    with pytest.raises(UnsupportedModelError, match="after the final Softmax"):
+        parse_onnx(_model(nodes, {"W1": weights["W1"], "b1": weights["b1"]}, 3))
+
+
+def test_malformed_files_are_format_errors(weights, tmp_path):
+    nodes = [helper.make_node("Gemm", ["x", "W1", "b1"], ["y"], name="fc1", transB=1)]
+    data = _model(nodes, {"W1": weights["W1"], "b1": weights["b1"]}, 3).SerializeToString()
+    (tmp_path / "cut.onnx").write_bytes(data[: len(data) // 2])
+    with pytest.raises(FormatError):
+        parse_onnx(tmp_path / "cut.onnx")
+    (tmp_path / "junk.onnx").write_bytes(b"this is not protobuf at all \xff\xfe")
+    with pytest.raises(FormatError):
+        parse_onnx(tmp_path / "junk.onnx")
+    with pytest.raises(FormatError, match="does not exist"):
+        parse_onnx(tmp_path / "missing.onnx")
