@@ -71,7 +71,7 @@ def test_unparseable_reaction_text():
 def test_network_invariants():
     with pytest.raises(NetworkError, match="duplicate species name 'Y'"):
         ReactionNetwork([Species("Y"), Species("Y")], [])
-    with pytest.raises(NetworkError, match="names species 'Z'.*not among"):
+    with pytest.raises(NetworkError, match=r"names species 'Z'.*not among"):
         ReactionNetwork([Species("Y")], [Reaction.parse("Z -> Y", 1.0)])
     with pytest.raises(NetworkError, match=r"merge them.*0\.5 \+ 0\.25"):
         ReactionNetwork(
@@ -87,7 +87,7 @@ def test_network_invariants():
         Species("X", "input", input_range=(1, 1))
     with pytest.raises(NetworkError, match="role must be one of"):
         Species("X", "neuron")
-    with pytest.raises(NetworkError, match="pass nncrn.Species"):
+    with pytest.raises(NetworkError, match=r"pass nncrn.Species"):
         ReactionNetwork(["X"], [])
 
 
@@ -163,7 +163,7 @@ def test_malformed_json_is_rejected(mutate, msg):
 def test_json_with_invalid_content_names_the_problem():
     doc = json.loads(neuron().to_json())
     doc["reactions"][0]["rate"] = -0.3
-    with pytest.raises(NetworkError, match="-0.3"):
+    with pytest.raises(NetworkError, match=r"-0.3"):
         network_from_json(json.dumps(doc))
 
 
@@ -180,7 +180,7 @@ def test_input_validation_messages():
         input_concentrations(net, [[1.0, 2.0]])
     with pytest.raises(InputError, match="'X' is nan in row 1"):
         input_concentrations(net, [[1.0], [np.nan]])
-    with pytest.raises(InputError, match="must be >= 0.*input_range"):
+    with pytest.raises(InputError, match=r"must be >= 0.*input_range"):
         input_concentrations(net, [[-0.5]])
     with pytest.raises(InputError, match="missing"):
         input_concentrations(net, {})
@@ -203,7 +203,7 @@ def test_initial_state_forms():
     np.testing.assert_array_equal(y, [[2.0, 0.5], [3.0, 0.5]])
     y = initial_state(net, [[2.0]], y0=[9.0, 7.0])  # inputs override y0 for input species
     np.testing.assert_array_equal(y, [[2.0, 7.0]])
-    with pytest.raises(InputError, match="'Y' is -1.0"):
+    with pytest.raises(InputError, match=r"'Y' is -1.0"):
         initial_state(net, [[2.0]], y0={"Y": -1.0})
     with pytest.raises(InputError, match=r"expected \(2,\) or \(1, 2\)"):
         initial_state(net, [[2.0]], y0=np.zeros((3, 2)))

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from nncrn._errors import NetworkError
 
 __all__ = ["Role", "Species", "check_name"]
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     """What a species stands for in a compiled network.
 
     ``INPUT`` species are held at the input concentrations (they only ever act as
