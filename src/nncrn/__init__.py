@@ -1,0 +1,99 @@
+"""nncrn: compile neural networks into chemical reaction networks, simulate and export them.
+
+The public API is re-exported here name by name. ``nncrn.nn`` (torch activation modules)
+and ``nncrn.export`` (SBML, Antimony, CRN text) are subpackages loaded on first access, so
+``import nncrn`` imports neither torch nor libsbml.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from nncrn._errors import (
+    ConvergenceError,
+    ConvergenceWarning,
+    FormatError,
+    InputError,
+    NetworkError,
+    NNCRNError,
+    NNCRNWarning,
+    UnsupportedModelError,
+)
+from nncrn.compile import (
+    ApproximationWarning,
+    Scheme,
+    SmoothReLU,
+    compile_network,
+    relu_deviation_bound,
+)
+from nncrn.network import KINETICS, Reaction, ReactionNetwork, Readout, Role, Species
+from nncrn.simulate import (
+    DirectMethod,
+    NextReactionMethod,
+    ScipyODE,
+    SSAResult,
+    SteadyState,
+    TauLeaping,
+    TorchODE,
+    Trajectory,
+    fixed_point,
+    gillespie,
+    integrate,
+    noise_study,
+    settling_time,
+    steady_state,
+)
+
+try:
+    __version__ = version("nncrn")
+except PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = "0.0.0"
+
+_LAZY_SUBMODULES = ("nn", "export", "train")
+
+
+def __getattr__(name: str) -> Any:
+    # `nncrn.nn.SmoothReLU` without importing torch at `import nncrn` time.
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f"nncrn.{name}")
+    raise AttributeError(f"module 'nncrn' has no attribute {name!r}")
+
+
+__all__ = [
+    "KINETICS",
+    "ApproximationWarning",
+    "ConvergenceError",
+    "ConvergenceWarning",
+    "DirectMethod",
+    "FormatError",
+    "InputError",
+    "NNCRNError",
+    "NNCRNWarning",
+    "NetworkError",
+    "NextReactionMethod",
+    "Reaction",
+    "ReactionNetwork",
+    "Readout",
+    "Role",
+    "SSAResult",
+    "Scheme",
+    "ScipyODE",
+    "SmoothReLU",
+    "Species",
+    "SteadyState",
+    "TauLeaping",
+    "TorchODE",
+    "Trajectory",
+    "UnsupportedModelError",
+    "__version__",
+    "compile_network",
+    "fixed_point",
+    "gillespie",
+    "integrate",
+    "noise_study",
+    "relu_deviation_bound",
+    "settling_time",
+    "steady_state",
+]

@@ -1,0 +1,183 @@
+"""The mass-action RHS reduced to the dynamic species, for the solvers' hot loops.
+
+Species that no reaction changes (pure catalysts, e.g. the inputs of a compiled network)
+are constants of the motion, so within one solve each reaction's rate factors into an
+item-specific constant ``c_r = k_r prod_{s constant} x_s^a_rs`` times a *dynamic monomial*
+``prod_{s dynamic} y_s^a_rs``. Reactions sharing a monomial and an affected species merge
+into one *term* with coefficient ``G_t = sum_r nu_r c_r``, so
+
+    f_i(y) = sum_{terms t with out_t = i} G_t * monomial_{m_t}(y).
+
+``G`` is computed once per solve; every RHS and Jacobian evaluation then costs O(terms)
+instead of O(reactions). For a compiled network this is a large saving: all the
+``X_j + Y_i -> X_j + 2 Y_i`` reactions of neuron ``i`` collapse into one term
+(``G = sum_j w_ij x_j``), e.g. 7,730 reactions become ~1,300 terms on a 64-100-10 network.
+The reduction is exact and general: any network, any reaction order. Everything is kept in
+coordinate (sparse) form; nothing is a dense reaction-by-species matrix.
+
+The numpy methods serve the one-item-at-a-time reference solver; the batched torch kernels
+(:mod:`._torch_kernels`) read the same arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from nncrn.network import ReactionNetwork
+
+__all__ = ["MassActionStructure"]
+
+
+def _padded(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int, pad: int):
+    """Pack (row, col, val) entries into ``(n_rows, width)`` arrays, padded with ``(pad, 0)``."""
+    order = np.lexsort((cols, rows))
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    counts = np.bincount(rows, minlength=n_rows)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    slot = np.arange(rows.size) - starts[rows]
+    width = max(1, int(counts.max(initial=0)))
+    species = np.full((n_rows, width), pad, dtype=np.int64)
+    power = np.zeros((n_rows, width), dtype=np.int64)
+    species[rows, slot] = cols
+    power[rows, slot] = vals
+    return species, power
+
+
+@dataclass(frozen=True, eq=False)
+class MassActionStructure:
+    """Index arrays of the reduced RHS (see the module docstring).
+
+    Attributes
+    ----------
+    n_species:
+        Species in the network; ``dynamic`` ``(n_dynamic,)`` lists the integrated ones.
+    rates, const_species, const_power:
+        ``(n_reactions,)`` rate constants and ``(n_reactions, w)`` constant reactant factors,
+        padded with species ``n_species`` (a trailing column of ones) and power 0.
+    net_reaction, net_term, net_coeff:
+        Net stoichiometry entries: reaction, term they add to, coefficient.
+    mono_species, mono_power:
+        ``(n_monomials, w)`` dynamic factors (dynamic positions, padded with ``n_dynamic``).
+    term_mono, term_out:
+        ``(n_terms,)`` monomial and affected dynamic species of each term.
+    jac_term, jac_slot, jac_entry, jac_flat:
+        Jacobian contributions ``G_t * d monomial / d y_slot``: term, slot of its monomial,
+        and the index of the distinct Jacobian entry (``jac_flat[entry] = out * n_dynamic + in``).
+    """
+
+    n_species: int
+    dynamic: np.ndarray
+    rates: np.ndarray
+    const_species: np.ndarray
+    const_power: np.ndarray
+    net_reaction: np.ndarray
+    net_term: np.ndarray
+    net_coeff: np.ndarray
+    mono_species: np.ndarray
+    mono_power: np.ndarray
+    term_mono: np.ndarray
+    term_out: np.ndarray
+    jac_term: np.ndarray
+    jac_slot: np.ndarray
+    jac_entry: np.ndarray
+    jac_flat: np.ndarray
+
+    @property
+    def n_dynamic(self) -> int:
+        return int(self.dynamic.shape[0])
+
+    @property
+    def n_reactions(self) -> int:
+        return int(self.rates.shape[0])
+
+    @property
+    def n_terms(self) -> int:
+        return int(self.term_mono.shape[0])
+
+    @classmethod
+    def build(cls, network: ReactionNetwork) -> MassActionStructure:
+        v = network.stoichiometry
+        n, nr = v.n_species, v.n_reactions
+        dynamic = np.flatnonzero(v.dynamic)
+        nd = dynamic.size
+        dpos = np.full(n, -1, dtype=np.int64)
+        dpos[dynamic] = np.arange(nd)
+        rows = np.asarray(v.reactant_rows, dtype=np.int64)
+        cols = np.asarray(v.reactant_cols, dtype=np.int64)
+        pows = np.asarray(v.reactant_coeffs, dtype=np.int64)
+        is_dyn = dpos[cols] >= 0
+        const_species, const_power = _padded(rows[~is_dyn], cols[~is_dyn], pows[~is_dyn], nr, n)
+        dyn_species, dyn_power = _padded(rows[is_dyn], dpos[cols[is_dyn]], pows[is_dyn], nr, nd)
+        # Distinct dynamic monomials (rows are sorted by species, so equal monomials match).
+        if nr:
+            keys = np.concatenate([dyn_species, dyn_power], axis=1)
+            uniq, mono_of = np.unique(keys, axis=0, return_inverse=True)
+            mono_of = mono_of.reshape(-1)
+        else:
+            uniq, mono_of = np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.int64)
+        width = dyn_species.shape[1]
+        mono_species, mono_power = uniq[:, :width], uniq[:, width:]
+
+        net_reaction = np.asarray(v.net_rows, dtype=np.int64)
+        net_out = dpos[np.asarray(v.net_cols, dtype=np.int64)]
+        tkey = mono_of[net_reaction] * max(nd, 1) + net_out
+        tkeys, net_term = np.unique(tkey, return_inverse=True)
+        term_mono, term_out = tkeys // max(nd, 1), tkeys % max(nd, 1)
+
+        # Jacobian: every term, every real slot of its monomial; merge equal (out, in) entries.
+        t_idx, slot = np.nonzero(mono_power[term_mono] > 0)
+        j_in = mono_species[term_mono[t_idx], slot]
+        flat = term_out[t_idx] * nd + j_in
+        jac_flat, jac_entry = np.unique(flat, return_inverse=True)
+        return cls(
+            n_species=n, dynamic=dynamic, rates=np.asarray(v.rates, dtype=np.float64),
+            const_species=const_species, const_power=const_power,
+            net_reaction=net_reaction, net_term=net_term.reshape(-1),
+            net_coeff=np.asarray(v.net_coeffs, dtype=np.float64),
+            mono_species=mono_species, mono_power=mono_power,
+            term_mono=term_mono, term_out=term_out,
+            jac_term=t_idx, jac_slot=slot, jac_entry=jac_entry.reshape(-1), jac_flat=jac_flat,
+        )  # fmt: skip
+
+    # ------------------------------------------------------------------ numpy, one item
+    def coefficients(self, y_full: np.ndarray) -> np.ndarray:
+        """``(n_terms,)`` term coefficients ``G`` for the constant species of ``y_full (n_species,)``."""
+        ext = np.append(np.asarray(y_full, dtype=np.float64), 1.0)
+        c = self.rates * np.prod(ext[self.const_species] ** self.const_power, axis=1)
+        return np.bincount(
+            self.net_term, weights=c[self.net_reaction] * self.net_coeff, minlength=self.n_terms
+        )
+
+    def _factors(self, yd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        base = np.append(yd, 1.0)[self.mono_species]
+        return base, base**self.mono_power
+
+    def rhs(self, g: np.ndarray, yd: np.ndarray) -> np.ndarray:
+        """``(n_dynamic,)`` time derivative at dynamic concentrations ``yd (n_dynamic,)``."""
+        mono = np.prod(self._factors(yd)[1], axis=1)
+        return np.bincount(
+            self.term_out, weights=g * mono[self.term_mono], minlength=self.n_dynamic
+        )
+
+    def monomial_derivatives(self, yd: np.ndarray) -> np.ndarray:
+        """``(n_monomials, w)``: derivative of each monomial w.r.t. the species in each slot.
+
+        Products of the *other* slots come from exclusive prefix and suffix products, so a
+        concentration of exactly 0 needs no division.
+        """
+        base, f = self._factors(yd)
+        ones = np.ones_like(f[:, :1])
+        prefix = np.cumprod(np.concatenate([ones, f[:, :-1]], axis=1), axis=1)
+        suffix = np.cumprod(np.concatenate([ones, f[:, :0:-1]], axis=1), axis=1)[:, ::-1]
+        own = self.mono_power * base ** np.maximum(self.mono_power - 1, 0)
+        return own * prefix * suffix
+
+    def jacobian(self, g: np.ndarray, yd: np.ndarray) -> sp.csc_matrix:
+        """``(n_dynamic, n_dynamic)`` sparse Jacobian of :meth:`rhs`."""
+        d = self.monomial_derivatives(yd)[self.term_mono[self.jac_term], self.jac_slot]
+        vals = np.bincount(self.jac_entry, weights=g[self.jac_term] * d, minlength=self.jac_flat.size)
+        nd = self.n_dynamic
+        return sp.csc_matrix((vals, (self.jac_flat // nd, self.jac_flat % nd)), shape=(nd, nd))
