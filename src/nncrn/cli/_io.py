@@ -1,0 +1,180 @@
+"""File formats the CLI reads and writes: CSV tables, the neutral MLP model file, atomic writes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nncrn._errors import FormatError, InputError
+
+MODEL_FORMAT = "nncrn.mlp"
+MODEL_VERSION = 1
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike):
+    """Yield a temporary path next to ``path``; move it into place only if the block succeeds.
+
+    A failure anywhere in the block leaves no partial output file behind.
+    """
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        raise FileNotFoundError(f"output directory {str(path.parent)!r} does not exist; create it first")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_atomic(path: str | os.PathLike, writer: Callable[[Path], None]) -> None:
+    with atomic_path(path) as tmp:
+        writer(tmp)
+
+
+def read_table(path: str | os.PathLike) -> tuple[list[str], list[list[str]]]:
+    """Read a CSV file with a header row; returns (header, rows of strings)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"CSV file {str(path)!r} does not exist")
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        rows = [r for r in csv.reader(fh) if any(cell.strip() for cell in r)]
+    if not rows:
+        raise FormatError(f"CSV file {str(path)!r} is empty; it needs a header row and data rows")
+    header = [h.strip() for h in rows[0]]
+    body = rows[1:]
+    for i, r in enumerate(body):
+        if len(r) != len(header):
+            raise FormatError(
+                f"{path.name}: data row {i + 1} (line {i + 2}) has {len(r)} fields but the header "
+                f"has {len(header)}"
+            )
+    if not body:
+        raise FormatError(f"CSV file {str(path)!r} has a header but no data rows")
+    return header, body
+
+
+def numeric_columns(
+    path: str | os.PathLike, header: Sequence[str], rows: Sequence[Sequence[str]], columns: Sequence[str]
+) -> np.ndarray:
+    """Parse ``columns`` of a table as floats; errors name the column, row and value."""
+    name = Path(path).name
+    out = np.empty((len(rows), len(columns)))
+    for j, col in enumerate(columns):
+        k = header.index(col)
+        for i, r in enumerate(rows):
+            cell = r[k].strip()
+            if cell == "" or cell.lower() in ("na", "nan", "null", "none"):
+                raise InputError(
+                    f"{name}: column {col!r} has a missing value in data row {i + 1} (line {i + 2}); "
+                    "impute it or drop the row"
+                )
+            try:
+                v = float(cell)
+            except ValueError:
+                raise InputError(
+                    f"{name}: column {col!r} has non-numeric value {cell!r} in data row {i + 1} "
+                    f"(line {i + 2}); features must be numbers (encode categories as numbers)"
+                ) from None
+            if not math.isfinite(v):
+                raise InputError(
+                    f"{name}: column {col!r} has non-finite value {cell!r} in data row {i + 1}"
+                )
+            out[i, j] = v
+    return out
+
+
+def write_csv(path: str | os.PathLike, header: Sequence[str], rows: np.ndarray | list) -> None:
+    def writer(tmp: Path) -> None:
+        with tmp.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(header)
+            for r in rows:
+                w.writerow([repr(float(v)) if isinstance(v, float | np.floating) else v for v in r])
+
+    write_atomic(path, writer)
+
+
+def save_model(path: str | os.PathLike, model: Any, meta: dict) -> None:
+    """Save a torch ``nn.Sequential`` MLP as versioned JSON (exact float round trip, no pickle)."""
+    import torch
+
+    layers = []
+    for module in model:
+        if isinstance(module, torch.nn.Linear):
+            layers.append({
+                "type": "linear",
+                "weight": module.weight.detach().double().tolist(),
+                "bias": module.bias.detach().double().tolist(),
+            })
+        else:
+            entry: dict[str, Any] = {"type": type(module).__name__}
+            if hasattr(module, "eps"):
+                entry["eps"] = float(module.eps)
+            layers.append(entry)
+    doc = {"format": MODEL_FORMAT, "version": MODEL_VERSION, "layers": layers, **meta}
+    text = json.dumps(doc)
+    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def load_model(path: str | os.PathLike) -> tuple[Any, dict]:
+    """Inverse of :func:`save_model`: returns ``(nn.Sequential, metadata)``."""
+    import torch
+
+    from nncrn.nn import SmoothReLU
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"model file {str(path)!r} does not exist")
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise FormatError(
+            f"model file {path.name!r} is not JSON ({exc}); `nncrn compile` reads the model.json "
+            "written by `nncrn train`/`nncrn demo`"
+        ) from None
+    if not isinstance(doc, dict) or doc.get("format") != MODEL_FORMAT:
+        raise FormatError(
+            f"model file {path.name!r} is not an nncrn model (expected \"format\": {MODEL_FORMAT!r}); "
+            "use the model.json written by `nncrn train`"
+        )
+    if doc.get("version") != MODEL_VERSION:
+        raise FormatError(
+            f"model file {path.name!r} has version {doc.get('version')!r}; this nncrn reads "
+            f"version {MODEL_VERSION}"
+        )
+    modules = []
+    for i, layer in enumerate(doc.get("layers", [])):
+        kind = layer.get("type") if isinstance(layer, dict) else None
+        if kind == "linear":
+            w = torch.tensor(layer["weight"], dtype=torch.float64)
+            b = torch.tensor(layer["bias"], dtype=torch.float64)
+            if w.ndim != 2 or b.shape != (w.shape[0],):
+                raise FormatError(f"model file layer {i}: weight/bias shapes {tuple(w.shape)}/{tuple(b.shape)} do not match")
+            lin = torch.nn.Linear(w.shape[1], w.shape[0], dtype=torch.float64)
+            with torch.no_grad():
+                lin.weight.copy_(w)
+                lin.bias.copy_(b)
+            modules.append(lin)
+        elif kind == "SmoothReLU":
+            modules.append(SmoothReLU(layer["eps"]))
+        elif kind == "ReLU":
+            modules.append(torch.nn.ReLU())
+        elif kind == "Identity":
+            modules.append(torch.nn.Identity())
+        else:
+            raise FormatError(f"model file layer {i} has unsupported type {kind!r}")
+    meta = {k: v for k, v in doc.items() if k not in ("format", "version", "layers")}
+    return torch.nn.Sequential(*modules), meta

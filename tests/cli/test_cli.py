@@ -1,0 +1,137 @@
+"""The command-line interface, run in-process."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from nncrn.cli import main
+from nncrn.network import ReactionNetwork
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    code = main(["demo", "--dataset", "iris", "--epochs", "40", "--seed", "1", "--out", str(out)])
+    assert code == 0
+    return out
+
+
+def test_demo_on_iris_writes_network_model_and_plot(demo_dir, capsys):
+    net = ReactionNetwork.load(demo_dir / "network.json")
+    # 4 inputs, hidden 32 + 16 smooth neurons, 3 dual-rail outputs
+    assert net.n_species == 4 + 32 + 16 + 2 * 3
+    assert net.inputs == ("X0", "X1", "X2", "X3")
+    assert net.metadata["dataset"] == "iris"
+    png = (demo_dir / "trajectories.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+    assert json.loads((demo_dir / "model.json").read_text())["format"] == "nncrn.mlp"
+
+
+def test_demo_report_numbers(tmp_path, capsys):
+    code = main(["demo", "--dataset", "iris", "--epochs", "40", "--seed", "1", "--out", str(tmp_path)])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "NN/CRN agreement" in text and "1.0000" in text
+    row = next(line for line in text.splitlines() if "max |CRN - NN|" in line)
+    assert float(row.split("│")[-2]) < 1e-6
+
+
+def test_compile_and_simulate_match_demo_network(demo_dir, tmp_path):
+    net_path = tmp_path / "net.json"
+    assert main(["compile", str(demo_dir / "model.json"), "-o", str(net_path)]) == 0
+    original = ReactionNetwork.load(demo_dir / "network.json")
+    again = ReactionNetwork.load(net_path)
+    assert again.species == original.species
+    np.testing.assert_array_equal(again.stoichiometry.rates, original.stoichiometry.rates)
+
+    X = np.array([[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]])
+    inputs = tmp_path / "x.csv"
+    inputs.write_text("X0,X1,X2,X3\n" + "\n".join(",".join(map(str, r)) for r in X) + "\n")
+    out = tmp_path / "y.csv"
+    assert main(["simulate", str(net_path), "--inputs", str(inputs), "-o", str(out)]) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 2 and all(r["converged"] == "True" for r in rows)
+    logits = np.array([[float(r[c]) for c in again.outputs] for r in rows])
+    assert logits[0].argmax() == 0 and logits[1].argmax() == 2  # setosa, virginica
+
+    out_t = tmp_path / "yt.csv"
+    assert main(["simulate", str(net_path), "--inputs", str(inputs), "--t-end", "1e4",
+                 "-o", str(out_t)]) == 0  # fmt: skip
+    late = np.array([[float(r[c]) for c in again.outputs] for r in csv.DictReader(out_t.open())])
+    np.testing.assert_allclose(late, logits, rtol=1e-5, atol=1e-7)
+
+
+def test_info_lists_reaction_kinds(demo_dir, capsys):
+    assert main(["info", str(demo_dir / "network.json")]) == 0
+    text = capsys.readouterr().out
+    assert "autocatalytic growth (catalysed)" in text  # positive weights
+    assert "degradation (catalysed)" in text  # negative weights
+    assert "distinct rate constants" in text
+
+
+def test_train_on_csv_with_negative_features(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 2))
+    y = np.where(X[:, 0] - X[:, 1] > 0, "left", "right")
+    path = tmp_path / "data.csv"
+    path.write_text("a,b,label\n" + "\n".join(f"{p},{q},{c}" for (p, q), c in zip(X, y, strict=True)) + "\n")
+    code = main(["train", "--csv", str(path), "--target", "label", "--hidden", "8",
+                 "--epochs", "60", "--out", str(tmp_path / "o")])  # fmt: skip
+    assert code == 0
+    net = ReactionNetwork.load(tmp_path / "o" / "network.json")
+    lows = [net.species[net.index(n)].input_range[0] for n in net.inputs]
+    for j, lo in enumerate(lows):  # inferred from the training split: 10% below its minimum
+        assert X[:, j].min() - 0.2 * np.ptp(X[:, j]) <= lo < np.quantile(X[:, j], 0.05)
+    text = capsys.readouterr().out
+    row = next(line for line in text.splitlines() if "CRN test accuracy" in line)
+    assert float(row.split("│")[-2]) > 0.85
+
+
+@pytest.mark.parametrize(
+    "content, msg",
+    [
+        ("a,b,label\n1,2,x\n3,,y\n", "column 'b' has a missing value in data row 2"),
+        ("a,b,label\n1,2,x\n3,abc,y\n", "column 'b' has non-numeric value 'abc' in data row 2"),
+        ("a,b,label\n1,2,x\n3,4,x\n", "single class"),
+        ("a,b\n1,2\n", "no column named 'label'"),
+    ],
+)
+def test_train_bad_csv_is_a_clear_error(tmp_path, capsys, content, msg):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    out = tmp_path / "o"
+    code = main(["train", "--csv", str(path), "--target", "label", "--out", str(out)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and msg in err
+    assert "Traceback" not in err
+    assert not out.exists()
+
+
+def test_bad_network_file_and_inputs(tmp_path, demo_dir, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "nncrn.network", "version": 7}')
+    assert main(["info", str(bad)]) == 2
+    assert "format version 7" in capsys.readouterr().err
+
+    inputs = tmp_path / "x.csv"
+    inputs.write_text("X0,X1,X2,X3\n-1,3,1,0.2\n")
+    out = tmp_path / "y.csv"
+    assert main(["simulate", str(demo_dir / "network.json"), "--inputs", str(inputs), "-o", str(out)]) == 2
+    assert "'X0' is -1.0 in row 0" in capsys.readouterr().err
+    assert not out.exists()
+
+    assert main(["compile", str(bad), "-o", str(tmp_path / "n.json")]) == 2
+    assert "not an nncrn model" in capsys.readouterr().err
+    assert not (tmp_path / "n.json").exists()
+
+
+def test_bad_options(tmp_path, capsys):
+    assert main(["demo", "--hidden", "8,x", "--out", str(tmp_path / "o")]) == 2
+    assert "--hidden" in capsys.readouterr().err
+    assert main(["demo", "--eps", "-1", "--out", str(tmp_path / "o")]) == 2
+    assert "--eps must be > 0" in capsys.readouterr().err
