@@ -1,0 +1,239 @@
+"""``fit``: gradient training of a network's rate constants at the chemical level."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from nncrn._errors import InputError
+from nncrn.network import ReactionNetwork, input_concentrations
+from nncrn.simulate import Solver
+from nncrn.train._implicit import implicit_state
+from nncrn.train._layered import Layered, NotFeedForward, build_layered
+from nncrn.train._params import Constraints, cluster_levels
+from nncrn.train._terms import Terms, extract_terms
+
+__all__ = ["History", "as_rng", "check_labels", "fit"]
+
+_LOSSES = ("cross_entropy", "mse")
+_OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
+_GRADIENTS = ("auto", "layered", "implicit")
+
+
+@dataclass(frozen=True)
+class History:
+    """What happened during :func:`fit`.
+
+    Attributes
+    ----------
+    loss:
+        ``(epochs,)`` mean data loss per epoch (penalty excluded), measured on the
+        mini-batches as they were trained.
+    step_loss:
+        ``(steps,)`` data loss of every optimiser step.
+    accuracy:
+        ``(epochs,)`` training accuracy of the network at the end of each epoch
+        (cross-entropy only; None for mse).
+    gradient:
+        ``"layered"`` (exact closed-form graph) or ``"implicit"`` (IFT on simulated steady states).
+    n_terms, n_pruned:
+        Trainable signed terms, and how many were removed by the sparsity threshold.
+    """
+
+    loss: np.ndarray
+    step_loss: np.ndarray
+    accuracy: np.ndarray | None
+    gradient: str
+    n_terms: int
+    n_pruned: int
+
+
+def as_rng(rng: object) -> np.random.Generator:
+    """``numpy.random.Generator`` from a Generator, an int seed or None (fresh entropy)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or (isinstance(rng, int | np.integer) and not isinstance(rng, bool)):
+        return np.random.default_rng(rng)
+    raise InputError(
+        f"rng must be a numpy Generator, an int seed or None; got {type(rng).__name__}"
+    )
+
+
+def check_labels(y: object, n: int, n_outputs: int, loss: str) -> np.ndarray:
+    """Validate targets: class indices ``(n,)`` for cross entropy, ``(n, n_outputs)`` for mse."""
+    arr = np.asarray(y)
+    if arr.dtype.kind not in "iufb" or arr.dtype.kind == "b":
+        raise InputError(
+            f"labels have dtype {arr.dtype}; pass numbers (class indices 0..{n_outputs - 1} "
+            "for loss='cross_entropy', targets for loss='mse'); map class names to indices first"
+        )
+    if loss == "cross_entropy":
+        if arr.shape != (n,):
+            raise InputError(
+                f"labels have shape {arr.shape}; loss='cross_entropy' needs one class index per "
+                f"row, shape ({n},)" + ("; use y.ravel()" if arr.size == n else "")
+            )
+        if arr.dtype.kind == "f" and not np.all(arr == np.round(arr)):
+            raise InputError("labels are not whole numbers; cross entropy needs class indices")
+        arr = arr.astype(np.int64)
+        if arr.min() < 0 or arr.max() >= n_outputs:
+            raise InputError(
+                f"labels range over [{arr.min()}, {arr.max()}] but the network has {n_outputs} "
+                f"outputs; class indices must lie in [0, {n_outputs - 1}]"
+            )
+        return arr
+    arr = arr.astype(np.float64)
+    if arr.ndim == 1 and n_outputs == 1:
+        arr = arr[:, None]
+    if arr.shape != (n, n_outputs):
+        raise InputError(f"mse targets have shape {arr.shape}; expected ({n}, {n_outputs})")
+    if not np.isfinite(arr).all():
+        raise InputError("mse targets contain NaN or inf")
+    return arr
+
+
+class _Model:
+    """Latents -> readout values, by the layered graph or the implicit steady state."""
+
+    def __init__(self, network: ReactionNetwork, terms: Terms, gradient: str,
+                 solver: Solver | None) -> None:  # fmt: skip
+        self.network, self.terms, self.solver = network, terms, solver
+        self.layered: Layered | None = None
+        if gradient in ("auto", "layered"):
+            try:
+                self.layered = build_layered(network, terms)
+            except NotFeedForward:
+                if gradient == "layered":
+                    raise
+        self.gradient = "layered" if self.layered is not None else "implicit"
+        self.input_cols = torch.tensor([network.index(s) for s in network.inputs], dtype=torch.long)
+        self.plus = torch.tensor([network.index(r.plus) for r in network.readout])
+        self.minus = [network.index(r.minus) if r.minus else -1 for r in network.readout]
+
+    def outputs(self, w: torch.Tensor, X: np.ndarray, conc: torch.Tensor) -> torch.Tensor:
+        if self.layered is not None:
+            return self.layered.outputs(self.layered.state(conc, w, self.input_cols))
+        s = implicit_state(w, self.terms, X, self.solver)
+        out = s[:, self.plus]
+        sub = torch.stack([s[:, m] if m >= 0 else torch.zeros_like(s[:, 0]) for m in self.minus], 1)
+        return out - sub
+
+
+def fit(
+    network: ReactionNetwork,
+    X: object,
+    y: object,
+    *,
+    loss: str = "cross_entropy",
+    epochs: int = 100,
+    optimizer: str | type[torch.optim.Optimizer] = "adam",
+    lr: float = 1e-2,
+    batch_size: int | None = None,
+    constraints: Constraints | None = None,
+    gradient: str = "auto",
+    solver: Solver | None = None,
+    rng: object = None,
+) -> tuple[ReactionNetwork, History]:
+    """Train the signed rate constants of ``network`` on ``(X, y)``; return a new network.
+
+    Parameters
+    ----------
+    X:
+        ``(n, n_inputs)`` features (in ``network.inputs`` order and each input's range).
+    y:
+        Class indices ``(n,)`` (``loss="cross_entropy"``, readouts are the logits) or
+        targets ``(n, n_outputs)`` (``loss="mse"``).
+    epochs, lr, optimizer:
+        Passes over the data; step size; ``"adam"``, ``"sgd"`` or a ``torch.optim`` class.
+    batch_size:
+        None: full batch each step (deterministic, order-free). Otherwise rows are
+        shuffled each epoch with ``rng``.
+    constraints:
+        :class:`Constraints` (default: rates in ``[1e-3, 1e3]``, no penalty, no cap).
+    gradient:
+        ``"layered"`` (exact torch graph of the feed-forward closed form), ``"implicit"``
+        (IFT on :func:`nncrn.simulate.steady_state`) or ``"auto"`` (layered when possible).
+    rng:
+        ``numpy.random.Generator``, int seed or None; only the shuffling is random.
+
+    Only weights and biases are trained (see :mod:`nncrn.train._terms`); leaks, saturations
+    and decays are fixed. A weight whose sign flips changes reaction kind.
+    """
+    constraints = Constraints() if constraints is None else constraints
+    if not isinstance(constraints, Constraints):
+        raise InputError(
+            f"constraints must be nncrn.train.Constraints, got {type(constraints).__name__}"
+        )
+    if loss not in _LOSSES:
+        raise InputError(f"loss={loss!r}; choose one of {_LOSSES}")
+    if gradient not in _GRADIENTS:
+        raise InputError(f"gradient={gradient!r}; choose one of {_GRADIENTS}")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise InputError(f"epochs={epochs!r}; pass an int >= 1")
+    if not lr > 0:
+        raise InputError(f"lr={lr!r}; the learning rate must be > 0")
+    opt_cls = _OPTIMIZERS.get(optimizer) if isinstance(optimizer, str) else optimizer
+    if opt_cls is None or not (
+        isinstance(opt_cls, type) and issubclass(opt_cls, torch.optim.Optimizer)
+    ):
+        raise InputError(f"optimizer={optimizer!r}; pass 'adam', 'sgd' or a torch.optim class")
+    Xa = np.asarray(X, dtype=np.float64) if not isinstance(X, np.ndarray) else X.astype(np.float64)
+    if Xa.ndim != 2 or Xa.shape[0] == 0:
+        raise InputError(
+            f"X has shape {Xa.shape}; fit needs a non-empty (n, {len(network.inputs)}) array"
+        )
+    conc_np = input_concentrations(network, Xa)
+    n = Xa.shape[0]
+    labels = check_labels(y, n, len(network.outputs), loss)
+    gen = as_rng(rng)
+    terms = extract_terms(network)
+    if terms.n_terms == 0:
+        raise InputError("the network has no trainable weight or bias reactions (see nncrn.train)")
+    model = _Model(network, terms, gradient, solver)
+    u = torch.tensor(constraints.latents(terms.weights), dtype=torch.float64, requires_grad=True)
+    opt = opt_cls([u], lr=lr)
+    conc = torch.from_numpy(conc_np)
+    target = torch.from_numpy(labels)
+    loss_fn = (torch.nn.functional.cross_entropy if loss == "cross_entropy"
+               else torch.nn.functional.mse_loss)  # fmt: skip
+    bs = n if batch_size is None else int(batch_size)
+    if bs < 1:
+        raise InputError(f"batch_size={batch_size!r}; pass an int >= 1 or None")
+    epoch_loss, step_loss, acc = [], [], []
+    for _ in range(epochs):
+        order = np.arange(n) if batch_size is None else gen.permutation(n)
+        losses = []
+        for start in range(0, n, bs):
+            idx = order[start : start + bs]
+            opt.zero_grad()
+            out = model.outputs(constraints.weights(u), Xa[idx], conc[idx])
+            data = loss_fn(out, target[idx])
+            total = data + constraints.l1 * u.abs().sum() if constraints.l1 else data
+            total.backward()
+            opt.step()
+            losses.append(float(data.detach()))
+        step_loss += losses
+        epoch_loss.append(float(np.mean(losses)))
+        if loss == "cross_entropy":
+            with torch.no_grad():
+                pred = model.outputs(constraints.weights(u), Xa, conc).argmax(1).numpy()
+            acc.append(float((pred == labels).mean()))
+    with torch.no_grad():
+        w = constraints.weights(u).numpy().copy()
+        latent = u.detach().numpy()
+    pruned = (
+        np.abs(latent) < constraints.prune_threshold if constraints.l1 else np.zeros_like(w, bool)
+    )
+    w[pruned] = 0.0
+    if constraints.max_levels is not None:
+        w = cluster_levels(w, constraints.max_levels)
+    new = terms.rebuild(w, {"trained": {
+        "loss": loss, "epochs": epochs, "lr": lr, "gradient": model.gradient,
+        "k_min": constraints.k_min, "k_max": constraints.k_max if np.isfinite(constraints.k_max) else None,
+        "l1": constraints.l1, "max_levels": constraints.max_levels, "final_loss": epoch_loss[-1],
+    }})  # fmt: skip
+    hist = History(np.array(epoch_loss), np.array(step_loss), np.array(acc) if acc else None,
+                   model.gradient, terms.n_terms, int(pruned.sum()))  # fmt: skip
+    return new, hist

@@ -1,0 +1,158 @@
+"""Constraints on trained rate constants and the parametrisation that enforces them.
+
+A signed weight ``w`` is realised by a reaction at rate ``|w|``. The realizable range
+``[k_min, k_max]`` is built into the parametrisation rather than clipped afterwards: a
+latent ``u`` maps to ``w = sign(u) * exp(f(log|u|))`` with the smooth clamp
+
+    f(t) = a + (softplus(beta (t - a)) - softplus(beta (t - b))) / beta,
+    a = log k_min, b = log k_max,
+
+which lies strictly inside ``(a, b)``, equals ``t`` to within ``exp(-beta * distance)`` away
+from the bounds, and has a closed-form inverse (used to start from the network's rates).
+When no bound is active (``k_min = 0``, ``k_max = inf``) the map is the identity ``w = u``,
+so training is exactly gradient descent on the weights.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from nncrn._errors import InputError
+
+__all__ = ["Constraints", "cluster_levels"]
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """What a trained network must satisfy to be realizable.
+
+    Parameters
+    ----------
+    k_min, k_max:
+        Every trained rate constant lies in ``[k_min, k_max]`` (default ``1e-3 .. 1e3``:
+        six decades, roughly what DNA strand-displacement rate constants span). ``k_min = 0``
+        and ``k_max = inf`` switch the bound off (:meth:`none`).
+    l1:
+        Weight of the L1 penalty ``l1 * sum |u|`` on the latent magnitudes (0: none). Terms
+        whose latent ``|u|`` ends below ``prune_below`` are removed from the network.
+    prune_below:
+        Threshold for removing reactions; None means ``k_min`` (a latent below the
+        realizable floor means "no reaction", the one realizable rate below ``k_min``).
+    max_levels:
+        Cap on distinct trained rate values: after training the magnitudes are clustered
+        in log space (1-D k-means, deterministic quantile start) into at most this many
+        levels. None: no cap. Fixed reactions (leaks, saturations, decays) are not counted.
+    sharpness:
+        ``beta`` of the smooth clamp, per unit of natural log; 10 keeps rates within 7% of
+        the bound at the bound and within 1e-4 relative one decade inside.
+    """
+
+    k_min: float = 1e-3
+    k_max: float = 1e3
+    l1: float = 0.0
+    prune_below: float | None = None
+    max_levels: int | None = None
+    sharpness: float = 10.0
+
+    def __post_init__(self) -> None:
+        for name in ("k_min", "k_max", "l1", "sharpness"):
+            v = getattr(self, name)
+            if not isinstance(v, int | float) or math.isnan(v) or v < 0:
+                raise InputError(f"Constraints({name}={v!r}): must be a number >= 0")
+        if not self.k_min < self.k_max:
+            raise InputError(
+                f"Constraints(k_min={self.k_min!r}, k_max={self.k_max!r}): k_min must be < "
+                "k_max; e.g. Constraints(k_min=1e-3, k_max=1e3)"
+            )
+        if math.isinf(self.k_min) or self.sharpness == 0:
+            raise InputError("Constraints: k_min must be finite and sharpness > 0")
+        if self.max_levels is not None and (
+            isinstance(self.max_levels, bool) or not isinstance(self.max_levels, int)
+            or self.max_levels < 1
+        ):  # fmt: skip
+            raise InputError(
+                f"Constraints(max_levels={self.max_levels!r}) must be an int >= 1 or None"
+            )
+
+    @classmethod
+    def none(cls) -> Constraints:
+        """No bound, no penalty, no cap: plain gradient descent on the signed weights."""
+        return cls(k_min=0.0, k_max=math.inf)
+
+    @property
+    def bounded(self) -> bool:
+        return self.k_min > 0 or math.isfinite(self.k_max)
+
+    @property
+    def prune_threshold(self) -> float:
+        return self.k_min if self.prune_below is None else float(self.prune_below)
+
+    # --------------------------------------------------------------- parametrisation
+    def _clamp_log(self, t: torch.Tensor) -> torch.Tensor:
+        beta = self.sharpness
+        sp = torch.nn.functional.softplus
+        a = math.log(self.k_min) if self.k_min > 0 else None
+        b = math.log(self.k_max) if math.isfinite(self.k_max) else None
+        if a is not None and b is not None:
+            return a + (sp(beta * (t - a)) - sp(beta * (t - b))) / beta
+        if a is not None:
+            return a + sp(beta * (t - a)) / beta
+        return b - sp(beta * (b - t)) / beta  # type: ignore[operator]
+
+    def weights(self, u: torch.Tensor) -> torch.Tensor:
+        """Signed weights from latents ``u`` (same shape); identity when unbounded."""
+        if not self.bounded:
+            return u
+        mag = u.abs()
+        safe = torch.where(mag > 0, mag, torch.ones_like(mag))
+        w = torch.sign(u) * torch.exp(self._clamp_log(torch.log(safe)))
+        return torch.where(mag > 0, w, torch.zeros_like(w))
+
+    def latents(self, w: np.ndarray) -> np.ndarray:
+        """Inverse of :meth:`weights` (rates outside the range start at the nearest inside)."""
+        w = np.asarray(w, dtype=np.float64)
+        if not self.bounded:
+            return w.copy()
+        beta = self.sharpness
+        a = math.log(self.k_min) if self.k_min > 0 else -np.inf
+        b = math.log(self.k_max) if math.isfinite(self.k_max) else np.inf
+        mag = np.abs(w)
+        pad = 1e-9 * max(1.0, abs(a) if np.isfinite(a) else 1.0, abs(b) if np.isfinite(b) else 1.0)
+        f = np.clip(np.log(np.where(mag > 0, mag, 1.0)), a + pad, b - pad)
+        if np.isfinite(a) and np.isfinite(b):
+            r = np.exp(beta * (f - a))
+            q = math.exp(-beta * (b - a))
+            t = a + np.log((r - 1.0) / (1.0 - r * q)) / beta
+        elif np.isfinite(a):
+            t = a + np.log(np.expm1(beta * (f - a))) / beta
+        else:
+            t = b - np.log(np.expm1(beta * (b - f))) / beta
+        return np.where(mag > 0, np.sign(w) * np.exp(t), 0.0)
+
+
+def cluster_levels(w: np.ndarray, max_levels: int) -> np.ndarray:
+    """Snap ``|w|`` to at most ``max_levels`` values (1-D k-means on ``log|w|``), signs kept.
+
+    Deterministic: centres start at evenly spaced quantiles; 50 Lloyd iterations. Zeros stay 0.
+    """
+    w = np.asarray(w, dtype=np.float64)
+    nz = w != 0
+    logs = np.log(np.abs(w[nz]))
+    if logs.size == 0 or np.unique(logs).size <= max_levels:
+        return w.copy()
+    centres = np.quantile(logs, (np.arange(max_levels) + 0.5) / max_levels)
+    for _ in range(50):
+        assign = np.argmin(np.abs(logs[:, None] - centres[None, :]), axis=1)
+        new = np.array([logs[assign == k].mean() if (assign == k).any() else centres[k]
+                        for k in range(max_levels)])  # fmt: skip
+        if np.allclose(new, centres):
+            break
+        centres = new
+    assign = np.argmin(np.abs(logs[:, None] - centres[None, :]), axis=1)
+    out = w.copy()
+    out[nz] = np.sign(w[nz]) * np.exp(centres[assign])
+    return out

@@ -1,0 +1,174 @@
+"""Discretize torch models and compiled networks; quantization-aware training (STE).
+
+Post-training: :func:`quantize_model` (torch weights, per ``Linear`` layer, before
+compiling) and :func:`discretize_network` (signed rate constants of a compiled network,
+per layer). Quantization-aware: :func:`qat_fit` trains latent real weights whose forward
+pass uses the discretized values, gradients passing straight through (BinaryConnect,
+Courbariaux et al. 2015; QNN, Hubara et al. 2017). Biases stay real in QAT: a neuron has
+one bias reaction against ``n_in`` weight reactions.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+from torch.nn.utils import parametrize
+
+from nncrn._errors import InputError
+from nncrn.network import ReactionNetwork
+from nncrn.train._discretize import _check_method, check_bits, discretization_levels, discretize
+from nncrn.train._fit import as_rng
+from nncrn.train._terms import extract_terms
+
+__all__ = ["STEQuantizer", "discretize_network", "qat_fit", "quantize_model"]
+
+
+def _linears(model: torch.nn.Module) -> list[torch.nn.Linear]:
+    layers = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    if not layers:
+        raise InputError(f"{type(model).__name__} has no torch.nn.Linear layer to discretize")
+    return layers
+
+
+def quantize_model(model: torch.nn.Module, bits: int, method: str = "exponential", *,
+                   biases: bool = True) -> torch.nn.Module:  # fmt: skip
+    """A copy of ``model`` with every ``Linear`` weight (and bias) discretized per layer.
+
+    Weights and biases of a layer get separate levels (their scales differ). See
+    :mod:`nncrn.train._discretize` for the level sets. Compile the result as usual.
+    """
+    _check_method(method)
+    if method in ("linear", "exponential"):
+        check_bits(bits)
+    out = copy.deepcopy(model)
+    with torch.no_grad():
+        for layer in _linears(out):
+            w = layer.weight.detach().cpu().double().numpy()
+            layer.weight.copy_(torch.as_tensor(discretize(w, bits, method)))
+            if biases and layer.bias is not None:
+                b = layer.bias.detach().cpu().double().numpy()
+                layer.bias.copy_(torch.as_tensor(discretize(b, bits, method)))
+    return out
+
+
+def discretize_network(
+    network: ReactionNetwork, bits: int, method: str = "exponential"
+) -> ReactionNetwork:
+    """A network whose trainable rate constants are discretized per layer (weights, biases apart).
+
+    Leaks, saturations and decays keep their rates. Zero-level terms lose their reaction.
+    """
+    terms = extract_terms(network)
+    w = terms.weights.copy()
+    is_bias = np.array([len(c) == 0 for c in terms.cat_names], dtype=bool)
+    for layer in np.unique(terms.layer):
+        for flag in (False, True):
+            sel = (terms.layer == layer) & (is_bias == flag)
+            if sel.any():
+                w[sel] = discretize(w[sel], bits, method)
+    return terms.rebuild(w, {"discretized": {"bits": int(bits), "method": method}})
+
+
+class STEQuantizer(torch.nn.Module):
+    """Parametrization ``w -> q(w)`` with a straight-through gradient.
+
+    ``linear``/``exponential``: ``q`` = nearest of the layer's levels, gradient identity;
+    the levels (a grid search for ``exponential``) are recomputed from the latent weights by
+    :meth:`refresh`, which :func:`qat_fit` calls once per epoch. ``binary``/``ternary``: ``q =
+    alpha * s(w)`` with a learned per-layer ``alpha`` (initialised to the least-squares
+    scale) and the BinaryConnect gradient ``1{|w| <= 1}`` for ``w``.
+    """
+
+    def __init__(self, bits: int, method: str, weight: torch.Tensor) -> None:
+        super().__init__()
+        self.bits, self.method = bits, _check_method(method)
+        if method in ("binary", "ternary"):
+            a = weight.detach().abs()
+            init = a.mean() if method == "binary" else a[a > 0.7 * a.mean()].mean()
+            self.alpha = torch.nn.Parameter(init.clone().reshape(()))
+        else:
+            self.register_buffer("levels", torch.zeros(0, dtype=weight.dtype))
+            self.refresh(weight)
+
+    def refresh(self, weight: torch.Tensor) -> None:
+        """Recompute the level set from the latent ``weight`` (no-op for binary/ternary)."""
+        if self.method in ("linear", "exponential"):
+            w = weight.detach().cpu().double().numpy()
+            mags = discretization_levels(w, self.bits, self.method)
+            self.levels = torch.as_tensor(mags, dtype=weight.dtype, device=weight.device)
+
+    def forward(self, w: torch.Tensor) -> torch.Tensor:
+        if self.method in ("linear", "exponential"):
+            mid = (self.levels[1:] + self.levels[:-1]) / 2
+            q = torch.sign(w.detach()) * self.levels[torch.bucketize(w.detach().abs(), mid)]
+            # Value exactly q (a level, so compiled rates repeat exactly); gradient identity.
+            return q + (w - w.detach())
+        clipped = w.clamp(-1.0, 1.0)
+        if self.method == "binary":
+            s = torch.where(w >= 0, 1.0, -1.0).to(w.dtype)
+        else:
+            thr = 0.7 * w.detach().abs().mean()
+            s = (torch.sign(w) * (w.abs() > thr)).to(w.dtype)
+        # Value exactly alpha * s; d/dalpha = s, d/dw = alpha * 1{|w| <= 1}.
+        return self.alpha * s + self.alpha.detach() * (clipped - clipped.detach())
+
+    def extra_repr(self) -> str:
+        return f"bits={self.bits}, method={self.method!r}"
+
+
+def qat_fit(
+    model: torch.nn.Module,
+    X: object,
+    y: object,
+    *,
+    bits: int,
+    method: str = "exponential",
+    epochs: int = 50,
+    lr: float = 1e-2,
+    batch_size: int = 64,
+    rng: object = None,
+) -> tuple[torch.nn.Module, np.ndarray]:
+    """Quantization-aware training of a classifier; returns ``(quantized copy, epoch losses)``.
+
+    ``model`` (a float64 torch ``nn.Module`` of ``Linear`` layers and activations, logits
+    out) is copied, its ``Linear`` weights get an :class:`STEQuantizer`, and Adam trains the
+    latent weights (and binary/ternary scales) with cross entropy on ``X (n, d)``,
+    ``y (n,)`` class indices, shuffled each epoch with ``rng``. The returned model holds
+    the discretized weights as plain parameters, ready for ``compile_network``.
+    """
+    _check_method(method)
+    if method in ("linear", "exponential"):
+        check_bits(bits)
+    Xt = torch.as_tensor(np.asarray(X, dtype=np.float64))
+    yt = torch.as_tensor(np.asarray(y)).long()
+    if Xt.ndim != 2 or Xt.shape[0] == 0 or yt.shape != (Xt.shape[0],):
+        raise InputError(
+            f"qat_fit needs X (n, d) with n >= 1 and y (n,); got {tuple(Xt.shape)}, {tuple(yt.shape)}"
+        )
+    gen = as_rng(rng)
+    net = copy.deepcopy(model).double()
+    for layer in _linears(net):
+        parametrize.register_parametrization(
+            layer, "weight", STEQuantizer(bits, method, layer.weight)
+        )
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    losses = []
+    n = Xt.shape[0]
+    for _ in range(epochs):
+        for layer in _linears(net):
+            layer.parametrizations.weight[0].refresh(layer.parametrizations.weight.original)
+        order = torch.from_numpy(gen.permutation(n))
+        total = 0.0
+        for start in range(0, n, batch_size):
+            idx = order[start : start + batch_size]
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(net(Xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * len(idx)
+        losses.append(total / n)
+    for layer in _linears(net):
+        parametrize.remove_parametrizations(layer, "weight", leave_parametrized=True)
+    return net, np.array(losses)
