@@ -120,6 +120,12 @@ def initial_state(
     """
     x = input_concentrations(network, inputs)
     batch = x.shape[0]
+    if not network.inputs and y0 is not None and not isinstance(y0, Mapping):
+        # No inputs to fix the batch: a (batch, n_species) y0 sets it.
+        arr = _as_float_array(y0, "y0")
+        if arr.ndim == 2 and arr.shape[1] == network.n_species and arr.shape[0] > 0:
+            batch = arr.shape[0]
+            x = np.zeros((batch, 0))
     state = np.tile(np.array([s.initial for s in network.species]), (batch, 1))
     if isinstance(y0, Mapping):
         for name, value in y0.items():
