@@ -173,7 +173,9 @@ def test_fit_is_reproducible_given_rng(compiled, data):
         ({"y": np.array(["a"] * 40)}, "map class names to indices"),
         ({"y": np.full(40, 3)}, r"class indices must lie in \[0, 2\]"),
         ({"X": np.zeros((0, 4)), "y": np.zeros(0, dtype=int)}, "non-empty"),
+        ({"X": [["a"] * 4] * 40}, "numeric"),
         ({"loss": "hinge"}, "choose one of"),
+        ({"lr": -1.0}, "learning rate"),
         ({"epochs": 0}, "epochs=0"),
     ],
 )

@@ -172,14 +172,20 @@ def fit(
         raise InputError(f"gradient={gradient!r}; choose one of {_GRADIENTS}")
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise InputError(f"epochs={epochs!r}; pass an int >= 1")
-    if not lr > 0:
+    if isinstance(lr, bool) or not isinstance(lr, int | float) or not lr > 0:
         raise InputError(f"lr={lr!r}; the learning rate must be > 0")
     opt_cls = _OPTIMIZERS.get(optimizer) if isinstance(optimizer, str) else optimizer
     if opt_cls is None or not (
         isinstance(opt_cls, type) and issubclass(opt_cls, torch.optim.Optimizer)
     ):
         raise InputError(f"optimizer={optimizer!r}; pass 'adam', 'sgd' or a torch.optim class")
-    Xa = np.asarray(X, dtype=np.float64) if not isinstance(X, np.ndarray) else X.astype(np.float64)
+    try:
+        Xa = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"X must be a numeric (n, {len(network.inputs)}) array; could not convert "
+            f"{type(X).__name__} to numbers (encode categorical features first)"
+        ) from None
     if Xa.ndim != 2 or Xa.shape[0] == 0:
         raise InputError(
             f"X has shape {Xa.shape}; fit needs a non-empty (n, {len(network.inputs)}) array"
