@@ -8,12 +8,15 @@ steady state equals the trained network's output (up to rounding), instead of be
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
+import numpy as np
 import torch
+from numpy.polynomial import polynomial as npoly
 
-from nncrn._activations import check_eps
+from nncrn._activations import check_activation, check_eps, polynomial_root, show, trim
 
-__all__ = ["SmoothReLU"]
+__all__ = ["ChemicalSigmoid", "PolynomialActivation", "RectifiedRoot", "SmoothReLU"]
 
 
 class _SmoothReLUFunction(torch.autograd.Function):
@@ -79,3 +82,98 @@ class SmoothReLU(torch.nn.Module):
 
     def extra_repr(self) -> str:
         return f"eps={self.eps!r}"
+
+
+class _PolynomialRoot(torch.autograd.Function):
+    """Root ``y*(z)`` of ``P(y) + z Q(y)`` with the implicit derivative ``-Q(y*) / F_y(y*)``."""
+
+    @staticmethod
+    def forward(ctx, z: torch.Tensor, P: np.ndarray, Q: np.ndarray) -> torch.Tensor:  # type: ignore[override]
+        y = polynomial_root(P, Q, z.detach().cpu().double().numpy())
+        out = torch.as_tensor(y, dtype=z.dtype, device=z.device)
+        ctx.save_for_backward(z, out)
+        ctx.P, ctx.Q = P, Q
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
+        z, y = ctx.saved_tensors
+        P, Q = ctx.P, ctx.Q
+        dP, dQ = npoly.polyder(P), npoly.polyder(Q)
+
+        def poly(c: np.ndarray, t: torch.Tensor) -> torch.Tensor:
+            out = torch.zeros_like(t)
+            for v in c[::-1]:  # Horner
+                out = out * t + float(v)
+            return out
+
+        # -F_y > 0 at a checked root (the module's rate), so the division is safe.
+        slope = -poly(Q, y) / (poly(dP, y) + z * poly(dQ, y))
+        return grad * slope, None, None
+
+
+class PolynomialActivation(torch.nn.Module):
+    """Elementwise ``y*(z)``: the positive root of ``P(y) + z Q(y)``, the steady state of one neuron.
+
+    The torch counterpart of :class:`nncrn.compile.Polynomial`: ``P`` and ``Q`` are
+    ascending coefficients, checked on construction (a pair whose positive root is not
+    unique and globally attracting raises :class:`~nncrn._activations.ActivationError`
+    with the reason). The root is found by bisection to float64 resolution on the CPU;
+    the gradient is the implicit-function derivative ``-Q(y*) / (P'(y*) + z Q'(y*))``.
+
+    >>> import torch
+    >>> PolynomialActivation([0.04, 0, -1], [0, 1])(torch.tensor([0.0]))
+    tensor([0.2000])
+    """
+
+    def __init__(self, P: Sequence[float], Q: Sequence[float]) -> None:
+        super().__init__()
+        self.P, self.Q = trim(P), trim(Q)
+        check_activation(self.P, self.Q)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return _PolynomialRoot.apply(z, self.P, self.Q)
+
+    def extra_repr(self) -> str:
+        return f"dy/dt = {show(self.P)} + z ({show(self.Q)})"
+
+
+class RectifiedRoot(PolynomialActivation):
+    """The rectified-root family: root of ``eps + z y - y^k`` (``k >= 2``; ``k = 2`` is SmoothReLU).
+
+    Grows like ``z^(1/(k-1))`` for large ``z`` and decays like ``eps / |z|`` for negative ``z``.
+    """
+
+    def __init__(self, k: int = 3, eps: float = 1e-3) -> None:
+        if isinstance(k, bool) or int(k) != k or k < 2:
+            raise ValueError(f"RectifiedRoot needs an integer k >= 2, got k={k!r}")
+        self.k, self.eps = int(k), check_eps(eps, "RectifiedRoot eps")
+        super().__init__([self.eps, *([0.0] * (self.k - 1)), -1.0], [0.0, 1.0])
+
+    def extra_repr(self) -> str:
+        return f"k={self.k}, eps={self.eps!r}"
+
+
+class ChemicalSigmoid(torch.nn.Module):
+    """Bounded ``2 / ((2 - u) + sqrt(u^2 + 4))``, ``u = z / rate``: the :class:`nncrn.compile.ChemicalSigmoid` neuron.
+
+    Values in ``(0, 1)``, 1/2 at 0, slope ``1 / (8 rate)`` there; ``rate`` finite and > 0.
+
+    >>> import torch
+    >>> ChemicalSigmoid(0.25)(torch.tensor([0.0]))
+    tensor([0.5000])
+    """
+
+    def __init__(self, rate: float = 0.25) -> None:
+        super().__init__()
+        value = float(rate)
+        if not math.isfinite(value) or value <= 0:
+            raise ValueError(f"ChemicalSigmoid rate is {rate!r}; it must be finite and > 0")
+        self.rate = value
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        u = z / self.rate
+        return 2.0 / ((2.0 - u) + torch.hypot(u, torch.full_like(u, 2.0)))
+
+    def extra_repr(self) -> str:
+        return f"rate={self.rate!r}"

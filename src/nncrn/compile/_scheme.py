@@ -29,9 +29,15 @@ _Rails = list[tuple[str, int]]
 
 
 class Scheme(ABC):
-    """Maps a :class:`LayerStack` to a :class:`ReactionNetwork` whose steady state computes it."""
+    """Maps a :class:`LayerStack` to a :class:`ReactionNetwork` whose steady state computes it.
+
+    A scheme states, without simulating, what its network computes: :meth:`forward` is the
+    steady-state map (closed form where :attr:`closed_form` is true, else a numeric root to
+    float64 resolution) and :meth:`slowest_rate` the exponential rate of its slowest neuron.
+    """
 
     name: ClassVar[str]
+    closed_form: ClassVar[bool] = True
 
     @abstractmethod
     def build(
@@ -60,6 +66,20 @@ class Scheme(ABC):
         """Steady state ``(batch, n_out)`` of ``layer``'s species given upstream values ``x``."""
         z = np.asarray(x, dtype=np.float64) @ layer.weight.T + layer.bias
         return z if layer.activation == "identity" else self.activation(z)
+
+    def slowest_rate(self, stack: LayerStack, x: object) -> np.ndarray:
+        """``(batch,)`` smallest :meth:`convergence_rate` over the non-linear neurons at ``x``.
+
+        ``inf`` for a stack without non-linear layers (linear neurons decay at rate 1).
+        """
+        h = np.asarray(x, dtype=np.float64)
+        out = np.full(h.shape[0], np.inf)
+        for layer in stack.layers:
+            z = h @ layer.weight.T + layer.bias
+            if layer.activation != "identity":
+                out = np.minimum(out, self.convergence_rate(z).min(axis=1, initial=np.inf))
+            h = self.layer_output(layer, h)
+        return out
 
     def forward(self, stack: LayerStack, x: object) -> np.ndarray:
         """Predicted steady-state outputs ``(batch, n_outputs)`` for inputs ``x (batch, n_inputs)``.
