@@ -69,6 +69,30 @@ def iris():
     return net, 100.0, 2.0, X[75:76]  # starts at the fixed point: see bench()
 
 
+def digits():
+    """A 64-16-10 smoothed-ReLU classifier trained on scikit-learn's digits (pixels 0-16)."""
+    import torch
+    from sklearn.datasets import load_digits
+
+    from nncrn.compile import compile_network
+    from nncrn.nn import SmoothReLU
+
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0  # pixel intensities as concentrations in [0, 1]
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(64, 16), SmoothReLU(0.01), torch.nn.Linear(16, 10), SmoothReLU(0.01)
+    )
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    xt, yt = torch.tensor(X, dtype=torch.float32), torch.tensor(y)
+    for _ in range(300):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(xt), yt).backward()
+        opt.step()
+    return compile_network(model), 100.0, 1.0, X[0:1]
+
+
 def rebop_system(net: ReactionNetwork, volume: float, inputs, y0=None):
     import rebop
 
@@ -134,7 +158,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     for name, maker in (("birth-death", birth_death), ("random-100", random_bimolecular),
-                        ("iris-4-8-3", iris)):  # fmt: skip
+                        ("iris-4-8-3", iris), ("digits-64-16-10", digits)):  # fmt: skip
         rows += bench(name, maker, args.repeat)
     from rich.console import Console
     from rich.table import Table

@@ -214,7 +214,7 @@ def run(ds: Dataset, *, hidden: tuple[int, ...], eps: float, epochs: int, seed: 
     report.add("distinct_rates", "distinct rate constants", len(np.unique(rates)), "d")
     report.add("t99", "chemical time: 99% of inputs within 1% of steady state",
                float(np.quantile(settle, 0.99)), ".4g")  # fmt: skip
-    report.add("test_inputs", "test inputs simulated (one batch)", len(Xte), "d")
+    report.add("test_inputs", f"test inputs simulated (batches of <= {SIM_CHUNK})", len(Xte), "d")
     if clipped:
         report.add("clipped", "test feature values clipped to input_range", clipped, "d")
 
@@ -222,7 +222,10 @@ def run(ds: Dataset, *, hidden: tuple[int, ...], eps: float, epochs: int, seed: 
     save_model(model_path, model, {"eps": eps, "classes": ds.classes,
                                    "feature_names": ds.feature_names, "input_range": input_range})  # fmt: skip
     network.save(net_path)
-    plot_trajectories(network, Xte[:4], yte[:4], conc[:4], ds.classes, report.values["t99"], png_path)
+    # one test input of each of the first four classes, so the plot shows different winners
+    shown = [int(np.flatnonzero(yte == c)[0]) for c in np.unique(yte)[:4]]
+    plot_trajectories(network, Xte[shown], yte[shown], conc[shown], ds.classes,
+                      report.values["t99"], png_path)  # fmt: skip
     report.files = [net_path, model_path, png_path]
     return report
 
@@ -247,13 +250,14 @@ def plot_trajectories(network: Any, X: np.ndarray, y: np.ndarray, steady: np.nda
     for b, ax in enumerate(axes[0]):
         for j, name in enumerate(network.outputs):
             c = colors(j % 10)
-            ax.plot(t[1:], traj.outputs[b, 1:, j], color=c, lw=1.6, label=name)
+            label = classes[j] if len(classes) == len(network.outputs) else name
+            ax.plot(t[1:], traj.outputs[b, 1:, j], color=c, lw=1.6, label=label)
             ax.axhline(ss[b, j], color=c, ls=":", lw=0.8)
         ax.axvline(t99, color="0.4", ls="--", lw=0.8)
         ax.set_xscale("log")
         ax.set_xlabel("chemical time")
         pred = classes[int(ss[b].argmax())]
-        ax.set_title(f"input {b}: true {classes[int(y[b])]}, CRN says {pred}", fontsize=9)
+        ax.set_title(f"test input: true {classes[int(y[b])]}, CRN says {pred}", fontsize=9)
     axes[0][0].set_ylabel("output (logit) = [Y+] - [Y-]")
     if len(network.outputs) <= 12:
         axes[0][-1].legend(fontsize=7, loc="lower right", ncol=2)
