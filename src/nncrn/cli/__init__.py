@@ -28,6 +28,8 @@ _COMMANDS = (
     "nncrn.cli._info",
     "nncrn.cli._export",
     "nncrn.cli._noise",
+    "nncrn.cli._fit",
+    "nncrn.cli._robustness",
 )
 
 

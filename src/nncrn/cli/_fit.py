@@ -1,0 +1,150 @@
+"""``nncrn fit``: train a network's rate constants on a labelled CSV table (``nncrn.train.fit``)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nncrn._errors import InputError
+from nncrn.cli._io import read_table, write_atomic
+from nncrn.cli._simulate import _input_matrix
+from nncrn.network import ReactionNetwork
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "fit",
+        help="train a network's rate constants at the chemical level on a labelled CSV",
+        description="Gradient training of the weight and bias rate constants of a network "
+        "(steady-state gradients: exact layer-wise for smoothed-ReLU networks, implicit "
+        "function theorem otherwise), every rate kept in [k-min, k-max]. The CSV has a header "
+        "naming the network's inputs (or its feature names) and a class-label column.",
+    )
+    p.add_argument("network", type=Path, help="network JSON")
+    p.add_argument("--csv", type=Path, required=True, help="training table (header row)")
+    p.add_argument("--target", default="label", help="class-label column (default: label)")
+    p.add_argument("--epochs", type=int, default=100, help="passes over the data (default 100)")
+    p.add_argument("--lr", type=float, default=1e-2, help="Adam step size (default 0.01)")
+    p.add_argument("--batch-size", type=int, help="rows per step (default: all rows)")
+    p.add_argument(
+        "--k-min", type=float, default=1e-3, help="smallest rate constant (default 1e-3)"
+    )
+    p.add_argument("--k-max", type=float, default=1e3, help="largest rate constant (default 1e3)")
+    p.add_argument("--l1", type=float, default=0.0, help="L1 weight; small rates are removed")
+    p.add_argument("--max-levels", type=int, help="cap on distinct trained rate values")
+    p.add_argument("--seed", type=int, default=0, help="random seed for shuffling (default 0)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="trained network JSON to write")
+    p.add_argument("--plot", type=Path, help="write the loss curve to this PNG")
+    p.set_defaults(func=run)
+
+
+def class_labels(path: Path, header: list[str], rows: list[list[str]], target: str,
+                 network: ReactionNetwork) -> np.ndarray:  # fmt: skip
+    """Class indices from column ``target``: class names from the network's metadata or indices."""
+    if target not in header:
+        raise InputError(
+            f"{path.name}: no column named {target!r} (--target); columns are {header}"
+        )
+    k = header.index(target)
+    classes = [str(c) for c in network.metadata.get("classes") or ()]
+    out = []
+    for i, r in enumerate(rows):
+        cell = r[k].strip()
+        if cell in classes:
+            out.append(classes.index(cell))
+            continue
+        try:
+            value = float(cell)
+        except ValueError:
+            value = float("nan")
+        if not value.is_integer() or not 0 <= value < len(network.outputs):
+            raise InputError(
+                f"{path.name}: label {cell!r} in data row {i + 1} (line {i + 2}) is neither a class "
+                f"name {classes[:6]} nor a class index in [0, {len(network.outputs)}) (readouts "
+                f"{list(network.outputs)[:6]})"
+            )
+        out.append(int(value))
+    return np.array(out, dtype=np.int64)
+
+
+def rate_summary(network: ReactionNetwork) -> list[tuple[str, str]]:
+    """Rows for the report: distinct rate constants (listed when few) and the dynamic range."""
+    rates = np.unique(network.stoichiometry.rates)
+    rows = [("reactions", f"{network.n_reactions}"), ("distinct rate constants", f"{rates.size}")]
+    if rates.size <= 8:
+        rows.append(("rate constants", ", ".join(f"{r:.4g}" for r in rates)))
+    lo, hi = float(rates.min()), float(rates.max())
+    rows.append(("dynamic range k_max / k_min", f"{hi / lo:.4g} ({np.log10(hi / lo):.2f} decades)"))
+    return rows
+
+
+def answers(network: ReactionNetwork, X: np.ndarray) -> np.ndarray:
+    """Argmax of the steady readouts: closed form when the network has one, else simulated."""
+    from nncrn._errors import NetworkError
+    from nncrn.simulate import fixed_point, steady_state
+
+    try:
+        return fixed_point(network, X).outputs.argmax(1)
+    except NetworkError:  # feedback or another structure without a closed form
+        return steady_state(network, X).outputs.argmax(1)
+
+
+def _plot(hist: Any, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    epochs = np.arange(1, hist.loss.size + 1)
+    ax.plot(epochs, hist.loss, label="loss")
+    ax.set(xlabel="epoch", ylabel="cross-entropy loss", title=f"fit ({hist.gradient} gradient)")
+    if hist.accuracy is not None:
+        ax2 = ax.twinx()
+        ax2.plot(epochs, hist.accuracy, color="tab:orange", label="training accuracy")
+        ax2.set(ylabel="training accuracy", ylim=(0, 1.02))
+    fig.tight_layout()
+    write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
+    plt.close(fig)
+
+
+def run(args: argparse.Namespace, console: Any) -> int:
+    from rich.table import Table
+
+    from nncrn.train import Constraints, fit
+
+    if args.plot is not None and not args.plot.parent.is_dir():
+        raise FileNotFoundError(f"output directory {str(args.plot.parent)!r} does not exist")
+    network = ReactionNetwork.load(args.network)
+    header, rows = read_table(args.csv)
+    y = class_labels(args.csv, header, rows, args.target, network)
+    X = _input_matrix(network, args.csv)
+    constraints = Constraints(k_min=args.k_min, k_max=args.k_max, l1=args.l1,
+                              max_levels=args.max_levels)  # fmt: skip
+    before = float((answers(network, X) == y).mean())
+    with console.status("training rate constants"):
+        trained, hist = fit(network, X, y, epochs=args.epochs, lr=args.lr,
+                            batch_size=args.batch_size, constraints=constraints, rng=args.seed)  # fmt: skip
+    after = float((answers(trained, X) == y).mean())
+    trained.save(args.output)
+    table = Table(title=f"nncrn fit: {args.network.name} on {args.csv.name} ({len(X)} rows)")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    for label, value in [
+        ("gradient", hist.gradient), ("trainable terms", f"{hist.n_terms}"),
+        ("removed by L1", f"{hist.n_pruned}"), ("loss: first epoch", f"{hist.loss[0]:.4f}"),
+        ("loss: last epoch", f"{hist.loss[-1]:.4f}"),
+        ("training accuracy before (steady state)", f"{before:.4f}"),
+        ("training accuracy after (steady state)", f"{after:.4f}"),
+        *rate_summary(trained),
+    ]:  # fmt: skip
+        table.add_row(label, value)
+    console.print(table)
+    console.print(f"wrote {args.output}")
+    if args.plot is not None:
+        _plot(hist, args.plot)
+        console.print(f"wrote {args.plot}")
+    return 0
