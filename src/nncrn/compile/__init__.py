@@ -4,6 +4,7 @@ torch, scikit-learn and onnx are imported only when a model of theirs is compile
 """
 
 from nncrn._activations import ActivationError, analyse_activation, check_activation
+from nncrn.compile._argmax import argmax_map, with_argmax
 from nncrn.compile._compile import (
     ApproximationWarning,
     compile_network,
@@ -28,6 +29,7 @@ __all__ = [
     "Scheme",
     "SmoothReLU",
     "analyse_activation",
+    "argmax_map",
     "check_activation",
     "chemical_sigmoid",
     "competition_violations",
@@ -35,4 +37,5 @@ __all__ = [
     "dual_rail_inputs",
     "layer_stack",
     "relu_deviation_bound",
+    "with_argmax",
 ]
