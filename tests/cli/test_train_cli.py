@@ -112,3 +112,69 @@ def test_robustness_cli_bad_sigma(files, capsys):
     )
     assert code == 2
     assert "--sigma" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def iris_csv(tmp_path_factory):
+    from sklearn.datasets import load_iris
+
+    d = tmp_path_factory.mktemp("iris")
+    X, y = load_iris(return_X_y=True)
+    rows = "\n".join(",".join([*(f"{v:g}" for v in x), f"c{c}"]) for x, c in zip(X, y, strict=True))
+    (d / "iris.csv").write_text("a,b,c,d,species\n" + rows + "\n")
+    return d / "iris.csv"
+
+
+@pytest.mark.parametrize(
+    ("method", "qat", "floor"), [("exponential", True, 0.95), ("linear", False, 0.75)]
+)
+def test_train_mlp_discretizes_the_deployed_weights(method, qat, floor):
+    from sklearn.datasets import load_iris
+
+    from nncrn.cli._pipeline import train_mlp
+
+    X, y = load_iris(return_X_y=True)
+    model = train_mlp(X, y, 3, (8,), 1e-3, 80, 0, quantize=(3, method, qat))
+    for layer in (model[0], model[2]):
+        for p in (layer.weight, layer.bias):
+            mags = np.unique(np.abs(p.detach().numpy()))
+            assert (mags > 0).sum() <= 3  # 2^(3-1) magnitudes, one of them 0
+    net = compile_network(model)
+    terms = extract_terms(net)
+    assert np.unique(np.abs(terms.weights)).size <= 3 * 4  # 3 non-zero levels x 2 layers x (w, b)
+    crn = fixed_point(net, X).outputs.argmax(1)
+    with torch.no_grad():
+        nn = model(torch.from_numpy(X)).argmax(1).numpy()
+    assert (crn == nn).all()
+    assert (nn == y).mean() > floor
+
+
+@pytest.mark.slow
+def test_train_cli_with_bits_reports_the_discretization(iris_csv, tmp_path, capsys):
+    code = main(["train", "--csv", str(iris_csv), "--target", "species", "--hidden", "8",
+                 "--epochs", "80", "--bits", "3", "--discretize", "exponential", "--qat",
+                 "--out", str(tmp_path)])  # fmt: skip
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "exponential, 3 bits, QAT" in out
+    row = next(line for line in out.splitlines() if "NN/CRN agreement" in line)
+    assert float(row.split("│")[-2]) == 1.0
+    row = next(line for line in out.splitlines() if "CRN test accuracy" in line)
+    assert float(row.split("│")[-2]) > 0.85
+    net = ReactionNetwork.load(tmp_path / "network.json")
+    assert np.unique(np.abs(extract_terms(net).weights)).size <= 3 * 4
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        (["--bits", "0"], "bits=0"),
+        (["--qat"], "--qat needs"),
+        (["--discretize", "linear"], "needs --bits"),
+    ],
+)
+def test_train_cli_bad_discretization(iris_csv, tmp_path, capsys, extra, match):
+    code = main(["train", "--csv", str(iris_csv), "--target", "species", "--out", str(tmp_path),
+                 *extra])  # fmt: skip
+    assert code == 2
+    assert match in capsys.readouterr().err

@@ -79,11 +79,16 @@ def parse_hidden(text: str) -> tuple[int, ...]:
 
 
 def train_mlp(X: np.ndarray, y: np.ndarray, n_classes: int, hidden: tuple[int, ...], eps: float,
-              epochs: int, seed: int, progress: Any = None) -> Any:  # fmt: skip
+              epochs: int, seed: int, progress: Any = None,
+              quantize: tuple[int, str, bool] | None = None) -> Any:  # fmt: skip
     """Train an MLP with ``nncrn.nn.SmoothReLU`` activations on min-max scaled features.
 
     The scaling is folded into the first layer afterwards, so the returned model takes raw
     features: the chemistry then needs no preprocessing step outside the network.
+    ``quantize = (bits, method, qat)`` discretizes the returned (folded) weights and biases
+    per layer with :func:`nncrn.train.quantize_model`, after ``epochs`` more epochs of
+    quantization-aware fine-tuning of the folded model (:func:`nncrn.train.qat_fit`) when
+    ``qat`` is true.
     """
     import torch
 
@@ -131,6 +136,13 @@ def train_mlp(X: np.ndarray, y: np.ndarray, n_classes: int, hidden: tuple[int, .
         w = first.weight / torch.tensor(span)
         first.bias.sub_(w @ torch.tensor(low))
         first.weight.copy_(w)
+    if quantize is not None:  # the folded weights are the rate constants: discretize those
+        from nncrn.train import qat_fit, quantize_model
+
+        if quantize[2]:  # straight-through fine-tuning of the folded model on raw features
+            model, _ = qat_fit(model, X, y, bits=quantize[0], method=quantize[1], epochs=epochs,
+                               rng=seed)  # fmt: skip
+        model = quantize_model(model, quantize[0], quantize[1])
     return model.eval()
 
 
@@ -161,7 +173,8 @@ class Report:
 
 
 def run(ds: Dataset, *, hidden: tuple[int, ...], eps: float, epochs: int, seed: int,
-        out: Path, console: Any, test_size: float = 0.25) -> Report:  # fmt: skip
+        out: Path, console: Any, test_size: float = 0.25,
+        quantize: tuple[int, str, bool] | None = None) -> Report:  # fmt: skip
     """Train, compile, simulate every test input in one batch, and write the artefacts."""
     import torch
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -178,7 +191,8 @@ def run(ds: Dataset, *, hidden: tuple[int, ...], eps: float, epochs: int, seed: 
     out.mkdir(parents=True, exist_ok=True)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
-        model = train_mlp(Xtr, ytr, len(ds.classes), hidden, eps, epochs, seed, progress)
+        model = train_mlp(Xtr, ytr, len(ds.classes), hidden, eps, epochs, seed, progress,
+                          quantize)  # fmt: skip
         input_range = infer_input_range(Xtr)
         network = compile_network(model, scheme=SmoothReLU(eps=eps), input_range=input_range)
         network = network.with_metadata(
@@ -212,6 +226,11 @@ def run(ds: Dataset, *, hidden: tuple[int, ...], eps: float, epochs: int, seed: 
     report.add("species", "species", network.n_species, "d")
     report.add("reactions", "reactions", network.n_reactions, "d")
     report.add("distinct_rates", "distinct rate constants", len(np.unique(rates)), "d")
+    if quantize is not None:
+        bits, method, qat = quantize
+        kind = method if method in ("binary", "ternary") else f"{method}, {bits} bits"
+        report.rows.append(("discretized weights", kind + (", QAT" if qat else "")))
+        report.add("dynamic_range", "rate dynamic range k_max / k_min", rates.max() / rates.min(), ".4g")
     report.add("t99", "chemical time: 99% of inputs within 1% of steady state",
                float(np.quantile(settle, 0.99)), ".4g")  # fmt: skip
     report.add("test_inputs", f"test inputs simulated (batches of <= {SIM_CHUNK})", len(Xte), "d")

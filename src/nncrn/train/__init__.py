@@ -4,7 +4,7 @@
 never imports ``nncrn.compile``.
 """
 
-from nncrn.train._discretize import METHODS, discretization_levels, discretize
+from nncrn.train._discretize import METHODS, check_bits, discretization_levels, discretize
 from nncrn.train._fit import History, fit
 from nncrn.train._params import Constraints, cluster_levels
 from nncrn.train._quantize import STEQuantizer, discretize_network, qat_fit, quantize_model
@@ -19,6 +19,7 @@ __all__ = [
     "NoiseRobustness",
     "STEQuantizer",
     "Terms",
+    "check_bits",
     "cluster_levels",
     "discretization_levels",
     "discretize",
