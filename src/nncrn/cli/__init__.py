@@ -26,6 +26,7 @@ _COMMANDS = (
     "nncrn.cli._compile",
     "nncrn.cli._simulate",
     "nncrn.cli._info",
+    "nncrn.cli._compare",
     "nncrn.cli._export",
     "nncrn.cli._noise",
     "nncrn.cli._fit",

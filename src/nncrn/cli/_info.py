@@ -1,4 +1,4 @@
-"""``nncrn info``: what a network file contains."""
+"""``nncrn info``: what a network file contains and, given data, what its chemistry costs."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from nncrn._errors import InputError
 from nncrn.network import ReactionNetwork, Role
+
+_DECADES, _PER_DECADE = 7, 20  # completion-time grid: t_max * [1e-7, 1], 12% steps
 
 
 def reaction_kind(reaction: Any) -> str:
@@ -33,6 +36,7 @@ def reaction_kind(reaction: Any) -> str:
 def summary(network: ReactionNetwork) -> dict[str, Any]:
     rates = network.stoichiometry.rates
     return {
+        "species": network.n_species,
         "species_by_role": {r.value: len(network.species_with_role(r)) for r in Role},
         "reactions": network.n_reactions,
         "by_molecularity": dict(sorted(Counter(network.stoichiometry.order.tolist()).items())),
@@ -43,9 +47,136 @@ def summary(network: ReactionNetwork) -> dict[str, Any]:
     }
 
 
+def clip_features(network: ReactionNetwork, X: np.ndarray) -> tuple[np.ndarray, int]:
+    """Features clipped from below to the network's ``input_range`` lows, and how many were."""
+    X = np.asarray(X, dtype=np.float64)
+    if (network.metadata.get("scheme") or {}).get("dual_inputs"):
+        return X, 0
+    if X.ndim != 2 or X.shape[1] != len(network.inputs):
+        raise InputError(
+            f"the data have {X.shape[-1]} features but the network has {len(network.inputs)} "
+            "inputs; use the dataset the model was trained on"
+        )
+    lows = np.array([
+        (network.species[network.index(n)].input_range or (0.0, np.inf))[0] for n in network.inputs
+    ])  # fmt: skip
+    return np.maximum(X, lows), int((X < lows).sum())
+
+
+def network_inputs(network: ReactionNetwork, X: np.ndarray) -> tuple[np.ndarray, int]:
+    """Features -> the network's input columns, and how many values were clipped.
+
+    Values below an input's declared ``input_range`` are clipped to it (and counted); a
+    dual-rail network built with ``dual_inputs`` gets ``[x+, x-]`` pairs.
+    """
+    if (network.metadata.get("scheme") or {}).get("dual_inputs"):
+        from nncrn.compile import dual_rail_inputs
+
+        return dual_rail_inputs(X), 0
+    return clip_features(network, X)
+
+
+def completion_times(t: np.ndarray, values: np.ndarray, final: np.ndarray, fraction: float,
+                     atol: float = 1e-9) -> np.ndarray:  # fmt: skip
+    """``(batch,)`` first sample time after which every output stays ``fraction`` of the way done.
+
+    "Done to fraction q" means ``|y(t) - y*| <= (1 - q) |y(0) - y*| + atol`` for every output
+    ``y`` (``values (batch, n_times, n_outputs)``, ``final (batch, n_outputs)``); ``inf`` if the
+    last sample is still outside.
+    """
+    start = values[:, :1, :]
+    inside = (np.abs(values - final[:, None, :]) <= (1 - fraction) * np.abs(start - final[:, None, :]) + atol).all(2)
+    trailing = np.cumprod(inside[:, ::-1], axis=1).sum(axis=1)
+    out = np.full(len(values), np.inf)
+    ok = trailing > 0
+    out[ok] = t[len(t) - trailing[ok]]
+    return out
+
+
+def chemistry_report(network: ReactionNetwork, X: np.ndarray, reference: np.ndarray | None = None,
+                     *, t_max: float = 1e4) -> dict[str, Any]:  # fmt: skip
+    """Resource and speed figures of ``network`` on features ``X`` (rows of a dataset).
+
+    ``max_concentration`` is the largest concentration of any species at any sampled time
+    or at steady state; ``t90``/``t99`` are :func:`completion_times` at 90% and 99% (median
+    and worst over the rows) on a log grid up to ``t_max``; ``agreement`` compares the
+    argmax of the steady-state outputs with that of ``reference`` (the model's outputs).
+    """
+    from nncrn.simulate import integrate, steady_state
+
+    x, clipped = network_inputs(network, X)
+    ss = steady_state(network, x, throw=False)
+    grid = np.concatenate(([0.0], t_max * np.logspace(-_DECADES, 0, _DECADES * _PER_DECADE + 1)))
+    traj = integrate(network, x, grid, throw=False)
+    out: dict[str, Any] = {"rows": len(x), "clipped": clipped,
+                           "converged": int(ss.converged.sum())}  # fmt: skip
+    out["max_concentration"] = float(max(np.nanmax(traj.concentrations), np.nanmax(ss.concentrations)))
+    for q in (0.9, 0.99):
+        times = completion_times(grid, traj.outputs, ss.outputs, q)
+        out[f"t{round(q * 100)}_median"] = float(np.median(times))
+        out[f"t{round(q * 100)}_worst"] = float(times.max())
+    if reference is not None:
+        out["agreement"] = float(np.mean(ss.outputs.argmax(1) == np.asarray(reference).argmax(1)))
+    return out
+
+
+def report_rows(network: ReactionNetwork, chem: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """``(quantity, value)`` rows shared by ``info`` and ``compare``."""
+    s = summary(network)
+    rows = [("species", str(s["species"]))]
+    rows += [(f"species ({role})", str(n)) for role, n in s["species_by_role"].items() if n]
+    rows.append(("reactions", str(s["reactions"])))
+    rows += [(f"reactions of molecularity {k}", str(n)) for k, n in s["by_molecularity"].items()]
+    rows.append(("distinct rate constants", str(s["distinct_rates"])))
+    if network.n_reactions:
+        rows.append(("rate constants min / max", f"{s['rate_min']:.4g} / {s['rate_max']:.4g}"))
+        rows.append(("rate dynamic range (max/min)", f"{s['rate_max'] / s['rate_min']:.4g}"))
+    if chem is not None:
+        rows.append(("rows simulated (converged)", f"{chem['rows']} ({chem['converged']})"))
+        if chem["clipped"]:
+            rows.append(("feature values clipped to input_range", str(chem["clipped"])))
+        rows.append(("max concentration reached", f"{chem['max_concentration']:.4g}"))
+        for q in ("90", "99"):
+            rows.append((f"time to {q}% completion, median / worst",
+                         f"{chem[f't{q}_median']:.4g} / {chem[f't{q}_worst']:.4g}"))  # fmt: skip
+        if "agreement" in chem:
+            rows.append(("NN agreement (argmax)", f"{chem['agreement']:.4f}"))
+    return rows
+
+
+def add_data_arguments(p: Any) -> None:
+    p.add_argument("--dataset", help="built-in dataset whose features to simulate (iris, digits, ...)")
+    p.add_argument("--inputs", type=Path, help="CSV of features, as for `nncrn simulate`")
+    p.add_argument("--limit", type=int, default=200,
+                   help="simulate at most this many rows (default 200, evenly spaced)")  # fmt: skip
+
+
+def load_features(args: argparse.Namespace, network: ReactionNetwork) -> np.ndarray | None:
+    """Rows from ``--dataset`` or ``--inputs`` (None if neither), at most ``--limit``."""
+    if args.dataset and args.inputs:
+        raise InputError("give --dataset or --inputs, not both")
+    if args.limit < 1:
+        raise InputError(f"--limit must be >= 1, got {args.limit}")
+    if args.dataset:
+        from nncrn.cli._pipeline import builtin_dataset
+
+        X = builtin_dataset(args.dataset).X
+    elif args.inputs:
+        from nncrn.cli._simulate import _input_matrix
+
+        X = _input_matrix(network, args.inputs)
+    else:
+        return None
+    if len(X) > args.limit:
+        X = X[np.linspace(0, len(X) - 1, args.limit).round().astype(int)]
+    return X
+
+
 def register(sub: Any) -> None:
-    p = sub.add_parser("info", help="summarise a network file")
+    p = sub.add_parser("info", help="summarise a network file (and its cost on a dataset)")
     p.add_argument("network", type=Path, help="network JSON")
+    add_data_arguments(p)
+    p.add_argument("--model", type=Path, help="model.json to measure NN agreement against")
     p.set_defaults(func=run)
 
 
@@ -53,22 +184,28 @@ def run(args: argparse.Namespace, console: Any) -> int:
     from rich.table import Table
 
     network = ReactionNetwork.load(args.network)
+    X = load_features(args, network)
+    chem = None
+    if X is not None:
+        reference = None
+        if args.model is not None:
+            import torch
+
+            from nncrn.cli._io import load_model
+
+            model, _ = load_model(args.model)
+            with torch.no_grad():
+                reference = model(torch.tensor(clip_features(network, X)[0])).numpy()
+        chem = chemistry_report(network, X, reference)
     s = summary(network)
     table = Table(title=f"{args.network.name}: {network.n_species} species, "
                   f"{network.n_reactions} reactions", header_style="bold")  # fmt: skip
     table.add_column("quantity")
     table.add_column("value", justify="right")
-    for role, n in s["species_by_role"].items():
-        if n:
-            table.add_row(f"species ({role})", str(n))
-    for order, n in s["by_molecularity"].items():
-        table.add_row(f"reactions of molecularity {order}", str(n))
+    for label, value in report_rows(network, chem):
+        table.add_row(label, value)
     for kind, n in s["by_kind"].items():
         table.add_row(f"reactions: {kind}", str(n))
-    table.add_row("distinct rate constants", str(s["distinct_rates"]))
-    if network.n_reactions:
-        table.add_row("rate constants min / max", f"{s['rate_min']:.4g} / {s['rate_max']:.4g}")
-        table.add_row("rate dynamic range (max/min)", f"{s['rate_max'] / s['rate_min']:.4g}")
     scheme = network.metadata.get("scheme")
     if scheme:
         table.add_row("scheme", ", ".join(f"{k}={v}" for k, v in scheme.items()))

@@ -1,0 +1,98 @@
+"""``nncrn compare`` and the data-driven rows of ``nncrn info``, on tiny hand-checkable models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from nncrn.cli import main
+from nncrn.cli._info import completion_times
+from nncrn.cli._io import save_model
+from nncrn.compile import DualRail, compile_network, layer_stack
+
+
+def relu_model(w1, b1, w2, b2):
+    lin1, lin2 = torch.nn.Linear(len(w1[0]), len(w1)).double(), torch.nn.Linear(len(w2[0]), len(w2)).double()
+    with torch.no_grad():
+        for lin, w, b in ((lin1, w1, b1), (lin2, w2, b2)):
+            lin.weight.copy_(torch.tensor(w, dtype=torch.float64))
+            lin.bias.copy_(torch.tensor(b, dtype=torch.float64))
+    return torch.nn.Sequential(lin1, torch.nn.ReLU(), lin2)
+
+
+def row(text: str, label: str) -> list[str]:
+    line = next(line for line in text.splitlines() if line.startswith(f"│ {label}"))
+    return [c.strip() for c in line.split("│")[2:-1]]
+
+
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")  # one table row per line
+
+
+@pytest.fixture
+def files(tmp_path):
+    model = relu_model([[1, -1], [2, 1], [-1, 1]], [0.5, -0.25, 0.1], [[1, -1, 1], [-1, 2, 0]], [0.0, 0.3])
+    path = tmp_path / "model.json"
+    save_model(path, model, {"eps": 1e-3, "classes": ["a", "b"]})
+    x = np.array([[0.2, 1.0], [1.5, 0.1], [0.7, 0.7], [2.0, 0.0]])
+    csv = tmp_path / "x.csv"
+    csv.write_text("X0,X1\n" + "\n".join(f"{a},{b}" for a, b in x) + "\n")
+    return path, csv, model, x
+
+
+def test_compare_side_by_side(files, capsys):
+    path, csv, model, _ = files
+    code = main(["compare", str(path), "--schemes", "smooth-relu,dual-rail,sigmoid", "--inputs", str(csv)])
+    assert code == 0
+    text = capsys.readouterr().out
+    # smooth: 2 inputs + 3 hidden + 2 dual-rail outputs; dual-rail: 2 + 3 x 5 + 2 x 2;
+    # sigmoid: 2 + 3 x 2 (neuron and complement) + 2 x 2
+    assert row(text, "species ") == ["9", "21", "12"]
+    # dual-rail: 2 input fan-outs + 3 x 2 ReLU + 6 hidden fan-outs (output and debt of each)
+    dual = DualRail().build(layer_stack(model))
+    assert row(text, "reactions ")[1] == str(dual.n_reactions) == "14"
+    assert row(text, "NN agreement (argmax)")[1] == "1.0000"
+    assert row(text, "rows simulated (converged)") == ["4 (4)"] * 3
+    assert row(text, "distinct rate constants")[1] == "1"
+
+
+def test_compare_reports_refusal_and_bad_scheme(tmp_path, capsys):
+    model = relu_model([[0.5, -1]], [0.0], [[1], [-1]], [0.0, 0.0])
+    path = tmp_path / "real.json"
+    save_model(path, model, {"eps": 1e-3})
+    assert main(["compare", str(path), "--schemes", "dual-rail,smooth-relu"]) == 0
+    text = capsys.readouterr().out
+    assert "refused" in text and "0.5" in text and "Discret" in text
+    assert row(text, "species ")[1] == "7"  # smooth-relu still compiled: 2 + 1 + 2 x 2
+    assert main(["compare", str(path), "--schemes", "magic"]) == 2
+    assert "unknown ['magic']" in capsys.readouterr().err
+
+
+def test_info_max_concentration_and_agreement(tmp_path, capsys):
+    # y = relu(2 x + 0.5) read linearly: at x = 1 the copy species H1_0c ends at 2.5
+    model = relu_model([[2.0]], [0.5], [[1.0], [-1.0]], [0.0, 0.0])
+    mpath, npath = tmp_path / "m.json", tmp_path / "n.json"
+    save_model(mpath, model, {"eps": 1e-3})
+    compile_network(model, scheme=DualRail()).save(npath)
+    csv = tmp_path / "x.csv"
+    csv.write_text("X0\n1.0\n0.2\n")
+    assert main(["info", str(npath), "--inputs", str(csv), "--model", str(mpath)]) == 0
+    text = capsys.readouterr().out
+    assert float(row(text, "max concentration reached")[0]) == pytest.approx(2.5, rel=1e-6)
+    assert row(text, "NN agreement (argmax)") == ["1.0000"]
+    median, worst = (float(v) for v in row(text, "time to 99% completion, median / worst")[0].split(" / "))
+    assert 0 < median <= worst < 1e3
+
+
+def test_completion_times_of_exponential_relaxation():
+    t = np.concatenate(([0.0], np.logspace(-3, 2, 501)))
+    rates = np.array([1.0, 0.1])
+    values = (1 - np.exp(-np.outer(rates, t)))[:, :, None]  # (2 rows, times, 1 output)
+    final = np.ones((2, 1))
+    for q in (0.9, 0.99):
+        got = completion_times(t, values, final, q, atol=0.0)
+        want = -np.log(1 - q) / rates
+        # the first grid time at or after the exact time (grid ratio 1.023)
+        assert np.all(got >= want * (1 - 1e-12)) and np.all(got <= want * 1.024)
