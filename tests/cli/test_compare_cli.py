@@ -58,6 +58,15 @@ def test_compare_side_by_side(files, capsys):
     assert row(text, "distinct rate constants")[1] == "1"
 
 
+def test_compare_with_argmax_stage(files, capsys):
+    path, *_ = files
+    assert main(["compare", str(path), "--schemes", "dual-rail", "--argmax"]) == 0
+    text = capsys.readouterr().out
+    # + W0, W1; + 2 x 1 ordered pairs x 2 (dual-rail readouts: both parts catalyse)
+    assert row(text, "species ") == ["23"] and row(text, "reactions ") == ["18"]
+    assert row(text, "reactions of molecularity 3") == ["4"]
+
+
 def test_compare_reports_refusal_and_bad_scheme(tmp_path, capsys):
     model = relu_model([[0.5, -1]], [0.0], [[1], [-1]], [0.0, 0.0])
     path = tmp_path / "real.json"

@@ -14,6 +14,7 @@ from nncrn.compile import (
     DenseLayer,
     LayerStack,
     Polynomial,
+    SmoothReLU,
     analyse_activation,
     check_activation,
     chemical_sigmoid,
@@ -130,8 +131,8 @@ def test_reactions_realise_p_plus_zq():
 @pytest.mark.parametrize(
     "scheme",
     [Polynomial.rectified_root(3, 1e-2), Polynomial((0.05, 0.0, -1.0, -0.5), (0.0, 1.0)),
-     ChemicalSigmoid(0.25)],
-    ids=["rectified_root_k3", "cubic", "sigmoid"],
+     ChemicalSigmoid(0.25), SmoothReLU(1e-3)],
+    ids=["rectified_root_k3", "cubic", "sigmoid", "smooth_relu"],
 )  # fmt: skip
 def test_steady_state_equals_stated_map(scheme):
     for seed in range(2):
@@ -179,7 +180,7 @@ def test_slowest_rate_and_forward_of_interface():
     want = np.minimum(s.convergence_rate(z1).min(1), s.convergence_rate(z2).min(1))
     np.testing.assert_allclose(s.slowest_rate(stack, x), want, rtol=1e-14)
     np.testing.assert_allclose(s.forward(stack, x), s.activation(z2), rtol=1e-14)
-    assert Polynomial.closed_form and ChemicalSigmoid.closed_form
+    assert ChemicalSigmoid.closed_form and SmoothReLU.closed_form and not Polynomial.closed_form
 
 
 def test_torch_modules_match_schemes_and_gradients():

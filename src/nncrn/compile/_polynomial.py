@@ -47,6 +47,7 @@ class Polynomial(Scheme):
     Q: tuple[float, ...]
     label: str = "polynomial"
     name: ClassVar[str] = "polynomial"
+    closed_form: ClassVar[bool] = False  # the root is found numerically, to float64 resolution
     _P: np.ndarray = field(init=False, repr=False, compare=False)
     _Q: np.ndarray = field(init=False, repr=False, compare=False)
 
