@@ -23,10 +23,14 @@ from nncrn._errors import (
 )
 from nncrn.compile import (
     ApproximationWarning,
+    ChemicalSigmoid,
+    DualRail,
+    Polynomial,
     Scheme,
     SmoothReLU,
     compile_network,
     relu_deviation_bound,
+    with_argmax,
 )
 from nncrn.network import KINETICS, Reaction, ReactionNetwork, Readout, Role, Species
 from nncrn.simulate import (
@@ -64,15 +68,18 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "KINETICS",
     "ApproximationWarning",
+    "ChemicalSigmoid",
     "ConvergenceError",
     "ConvergenceWarning",
     "DirectMethod",
+    "DualRail",
     "FormatError",
     "InputError",
     "NNCRNError",
     "NNCRNWarning",
     "NetworkError",
     "NextReactionMethod",
+    "Polynomial",
     "Reaction",
     "ReactionNetwork",
     "Readout",
@@ -96,4 +103,5 @@ __all__ = [
     "relu_deviation_bound",
     "settling_time",
     "steady_state",
+    "with_argmax",
 ]
