@@ -10,6 +10,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from nncrn import _errors
 from nncrn.compile import (
+    ApproximationWarning,
     DenseLayer,
     DualRail,
     LayerStack,
@@ -85,11 +86,38 @@ def test_real_weights_refused_with_discretization_hint():
     stack = LayerStack((DenseLayer([[1.0, 0.37]], [0.0], "relu"),), "real")
     with pytest.raises(_errors.UnsupportedModelError, match=r"w\[0,1\] = 0\.37.*[Dd]iscretize"):
         DualRail().build(stack)
-    smooth = LayerStack((DenseLayer([[1.0, 2.0]], [0.0], "smooth_relu", eps=1e-3),), "smooth")
-    with pytest.raises(_errors.UnsupportedModelError, match="exact ReLU"):
-        DualRail().build(smooth)
     with pytest.raises(_errors.UnsupportedModelError, match="drop input_range"):
         DualRail(dual_inputs=True).build(integer_stack(0, [2, 1]), input_range=[(0, 1), (0, 1)])
+
+
+def test_rescale_makes_quantized_layers_integer():
+    rng = np.random.default_rng(7)
+    alphas = (0.37, 1.9)
+    stack = LayerStack((
+        DenseLayer(0.37 * rng.integers(-1, 2, (5, 3)), rng.normal(size=5), "relu"),
+        DenseLayer(1.9 * rng.integers(-1, 2, (2, 5)), rng.normal(size=2), "identity"),
+    ), "ternary")  # fmt: skip
+    with pytest.raises(_errors.UnsupportedModelError, match=r"w\[.*Discretize"):
+        DualRail().build(stack)
+    scheme = DualRail(rescale=True)
+    net = scheme.build(stack)
+    assert net.metadata["output_scale"] == pytest.approx(alphas[0] * alphas[1], rel=1e-15)
+    assert all(float(r.rate) == 1.0 for r in net.reactions)
+    x = rng.uniform(0, 2, size=(8, 3))
+    want = stack.forward(x) / (alphas[0] * alphas[1])
+    np.testing.assert_allclose(scheme.forward(stack, x), want, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(steady_state(net, x, **TIGHT).outputs, want, rtol=1e-8, atol=1e-8)
+    bad = LayerStack((DenseLayer([[0.3, 1.0]], [0.0], "relu"),), "not a multiple")
+    with pytest.raises(_errors.UnsupportedModelError, match="integer multiples of one unit"):
+        scheme.build(bad)
+
+
+def test_smooth_relu_layers_become_exact_relu_with_warning():
+    smooth = LayerStack((DenseLayer([[1.0, -2.0]], [0.1], "smooth_relu", eps=1e-2),), "smooth")
+    with pytest.warns(ApproximationWarning, match=r"sqrt\(eps\) = 0\.1"):
+        net = DualRail().build(smooth)
+    x = np.array([[1.0, 0.2], [0.0, 1.0]])
+    np.testing.assert_allclose(steady_state(net, x, **TIGHT).outputs[:, 0], [0.7, 0.0], atol=1e-8)
 
 
 def test_non_competitiveness_check():

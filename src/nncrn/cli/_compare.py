@@ -26,7 +26,7 @@ def _schemes() -> dict[str, Callable[[float], Any]]:
         "smooth-relu": lambda eps: SmoothReLU(eps),
         "rectified-root": lambda eps: Polynomial.rectified_root(3, eps),
         "sigmoid": lambda eps: ChemicalSigmoid(),
-        "dual-rail": lambda eps: DualRail(),
+        "dual-rail": lambda eps: DualRail(rescale=True),
     }
 
 
@@ -38,7 +38,9 @@ def register(sub: Any) -> None:
         "compare",
         help="compile one model with several schemes and compare size, speed and agreement",
         description="Schemes: smooth-relu (the model's own eps), rectified-root (eps + z y - y^3), "
-        "sigmoid (bounded chemical sigmoid), dual-rail (rate-independent, integer weights only). "
+        "sigmoid (bounded chemical sigmoid), dual-rail (rate-independent; weights must be integer "
+        "multiples of one unit per layer, e.g. binary/ternary, and outputs come divided by the "
+        "product of the units). "
         "rectified-root and sigmoid replace the model's activation, so their agreement measures "
         "how much the function changes.",
     )

@@ -22,6 +22,7 @@ then runs to completion whatever the rates. Only integer weights are expressible
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -128,6 +129,13 @@ class DualRail(Scheme):
     rate:
         Rate constant of every reaction (default 1). The result at completion does not
         depend on it; :meth:`convergence_rate` does.
+    rescale:
+        False (default): weights must be integers. True: each layer's weights may be any
+        common multiple ``alpha_l * integer`` (the output of binary/ternary quantization,
+        ``alpha * {-1, 0, 1}``); the layer is divided by ``alpha_l`` and later biases by the
+        running product, which ReLU's positive homogeneity allows. The network then
+        computes the model's outputs divided by ``output_scale = prod alpha_l`` (same
+        argmax), stated by :meth:`forward` and stored in ``metadata["output_scale"]``.
 
     Every reaction is mono- or bimolecular. Inputs are consumed: read the outputs at
     completion (steady state), not from the input species.
@@ -135,6 +143,7 @@ class DualRail(Scheme):
 
     dual_inputs: bool = False
     rate: float = 1.0
+    rescale: bool = False
     name: ClassVar[str] = "dual_rail"
 
     def __post_init__(self) -> None:
@@ -154,7 +163,33 @@ class DualRail(Scheme):
         return self.rate * np.minimum(1.0, np.abs(np.asarray(z, dtype=np.float64)))
 
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "dual_inputs": self.dual_inputs, "rate": self.rate}
+        return {"name": self.name, "dual_inputs": self.dual_inputs, "rate": self.rate,
+                "rescale": self.rescale}  # fmt: skip
+
+    def integerize(self, stack: LayerStack) -> tuple[LayerStack, float]:
+        """``(stack with integer weights, output_scale)``; the stack itself unless ``rescale``."""
+        if not self.rescale:
+            return stack, 1.0
+        layers, scale = [], 1.0
+        for depth, layer in enumerate(stack.layers, start=1):
+            mags = np.abs(layer.weight[layer.weight != 0])
+            alpha = float(mags.min()) if mags.size else 1.0
+            m = layer.weight / alpha
+            if np.abs(m - np.round(m)).max(initial=0.0) > 1e-9 * max(1.0, float(np.abs(m).max(initial=0.0))):
+                raise UnsupportedModelError(
+                    f"layer {depth} ({layer.source or 'dense layer'}): its weights are not integer "
+                    f"multiples of one unit (smallest magnitude {alpha!r}), so DualRail(rescale=True) "
+                    "cannot make them stoichiometric coefficients. Discretize the model first "
+                    "(binary/ternary or linear levels, e.g. nncrn.train.quantize_model)"
+                )
+            scale *= alpha
+            layers.append(DenseLayer(np.round(m), layer.bias / scale, layer.activation,
+                                     layer.eps, layer.source))  # fmt: skip
+        return LayerStack(tuple(layers), stack.source, stack.dropped), scale
+
+    def forward(self, stack: LayerStack, x: object) -> np.ndarray:
+        """Exact ReLU network on ``x`` (divided by ``output_scale`` with ``rescale``)."""
+        return super().forward(self.integerize(stack)[0], x)
 
     def build(
         self,
@@ -164,15 +199,25 @@ class DualRail(Scheme):
         input_range: Sequence[tuple[float, float] | None] | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> ReactionNetwork:
-        """The network; ``relu`` layers are exact, ``smooth_relu`` layers are refused."""
+        """The network; ``relu`` layers are exact, ``smooth_relu`` layers become exact ReLU.
+
+        A ``smooth_relu`` layer is replaced by ReLU with a :class:`ApproximationWarning`
+        (per unit ``0 < sigma_eps - relu <= sqrt(eps)``).
+        """
+        stack, output_scale = self.integerize(stack)
         _check_integer_weights(stack)
-        for layer in stack.layers:
-            if layer.activation == "smooth_relu":
-                raise UnsupportedModelError(
-                    f"{layer.source or 'a layer'} is a SmoothReLU (eps={layer.eps!r}); the "
-                    "dual-rail scheme computes exact ReLU. Train with torch.nn.ReLU, or compile "
-                    "with scheme=SmoothReLU(...)"
-                )
+        smooth = [layer for layer in stack.layers if layer.activation == "smooth_relu"]
+        if smooth:
+            from nncrn.compile._compile import ApproximationWarning
+
+            eps = max(float(layer.eps or 0.0) for layer in smooth)
+            warnings.warn(
+                f"{stack.source}: the dual-rail scheme computes exact ReLU in place of the "
+                f"model's SmoothReLU (eps={eps!r}), within sqrt(eps) = {eps**0.5:.3g} per unit "
+                "before the weights; train with torch.nn.ReLU for an exact compilation",
+                ApproximationWarning,
+                stacklevel=3,
+            )
         n_in = stack.n_inputs
         names = list(output_names) if output_names is not None else [
             f"y{i}" for i in range(stack.n_outputs)]  # fmt: skip
@@ -224,7 +269,7 @@ class DualRail(Scheme):
             })  # fmt: skip
             upstream = rails
         meta = dict(metadata or {})
-        meta.update(scheme=self.describe(), layers=layers_meta)
+        meta.update(scheme=self.describe(), layers=layers_meta, output_scale=output_scale)
         net = ReactionNetwork(tuple(species), tuple(reactions), tuple(readout), meta)
         problems = competition_violations(net)
         if problems:  # a bug in this construction, never the user's input
