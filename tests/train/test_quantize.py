@@ -90,5 +90,9 @@ def test_qat_rejects_bad_input(digits):
     model, Xtr, ytr, *_ = digits
     with pytest.raises(InputError, match="bits="):
         qat_fit(model, Xtr, ytr, bits=0, method="linear")
-    with pytest.raises(InputError, match=r"y \(n,\)"):
+    with pytest.raises(InputError, match=r"y.ravel\(\)"):
         qat_fit(model, Xtr, ytr[:, None], bits=2, method="linear")
+    with pytest.raises(InputError, match=r"class indices must lie in \[0, 9\]"):
+        qat_fit(model, Xtr, ytr + 1, bits=2, method="linear")
+    with pytest.raises(InputError, match="non-empty"):
+        qat_fit(model, Xtr[:0], ytr[:0], bits=2, method="linear")

@@ -19,7 +19,7 @@ from torch.nn.utils import parametrize
 from nncrn._errors import InputError
 from nncrn.network import ReactionNetwork
 from nncrn.train._discretize import _check_method, check_bits, discretization_levels, discretize
-from nncrn.train._fit import as_rng
+from nncrn.train._fit import as_rng, check_labels
 from nncrn.train._terms import extract_terms
 
 __all__ = ["STEQuantizer", "discretize_network", "qat_fit", "quantize_model"]
@@ -135,18 +135,26 @@ def qat_fit(
     ``model`` (a float64 torch ``nn.Module`` of ``Linear`` layers and activations, logits
     out) is copied, its ``Linear`` weights get an :class:`STEQuantizer`, and Adam trains the
     latent weights (and binary/ternary scales) with cross entropy on ``X (n, d)``,
-    ``y (n,)`` class indices, shuffled each epoch with ``rng``. The returned model holds
-    the discretized weights as plain parameters, ready for ``compile_network``.
+    ``y (n,)`` class indices, shuffled each epoch with ``rng``. The level sets of
+    ``linear``/``exponential`` are recomputed from the latent weights once per epoch. The
+    returned model holds weights exactly on the levels as plain parameters, ready for
+    ``compile_network``; biases stay real (discretize them with :func:`quantize_model`).
     """
     _check_method(method)
     if method in ("linear", "exponential"):
         check_bits(bits)
-    Xt = torch.as_tensor(np.asarray(X, dtype=np.float64))
-    yt = torch.as_tensor(np.asarray(y)).long()
-    if Xt.ndim != 2 or Xt.shape[0] == 0 or yt.shape != (Xt.shape[0],):
-        raise InputError(
-            f"qat_fit needs X (n, d) with n >= 1 and y (n,); got {tuple(Xt.shape)}, {tuple(yt.shape)}"
-        )
+    for name, v in (("epochs", epochs), ("batch_size", batch_size)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise InputError(f"qat_fit({name}={v!r}); pass an int >= 1")
+    try:
+        Xn = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError("qat_fit: X must be a numeric (n, d) array") from None
+    if Xn.ndim != 2 or Xn.shape[0] == 0:
+        raise InputError(f"qat_fit needs a non-empty X of shape (n, d); got shape {Xn.shape}")
+    n_out = _linears(model)[-1].out_features
+    Xt = torch.as_tensor(Xn)
+    yt = torch.as_tensor(check_labels(y, Xn.shape[0], n_out, "cross_entropy"))
     gen = as_rng(rng)
     net = copy.deepcopy(model).double()
     for layer in _linears(net):
