@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from nncrn import InputError
+from nncrn import InputError, NetworkError
 from nncrn.compile import compile_network
 from nncrn.network import Reaction, ReactionNetwork, Readout, Species
 from nncrn.simulate import fixed_point, steady_state
@@ -184,6 +184,11 @@ def test_fit_rejects_bad_input(compiled, data, kwargs, match):
     X, y = args.pop("X"), args.pop("y")
     with pytest.raises(InputError, match=match):
         fit(compiled[1], X, y, **args)
+
+
+def test_layered_gradient_on_a_feedback_network_names_the_fix(compiled, data):
+    with pytest.raises(NetworkError, match="use gradient='implicit'"):
+        fit(with_feedback(compiled[1]), data[0], data[1], gradient="layered")
 
 
 def test_constraints_reject_an_empty_range():

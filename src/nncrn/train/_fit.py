@@ -104,9 +104,13 @@ class _Model:
         if gradient in ("auto", "layered"):
             try:
                 self.layered = build_layered(network, terms)
-            except NotFeedForward:
+            except NotFeedForward as exc:
                 if gradient == "layered":
-                    raise
+                    raise NotFeedForward(
+                        f"gradient='layered' needs a feed-forward network whose species change "
+                        f"only by C + mY -> C + m'Y (m <= 2), but {exc}; use gradient='implicit' "
+                        "(or 'auto') for networks without a layer-wise closed form"
+                    ) from None
         self.gradient = "layered" if self.layered is not None else "implicit"
         self.input_cols = torch.tensor([network.index(s) for s in network.inputs], dtype=torch.long)
         self.plus = torch.tensor([network.index(r.plus) for r in network.readout])
