@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import torch
 
+from nncrn.simulate._linsolve import factor
 from nncrn.simulate._torch_kernels import TorchKernels
 
 __all__ = ["ptc_steady_state"]
@@ -46,18 +47,20 @@ class SteadyOutcome:
     n_rhs: int
 
 
-def _det_sign(lu: torch.Tensor, piv: torch.Tensor) -> torch.Tensor:
-    """``(b,)`` sign of ``det`` from an LU factorisation (pivots are 1-based row swaps)."""
-    n = lu.shape[-1]
-    diag_sign = torch.sign(torch.diagonal(lu, dim1=-2, dim2=-1)).prod(-1)
-    swaps = (piv != torch.arange(1, n + 1, device=piv.device, dtype=piv.dtype)).sum(-1)
-    return diag_sign * (1 - 2 * (swaps % 2)).to(lu.dtype)
-
-
 def ptc_steady_state(
-    k: TorchKernels, y_full: torch.Tensor, *, atol: float, rtol: float, max_steps: int
+    k: TorchKernels,
+    y_full: torch.Tensor,
+    *,
+    atol: float,
+    rtol: float,
+    max_steps: int,
+    dense: bool = False,
 ) -> SteadyOutcome:
-    """Steady state of every item of ``y_full (batch, n_species)``; ``max_steps`` Newton tries each."""
+    """Steady state of every item of ``y_full (batch, n_species)``; ``max_steps`` Newton tries each.
+
+    The linear systems are solved by forward substitution when the network's Jacobian is
+    triangular (see :mod:`._linsolve`), else (or with ``dense=True``) by dense LU.
+    """
     b, nd = y_full.shape[0], k.n_dynamic
     y = y_full[:, k.dynamic].clone()
     dev, dt_ = y.device, y.dtype
@@ -72,10 +75,9 @@ def ptc_steady_state(
     if nd == 0 or bool(done.all()):
         return SteadyOutcome(y, done, res, time, steps, n_rhs)
     # First pseudo-step: a tenth of the fastest self-decay time of any species.
-    diag = torch.diagonal(k.jacobian(g, y), dim1=-2, dim2=-1).abs().amax(1)
+    diag = k.diagonal(k.base(y), k.g_ext(g)).abs().amax(0)
     n_rhs += 1
     dt = torch.where(diag > 0, 0.1 / diag.clamp(min=1e-300), torch.ones_like(diag))
-    eye = torch.eye(nd, dtype=dt_, device=dev)
     # Slightly negative results of exact-zero steady states (roundoff) are clamped, not rejected.
     neg_tol = 1e-3 * atol
     for _ in range(max_steps):
@@ -84,9 +86,8 @@ def ptc_steady_state(
             break
         ya, fa, ra, dta = y[active], f[active], res[active], dt[active]
         ga = g[:, active]
-        jac = k.jacobian(ga, ya)
-        lu, piv, _ = torch.linalg.lu_factor_ex(eye / dta[:, None, None] - jac)
-        dy = torch.linalg.lu_solve(lu, piv, fa[..., None])[..., 0]
+        system = factor(k, ga, ya, 1.0 / dta, dense=dense)
+        dy = system.solve(fa)
         y_new = ya + dy
         y_new = torch.where((y_new < 0) & (y_new >= -neg_tol), torch.zeros_like(y_new), y_new)
         f_new = k.rhs(ga, y_new)
@@ -95,7 +96,7 @@ def ptc_steady_state(
         ok = (
             torch.isfinite(r_new)
             & (y_new >= 0).all(1)
-            & (_det_sign(lu, piv) > 0)
+            & system.det_positive()
             & (r_new <= _MAX_GROWTH * ra)
         )
         ratio = (ra / r_new.clamp(min=1e-300)).clamp(1.5, 100.0)
@@ -106,11 +107,11 @@ def ptc_steady_state(
         steps[acc] += 1
         tol[acc] = atol + rtol * y_new[ok].abs().amax(1)
         done[acc] = res[acc] <= tol[acc]
-    n_rhs += _polish(k, g, y, f, res, done, eye)
+    n_rhs += _polish(k, g, y, f, res, done, dense)
     return SteadyOutcome(y, res <= tol, res, time, steps, n_rhs)
 
 
-def _polish(k: TorchKernels, g, y, f, res, done, eye) -> int:
+def _polish(k: TorchKernels, g, y, f, res, done, dense: bool) -> int:
     """One full Newton step on converged items, kept where it lowers the residual.
 
     Newton converges quadratically, so this cheap step (one Jacobian, one LU, one RHS for
@@ -121,9 +122,8 @@ def _polish(k: TorchKernels, g, y, f, res, done, eye) -> int:
     if idx.numel() == 0:
         return 0
     ga, ya = g[:, idx], y[idx]
-    jac = k.jacobian(ga, ya)
-    lu, piv, _ = torch.linalg.lu_factor_ex(eye / _DT_MAX - jac)
-    y_new = ya + torch.linalg.lu_solve(lu, piv, f[idx][..., None])[..., 0]
+    sigma = torch.full_like(ya[:, 0], 1.0 / _DT_MAX)
+    y_new = ya + factor(k, ga, ya, sigma, dense=dense).solve(f[idx])
     f_new = k.rhs(ga, y_new)
     r_new = f_new.abs().amax(1)
     keep = torch.isfinite(r_new) & (r_new <= res[idx]) & (y_new >= 0).all(1)

@@ -8,6 +8,12 @@ keeps its own time and step size, and items that are done drop out of the workin
 Coefficients are the published tableau in the form
 ``(I/(h gamma) - J) K_i = f(y + sum_j a_ij K_j) + sum_j (c_ij / h) K_j``,
 ``y_new = y + sum_j m_j K_j``, local error estimate ``K_6``.
+
+The linear systems are solved by forward substitution when the network's Jacobian is
+triangular, else by dense LU (see :mod:`._linsolve`). Output times do not constrain the
+steps: values between steps come from the cubic Hermite interpolant through ``y, f(y)``
+at both ends of the step (``f`` at the new point is the next step's first stage anyway,
+so dense output costs no extra right-hand sides).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
+from nncrn.simulate._linsolve import factor
 from nncrn.simulate._torch_kernels import TorchKernels
 
 __all__ = ["rodas4_integrate"]
@@ -53,26 +60,42 @@ class IntegrationOutcome:
 
 
 def _step(
-    k: TorchKernels, g: torch.Tensor, y: torch.Tensor, h: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """One Rodas4 step of size ``h (b,)`` from ``y (b, nd)``; returns ``y_new``, error, RHS count."""
-    nd = y.shape[1]
-    eye = torch.eye(nd, dtype=y.dtype, device=y.device)
-    jac = k.jacobian(g, y)
-    lu, piv, _ = torch.linalg.lu_factor_ex(eye / (h * _GAMMA)[:, None, None] - jac)
+    k: TorchKernels,
+    g: torch.Tensor,
+    y: torch.Tensor,
+    f0: torch.Tensor,
+    h: torch.Tensor,
+    dense: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One Rodas4 step of size ``h (b,)`` from ``y (b, nd)`` with ``f0 = f(y)``; ``y_new``, error."""
+    system = factor(k, g, y, 1.0 / (h * _GAMMA), dense=dense)
     stages: list[torch.Tensor] = []
     for i in range(6):
-        yi = y
-        for j, a in enumerate(_A[i]):
-            yi = yi + a * stages[j]
-        rhs = k.rhs(g, yi)
+        if i == 0:
+            rhs = f0
+        else:
+            yi = y
+            for j, a in enumerate(_A[i]):
+                yi = yi + a * stages[j]
+            rhs = k.rhs(g, yi)
         for j, c in enumerate(_C[i]):
             rhs = rhs + (c / h)[:, None] * stages[j]
-        stages.append(torch.linalg.lu_solve(lu, piv, rhs[..., None])[..., 0])
+        stages.append(system.solve(rhs))
     y_new = y
     for m, s in zip(_M, stages, strict=True):
         y_new = y_new + m * s
-    return y_new, stages[5], 7  # six RHS evaluations and one Jacobian
+    return y_new, stages[5]
+
+
+def _hermite(y0, f0, y1, f1, h, theta):
+    """Cubic Hermite interpolant on a step: ``y0, f0`` at ``theta = 0``, ``y1, f1`` at 1."""
+    th = theta[:, None]
+    hh = h[:, None]
+    return (
+        (1 - th) * y0
+        + th * y1
+        + th * (th - 1) * ((1 - 2 * th) * (y1 - y0) + (th - 1) * hh * f0 + th * hh * f1)
+    )
 
 
 def rodas4_integrate(
@@ -83,13 +106,16 @@ def rodas4_integrate(
     rtol: float,
     atol: float,
     max_steps: int,
+    dense: bool = False,
 ) -> IntegrationOutcome:
     """Integrate the dynamic species of every item of ``y_full (batch, n_species)`` to ``t_eval``.
 
-    Each item steps exactly onto each output time (no interpolation), with its own step size
-    chosen by the usual controller ``h *= clip(0.9 err^(-1/4), 0.2, 6)`` on the weighted RMS
-    error ``err`` (weights ``atol + rtol max(|y|, |y_new|)``). ``max_steps`` bounds the
-    attempted steps (accepted or rejected) of every item.
+    Each item has its own step size, chosen by the usual controller
+    ``h *= clip(0.9 err^(-1/4), 0.2, 6)`` on the weighted RMS error ``err`` (weights
+    ``atol + rtol max(|y|, |y_new|)``), and its last step lands exactly on ``t_eval[-1]``;
+    earlier output times are interpolated (see the module docstring). ``max_steps`` bounds
+    the attempted steps (accepted or rejected) of every item. ``n_rhs`` counts batched
+    right-hand-side and Jacobian evaluations.
     """
     b, nd = y_full.shape[0], k.n_dynamic
     n_times = t_eval.shape[0]
@@ -100,15 +126,16 @@ def rodas4_integrate(
     target = torch.full((b,), int(nxt), dtype=torch.long, device=y.device)
     steps = torch.zeros(b, dtype=torch.long, device=y.device)
     failed = torch.zeros(b, dtype=torch.bool, device=y.device)
-    if nd == 0 or n_times == 0:
+    if nd == 0 or n_times == 0 or int(nxt) >= n_times:
         return IntegrationOutcome(out, ~failed, steps, 0)
+    t_end = t_eval[-1]
 
     # Initial step: 1% of the time over which y changes by its own size (Hairer's d0/d1 rule).
     g = k.coefficients(y_full)
-    f0 = k.rhs(g, y)
+    f = k.rhs(g, y)
     scale = atol + rtol * y.abs()
     d0 = (y / scale).square().mean(1).sqrt()
-    d1 = (f0 / scale).square().mean(1).sqrt()
+    d1 = (f / scale).square().mean(1).sqrt()
     h = torch.where((d0 < 1e-5) | (d1 < 1e-5), 1e-6, 0.01 * d0 / d1.clamp(min=1e-300))
     n_rhs = 1
     for _ in range(max_steps):
@@ -116,12 +143,12 @@ def rodas4_integrate(
         if active.numel() == 0:
             break
         ta = t[active]
-        remaining = t_eval[target[active]] - ta
-        hit = h[active] >= remaining * (1 - 1e-12)
-        ha = torch.where(hit, remaining, h[active])
-        ya = y[active]
-        y_new, err, cost = _step(k, g[:, active], ya, ha)
-        n_rhs += cost
+        remaining = t_end - ta
+        last = h[active] >= remaining * (1 - 1e-12)
+        ha = torch.where(last, remaining, h[active])
+        ya, fa, ga = y[active], f[active], g[:, active]
+        y_new, err = _step(k, ga, ya, fa, ha, dense)
+        n_rhs += 6  # five stage right-hand sides and one Jacobian
         weight = atol + rtol * torch.maximum(ya.abs(), y_new.abs())
         enorm = (err / weight).square().mean(1).sqrt()
         ok = torch.isfinite(enorm) & (enorm <= 1.0) & torch.isfinite(y_new).all(1)
@@ -129,18 +156,42 @@ def rodas4_integrate(
         fac = torch.where(torch.isfinite(enorm), fac, torch.full_like(fac, 0.2))
         fac = torch.where(ok, fac, fac.clamp(max=1.0))
         h[active] = ha * fac
-        acc = active[ok]
-        t[acc] = torch.where(hit[ok], t_eval[target[acc]], ta[ok] + ha[ok])
-        y[acc] = y_new[ok]
-        steps[acc] += 1
-        landed = acc[hit[ok]]
-        out[landed, target[landed]] = y[landed]
-        target[landed] += 1
         # A step size below roundoff of t cannot make progress: give up on that item.
         tiny = ha < 1e-14 * torch.maximum(ta.abs(), torch.ones_like(ta))
         failed[active[tiny & ~ok]] = True
+        if not bool(ok.any()):
+            continue
+        acc = active[ok]
+        t0, t1 = ta[ok], torch.where(last[ok], t_end, ta[ok] + ha[ok])
+        y0, y1, f0 = ya[ok], y_new[ok], fa[ok]
+        f1 = k.rhs(ga[:, ok], y1)
+        n_rhs += 1
+        t[acc], y[acc], f[acc] = t1, y1, f1
+        steps[acc] += 1
+        _fill(out, target, t_eval, acc, t0, t1, y0, f0, y1, f1)
     # Items still short of the last output time keep their last state at the missing times.
     short = target < n_times
     for i in torch.nonzero(short)[:, 0].tolist():
         out[i, int(target[i]) :] = y[i]
     return IntegrationOutcome(out, ~(failed | short), steps, n_rhs)
+
+
+def _fill(out, target, t_eval, acc, t0, t1, y0, f0, y1, f1) -> None:
+    """Write every output time in ``(t0, t1]`` of the items ``acc`` that just stepped."""
+    n_times = t_eval.shape[0]
+    sel = torch.arange(acc.shape[0], device=acc.device)
+    h = t1 - t0
+    while sel.numel():
+        tgt = target[acc[sel]]
+        pending = tgt < n_times
+        sel, tgt = sel[pending], tgt[pending]
+        inside = t_eval[tgt.clamp(max=n_times - 1)] <= t1[sel]
+        sel, tgt = sel[inside], tgt[inside]
+        if sel.numel() == 0:
+            return
+        theta = ((t_eval[tgt] - t0[sel]) / h[sel]).clamp(0.0, 1.0)
+        exact = t_eval[tgt] == t1[sel]
+        vals = _hermite(y0[sel], f0[sel], y1[sel], f1[sel], h[sel], theta)
+        vals = torch.where(exact[:, None], y1[sel], vals)
+        out[acc[sel], tgt] = vals
+        target[acc[sel]] += 1

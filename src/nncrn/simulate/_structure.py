@@ -17,6 +17,17 @@ coordinate (sparse) form; nothing is a dense reaction-by-species matrix.
 
 The numpy methods serve the one-item-at-a-time reference solver; the batched torch kernels
 (:mod:`._torch_kernels`) read the same arrays.
+
+Two further facts let the batched solvers avoid dense linear algebra:
+
+* A term whose reactions have no constant factor has the same coefficient for every batch
+  item (``shared_value``); only the other terms (for a compiled network, one per first-layer
+  neuron: ``G = w . x + b``) need per-item coefficients.
+* ``levels``: the Jacobian's sparsity graph without its diagonal, when it has no cycle, is
+  a DAG whose topological levels make ``I/h - J`` triangular with a diagonal block per
+  level. A compiled feed-forward network always has this form (a neuron depends only on
+  itself and the previous layer), so Newton and Rosenbrock systems cost one forward
+  substitution, not an LU factorisation.
 """
 
 from __future__ import annotations
@@ -29,6 +40,25 @@ import scipy.sparse as sp
 from nncrn.network import ReactionNetwork
 
 __all__ = ["MassActionStructure"]
+
+
+def _topological_levels(n: int, src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, ...] | None:
+    """Nodes grouped by longest-path depth in the graph ``src -> dst``, or None if it has a cycle.
+
+    Kahn's algorithm, one frontier at a time: O(edges) work plus one pass per level.
+    """
+    adj = sp.csr_matrix((np.ones(src.size, dtype=np.int64), (src, dst)), shape=(n, n))
+    indeg = np.bincount(dst, minlength=n)
+    frontier = np.flatnonzero(indeg == 0)
+    levels, seen = [], 0
+    while frontier.size:
+        levels.append(frontier)
+        seen += frontier.size
+        succ = adj[frontier].indices
+        hit = np.bincount(succ, minlength=n)
+        indeg = indeg - hit
+        frontier = np.flatnonzero((indeg == 0) & (hit > 0))
+    return tuple(levels) if seen == n else None
 
 
 def _padded(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int, pad: int):
@@ -66,6 +96,15 @@ class MassActionStructure:
     jac_term, jac_slot, jac_entry, jac_flat:
         Jacobian contributions ``G_t * d monomial / d y_slot``: term, slot of its monomial,
         and the index of the distinct Jacobian entry (``jac_flat[entry] = out * n_dynamic + in``).
+    shared_term, shared_value:
+        ``(n_terms,)``: whether ``G_t`` is the same for every item (no reaction of the term has
+        a constant reactant), and that value (0 for per-item terms).
+    cmono_species, cmono_power, reaction_cmono:
+        Distinct constant-species monomials ``(n_cmono, w)`` (padded with ``n_species``) and
+        the one of each reaction: ``c_r = k_r * cmono[reaction_cmono[r]]``.
+    levels:
+        Dynamic positions grouped by topological level of the Jacobian graph (see the module
+        docstring), or None when that graph has a cycle (feedback, conservation laws).
     """
 
     n_species: int
@@ -84,6 +123,12 @@ class MassActionStructure:
     jac_slot: np.ndarray
     jac_entry: np.ndarray
     jac_flat: np.ndarray
+    shared_term: np.ndarray
+    shared_value: np.ndarray
+    cmono_species: np.ndarray
+    cmono_power: np.ndarray
+    reaction_cmono: np.ndarray
+    levels: tuple[np.ndarray, ...] | None
 
     @property
     def n_dynamic(self) -> int:
@@ -132,6 +177,29 @@ class MassActionStructure:
         j_in = mono_species[term_mono[t_idx], slot]
         flat = term_out[t_idx] * nd + j_in
         jac_flat, jac_entry = np.unique(flat, return_inverse=True)
+
+        # Per-item coefficients come only from reactions with a constant factor.
+        has_const = np.zeros(nr, dtype=bool)
+        has_const[rows[~is_dyn]] = True
+        n_terms = term_mono.size
+        per_item = np.zeros(n_terms, dtype=bool)
+        per_item[net_term.reshape(-1)[has_const[net_reaction]]] = True
+        coeffs = np.asarray(v.net_coeffs, dtype=np.float64)
+        shared_value = np.bincount(
+            net_term.reshape(-1), weights=np.asarray(v.rates)[net_reaction] * coeffs,
+            minlength=n_terms,
+        )  # fmt: skip
+        shared_value[per_item] = 0.0
+        if nr:
+            ckeys = np.concatenate([const_species, const_power], axis=1)
+            cuniq, reaction_cmono = np.unique(ckeys, axis=0, return_inverse=True)
+            reaction_cmono = reaction_cmono.reshape(-1)
+        else:
+            cuniq, reaction_cmono = np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.int64)
+        cw = const_species.shape[1]
+
+        off = (jac_flat // max(nd, 1)) != (jac_flat % max(nd, 1))
+        levels = _topological_levels(nd, jac_flat[off] % max(nd, 1), jac_flat[off] // max(nd, 1))
         return cls(
             n_species=n, dynamic=dynamic, rates=np.asarray(v.rates, dtype=np.float64),
             const_species=const_species, const_power=const_power,
@@ -140,6 +208,9 @@ class MassActionStructure:
             mono_species=mono_species, mono_power=mono_power,
             term_mono=term_mono, term_out=term_out,
             jac_term=t_idx, jac_slot=slot, jac_entry=jac_entry.reshape(-1), jac_flat=jac_flat,
+            shared_term=~per_item, shared_value=shared_value,
+            cmono_species=cuniq[:, :cw], cmono_power=cuniq[:, cw:], reaction_cmono=reaction_cmono,
+            levels=levels,
         )  # fmt: skip
 
     # ------------------------------------------------------------------ numpy, one item
@@ -178,6 +249,8 @@ class MassActionStructure:
     def jacobian(self, g: np.ndarray, yd: np.ndarray) -> sp.csc_matrix:
         """``(n_dynamic, n_dynamic)`` sparse Jacobian of :meth:`rhs`."""
         d = self.monomial_derivatives(yd)[self.term_mono[self.jac_term], self.jac_slot]
-        vals = np.bincount(self.jac_entry, weights=g[self.jac_term] * d, minlength=self.jac_flat.size)
+        vals = np.bincount(
+            self.jac_entry, weights=g[self.jac_term] * d, minlength=self.jac_flat.size
+        )
         nd = self.n_dynamic
         return sp.csc_matrix((vals, (self.jac_flat // nd, self.jac_flat % nd)), shape=(nd, nd))

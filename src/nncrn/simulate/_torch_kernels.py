@@ -1,38 +1,122 @@
 """Batched torch kernels: the reduced mass-action RHS and its analytic Jacobian.
 
 Same arithmetic as :class:`~nncrn.simulate._structure.MassActionStructure`, for a batch on
-any device. Internally arrays are *species-major* ``(entries, batch)``: gathers and scatters
-along dim 0 then move contiguous rows of ``batch`` numbers, which is several times faster
-than strided column access on CPU and coalesced on GPU. Public methods take and return
-batch-first arrays. Memory: ``O(batch * n_reactions)`` once per solve (term coefficients),
-``O(batch * n_terms)`` per RHS, and the dense per-item Jacobian ``O(batch * n_dynamic^2)``
-that the LU factorisation needs. This module imports torch; only the torch solver imports
-it, lazily.
+any device, written as matrix products so that the work per evaluation is a few BLAS or
+sparse-matrix calls rather than one gather/scatter per term:
+
+* per-item term coefficients ``G = P @ cmono(x)``: a sparse-dense product over the
+  constant monomials (for a compiled network this *is* the first layer's ``W x + b``);
+* ``f = S @ mono(y) + scatter(G * mono_item(y))``: ``S`` holds the coefficients shared by
+  every item;
+* Jacobian contributions ``G_t d mono_t / d y_s`` split into constant ones (a fixed sparse
+  matrix, e.g. a later layer's weights) and variable ones (values per item).
+
+Arrays are *species-major* ``(entries, batch)`` internally, so matrix products act on
+contiguous rows; public methods take and return batch-first arrays. This module imports
+torch; only the torch solver imports it, lazily.
 """
 
 from __future__ import annotations
 
+import itertools
+from dataclasses import dataclass
+
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 from nncrn.simulate._structure import MassActionStructure
 
 __all__ = ["TorchKernels"]
 
+# A matrix is stored dense when it is small or has more than this fraction of non-zeros:
+# dense BLAS does ~10x the multiply-adds per second of torch's sparse CSR product on CPU.
+_DENSE_ABOVE = 0.01
+_DENSE_SIZE = 2**16
 
-def _prod_rows(base: torch.Tensor, idx: torch.Tensor, power: torch.Tensor | None) -> torch.Tensor:
-    """``prod_j base[idx[:, j]] ** power[:, j]`` for species-major ``base (n, batch)``."""
-    out = None
-    for j in range(idx.shape[1]):
-        f = base.index_select(0, idx[:, j])
-        if power is not None:
-            f = f.pow(power[:, j : j + 1])
-        out = f if out is None else out * f
+
+def _repeated(species: np.ndarray, power: np.ndarray, pad: int) -> np.ndarray:
+    """``(rows, degree)`` species indices, each repeated ``power`` times, padded with ``pad``.
+
+    Monomials are products of small integer powers; multiplying repeated factors avoids
+    ``pow`` with a tensor exponent, which is an order of magnitude slower than ``mul``.
+    """
+    species, power = np.asarray(species), np.array(power, dtype=np.int64)
+    degree = max(1, int(power.sum(1).max(initial=0)))
+    out = np.full((species.shape[0], degree), pad, dtype=np.int64)
+    filled = np.zeros(species.shape[0], dtype=np.int64)
+    for j in range(species.shape[1]):
+        for _ in range(int(power[:, j].max(initial=0))):
+            rows = np.flatnonzero(power[:, j] > 0)
+            out[rows, filled[rows]] = species[rows, j]
+            filled[rows] += 1
+            power[rows, j] -= 1
     return out
 
 
+def _prod_rows(base: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """``prod_j base[idx[:, j]]`` for species-major ``base (n, batch)``."""
+    out = base.index_select(0, idx[:, 0])
+    for j in range(1, idx.shape[1]):
+        out = out * base.index_select(0, idx[:, j])
+    return out
+
+
+def _horner(coef: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``sum_p coef[p] * y**p`` for ``coef (degree + 1, n, 1)`` and species-major ``y (n, batch)``."""
+    out = coef[-1].expand_as(y).clone() if coef.shape[0] else torch.zeros_like(y)
+    for p in range(coef.shape[0] - 2, -1, -1):
+        out = out * y + coef[p]
+    return out
+
+
+class _Matrix:
+    """A fixed ``(m, n)`` matrix applied to species-major ``(n, batch)`` arrays.
+
+    Only the bounding box of its non-zeros is stored (a later layer's weights occupy one
+    block of the species-by-species matrix), dense when small or not very sparse.
+    """
+
+    def __init__(self, a: sp.spmatrix, device: torch.device, dtype: torch.dtype) -> None:
+        a = sp.csr_matrix(a)
+        a.sum_duplicates()
+        a.eliminate_zeros()
+        self.shape, self.nnz = a.shape, a.nnz
+        self.mat = None
+        if a.nnz == 0:
+            return
+        coo = a.tocoo()
+        self.r0, self.r1 = int(coo.row.min()), int(coo.row.max()) + 1
+        self.c0, self.c1 = int(coo.col.min()), int(coo.col.max()) + 1
+        box = a[self.r0 : self.r1, self.c0 : self.c1]
+        if box.shape[0] * box.shape[1] <= max(_DENSE_SIZE, box.nnz / _DENSE_ABOVE):
+            self.mat = torch.tensor(box.toarray(), dtype=dtype, device=device)
+        else:
+            box = sp.csr_matrix(box)
+            self.mat = torch.sparse_csr_tensor(
+                torch.tensor(box.indptr, dtype=torch.long, device=device),
+                torch.tensor(box.indices, dtype=torch.long, device=device),
+                torch.tensor(box.data, dtype=dtype, device=device),
+                size=box.shape,
+            )
+
+    def add_to(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``out + self @ x``, updating ``out (m, batch)`` in place."""
+        if self.mat is not None:
+            out[self.r0 : self.r1] += self.mat @ x[self.c0 : self.c1]
+        return out
+
+    def __matmul__(self, x: torch.Tensor) -> torch.Tensor:
+        return self.add_to(x.new_zeros(self.shape[0], x.shape[1]), x)
+
+
 class TorchKernels:
-    """Index tensors of a :class:`MassActionStructure` on one device, with batched kernels."""
+    """Index tensors and matrices of a :class:`MassActionStructure` on one device.
+
+    When the structure has topological ``levels``, the dynamic species are renumbered level
+    by level (``dynamic`` is permuted accordingly), so that every level is a contiguous
+    slice ``level_bounds[i]:level_bounds[i + 1]`` and a forward substitution works on views.
+    """
 
     def __init__(self, s: MassActionStructure, device: torch.device, dtype: torch.dtype) -> None:
         def ints(a: np.ndarray) -> torch.Tensor:
@@ -41,78 +125,169 @@ class TorchKernels:
         def floats(a: np.ndarray) -> torch.Tensor:
             return torch.tensor(np.asarray(a), dtype=dtype, device=device)
 
+        def matrix(vals, rows, cols, shape) -> _Matrix:
+            return _Matrix(sp.coo_matrix((vals, (rows, cols)), shape=shape), device, dtype)
+
         self.device, self.dtype = device, dtype
-        self.n_species, self.n_dynamic = s.n_species, s.n_dynamic
-        self.n_reactions, self.n_terms = s.n_reactions, s.n_terms
-        self.dynamic = ints(s.dynamic)
-        self.rates = floats(s.rates)[:, None]
-        self.const_species = ints(s.const_species)
-        # pow() is the slowest op here; skip it where every power is 0 (padding) or 1.
-        self.const_power = floats(s.const_power) if (s.const_power > 1).any() else None
-        self.net_reaction, self.net_term = ints(s.net_reaction), ints(s.net_term)
-        self.net_coeff = floats(s.net_coeff)[:, None]
-        self.mono_species = ints(s.mono_species)
-        self.mono_power_np = s.mono_power
-        self.mono_power = floats(s.mono_power) if (s.mono_power > 1).any() else None
-        self.own_power = floats(np.maximum(s.mono_power - 1, 0))
-        self.slot_real = floats(s.mono_power > 0)
-        self.term_mono, self.term_out = ints(s.term_mono), ints(s.term_out)
-        width = max(1, s.mono_species.shape[1])
-        self.jac_term = ints(s.jac_term)
-        self.jac_deriv_row = ints(s.term_mono[s.jac_term] * width + s.jac_slot)
-        self.jac_entry, self.jac_flat = ints(s.jac_entry), ints(s.jac_flat)
-        self.width = width
+        nd, n_mono = s.n_dynamic, s.mono_species.shape[0]
+        self.n_species, self.n_dynamic = s.n_species, nd
+        self.n_reactions, self.n_terms, self.n_monomials = s.n_reactions, s.n_terms, n_mono
+        # Renumber dynamic positions level by level (identity without levels); pad nd -> nd.
+        perm = np.concatenate(s.levels) if s.levels else np.arange(nd)
+        new = np.empty(nd + 1, dtype=np.int64)
+        new[perm], new[nd] = np.arange(nd), nd
+        self.dynamic = ints(s.dynamic[perm])
+        mono_species = new[s.mono_species]
+        term_out = new[s.term_out]
+        self.mono = ints(_repeated(mono_species, s.mono_power, nd))
+
+        # Per-item coefficients: G_item = P @ cmono.
+        item = np.flatnonzero(~s.shared_term)
+        self.n_item = item.size
+        local = np.full(s.n_terms, -1, dtype=np.int64)
+        local[item] = np.arange(item.size)
+        sel = local[s.net_term] >= 0
+        r = s.net_reaction[sel]
+        self.P = matrix(
+            s.rates[r] * s.net_coeff[sel], local[s.net_term[sel]], s.reaction_cmono[r],
+            (item.size, s.cmono_species.shape[0]),
+        )  # fmt: skip
+        self.cmono = ints(_repeated(s.cmono_species, s.cmono_power, s.n_species))
+        self.item_mono, self.item_out = ints(s.term_mono[item]), ints(term_out[item])
+        # Shared terms that are powers of their own species (decay, dimerisation, inflow)
+        # form a polynomial per species, evaluated elementwise; the rest is the matrix S.
+        tm_real = s.mono_power[s.term_mono] > 0
+        own = (~tm_real | (mono_species[s.term_mono] == term_out[:, None])).all(1)
+        is_self = s.shared_term & own
+        deg = s.mono_power[s.term_mono].sum(1)
+        selfc = np.zeros((nd, int(deg[is_self].max(initial=0)) + 1))
+        np.add.at(selfc, (term_out[is_self], deg[is_self]), s.shared_value[is_self])
+        self.self_coef = floats(selfc.T)[:, :, None]  # (degree + 1, n_dynamic, 1)
+        self.self_dcoef = floats((selfc[:, 1:] * np.arange(1, selfc.shape[1])).T)[:, :, None]
+        shared = np.flatnonzero(s.shared_term & ~is_self)
+        self.S = matrix(s.shared_value[shared], term_out[shared], s.term_mono[shared], (nd, n_mono))
+
+        # Jacobian contributions G_t * d mono_t / d y_slot.
+        t, slot = s.jac_term, s.jac_slot
+        m, out = s.term_mono[t], term_out[t]
+        inn = mono_species[m, slot]
+        rem_power = s.mono_power[m].copy()
+        rem_power[np.arange(t.size), slot] -= 1
+        rem = _repeated(np.where(rem_power > 0, mono_species[m], nd), rem_power, nd)
+        is_shared = s.shared_term[t]
+        coef = s.mono_power[m, slot] * np.where(is_shared, s.shared_value[t], 1.0)
+        item_row = np.where(is_shared, self.n_item, local[t])  # row n_item of g_ext is ones
+        degree = (rem < nd).sum(1)
+        diag = out == inn
+        const = is_shared & (degree == 0)
+        # "Row-scaled": shared, off-diagonal, d mono / d y_in = y_out (e.g. Y_out * H_in).
+        scaled = is_shared & ~diag & (degree == 1) & (rem[:, 0] == out)
+        var = ~const & ~scaled
+        # Dense path: every contribution's value, summed into the distinct entries.
+        flat = out * nd + inn
+        self.jac_flat_np, entry = np.unique(flat, return_inverse=True)
+        self.jac_flat = ints(self.jac_flat_np)
+        self.all_entry, self.all_coef = ints(entry.reshape(-1)), floats(coef)[:, None]
+        self.all_rem, self.all_item = ints(rem), ints(item_row)
+        self.all_any_item = bool((~is_shared).any())
+        # Triangular path: constant diagonal, variable diagonal, and per-level blocks.
+        from_self = is_self[t]
+        cd = const & diag & ~from_self
+        self.const_diag = floats(np.bincount(out[cd], coef[cd], minlength=nd))
+        vd = var & diag & ~from_self
+        self.vdiag_out, self.vdiag_coef = ints(out[vd]), floats(coef[vd])[:, None]
+        self.vdiag_rem, self.vdiag_item = ints(rem[vd]), ints(item_row[vd])
+        self.vdiag_any_item = bool((vd & ~is_shared).any())
+        self.levels = None
+        if s.levels is not None:
+            bounds = np.cumsum([0] + [lv.size for lv in s.levels])
+            self.levels = []
+            for a, b in itertools.pairwise(bounds.tolist()):
+                c = ~diag & (out >= a) & (out < b)
+                v = np.flatnonzero(c & var)
+                self.levels.append(_Level(
+                    a, b,
+                    matrix(coef[c & const], out[c & const] - a, inn[c & const], (b - a, a)),
+                    matrix(coef[c & scaled], out[c & scaled] - a, inn[c & scaled], (b - a, a)),
+                    ints(out[v] - a), ints(inn[v]), floats(coef[v])[:, None], ints(rem[v]),
+                    ints(item_row[v]), bool((~is_shared[v]).any()),
+                ))  # fmt: skip
+
+    @property
+    def triangular(self) -> bool:
+        """Whether ``I/h - J`` is triangular (see :attr:`MassActionStructure.levels`)."""
+        return self.levels is not None
 
     # ------------------------------------------------------------------ per solve
     def coefficients(self, y_full: torch.Tensor) -> torch.Tensor:
-        """Species-major term coefficients ``G (n_terms, batch)`` from ``y_full (batch, n_species)``."""
+        """Species-major per-item coefficients ``(n_item, batch)`` from ``y_full (batch, n_species)``."""
         b = y_full.shape[0]
         ext = torch.cat([y_full.T, torch.ones(1, b, dtype=self.dtype, device=self.device)])
-        c = self.rates * _prod_rows(ext, self.const_species, self.const_power)
-        g = torch.zeros(self.n_terms, b, dtype=self.dtype, device=self.device)
-        return g.index_add_(0, self.net_term, c.index_select(0, self.net_reaction) * self.net_coeff)
+        return self.P @ _prod_rows(ext, self.cmono)
 
     # ------------------------------------------------------------------ hot loop
-    def _base(self, y: torch.Tensor) -> torch.Tensor:
+    def base(self, y: torch.Tensor) -> torch.Tensor:
+        """Species-major ``(n_dynamic + 1, batch)``: ``y`` and a row of ones (the padding)."""
         ones = torch.ones(1, y.shape[0], dtype=y.dtype, device=y.device)
         return torch.cat([y.T, ones])
 
+    def g_ext(self, g: torch.Tensor) -> torch.Tensor:
+        """``g`` with a row of ones appended (the coefficient row of shared contributions)."""
+        return torch.cat([g, torch.ones(1, g.shape[1], dtype=g.dtype, device=g.device)])
+
     def rhs(self, g: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """``(batch, n_dynamic)`` time derivative at dynamic concentrations ``y (batch, n_dynamic)``."""
-        mono = _prod_rows(self._base(y), self.mono_species, self.mono_power)
-        vals = mono.index_select(0, self.term_mono) * g
-        out = torch.zeros(self.n_dynamic, y.shape[0], dtype=y.dtype, device=y.device)
-        return out.index_add_(0, self.term_out, vals).T
+        mono = _prod_rows(self.base(y), self.mono)
+        f = self.S.add_to(_horner(self.self_coef, y.T), mono)
+        if self.n_item:
+            f.index_add_(0, self.item_out, g * mono.index_select(0, self.item_mono))
+        return f.T
+
+    def contributions(self, base, g_ext, coef, rem, item, any_item) -> torch.Tensor:
+        """Values ``coef * rem_monomial(y) [* g_item]`` of Jacobian contributions, species-major."""
+        vals = coef * _prod_rows(base, rem)
+        return vals * g_ext.index_select(0, item) if any_item else vals
+
+    def diagonal(self, base: torch.Tensor, g_ext: torch.Tensor) -> torch.Tensor:
+        """Species-major ``(n_dynamic, batch)`` Jacobian diagonal."""
+        d = _horner(self.self_dcoef, base[:-1]) + self.const_diag[:, None]
+        if self.vdiag_out.numel():
+            vals = self.contributions(
+                base, g_ext, self.vdiag_coef, self.vdiag_rem, self.vdiag_item, self.vdiag_any_item
+            )
+            d.index_add_(0, self.vdiag_out, vals)
+        return d
 
     def jacobian(self, g: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """``(batch, n_dynamic, n_dynamic)`` analytic Jacobian of :meth:`rhs`.
-
-        Each monomial's derivative w.r.t. each of its species (exclusive prefix/suffix
-        products of the other factors: no division, so zero concentrations are fine) is
-        weighted by its term coefficient and summed into the distinct Jacobian entries.
-        """
-        base = self._base(y)
-        b, nd, w = y.shape[0], self.n_dynamic, self.width
-        factors = [base.index_select(0, self.mono_species[:, j]) for j in range(w)]
-        if self.mono_power is not None:
-            raw = factors
-            factors = [f.pow(self.mono_power[:, j : j + 1]) for j, f in enumerate(raw)]
-        ones = torch.ones_like(factors[0])
-        derivs = []
-        for j in range(w):
-            d = ones
-            for i in range(w):
-                if i != j:
-                    d = d * factors[i]
-            if self.mono_power is not None:
-                d = d * self.mono_power[:, j : j + 1] * raw[j].pow(self.own_power[:, j : j + 1])
-            else:
-                d = d * self.slot_real[:, j : j + 1]
-            derivs.append(d)
-        deriv = torch.stack(derivs, dim=1).reshape(-1, b)  # (n_monomials * w, batch)
-        vals = deriv.index_select(0, self.jac_deriv_row) * g.index_select(0, self.jac_term)
+        """``(batch, n_dynamic, n_dynamic)`` dense analytic Jacobian of :meth:`rhs`."""
+        b, nd = y.shape[0], self.n_dynamic
+        vals = self.contributions(
+            self.base(y), self.g_ext(g), self.all_coef, self.all_rem, self.all_item,
+            self.all_any_item,
+        )  # fmt: skip
         entries = torch.zeros(self.jac_flat.shape[0], b, dtype=y.dtype, device=y.device)
-        entries.index_add_(0, self.jac_entry, vals)
+        entries.index_add_(0, self.all_entry, vals)
         jac = torch.zeros(b, nd * nd, dtype=y.dtype, device=y.device)
         jac[:, self.jac_flat] = entries.T
         return jac.view(b, nd, nd)
+
+
+@dataclass(frozen=True, eq=False)
+class _Level:
+    """Rows ``start:stop`` (one topological level) of the off-diagonal Jacobian, by kind.
+
+    ``const @ x[:start]`` (fixed values), ``y[start:stop] * (scaled @ x[:start])`` (values
+    proportional to the row's own species), and variable contributions ``coef * rem(y)
+    [* g]`` from column ``var_in`` to local row ``var_out``.
+    """
+
+    start: int
+    stop: int
+    const: _Matrix
+    scaled: _Matrix
+    var_out: torch.Tensor
+    var_in: torch.Tensor
+    var_coef: torch.Tensor
+    var_rem: torch.Tensor
+    var_item: torch.Tensor
+    var_any_item: bool
