@@ -1,7 +1,18 @@
 """Training at the chemical level: fit rate constants, discretize them, test robustness.
 
-``nncrn.train`` reads a network's structure from its reactions (see ``extract_terms``); it
-never imports ``nncrn.compile``.
+* :func:`fit` trains the weight and bias rate constants of a network on data and returns a
+  new network. Gradients of the steady state: an exact torch graph of the layer-wise closed
+  form for feed-forward networks (smoothed-ReLU neurons, dual-rail outputs), or the implicit
+  function theorem on :func:`nncrn.simulate.steady_state` for any other network.
+  :class:`Constraints` puts every trained rate in ``[k_min, k_max]`` through the
+  parametrisation, adds an L1 penalty and caps the number of distinct rate values.
+* :func:`discretize`, :func:`quantize_model` (torch weights before compiling),
+  :func:`discretize_network` (rate constants after) and :func:`qat_fit` (straight-through
+  quantization-aware training): linear, exponential, binary and ternary level sets.
+* :func:`rate_noise` (log-normal rate noise, batched draws) and :func:`early_readout`.
+
+``nncrn.train`` reads a network's structure from its reactions (see :func:`extract_terms`);
+it never imports ``nncrn.compile``.
 """
 
 from nncrn.train._discretize import METHODS, check_bits, discretization_levels, discretize

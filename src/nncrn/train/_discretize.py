@@ -9,12 +9,14 @@ For ``bits >= 2`` one magnitude code is 0 (prunes the reaction) and ``M - 1`` ar
 * ``"exponential"`` (after Malsagov et al. 2020, "Exponential discretization of weights of
   neural network connections in pre-trained neural networks"): magnitudes ``0`` and
   ``a r^i, i = 0..M-2``. Per layer, ``(a, r)`` minimise the squared reconstruction error
-  ``sum (w - q(w))^2`` over a grid: the top level ``t = a r^(M-2)`` over 24 values in
-  ``[0.3, 1] max|w|`` times ``r`` over 48 log-spaced values in ``[1.05, 8]``; the best pair
-  is refined once on a 3x finer grid around it. At 1 bit the magnitude is ``mean|w|``
-  (the least-squares scale of ``sign(w)``); at 2 bits ``r`` is irrelevant and only ``a``
-  is searched. Dense grids rather than Lloyd iterations keep the result deterministic and
-  the levels exactly geometric.
+  ``sum (w - q(w))^2`` (each weight to its nearest level) by a grid search: the top level
+  ``t = a r^(M-2)`` over 24 values evenly spaced in ``[0.3, 1] max|w|`` times ``r`` over 48
+  log-spaced values in ``[1.05, 8]``; then once more on 13 x 13 points around the best pair,
+  ``t`` in ``[0.97, 1.03] t*`` (capped at ``max|w|``) and ``r`` log-spaced in
+  ``[r*/1.05, 1.05 r*]``. At 2 bits (one non-zero level) only ``a`` is searched, over 96
+  values evenly spaced in ``[0.05, 1] max|w|``; at 1 bit the magnitude is ``mean|w|`` (the
+  least-squares scale of ``sign(w)``). A grid rather than Lloyd iterations keeps the result
+  deterministic and the levels exactly geometric.
 * ``"binary"`` / ``"ternary"``: ``alpha {-1, +1}`` and ``alpha {-1, 0, +1}`` with the
   least-squares scale (ternary threshold ``0.7 mean|w|``, Li & Liu 2016); ``bits`` ignored.
 """
