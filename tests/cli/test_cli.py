@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
 
 import numpy as np
@@ -13,14 +15,26 @@ from nncrn.network import ReactionNetwork
 
 
 @pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory):
+def demo_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
-    code = main(["demo", "--dataset", "iris", "--epochs", "40", "--seed", "1", "--out", str(out)])
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = main(["demo", "--dataset", "iris", "--epochs", "40", "--seed", "1", "--out", str(out)])
     assert code == 0
-    return out
+    return out, buf.getvalue()
 
 
-def test_demo_on_iris_writes_network_model_and_plot(demo_dir, capsys):
+@pytest.fixture(scope="module")
+def demo_dir(demo_run):
+    return demo_run[0]
+
+
+def _row(text: str, label: str) -> float:
+    line = next(line for line in text.splitlines() if label in line)
+    return float(line.split("│")[-2])
+
+
+def test_demo_on_iris_writes_network_model_and_plot(demo_dir):
     net = ReactionNetwork.load(demo_dir / "network.json")
     # 4 inputs, hidden 32 + 16 smooth neurons, 3 dual-rail outputs
     assert net.n_species == 4 + 32 + 16 + 2 * 3
@@ -31,13 +45,32 @@ def test_demo_on_iris_writes_network_model_and_plot(demo_dir, capsys):
     assert json.loads((demo_dir / "model.json").read_text())["format"] == "nncrn.mlp"
 
 
-def test_demo_report_numbers(tmp_path, capsys):
-    code = main(["demo", "--dataset", "iris", "--epochs", "40", "--seed", "1", "--out", str(tmp_path)])
-    assert code == 0
-    text = capsys.readouterr().out
-    assert "NN/CRN agreement" in text and "1.0000" in text
-    row = next(line for line in text.splitlines() if "max |CRN - NN|" in line)
-    assert float(row.split("│")[-2]) < 1e-6
+def test_demo_report_numbers(demo_run):
+    out, text = demo_run
+    net = ReactionNetwork.load(out / "network.json")
+    assert _row(text, "NN/CRN agreement") == 1.0
+    assert _row(text, "max |CRN - NN|") < 1e-6
+    assert _row(text, "NN test accuracy") >= 0.9
+    assert _row(text, "species") == net.n_species
+    assert _row(text, "reactions") == net.n_reactions
+    assert _row(text, "distinct rate constants") == len(np.unique(net.stoichiometry.rates))
+    # slowest mode of a smoothed-ReLU layer decays at >= 2 sqrt(eps) ~ 0.063 per unit time
+    assert 1.0 < _row(text, "99% of inputs within 1%") < 1e3
+
+
+def test_demo_test_split_files_feed_simulate(demo_run, tmp_path):
+    out, text = demo_run
+    net = ReactionNetwork.load(out / "network.json")
+    y_csv = tmp_path / "y.csv"
+    assert main(["simulate", str(out / "network.json"), "--inputs", str(out / "test_inputs.csv"),
+                 "-o", str(y_csv)]) == 0  # fmt: skip
+    rows = list(csv.DictReader(y_csv.open()))
+    labels = [r["label"] for r in csv.DictReader((out / "test_labels.csv").open())]
+    assert len(rows) == len(labels) == 38  # 25% of iris, stratified
+    classes = net.metadata["classes"]
+    pred = [classes[int(np.argmax([float(r[c]) for c in net.outputs]))] for r in rows]
+    accuracy = np.mean([p == t for p, t in zip(pred, labels, strict=True)])
+    assert accuracy == pytest.approx(_row(text, "CRN test accuracy"), abs=1e-4)
 
 
 def test_compile_and_simulate_match_demo_network(demo_dir, tmp_path):

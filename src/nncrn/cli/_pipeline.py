@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from nncrn._errors import InputError
-from nncrn.cli._io import numeric_columns, read_table, save_model
+from nncrn.cli._io import numeric_columns, read_table, save_model, write_csv
 
 DATASETS = ("iris", "digits", "wine", "breast_cancer")
 SIM_CHUNK = 256  # rows per steady-state call: the progress bar's granularity
@@ -245,7 +245,11 @@ def run(ds: Dataset, *, hidden: tuple[int, ...], eps: float, epochs: int, seed: 
     shown = [int(np.flatnonzero(yte == c)[0]) for c in np.unique(yte)[:4]]
     plot_trajectories(network, Xte[shown], yte[shown], conc[shown], ds.classes,
                       report.values["t99"], png_path)  # fmt: skip
-    report.files = [net_path, model_path, png_path]
+    # the held-out split, ready for `nncrn simulate`, `nncrn noise` and `nncrn robustness`
+    x_path, y_path = out / "test_inputs.csv", out / "test_labels.csv"
+    write_csv(x_path, ds.feature_names, Xte)
+    write_csv(y_path, ["label"], [[ds.classes[int(c)]] for c in yte])
+    report.files = [net_path, model_path, png_path, x_path, y_path]
     return report
 
 
