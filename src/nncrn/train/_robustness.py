@@ -31,7 +31,9 @@ class NoiseRobustness:
         ``xi ~ N(0, 1)`` independent per reaction and draw; the median rate is unchanged).
     agreement, accuracy:
         ``(n_sigma, n_draws)`` per-draw fraction of inputs whose argmax equals the
-        noise-free network's (agreement) or the label (accuracy; None without labels).
+        noise-free network's (agreement) or the label (accuracy; None without labels). For a
+        network compiled from a smoothed-ReLU model the noise-free steady state *is* the
+        model's output, so agreement is agreement with the neural network.
     clean_accuracy:
         Accuracy of the noise-free network (None without labels).
     method:
