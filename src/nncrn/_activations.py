@@ -121,6 +121,7 @@ class ActivationError(UnsupportedModelError, ValueError):
 
 
 def trim(c: Sequence[float]) -> np.ndarray:
+    """Ascending coefficients as float64 without trailing zeros (``[0.]`` for the zero polynomial)."""
     a = np.array(c, dtype=np.float64).ravel()
     if a.size == 0 or not np.isfinite(a).all():
         raise ActivationError(f"polynomial coefficients must be finite numbers, got {list(c)!r}")

@@ -33,6 +33,13 @@ def _schemes() -> dict[str, Callable[[float], Any]]:
 SCHEME_NAMES = ("smooth-relu", "rectified-root", "sigmoid", "dual-rail")
 
 
+def _merge(order: list[str], keys: list[str]) -> None:
+    """Add ``keys`` to ``order``, each new one right after its predecessor in ``keys``."""
+    for prev, key in zip([None, *keys], keys, strict=False):
+        if key not in order:
+            order.insert(order.index(prev) + 1 if prev in order else len(order), key)
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "compare",
@@ -79,7 +86,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
                 network = compile_network(model, scheme=scheme, input_range=input_range)
         except UnsupportedModelError as exc:
             columns[name] = {"refused": str(exc)}
-            order += [k for k in columns[name] if k not in order]
+            _merge(order, list(columns[name]))
             continue
         if args.argmax:
             network = with_argmax(network)
@@ -90,7 +97,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
                 reference = model(torch.tensor(clip_features(network, X)[0])).numpy()
             chem = chemistry_report(network, X, reference)
         columns[name] = dict(report_rows(network, chem))
-        order += [k for k in columns[name] if k not in order]
+        _merge(order, list(columns[name]))
     table = Table(title=f"{args.model.name} compiled by {len(names)} schemes", header_style="bold")
     table.add_column("quantity")
     for name in names:
