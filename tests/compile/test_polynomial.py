@@ -8,6 +8,7 @@ import torch
 from numpy.polynomial import polynomial as npoly
 
 from nncrn._activations import polynomial_root, smooth_relu
+from nncrn._errors import NNCRNWarning
 from nncrn.compile import (
     ActivationError,
     ChemicalSigmoid,
@@ -18,6 +19,8 @@ from nncrn.compile import (
     analyse_activation,
     check_activation,
     chemical_sigmoid,
+    compile_network,
+    layer_stack,
 )
 from nncrn.nn import ChemicalSigmoid as SigmoidModule
 from nncrn.nn import PolynomialActivation, RectifiedRoot
@@ -197,3 +200,17 @@ def test_torch_modules_match_schemes_and_gradients():
     assert torch.autograd.gradcheck(PolynomialActivation([0.05, 0, -1, -0.5], [0, 1]), (zg,))
     assert torch.autograd.gradgradcheck(SigmoidModule(0.3), (zg,))
     assert "k=3" in repr(rr) and "z (y)" in repr(PolynomialActivation([0.1, 0, -1], [0, 1]))
+
+
+def test_compile_network_with_replacing_schemes_warns_and_states_its_map():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2)).double()
+    stack = layer_stack(model)
+    x = np.array([[0.1, 0.9], [1.5, 0.3]])
+    for scheme in (ChemicalSigmoid(0.5), Polynomial.rectified_root(3, 1e-2)):
+        with pytest.warns(NNCRNWarning, match="in place of the model's relu"):
+            net = compile_network(model, scheme=scheme)
+        meta = net.metadata["scheme"]
+        assert {k: list(v) if isinstance(v, tuple) else v for k, v in meta.items()} == scheme.describe()
+        ss = steady_state(net, x, atol=1e-14, rtol=1e-13)
+        np.testing.assert_allclose(ss.outputs, scheme.forward(stack, x), rtol=1e-8, atol=1e-10)
