@@ -17,7 +17,11 @@ constants or even on the rate law. A layer with integer weights ``W`` and biases
 
 The network is *non-competitive* (:func:`competition_violations`): a species consumed by a
 reaction is a reactant of no other reaction; with the fan-out order acyclic every reaction
-then runs to completion whatever the rates. Only integer weights are expressible.
+then runs to completion whatever the rates. Only integer weights are expressible
+(``DualRail(rescale=True)`` accepts one real unit per layer, as binary/ternary quantization
+produces). Size: ``2 n_in`` input species and fan-outs with ``dual_inputs``, 5 species and
+2 + 2 reactions per hidden neuron, 2 species per linear output; a 4-8-3 network has 54
+species and 40 reactions, the count published for this construction.
 """
 
 from __future__ import annotations
