@@ -56,12 +56,16 @@ except PackageNotFoundError:  # running from a source tree that was not installe
     __version__ = "0.0.0"
 
 _LAZY_SUBMODULES = ("nn", "export", "train")
+# names whose modules import torch: loaded on first access
+_LAZY_NAMES = {"fit": "nncrn.train"}
 
 
 def __getattr__(name: str) -> Any:
-    # `nncrn.nn.SmoothReLU` without importing torch at `import nncrn` time.
+    # `nncrn.nn.SmoothReLU` and `nncrn.fit` without importing torch at `import nncrn` time.
     if name in _LAZY_SUBMODULES:
         return importlib.import_module(f"nncrn.{name}")
+    if name in _LAZY_NAMES:
+        return getattr(importlib.import_module(_LAZY_NAMES[name]), name)
     raise AttributeError(f"module 'nncrn' has no attribute {name!r}")
 
 
@@ -96,6 +100,7 @@ __all__ = [
     "UnsupportedModelError",
     "__version__",
     "compile_network",
+    "fit",
     "fixed_point",
     "gillespie",
     "integrate",
