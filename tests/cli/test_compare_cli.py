@@ -113,3 +113,18 @@ def test_completion_times_of_exponential_relaxation():
         want = -np.log(1 - q) / rates
         # the first grid time at or after the exact time (grid ratio 1.023)
         assert np.all(got >= want * (1 - 1e-12)) and np.all(got <= want * 1.024)
+
+
+def test_info_on_dual_input_network_reads_either_column_layout(tmp_path, capsys):
+    model = relu_model([[1.0, -1.0]], [0.0], [[1.0], [-1.0]], [0.0, 0.0])
+    mpath, npath = tmp_path / "m.json", tmp_path / "n.json"
+    save_model(mpath, model, {"eps": 1e-3})
+    compile_network(model, scheme=DualRail(dual_inputs=True)).save(npath)
+    # x = (-1, -2.5) as dual-rail columns: y0 = relu(-1 + 2.5) = 1.5 = -y1; x = (3, 1): y0 = 2
+    csv = tmp_path / "x.csv"
+    csv.write_text("X0p,X0n,X1p,X1n\n0,1,0,2.5\n3,0,1,0\n")
+    assert main(["info", str(npath), "--inputs", str(csv), "--model", str(mpath)]) == 0
+    text = capsys.readouterr().out
+    assert row(text, "NN agreement (argmax)") == ["1.0000"]
+    # largest: the copy species of the hidden neuron at x = (3, 1), 3 (its positive part)
+    assert float(row(text, "max concentration reached")[0]) == pytest.approx(3.0, rel=1e-6)

@@ -47,10 +47,20 @@ def summary(network: ReactionNetwork) -> dict[str, Any]:
     }
 
 
+def _dual_inputs(network: ReactionNetwork) -> bool:
+    return bool((network.metadata.get("scheme") or {}).get("dual_inputs"))
+
+
 def clip_features(network: ReactionNetwork, X: np.ndarray) -> tuple[np.ndarray, int]:
-    """Features clipped from below to the network's ``input_range`` lows, and how many were."""
+    """Features (what the model reads), clipped from below to the ``input_range`` lows.
+
+    Returns the features and how many values were clipped. For a dual-rail network built
+    with ``dual_inputs``, ``X`` may also hold its ``[x+, x-]`` input columns.
+    """
     X = np.asarray(X, dtype=np.float64)
-    if (network.metadata.get("scheme") or {}).get("dual_inputs"):
+    if _dual_inputs(network):
+        if X.ndim == 2 and X.shape[1] == len(network.inputs):
+            X = X[:, 0::2] - X[:, 1::2]
         return X, 0
     if X.ndim != 2 or X.shape[1] != len(network.inputs):
         raise InputError(
@@ -64,16 +74,13 @@ def clip_features(network: ReactionNetwork, X: np.ndarray) -> tuple[np.ndarray, 
 
 
 def network_inputs(network: ReactionNetwork, X: np.ndarray) -> tuple[np.ndarray, int]:
-    """Features -> the network's input columns, and how many values were clipped.
-
-    Values below an input's declared ``input_range`` are clipped to it (and counted); a
-    dual-rail network built with ``dual_inputs`` gets ``[x+, x-]`` pairs.
-    """
-    if (network.metadata.get("scheme") or {}).get("dual_inputs"):
+    """Features -> the network's input columns (see :func:`clip_features`), clipped count."""
+    X, clipped = clip_features(network, X)
+    if _dual_inputs(network):
         from nncrn.compile import dual_rail_inputs
 
-        return dual_rail_inputs(X), 0
-    return clip_features(network, X)
+        return dual_rail_inputs(X), clipped
+    return X, clipped
 
 
 def completion_times(t: np.ndarray, values: np.ndarray, final: np.ndarray, fraction: float,
