@@ -95,7 +95,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
         if X is not None:
             with torch.no_grad():
                 reference = model(torch.tensor(clip_features(network, X)[0])).numpy()
-            chem = chemistry_report(network, X, reference)
+            chem = chemistry_report(network, X, reference, t_max=args.t_max)
         columns[name] = dict(report_rows(network, chem))
         _merge(order, list(columns[name]))
     table = Table(title=f"{args.model.name} compiled by {len(names)} schemes", header_style="bold")

@@ -156,6 +156,8 @@ def add_data_arguments(p: Any) -> None:
     p.add_argument("--inputs", type=Path, help="CSV of features, as for `nncrn simulate`")
     p.add_argument("--limit", type=int, default=200,
                    help="simulate at most this many rows (default 200, evenly spaced)")  # fmt: skip
+    p.add_argument("--t-max", type=float, default=1e4,
+                   help="longest chemical time for completion times (default 1e4)")  # fmt: skip
 
 
 def load_features(args: argparse.Namespace, network: ReactionNetwork) -> np.ndarray | None:
@@ -164,6 +166,8 @@ def load_features(args: argparse.Namespace, network: ReactionNetwork) -> np.ndar
         raise InputError("give --dataset or --inputs, not both")
     if args.limit < 1:
         raise InputError(f"--limit must be >= 1, got {args.limit}")
+    if not np.isfinite(args.t_max) or args.t_max <= 0:
+        raise InputError(f"--t-max must be a finite time > 0, got {args.t_max}")
     if args.dataset:
         from nncrn.cli._pipeline import builtin_dataset
 
@@ -203,7 +207,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
             model, _ = load_model(args.model)
             with torch.no_grad():
                 reference = model(torch.tensor(clip_features(network, X)[0])).numpy()
-        chem = chemistry_report(network, X, reference)
+        chem = chemistry_report(network, X, reference, t_max=args.t_max)
     s = summary(network)
     table = Table(title=f"{args.network.name}: {network.n_species} species, "
                   f"{network.n_reactions} reactions", header_style="bold")  # fmt: skip
