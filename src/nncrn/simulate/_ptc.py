@@ -33,6 +33,8 @@ __all__ = ["ptc_steady_state"]
 
 _DT_MAX = 1e10
 _MAX_GROWTH = 10.0
+_GROW = (1.5, 100.0)  # clamp of the per-step growth factor of dt
+_DT0 = 0.1  # first dt, as a fraction of the fastest self-decay time
 
 
 @dataclass
@@ -77,7 +79,7 @@ def ptc_steady_state(
     # First pseudo-step: a tenth of the fastest self-decay time of any species.
     diag = k.diagonal(k.base(y), k.g_ext(g)).abs().amax(0)
     n_rhs += 1
-    dt = torch.where(diag > 0, 0.1 / diag.clamp(min=1e-300), torch.ones_like(diag))
+    dt = torch.where(diag > 0, _DT0 / diag.clamp(min=1e-300), torch.ones_like(diag))
     # Slightly negative results of exact-zero steady states (roundoff) are clamped, not rejected.
     neg_tol = 1e-3 * atol
     for _ in range(max_steps):
@@ -99,7 +101,7 @@ def ptc_steady_state(
             & system.det_positive()
             & (r_new <= _MAX_GROWTH * ra)
         )
-        ratio = (ra / r_new.clamp(min=1e-300)).clamp(1.5, 100.0)
+        ratio = (ra / r_new.clamp(min=1e-300)).clamp(*_GROW)
         dt[active] = torch.where(ok, (dta * ratio).clamp(max=_DT_MAX), dta * 0.25)
         acc = active[ok]
         y[acc], f[acc], res[acc] = y_new[ok], f_new[ok], r_new[ok]
