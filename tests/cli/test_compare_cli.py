@@ -59,7 +59,7 @@ def test_compare_structure_side_by_side(files, capsys):
 def test_compare_on_data(files, capsys):
     path, csv, *_ = files
     assert main(["compare", str(path), "--schemes", "smooth-relu,dual-rail", "--inputs", str(csv),
-                 "--t-max", "300"]) == 0  # fmt: skip
+                 "--t-max", "300", "--solver", "scipy"]) == 0  # fmt: skip
     text = capsys.readouterr().out
     assert row(text, "NN agreement (argmax)") == ["1.0000", "1.0000"]
     assert row(text, "rows simulated (converged)") == ["4 (4)"] * 2

@@ -14,6 +14,7 @@ from nncrn.cli._info import (
     chemistry_report,
     clip_features,
     load_features,
+    make_solver,
     report_rows,
 )
 
@@ -95,7 +96,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
         if X is not None:
             with torch.no_grad():
                 reference = model(torch.tensor(clip_features(network, X)[0])).numpy()
-            chem = chemistry_report(network, X, reference, t_max=args.t_max)
+            chem = chemistry_report(network, X, reference, t_max=args.t_max, solver=make_solver(args))
         columns[name] = dict(report_rows(network, chem))
         _merge(order, list(columns[name]))
     table = Table(title=f"{args.model.name} compiled by {len(names)} schemes", header_style="bold")

@@ -12,6 +12,7 @@ import numpy as np
 from nncrn._errors import InputError
 from nncrn.network import ReactionNetwork, Role
 
+SOLVERS = {"torch": "TorchODE", "scipy": "ScipyODE"}  # the CLI's name -> solver class table
 _DECADES, _PER_DECADE = 7, 20  # completion-time grid: t_max * [1e-7, 1], 12% steps
 
 
@@ -101,7 +102,7 @@ def completion_times(t: np.ndarray, values: np.ndarray, final: np.ndarray, fract
 
 
 def chemistry_report(network: ReactionNetwork, X: np.ndarray, reference: np.ndarray | None = None,
-                     *, t_max: float = 1e4) -> dict[str, Any]:  # fmt: skip
+                     *, t_max: float = 1e4, solver: Any = None) -> dict[str, Any]:  # fmt: skip
     """Resource and speed figures of ``network`` on features ``X`` (rows of a dataset).
 
     ``max_concentration`` is the largest concentration of any species at any sampled time
@@ -112,9 +113,9 @@ def chemistry_report(network: ReactionNetwork, X: np.ndarray, reference: np.ndar
     from nncrn.simulate import integrate, steady_state
 
     x, clipped = network_inputs(network, X)
-    ss = steady_state(network, x, throw=False)
+    ss = steady_state(network, x, throw=False, solver=solver)
     grid = np.concatenate(([0.0], t_max * np.logspace(-_DECADES, 0, _DECADES * _PER_DECADE + 1)))
-    traj = integrate(network, x, grid, throw=False)
+    traj = integrate(network, x, grid, throw=False, solver=solver)
     out: dict[str, Any] = {"rows": len(x), "clipped": clipped,
                            "converged": int(ss.converged.sum())}  # fmt: skip
     out["max_concentration"] = float(max(np.nanmax(traj.concentrations), np.nanmax(ss.concentrations)))
@@ -158,6 +159,16 @@ def add_data_arguments(p: Any) -> None:
                    help="simulate at most this many rows (default 200, evenly spaced)")  # fmt: skip
     p.add_argument("--t-max", type=float, default=1e4,
                    help="longest chemical time for completion times (default 1e4)")  # fmt: skip
+    p.add_argument("--solver", choices=tuple(SOLVERS), default="torch",
+                   help="ODE solver: torch (batched TorchODE, default) or scipy (ScipyODE, "
+                   "often faster for a few rows of a small network)")  # fmt: skip
+
+
+def make_solver(args: argparse.Namespace) -> Any:
+    """The solver object named by ``--solver``."""
+    import nncrn.simulate
+
+    return getattr(nncrn.simulate, SOLVERS[args.solver])()
 
 
 def load_features(args: argparse.Namespace, network: ReactionNetwork) -> np.ndarray | None:
@@ -207,7 +218,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
             model, _ = load_model(args.model)
             with torch.no_grad():
                 reference = model(torch.tensor(clip_features(network, X)[0])).numpy()
-        chem = chemistry_report(network, X, reference, t_max=args.t_max)
+        chem = chemistry_report(network, X, reference, t_max=args.t_max, solver=make_solver(args))
     s = summary(network)
     table = Table(title=f"{args.network.name}: {network.n_species} species, "
                   f"{network.n_reactions} reactions", header_style="bold")  # fmt: skip
