@@ -225,7 +225,11 @@ def check_activation(P: Sequence[float], Q: Sequence[float], *, upper: float = m
     """Raise :class:`ActivationError` listing every failed condition of :func:`analyse_activation`."""
     reasons = analyse_activation(P, Q, upper=upper)
     if reasons:
-        raise ActivationError("; and ".join(reasons))
+        raise ActivationError(
+            "; and ".join(reasons) + ". A usable pair has P(0) > 0, Q(0) = 0, deg P > deg Q "
+            "with a negative leading coefficient, Q without positive roots and -P/Q monotone "
+            "(e.g. eps + z y - y^k: Polynomial.rectified_root; bounded: ChemicalSigmoid)"
+        )
 
 
 def polynomial_root(P: np.ndarray, Q: np.ndarray, z: object, upper: float = math.inf) -> np.ndarray:
