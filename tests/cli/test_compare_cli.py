@@ -13,7 +13,10 @@ from nncrn.compile import DualRail, compile_network, layer_stack
 
 
 def relu_model(w1, b1, w2, b2):
-    lin1, lin2 = torch.nn.Linear(len(w1[0]), len(w1)).double(), torch.nn.Linear(len(w2[0]), len(w2)).double()
+    lin1, lin2 = (
+        torch.nn.Linear(len(w1[0]), len(w1)).double(),
+        torch.nn.Linear(len(w2[0]), len(w2)).double(),
+    )
     with torch.no_grad():
         for lin, w, b in ((lin1, w1, b1), (lin2, w2, b2)):
             lin.weight.copy_(torch.tensor(w, dtype=torch.float64))
@@ -33,7 +36,9 @@ def wide_console(monkeypatch):
 
 @pytest.fixture
 def files(tmp_path):
-    model = relu_model([[1, -1], [2, 1], [-1, 1]], [0.5, -0.25, 0.1], [[1, -1, 1], [-1, 2, 0]], [0.0, 0.3])
+    model = relu_model(
+        [[1, -1], [2, 1], [-1, 1]], [0.5, -0.25, 0.1], [[1, -1, 1], [-1, 2, 0]], [0.0, 0.3]
+    )
     path = tmp_path / "model.json"
     save_model(path, model, {"eps": 1e-3, "classes": ["a", "b"]})
     x = np.array([[0.2, 1.0], [1.5, 0.1], [0.7, 0.7], [2.0, 0.0]])
@@ -100,7 +105,9 @@ def test_info_max_concentration_and_agreement(tmp_path, capsys):
     text = capsys.readouterr().out
     assert float(row(text, "max concentration reached")[0]) == pytest.approx(2.5, rel=1e-6)
     assert row(text, "NN agreement (argmax)") == ["1.0000"]
-    median, worst = (float(v) for v in row(text, "time to 99% completion, median / worst")[0].split(" / "))
+    median, worst = (
+        float(v) for v in row(text, "time to 99% completion, median / worst")[0].split(" / ")
+    )
     assert 0 < median <= worst < 1e3
 
 

@@ -25,7 +25,11 @@ def stack(seed, sizes, integer=False):
     rng = np.random.default_rng(seed)
     layers = []
     for k in range(len(sizes) - 1):
-        w = rng.integers(-1, 2, (sizes[k + 1], sizes[k])) if integer else rng.normal(size=(sizes[k + 1], sizes[k]))
+        w = (
+            rng.integers(-1, 2, (sizes[k + 1], sizes[k]))
+            if integer
+            else rng.normal(size=(sizes[k + 1], sizes[k]))
+        )
         act = "identity" if k == len(sizes) - 2 else "relu"
         layers.append(DenseLayer(w, rng.normal(size=sizes[k + 1]), act))
     return LayerStack(tuple(layers), "random")
@@ -35,7 +39,10 @@ def stack(seed, sizes, integer=False):
 def test_rate_law_is_replicator(last):
     base = stack(0, [3, 4, 3])
     if last == "relu":
-        base = LayerStack((*base.layers[:-1], DenseLayer(base.layers[-1].weight, base.layers[-1].bias, "relu")), "r")
+        base = LayerStack(
+            (*base.layers[:-1], DenseLayer(base.layers[-1].weight, base.layers[-1].bias, "relu")),
+            "r",
+        )
     inner = SmoothReLU(1e-2).build(base)
     net = with_argmax(inner, rate=0.7)
     n, dual = 3, last == "identity"
@@ -86,7 +93,9 @@ def digits_model():
     try:
         for _ in range(150):
             opt.zero_grad()
-            torch.nn.functional.cross_entropy(model(torch.tensor(xtr)), torch.tensor(ytr)).backward()
+            torch.nn.functional.cross_entropy(
+                model(torch.tensor(xtr)), torch.tensor(ytr)
+            ).backward()
             opt.step()
     finally:
         torch.set_num_threads(threads)

@@ -28,8 +28,11 @@ TIGHT = {"atol": 1e-15, "rtol": 0.0}
 def integer_stack(seed, sizes, low=-2, high=2):
     rng = np.random.default_rng(seed)
     layers = [
-        DenseLayer(rng.integers(low, high + 1, (m, n)), rng.normal(size=m),
-                   "identity" if k == len(sizes) - 2 else "relu")
+        DenseLayer(
+            rng.integers(low, high + 1, (m, n)),
+            rng.normal(size=m),
+            "identity" if k == len(sizes) - 2 else "relu",
+        )
         for k, (n, m) in enumerate(itertools.pairwise(sizes))
     ]
     return LayerStack(tuple(layers), "random integer")
@@ -129,12 +132,16 @@ def test_non_competitiveness_check():
         [Species("A"), Species("B")],
         [Reaction.parse("A -> B", 1.0), Reaction.parse("B -> A", 1.0)],
     )
-    assert competition_violations(cyc) == ["species A can be produced from itself (a cycle of reactions)"]
+    assert competition_violations(cyc) == [
+        "species A can be produced from itself (a cycle of reactions)"
+    ]
 
 
 def test_compile_network_folds_input_range_into_initial_concentrations():
     torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2)).double()
+    model = torch.nn.Sequential(
+        torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2)
+    ).double()
     with torch.no_grad():
         for lin in (model[0], model[2]):
             lin.weight.copy_(torch.sign(lin.weight))
@@ -190,7 +197,9 @@ def test_iris_binary_network_five_fold():
     data = load_iris()
     x = (data.data - data.data.mean(0)) / data.data.std(0)
     accs, agree = [], []
-    for fold, (tr, te) in enumerate(StratifiedKFold(5, shuffle=True, random_state=0).split(x, data.target)):
+    for fold, (tr, te) in enumerate(
+        StratifiedKFold(5, shuffle=True, random_state=0).split(x, data.target)
+    ):
         stack = train_sign_network(x[tr], data.target[tr], fold)
         net = DualRail(dual_inputs=True).build(stack)
         # the published construction for 4-8-3: 40 reactions, 54 species

@@ -126,7 +126,9 @@ def test_reactions_realise_p_plus_zq():
     for val, inp, layer in ((h, x, stack.layers[0]), (y, h, stack.layers[1])):
         z = inp @ layer.weight.T + layer.bias
         want = npoly.polyval(val, scheme._P) + z * npoly.polyval(val, scheme._Q)
-        got = f[:, [col[n] for n in (["H1_0", "H1_1", "H1_2", "H1_3"] if val is h else ["Y0", "Y1"])]]
+        got = f[
+            :, [col[n] for n in (["H1_0", "H1_1", "H1_2", "H1_3"] if val is h else ["Y0", "Y1"])]
+        ]
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
     assert max(r.order for r in net.reactions) == 3  # 3 Y -> 2 Y and X + 2 Y -> X + 3 Y
 
@@ -204,13 +206,17 @@ def test_torch_modules_match_schemes_and_gradients():
 
 def test_compile_network_with_replacing_schemes_warns_and_states_its_map():
     torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2)).double()
+    model = torch.nn.Sequential(
+        torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2)
+    ).double()
     stack = layer_stack(model)
     x = np.array([[0.1, 0.9], [1.5, 0.3]])
     for scheme in (ChemicalSigmoid(0.5), Polynomial.rectified_root(3, 1e-2)):
         with pytest.warns(NNCRNWarning, match="in place of the model's relu"):
             net = compile_network(model, scheme=scheme)
         meta = net.metadata["scheme"]
-        assert {k: list(v) if isinstance(v, tuple) else v for k, v in meta.items()} == scheme.describe()
+        assert {
+            k: list(v) if isinstance(v, tuple) else v for k, v in meta.items()
+        } == scheme.describe()
         ss = steady_state(net, x, atol=1e-14, rtol=1e-13)
         np.testing.assert_allclose(ss.outputs, scheme.forward(stack, x), rtol=1e-8, atol=1e-10)

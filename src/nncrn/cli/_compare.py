@@ -56,7 +56,9 @@ def register(sub: Any) -> None:
     p.add_argument("--schemes", default="smooth-relu,dual-rail",
                    help=f"comma-separated, from {', '.join(SCHEME_NAMES)} (default smooth-relu,dual-rail)")  # fmt: skip
     add_data_arguments(p)
-    p.add_argument("--argmax", action="store_true", help="append the chemical argmax stage to every network")
+    p.add_argument(
+        "--argmax", action="store_true", help="append the chemical argmax stage to every network"
+    )
     p.set_defaults(func=run)
 
 
@@ -71,7 +73,9 @@ def run(args: argparse.Namespace, console: Any) -> int:
     table_of = _schemes()
     unknown = [n for n in names if n not in table_of]
     if unknown or not names:
-        raise InputError(f"--schemes {args.schemes!r}: unknown {unknown}; choose from {', '.join(SCHEME_NAMES)}")
+        raise InputError(
+            f"--schemes {args.schemes!r}: unknown {unknown}; choose from {', '.join(SCHEME_NAMES)}"
+        )
     model, meta = load_model(args.model)
     eps = float(meta.get("eps", 1e-3))
     rng = meta.get("input_range")
@@ -96,7 +100,9 @@ def run(args: argparse.Namespace, console: Any) -> int:
         if X is not None:
             with torch.no_grad():
                 reference = model(torch.tensor(clip_features(network, X)[0])).numpy()
-            chem = chemistry_report(network, X, reference, t_max=args.t_max, solver=make_solver(args))
+            chem = chemistry_report(
+                network, X, reference, t_max=args.t_max, solver=make_solver(args)
+            )
         columns[name] = dict(report_rows(network, chem))
         _merge(order, list(columns[name]))
     table = Table(title=f"{args.model.name} compiled by {len(names)} schemes", header_style="bold")

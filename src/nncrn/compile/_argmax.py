@@ -40,7 +40,9 @@ def argmax_map(values: object) -> np.ndarray:
     return out
 
 
-def with_argmax(network: ReactionNetwork, *, rate: float = 1.0, prefix: str = "W") -> ReactionNetwork:
+def with_argmax(
+    network: ReactionNetwork, *, rate: float = 1.0, prefix: str = "W"
+) -> ReactionNetwork:
     """``network`` plus a winner-take-all stage whose readouts are the shares ``W{i}``.
 
     Parameters
@@ -89,7 +91,9 @@ def with_argmax(network: ReactionNetwork, *, rate: float = 1.0, prefix: str = "W
             wi, wj = shares[i], shares[j]
             cats = [(ros[j].plus, f"argmax {ros[j].name} takes from {ros[i].name}")]
             if ros[i].minus is not None:
-                cats.append((ros[i].minus, f"argmax {ros[i].name} loses to {ros[j].name} (negative part)"))
+                cats.append(
+                    (ros[i].minus, f"argmax {ros[i].name} loses to {ros[j].name} (negative part)")
+                )
             for cat, label in cats:
                 reactions.append(Reaction({wi: 1, wj: 1, cat: 1}, {wj: 2, cat: 1}, k, label))
     readout = [Readout(ro.name, w) for ro, w in zip(ros, shares, strict=True)]

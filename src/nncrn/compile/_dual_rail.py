@@ -179,7 +179,9 @@ class DualRail(Scheme):
             mags = np.abs(layer.weight[layer.weight != 0])
             alpha = float(mags.min()) if mags.size else 1.0
             m = layer.weight / alpha
-            if np.abs(m - np.round(m)).max(initial=0.0) > 1e-9 * max(1.0, float(np.abs(m).max(initial=0.0))):
+            if np.abs(m - np.round(m)).max(initial=0.0) > 1e-9 * max(
+                1.0, float(np.abs(m).max(initial=0.0))
+            ):
                 raise UnsupportedModelError(
                     f"layer {depth} ({layer.source or 'dense layer'}): its weights are not integer "
                     f"multiples of one unit (smallest magnitude {alpha!r}), so DualRail(rescale=True) "
@@ -233,9 +235,7 @@ class DualRail(Scheme):
                     "input_range was given with DualRail(dual_inputs=True); dual-rail inputs "
                     "carry negative features themselves — drop input_range"
                 )
-            species = [
-                Species(f"X{j}{part}", "input") for j in range(n_in) for part in ("p", "n")
-            ]
+            species = [Species(f"X{j}{part}", "input") for j in range(n_in) for part in ("p", "n")]
             upstream = [[(f"X{j}p", 1), (f"X{j}n", -1)] for j in range(n_in)]
         else:
             ranges = list(input_range) if input_range is not None else [None] * n_in
@@ -265,7 +265,9 @@ class DualRail(Scheme):
                 ]
                 rails.append([(base, 1), (d, -1)])
             if last:
-                readout = [Readout(nm, r[0][0], r[1][0]) for nm, r in zip(names, rails, strict=True)]
+                readout = [
+                    Readout(nm, r[0][0], r[1][0]) for nm, r in zip(names, rails, strict=True)
+                ]
             layers_meta.append({
                 "species": [s for r in rails for s, _ in r],
                 "activation": "identity" if layer.activation == "identity" else "relu",

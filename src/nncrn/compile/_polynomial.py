@@ -82,7 +82,9 @@ class Polynomial(Scheme):
         """``-dF/dy`` at the root: ``-(P'(y*) + z Q'(y*))``."""
         z = np.asarray(z, dtype=np.float64)
         y = self.activation(z)
-        return -(npoly.polyval(y, npoly.polyder(self._P)) + z * npoly.polyval(y, npoly.polyder(self._Q)))
+        return -(
+            npoly.polyval(y, npoly.polyder(self._P)) + z * npoly.polyval(y, npoly.polyder(self._Q))
+        )
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "label": self.label, "P": list(self.P), "Q": list(self.Q)}
