@@ -25,7 +25,7 @@ from nncrn.compile import (
 from nncrn.nn import ChemicalSigmoid as SigmoidModule
 from nncrn.nn import PolynomialActivation, RectifiedRoot
 from nncrn.nn import SmoothReLU as SmoothReLUModule
-from nncrn.simulate import steady_state
+from nncrn.simulate import integrate, steady_state
 from nncrn.simulate._massaction import rhs
 
 
@@ -220,3 +220,24 @@ def test_compile_network_with_replacing_schemes_warns_and_states_its_map():
         } == scheme.describe()
         ss = steady_state(net, x, atol=1e-14, rtol=1e-13)
         np.testing.assert_allclose(ss.outputs, scheme.forward(stack, x), rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "scheme",
+    [Polynomial.rectified_root(3, 1e-2), ChemicalSigmoid(0.5)],
+    ids=["rectified_root_k3", "sigmoid"],
+)
+def test_convergence_rate_is_the_measured_decay_rate(scheme):
+    # one neuron, z = 1.5 x - 0.2; start a small step above the fixed point and watch it decay
+    stack = LayerStack((DenseLayer([[1.5]], [-0.2], "relu"),), "one neuron")
+    net = build(scheme, stack)
+    x = np.array([[0.8]])
+    z = 1.5 * 0.8 - 0.2
+    y_star, rate = scheme.activation(np.array(z)), scheme.convergence_rate(np.array(z))
+    delta, t = 1e-5, 2.0 / rate
+    y0 = {"Y0": y_star + delta}
+    if "Y0c" in net:
+        y0["Y0c"] = 1.0 - y_star - delta  # stay on the conserved line y + yc = 1
+    traj = integrate(net, x, [t], y0=y0)
+    measured = -np.log((traj.outputs[0, 0, 0] - y_star) / delta) / t
+    assert measured == pytest.approx(rate, rel=1e-3)
