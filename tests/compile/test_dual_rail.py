@@ -20,7 +20,7 @@ from nncrn.compile import (
     dual_rail_inputs,
 )
 from nncrn.network import Reaction, ReactionNetwork, Species
-from nncrn.simulate import steady_state
+from nncrn.simulate import integrate, steady_state
 
 TIGHT = {"atol": 1e-15, "rtol": 0.0}
 
@@ -212,3 +212,21 @@ def test_iris_binary_network_five_fold():
           f"(folds {np.round(accs, 3).tolist()}), NN agreement {np.mean(agree):.4f}")  # fmt: skip
     assert np.mean(agree) == 1.0
     assert np.mean(accs) >= 0.85
+
+
+@pytest.mark.parametrize("z", [0.4, -0.3, 2.0])
+def test_convergence_rate_is_the_late_decay_rate(z):
+    # one ReLU neuron z = x + b at x = 1: the slowest mode decays at min(1, |z|) (unit rates)
+    stack = LayerStack((DenseLayer([[1.0]], [z - 1.0], "relu"),), "one neuron")
+    scheme = DualRail()
+    net = scheme.build(stack)
+    rate = float(scheme.convergence_rate(np.array(z)))
+    t1, t2 = 10.0 / rate, 14.0 / rate  # late, but errors stay far above solver tolerance
+    traj = integrate(net, [[1.0]], [t1, t2])
+    # |readout error| and, for z < 0 (output 0 exactly), the leftover copy species Y0c
+    err = np.abs(traj.outputs[0, :, 0] - max(z, 0.0))
+    if z < 0:
+        err = traj.concentrations[0, :, net.index("Y0c")]
+    measured = np.log(err[0] / err[1]) / (t2 - t1)
+    # z > 1: two chained unit-rate steps, error ~ t exp(-t), so the log-slope is 8% lower
+    assert measured == pytest.approx(rate, rel=0.1)
