@@ -82,35 +82,73 @@ def ptc_steady_state(
     dt = torch.where(diag > 0, _DT0 / diag.clamp(min=1e-300), torch.ones_like(diag))
     # Slightly negative results of exact-zero steady states (roundoff) are clamped, not rejected.
     neg_tol = 1e-3 * atol
+    # Working set: unfinished items, compacted only when a third of it has finished, so that
+    # most iterations update in place instead of gathering and scattering every array.
+    idx = torch.nonzero(~done)[:, 0]
+    w = _Work(y[idx], f[idx], res[idx], dt[idx], g[:, idx], tol[idx], time[idx], steps[idx])
+    w_done = torch.zeros(idx.numel(), dtype=torch.bool, device=dev)
     for _ in range(max_steps):
-        active = torch.nonzero(~done)[:, 0]
-        if active.numel() == 0:
+        if bool(w_done.all()):
             break
-        ya, fa, ra, dta = y[active], f[active], res[active], dt[active]
-        ga = g[:, active]
-        system = factor(k, ga, ya, 1.0 / dta, dense=dense)
-        dy = system.solve(fa)
-        y_new = ya + dy
+        if 3 * int(w_done.sum()) >= idx.numel():
+            _write_back(w, idx, w_done, y, f, res, tol, time, steps, done)
+            keep = ~w_done
+            idx, w, w_done = idx[keep], w.select(keep), w_done[keep]
+        system = factor(k, w.g, w.y, 1.0 / w.dt, dense=dense)
+        y_new = w.y + system.solve(w.f)
         y_new = torch.where((y_new < 0) & (y_new >= -neg_tol), torch.zeros_like(y_new), y_new)
-        f_new = k.rhs(ga, y_new)
+        f_new = k.rhs(w.g, y_new)
         n_rhs += 2
         r_new = f_new.abs().amax(1)
         ok = (
             torch.isfinite(r_new)
             & (y_new >= 0).all(1)
             & system.det_positive()
-            & (r_new <= _MAX_GROWTH * ra)
+            & (r_new <= _MAX_GROWTH * w.res)
+            & ~w_done
         )
-        ratio = (ra / r_new.clamp(min=1e-300)).clamp(*_GROW)
-        dt[active] = torch.where(ok, (dta * ratio).clamp(max=_DT_MAX), dta * 0.25)
-        acc = active[ok]
-        y[acc], f[acc], res[acc] = y_new[ok], f_new[ok], r_new[ok]
-        time[acc] += dta[ok]
-        steps[acc] += 1
-        tol[acc] = atol + rtol * y_new[ok].abs().amax(1)
-        done[acc] = res[acc] <= tol[acc]
+        ratio = (w.res / r_new.clamp(min=1e-300)).clamp(*_GROW)
+        w.time = w.time + torch.where(ok, w.dt, torch.zeros_like(w.dt))
+        grown = torch.where(ok, (w.dt * ratio).clamp(max=_DT_MAX), w.dt * 0.25)
+        w.dt = torch.where(w_done, w.dt, grown)
+        okc = ok[:, None]
+        w.y, w.f = torch.where(okc, y_new, w.y), torch.where(okc, f_new, w.f)
+        w.res = torch.where(ok, r_new, w.res)
+        w.steps = w.steps + ok.long()
+        w.tol = torch.where(ok, atol + rtol * y_new.abs().amax(1), w.tol)
+        w_done = w_done | (ok & (w.res <= w.tol))
+    _write_back(w, idx, torch.ones_like(w_done), y, f, res, tol, time, steps, done)
+    done = res <= tol
     n_rhs += _polish(k, g, y, f, res, done, dense)
     return SteadyOutcome(y, res <= tol, res, time, steps, n_rhs)
+
+
+@dataclass
+class _Work:
+    """Per-item state of the unfinished items (batch-first; ``g`` species-major)."""
+
+    y: torch.Tensor
+    f: torch.Tensor
+    res: torch.Tensor
+    dt: torch.Tensor
+    g: torch.Tensor
+    tol: torch.Tensor
+    time: torch.Tensor
+    steps: torch.Tensor
+
+    def select(self, keep: torch.Tensor) -> _Work:
+        return _Work(
+            self.y[keep], self.f[keep], self.res[keep], self.dt[keep], self.g[:, keep],
+            self.tol[keep], self.time[keep], self.steps[keep],
+        )  # fmt: skip
+
+
+def _write_back(w: _Work, idx, which, y, f, res, tol, time, steps, done) -> None:
+    """Copy the working items ``which`` back into the full arrays."""
+    sel = idx[which]
+    y[sel], f[sel], res[sel], tol[sel] = w.y[which], w.f[which], w.res[which], w.tol[which]
+    time[sel], steps[sel] = w.time[which], w.steps[which]
+    done[sel] = True
 
 
 def _polish(k: TorchKernels, g, y, f, res, done, dense: bool) -> int:

@@ -69,22 +69,26 @@ def _step(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One Rodas4 step of size ``h (b,)`` from ``y (b, nd)`` with ``f0 = f(y)``; ``y_new``, error."""
     system = factor(k, g, y, 1.0 / (h * _GAMMA), dense=dense)
-    stages: list[torch.Tensor] = []
+    stages = torch.empty((6, *y.shape), dtype=y.dtype, device=y.device)
+    flat = stages.view(6, -1)
+    inv_h = (1.0 / h)[:, None]
+    a_t, c_t = _coefficients(y)
     for i in range(6):
-        if i == 0:
-            rhs = f0
-        else:
-            yi = y
-            for j, a in enumerate(_A[i]):
-                yi = yi + a * stages[j]
-            rhs = k.rhs(g, yi)
-        for j, c in enumerate(_C[i]):
-            rhs = rhs + (c / h)[:, None] * stages[j]
-        stages.append(system.solve(rhs))
-    y_new = y
-    for m, s in zip(_M, stages, strict=True):
-        y_new = y_new + m * s
-    return y_new, stages[5]
+        # Linear combinations of earlier stages as one matrix-vector product each.
+        rhs = f0 if i == 0 else k.rhs(g, y + (a_t[i] @ flat[:i]).view_as(y))
+        if i:
+            rhs = rhs + inv_h * (c_t[i] @ flat[:i]).view_as(y)
+        stages[i] = system.solve(rhs)
+    return y + (c_t[6] @ flat).view_as(y), stages[5]
+
+
+def _coefficients(y: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """The tableau's ``a`` rows, and ``c`` rows followed by ``m``, as tensors like ``y``."""
+
+    def vec(v):
+        return torch.tensor(v, dtype=y.dtype, device=y.device)
+
+    return [vec(a) for a in _A], [vec(c) for c in _C] + [vec(_M)]
 
 
 def _hermite(y0, f0, y1, f1, h, theta):
@@ -138,37 +142,52 @@ def rodas4_integrate(
     d1 = (f / scale).square().mean(1).sqrt()
     h = torch.where((d0 < 1e-5) | (d1 < 1e-5), 1e-6, 0.01 * d0 / d1.clamp(min=1e-300))
     n_rhs = 1
+    # Working set, compacted only when a third of it has finished (see _ptc.py).
+    idx = torch.arange(b, device=y.device)
+    w = [t, h, y, f, g.T, target, steps, failed]
     for _ in range(max_steps):
-        active = torch.nonzero((target < n_times) & ~failed)[:, 0]
-        if active.numel() == 0:
+        wt, wh, wy, wf, wg, wtarget, wsteps, wfailed = w
+        active = (wtarget < n_times) & ~wfailed
+        n_active = int(active.sum())
+        if n_active == 0:
             break
-        ta = t[active]
-        remaining = t_end - ta
-        last = h[active] >= remaining * (1 - 1e-12)
-        ha = torch.where(last, remaining, h[active])
-        ya, fa, ga = y[active], f[active], g[:, active]
-        y_new, err = _step(k, ga, ya, fa, ha, dense)
+        if 3 * (idx.numel() - n_active) >= idx.numel():
+            _write_back(w, idx, ~active, (t, h, y, f, None, target, steps, failed))
+            idx, w = idx[active], [a[active] for a in w]
+            wt, wh, wy, wf, wg, wtarget, wsteps, wfailed = w
+            active = torch.ones_like(wfailed)
+        remaining = t_end - wt
+        last = wh >= remaining * (1 - 1e-12)
+        ha = torch.where(last, remaining, wh)
+        ha = torch.where(active, ha, torch.ones_like(ha))  # finished items: a harmless dummy
+        ga = wg.T
+        y_new, err = _step(k, ga, wy, wf, ha, dense)
         n_rhs += 6  # five stage right-hand sides and one Jacobian
-        weight = atol + rtol * torch.maximum(ya.abs(), y_new.abs())
+        weight = atol + rtol * torch.maximum(wy.abs(), y_new.abs())
         enorm = (err / weight).square().mean(1).sqrt()
-        ok = torch.isfinite(enorm) & (enorm <= 1.0) & torch.isfinite(y_new).all(1)
+        ok = torch.isfinite(enorm) & (enorm <= 1.0) & torch.isfinite(y_new).all(1) & active
         fac = (0.9 * enorm.clamp(min=1e-12) ** (-1.0 / _ORDER_EST)).clamp(0.2, 6.0)
         fac = torch.where(torch.isfinite(enorm), fac, torch.full_like(fac, 0.2))
         fac = torch.where(ok, fac, fac.clamp(max=1.0))
-        h[active] = ha * fac
+        wh = torch.where(active, ha * fac, wh)
         # A step size below roundoff of t cannot make progress: give up on that item.
-        tiny = ha < 1e-14 * torch.maximum(ta.abs(), torch.ones_like(ta))
-        failed[active[tiny & ~ok]] = True
-        if not bool(ok.any()):
-            continue
-        acc = active[ok]
-        t0, t1 = ta[ok], torch.where(last[ok], t_end, ta[ok] + ha[ok])
-        y0, y1, f0 = ya[ok], y_new[ok], fa[ok]
-        f1 = k.rhs(ga[:, ok], y1)
-        n_rhs += 1
-        t[acc], y[acc], f[acc] = t1, y1, f1
-        steps[acc] += 1
-        _fill(out, target, t_eval, acc, t0, t1, y0, f0, y1, f1)
+        tiny = ha < 1e-14 * torch.maximum(wt.abs(), torch.ones_like(wt))
+        wfailed = wfailed | (active & tiny & ~ok)
+        if bool(ok.any()):
+            t1 = torch.where(last, t_end, wt + ha)
+            f1 = k.rhs(ga, torch.where(ok[:, None], y_new, wy))
+            n_rhs += 1
+            cross = ok & (t_eval[wtarget.clamp(max=n_times - 1)] <= t1)
+            acc = torch.nonzero(cross)[:, 0]
+            if acc.numel():
+                _fill(out, wtarget, t_eval, acc, idx[acc], wt[acc], t1[acc], wy[acc], wf[acc],
+                      y_new[acc], f1[acc])  # fmt: skip
+            okc = ok[:, None]
+            wt = torch.where(ok, t1, wt)
+            wy, wf = torch.where(okc, y_new, wy), torch.where(okc, f1, wf)
+            wsteps = wsteps + ok.long()
+        w = [wt, wh, wy, wf, wg, wtarget, wsteps, wfailed]
+    _write_back(w, idx, torch.ones_like(w[7]), (t, h, y, f, None, target, steps, failed))
     # Items still short of the last output time keep their last state at the missing times.
     short = target < n_times
     for i in torch.nonzero(short)[:, 0].tolist():
@@ -176,8 +195,16 @@ def rodas4_integrate(
     return IntegrationOutcome(out, ~(failed | short), steps, n_rhs)
 
 
-def _fill(out, target, t_eval, acc, t0, t1, y0, f0, y1, f1) -> None:
-    """Write every output time in ``(t0, t1]`` of the items ``acc`` that just stepped."""
+def _write_back(w, idx, which, full) -> None:
+    """Copy working items ``which`` into the full arrays (None entries are skipped)."""
+    sel = idx[which]
+    for part, dest in zip(w, full, strict=True):
+        if dest is not None:
+            dest[sel] = part[which]
+
+
+def _fill(out, target, t_eval, acc, rows, t0, t1, y0, f0, y1, f1) -> None:
+    """Write every output time in ``(t0, t1]`` of the working items ``acc`` (``out`` rows ``rows``)."""
     n_times = t_eval.shape[0]
     sel = torch.arange(acc.shape[0], device=acc.device)
     h = t1 - t0
@@ -193,5 +220,5 @@ def _fill(out, target, t_eval, acc, t0, t1, y0, f0, y1, f1) -> None:
         exact = t_eval[tgt] == t1[sel]
         vals = _hermite(y0[sel], f0[sel], y1[sel], f1[sel], h[sel], theta)
         vals = torch.where(exact[:, None], y1[sel], vals)
-        out[acc[sel], tgt] = vals
+        out[rows[sel], tgt] = vals
         target[acc[sel]] += 1
