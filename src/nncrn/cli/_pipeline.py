@@ -175,6 +175,26 @@ class Report:
 def run(ds: Dataset, *, hidden: tuple[int, ...], eps: float, epochs: int, seed: int,
         out: Path, console: Any, test_size: float = 0.25,
         quantize: tuple[int, str, bool] | None = None) -> Report:  # fmt: skip
+    """Train, compile, simulate every test input in batches, and write the artefacts.
+
+    Runs torch on one thread: the batched solver's sparse kernels and the small MLP gain
+    little from intra-op threads, and on two cores shared with any other process two
+    threads made the digits demo ~7x slower in our measurements (209 s vs 30 s).
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _run(ds, hidden=hidden, eps=eps, epochs=epochs, seed=seed, out=out,
+                    console=console, test_size=test_size, quantize=quantize)  # fmt: skip
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(ds: Dataset, *, hidden: tuple[int, ...], eps: float, epochs: int, seed: int,
+        out: Path, console: Any, test_size: float = 0.25,
+        quantize: tuple[int, str, bool] | None = None) -> Report:  # fmt: skip
     """Train, compile, simulate every test input in one batch, and write the artefacts."""
     import torch
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
