@@ -11,8 +11,11 @@ from typing import Any
 import numpy as np
 
 from nncrn._errors import InputError, NNCRNWarning, UnsupportedModelError
-from nncrn.compile._layers import DenseLayer, LayerStack
+from nncrn.compile._dual_rail import DualRail
+from nncrn.compile._layers import DenseLayer, Function, LayerStack
+from nncrn.compile._polynomial import Polynomial, warn_replaced
 from nncrn.compile._scheme import Scheme, SmoothReLU
+from nncrn.compile._sigmoid import ChemicalSigmoid
 from nncrn.network import ReactionNetwork
 
 __all__ = ["ApproximationWarning", "compile_network", "layer_stack", "relu_deviation_bound"]
@@ -57,17 +60,79 @@ def layer_stack(model: object) -> LayerStack:
     )
 
 
-def _model_eps(stack: LayerStack) -> float | None:
-    """The one ``eps`` of the stack's ``smooth_relu`` layers (None if it has none)."""
-    found = {layer.source: layer.eps for layer in stack.layers if layer.activation == "smooth_relu"}
-    values = set(found.values())
-    if len(values) > 1:
-        listing = ", ".join(f"{src}: eps={e!r}" for src, e in found.items())
+def _model_function(stack: LayerStack) -> Function | None:
+    """The one activation of the stack's non-linear layers (None if it has none).
+
+    ReLU next to SmoothReLU is accepted (ReLU becomes ``sigma_eps``, with a stated bound);
+    any other mix is refused: every non-linear neuron of one network has one chemistry.
+    """
+    found = [(layer, layer.function) for layer in stack.layers if layer.activation != "identity"]
+    eps = {layer.source: f.get("eps") for layer, f in found if f.kind == "smooth_relu"}
+    if len(set(eps.values())) > 1:
+        listing = ", ".join(f"{src}: eps={e!r}" for src, e in eps.items())
         raise UnsupportedModelError(
             f"the model's SmoothReLU layers use different eps ({listing}); one reaction network "
             "has one leak rate eps — retrain with a single eps"
         )
-    return values.pop() if values else None
+    distinct: list[Function] = []
+    for _, f in found:
+        if not any(f.same(g) for g in distinct):
+            distinct.append(f)
+    if len(distinct) == 2 and {f.kind for f in distinct} == {"relu", "smooth_relu"}:
+        return next(f for f in distinct if f.kind == "smooth_relu")
+    if len(distinct) > 1:
+        listing = "; ".join(f"{layer.source or 'a layer'}: {f}" for layer, f in found)
+        raise UnsupportedModelError(
+            f"{stack.source} mixes activations that one reaction network cannot compute together "
+            f"({listing}); every non-linear neuron of a scheme has the same chemistry (only ReLU "
+            "next to SmoothReLU is accepted, as a stated approximation). Retrain the model with "
+            "one activation in every hidden layer"
+        )
+    return distinct[0] if distinct else None
+
+
+def _scheme_for(function: Function | None) -> Scheme:
+    """The scheme that compiles layers of ``function`` exactly (``SmoothReLU(1e-3)`` for ReLU)."""
+    if function is None or function.kind == "relu":
+        return SmoothReLU(1e-3)
+    if function.kind == "smooth_relu":
+        return SmoothReLU(function.get("eps"))
+    if function.kind == "chemical_sigmoid":
+        return ChemicalSigmoid(function.get("rate"))
+    P, Q = function.get("P"), function.get("Q")
+    if Q == (0.0, 1.0) and all(v == 0 for v in P[1:-1]) and P[-1] == -1:
+        return Polynomial.rectified_root(len(P) - 1, P[0])
+    return Polynomial(P, Q)
+
+
+def _for_dual_rail(stack: LayerStack) -> LayerStack:
+    """``stack`` for the rate-independent ReLU scheme, refusing bounded/polynomial activations.
+
+    ``DualRail`` computes exact ReLU and, with ``rescale=True``, divides the outputs by the
+    product of the layer units, which is right only for a positively homogeneous activation.
+    A ChemicalSigmoid (bounded in (0, 1)) or a polynomial root is neither close to ReLU nor
+    homogeneous, so there is no approximation statement to warn with: refuse instead. A
+    polynomial layer that is ``sigma_eps`` (``RectifiedRoot(2, eps)``) is rewritten as the
+    ``smooth_relu`` layer it equals, which DualRail replaces with its ``sqrt(eps)`` warning.
+    """
+    layers, bad = [], []
+    for layer in stack.layers:
+        if layer.activation in ("polynomial", "chemical_sigmoid"):
+            function = layer.function
+            if function.kind != "smooth_relu":
+                bad.append(f"{layer.source or 'a layer'}: {function}")
+                continue
+            act, eps, params = function.layer_args()
+            layer = DenseLayer(layer.weight, layer.bias, act, eps, layer.source, params)
+        layers.append(layer)
+    if bad:
+        raise UnsupportedModelError(
+            f"{stack.source}: the dual-rail scheme computes exact ReLU, and these layers use an "
+            f"activation that ReLU does not approximate ({'; '.join(bad)}). Compile with "
+            "scheme=None, which picks the scheme of the model's own activation, or retrain with "
+            "torch.nn.ReLU"
+        )
+    return LayerStack(tuple(layers), stack.source, stack.dropped)
 
 
 def relu_deviation_bound(stack: LayerStack, eps: float) -> float:
@@ -128,21 +193,32 @@ def compile_network(
     Parameters
     ----------
     model:
-        torch ``nn.Sequential`` of ``Linear`` + ``nncrn.nn.SmoothReLU``/``ReLU``/``Identity``,
-        fitted scikit-learn ``MLPClassifier``/``MLPRegressor`` (``relu``/``identity``), ONNX
-        model, or :class:`LayerStack`.
+        torch ``nn.Sequential`` of ``Linear`` + ``nncrn.nn.SmoothReLU``/``PolynomialActivation``/
+        ``RectifiedRoot``/``ChemicalSigmoid``/``ReLU``/``Identity``, fitted scikit-learn
+        ``MLPClassifier``/``MLPRegressor`` (``relu``/``identity``), ONNX model, or
+        :class:`LayerStack`. All non-linear layers must share one activation (ReLU next to
+        SmoothReLU is the one accepted mix); otherwise :class:`UnsupportedModelError` names them.
     scheme:
-        Construction scheme. Default: :class:`SmoothReLU` with the model's own SmoothReLU
-        ``eps`` (so the steady state equals the model exactly), else ``eps = 1e-3``.
+        Construction scheme. Default: the scheme of the model's own activation, so the steady
+        state equals the model exactly: :class:`SmoothReLU` with the model's ``eps``,
+        :class:`Polynomial` with its ``P, Q`` (``rectified_root(k, eps)`` for ``RectifiedRoot``),
+        :class:`ChemicalSigmoid` with its ``rate``; ``SmoothReLU(1e-3)`` for ReLU or linear
+        models. A scheme whose :meth:`~Scheme.model_activation` differs from a layer's
+        activation replaces it, with an :class:`ApproximationWarning` saying what replaced
+        what. A warning, not a refusal, because the network still computes a stated map,
+        ``scheme.forward(stack, x)``, and comparing schemes on one model relies on it
+        (``nncrn compare``); ReLU replaced by ``sigma_eps`` also gets a worst-case bound.
+        :class:`DualRail` refuses polynomial and sigmoid layers (``_for_dual_rail``):
+        its output rescaling is valid only for ReLU, so nothing true could be stated.
     input_range:
         None (features are concentrations, >= 0), ``(low, high)`` for every feature, or
         ``(n_inputs, 2)`` per-feature pairs; ``high`` may be inf. The shift ``feature - low``
         is folded into the first layer's biases (``b' = b + W @ low``).
     output:
         None: a linear readout (dual-rail ``Y{i}p - Y{i}n``) if the last layer is linear,
-        else smoothed ReLU. ``"smooth_relu"`` forces ``sigma_eps`` on a linear last layer
-        (the network then computes ``sigma_eps(logits)``). ``"linear"`` requires a linear
-        last layer.
+        else smoothed ReLU. ``"smooth_relu"`` forces the scheme's own activation on a
+        linear last layer (``sigma_eps(logits)`` for :class:`SmoothReLU`). ``"linear"``
+        requires a linear last layer.
 
     A model with plain ReLU compiles with an :class:`ApproximationWarning` that states the
     worst-case deviation (:func:`relu_deviation_bound`), also stored in ``metadata["relu_bound"]``.
@@ -150,9 +226,9 @@ def compile_network(
     stack = layer_stack(model)
     if output not in _OUTPUTS:
         raise ValueError(f"output={output!r}; it must be one of {_OUTPUTS}")
-    model_eps = _model_eps(stack)
+    function = _model_function(stack)
     if scheme is None:
-        scheme = SmoothReLU(1e-3 if model_eps is None else model_eps)
+        scheme = _scheme_for(function)
     elif not isinstance(scheme, Scheme):
         raise TypeError(
             f"scheme must be an nncrn.compile.Scheme such as SmoothReLU(eps=1e-3), got "
@@ -160,7 +236,11 @@ def compile_network(
         )
     if isinstance(scheme, SmoothReLU):
         scheme.check_stack(stack)
-    eps = float(getattr(scheme, "eps", 0.0))
+    own = scheme.model_activation()
+    if isinstance(scheme, DualRail):  # states no model_activation; it computes exact ReLU
+        own = Function.of("relu")
+        stack = _for_dual_rail(stack)
+    eps = own.get("eps") if own is not None and own.kind == "smooth_relu" else 0.0
     meta: dict[str, Any] = {"source": stack.source}
     layers = list(stack.layers)
     last = layers[-1]
@@ -172,8 +252,8 @@ def compile_network(
             "activation from the model"
         )
     if output == "smooth_relu" and last.activation == "identity":
-        act, act_eps = ("smooth_relu", eps) if isinstance(scheme, SmoothReLU) else ("relu", None)
-        layers[-1] = DenseLayer(last.weight, last.bias, act, act_eps, last.source)
+        act, act_eps, act_params = own.layer_args() if own is not None else ("relu", None, None)
+        layers[-1] = DenseLayer(last.weight, last.bias, act, act_eps, last.source, act_params)
         meta["output_note"] = (
             "output='smooth_relu' was forced on a linear last layer: the outputs are "
             "sigma_eps(logits), not the logits"
@@ -183,21 +263,15 @@ def compile_network(
     bound = None
     if any(layer.activation == "relu" for layer in stack.layers) and eps > 0:
         bound = relu_deviation_bound(stack, eps)
-        warnings.warn(
-            f"{stack.source} uses plain ReLU, which the {scheme.name} scheme replaces by "
-            f"sigma_eps with eps={eps!r}: every output is within {bound:.4g} of the model's "
-            "(worst case from |W| and sqrt(eps) per ReLU layer). Train with nncrn.nn.SmoothReLU "
-            "for an exact compilation",
-            ApproximationWarning,
-            stacklevel=2,
-        )
+    if isinstance(scheme, SmoothReLU):  # Polynomial and ChemicalSigmoid warn in build
+        warn_replaced(scheme, stack, stacklevel=3)
     meta["relu_bound"] = bound
     ranges = _input_ranges(input_range, stack.n_inputs)
     if ranges is not None:
         first = stack.layers[0]
         low = np.array([lo for lo, _ in ranges])
         shifted = DenseLayer(first.weight, first.bias + first.weight @ low, first.activation,
-                             first.eps, first.source)  # fmt: skip
+                             first.eps, first.source, first.params)  # fmt: skip
         stack = LayerStack((shifted, *stack.layers[1:]), stack.source, stack.dropped)
     names, classes = [f"y{i}" for i in range(stack.n_outputs)], None
     if stack.source.startswith("sklearn."):

@@ -8,17 +8,118 @@ other's framework.
 from __future__ import annotations
 
 import itertools
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 
-from nncrn._activations import check_eps, smooth_relu
+from nncrn._activations import check_activation, check_eps, polynomial_root, smooth_relu, trim
 from nncrn._errors import UnsupportedModelError
 
-__all__ = ["ACTIVATIONS", "DenseLayer", "LayerStack"]
+__all__ = ["ACTIVATIONS", "DenseLayer", "Function", "LayerStack"]
 
-ACTIVATIONS = ("smooth_relu", "relu", "identity")
-"""Activations a parser may report. ``smooth_relu`` carries its ``eps``."""
+ACTIVATIONS = ("smooth_relu", "relu", "identity", "polynomial", "chemical_sigmoid")
+"""Activations a parser may report. ``smooth_relu`` carries its ``eps``; ``polynomial``
+(root of ``P(y) + z Q(y)``, :class:`nncrn.nn.PolynomialActivation`) carries
+``params={"P": ..., "Q": ...}`` and ``chemical_sigmoid`` carries ``params={"rate": ...}``."""
+
+_PARAMS: dict[str, tuple[str, ...]] = {
+    "smooth_relu": (), "relu": (), "identity": (), "polynomial": ("P", "Q"),
+    "chemical_sigmoid": ("rate",),
+}  # fmt: skip
+
+
+def _check_params(activation: str, params: Mapping[str, Any] | None, where: str) -> Mapping:
+    """``params`` validated for ``activation``, as a read-only mapping of floats / float tuples."""
+    need = _PARAMS[activation]
+    given = dict(params or {})
+    if set(given) != set(need):
+        what = f"params with keys {list(need)}" if need else "no params"
+        raise UnsupportedModelError(
+            f"{where}: activation {activation!r} takes {what}, got params={params!r}; pass "
+            + (f"DenseLayer(..., params={{{', '.join(f'{k!r}: ...' for k in need)}}})" if need
+               else "params=None")
+        )  # fmt: skip
+    if activation == "polynomial":
+        P, Q = trim(given["P"]), trim(given["Q"])
+        check_activation(P, Q)  # ActivationError (an UnsupportedModelError) with the reason
+        given = {"P": tuple(float(v) for v in P), "Q": tuple(float(v) for v in Q)}
+    elif activation == "chemical_sigmoid":
+        try:
+            rate = float(given["rate"])
+        except (TypeError, ValueError):
+            rate = math.nan
+        if not math.isfinite(rate) or rate <= 0:
+            raise UnsupportedModelError(
+                f"{where}: chemical_sigmoid rate is {given['rate']!r}; it must be finite and > 0 "
+                "(nncrn.nn.ChemicalSigmoid(rate) checks the same)"
+            )
+        given = {"rate": rate}
+    return MappingProxyType(given)
+
+
+@dataclass(frozen=True)
+class Function:
+    """What a non-linear layer computes, as a comparable value: ``kind`` and its parameters.
+
+    Canonical: a ``polynomial`` layer whose ``P, Q`` are ``eps - y^2`` and ``y`` (the
+    rectified root with ``k = 2``) *is* ``smooth_relu`` with that ``eps``, so it is stored
+    as one; ``smooth_relu`` with ``eps = 0`` and ``relu`` compare equal (:meth:`same`).
+    Made by :attr:`DenseLayer.function` and :meth:`Scheme.model_activation
+    <nncrn.compile.Scheme.model_activation>`.
+    """
+
+    kind: str
+    params: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def of(
+        cls, activation: str, eps: float | None = None, params: Mapping | None = None
+    ) -> Function:
+        if activation == "smooth_relu":
+            return cls("smooth_relu", (("eps", float(eps or 0.0)),))
+        if activation == "polynomial" and params is not None:
+            P, Q = tuple(params["P"]), tuple(params["Q"])
+            if Q == (0.0, 1.0) and len(P) == 3 and P[1:] == (0.0, -1.0):
+                return cls("smooth_relu", (("eps", P[0]),))
+            return cls("polynomial", (("P", P), ("Q", Q)))
+        return cls(activation, tuple(sorted((params or {}).items())))
+
+    def get(self, key: str) -> Any:
+        return dict(self.params)[key]
+
+    def layer_args(self) -> tuple[str, float | None, dict[str, Any] | None]:
+        """``(activation, eps, params)`` for a :class:`DenseLayer` computing this function."""
+        if self.kind == "smooth_relu":
+            return "smooth_relu", self.get("eps"), None
+        return self.kind, None, dict(self.params) or None
+
+    def same(self, other: Function, rel: float = 1e-6) -> bool:
+        """Equal kinds and parameters to ``rel`` (float32-stored models, e.g. ONNX, round them)."""
+        a, b = (("relu", ()) if f.kind == "smooth_relu" and f.get("eps") == 0 else
+                (f.kind, f.params) for f in (self, other))  # fmt: skip
+        if a[0] != b[0] or len(a[1]) != len(b[1]):
+            return False
+        for (ka, va), (kb, vb) in zip(a[1], b[1], strict=True):
+            va, vb = np.atleast_1d(va), np.atleast_1d(vb)
+            if ka != kb or va.shape != vb.shape or not np.allclose(va, vb, rtol=rel, atol=0.0):
+                return False
+        return True
+
+    def __str__(self) -> str:
+        if self.kind == "polynomial":
+            P, Q = self.get("P"), self.get("Q")
+            if Q == (0.0, 1.0) and len(P) > 3 and all(v == 0 for v in P[1:-1]) and P[-1] == -1:
+                return f"RectifiedRoot(k={len(P) - 1}, eps={P[0]!r})"
+            return f"PolynomialActivation(P={list(P)}, Q={list(Q)})"
+        names = {"smooth_relu": "SmoothReLU", "relu": "ReLU", "identity": "Identity",
+                 "chemical_sigmoid": "ChemicalSigmoid"}  # fmt: skip
+        return names[self.kind] + f"({', '.join(f'{k}={v!r}' for k, v in self.params)})" * (
+            bool(self.params)
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -30,6 +131,7 @@ class DenseLayer:
     activation: str
     eps: float | None = None
     source: str = ""
+    params: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         w = np.array(self.weight, dtype=np.float64)
@@ -53,6 +155,8 @@ class DenseLayer:
             raise UnsupportedModelError(
                 f"{where}: activation {self.activation!r} is not one of {ACTIVATIONS}"
             )
+        params = _check_params(self.activation, self.params, where)
+        object.__setattr__(self, "params", params or None)
         if self.activation == "smooth_relu":
             if self.eps is None:
                 raise UnsupportedModelError(
@@ -85,7 +189,19 @@ class DenseLayer:
             return np.maximum(z, 0.0)
         if self.activation == "smooth_relu":
             return smooth_relu(z, self.eps)  # type: ignore[arg-type]
+        if self.activation == "polynomial":
+            P, Q = self.params["P"], self.params["Q"]  # type: ignore[index]
+            return polynomial_root(np.array(P), np.array(Q), z)
+        if self.activation == "chemical_sigmoid":
+            from nncrn.compile._sigmoid import chemical_sigmoid  # the scheme owns the formula
+
+            return chemical_sigmoid(z, self.params["rate"])  # type: ignore[index]
         return z
+
+    @property
+    def function(self) -> Function:
+        """The activation as a comparable :class:`Function` (``identity`` for linear layers)."""
+        return Function.of(self.activation, self.eps, self.params)
 
 
 @dataclass(frozen=True, eq=False)

@@ -15,8 +15,7 @@ import numpy as np
 from numpy.polynomial import polynomial as npoly
 
 from nncrn._activations import ActivationError, check_activation, polynomial_root, trim
-from nncrn._errors import NNCRNWarning
-from nncrn.compile._layers import LayerStack
+from nncrn.compile._layers import Function, LayerStack
 from nncrn.compile._scheme import Scheme, _linear_neuron, _terms
 from nncrn.network import Reaction, ReactionNetwork, Readout, Species
 
@@ -89,6 +88,10 @@ class Polynomial(Scheme):
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "label": self.label, "P": list(self.P), "Q": list(self.Q)}
 
+    def model_activation(self) -> Function:
+        """``PolynomialActivation(P, Q)`` (``SmoothReLU(eps)`` when it is ``eps - y^2``, ``y``)."""
+        return Function.of("polynomial", params={"P": self.P, "Q": self.Q})
+
     def neuron(
         self, y: str, terms: Terms, where: str, role: str
     ) -> tuple[list[Species], list[Reaction]]:
@@ -125,16 +128,44 @@ class Polynomial(Scheme):
         return build_feed_forward(self, stack, self.neuron, output_names, input_range, metadata)
 
 
-def warn_replaced(scheme: Scheme, stack: LayerStack) -> None:
-    """Warn that the model's ReLU/SmoothReLU layers become the scheme's own activation."""
-    kinds = sorted({layer.activation for layer in stack.layers} - {"identity"})
-    if kinds:
-        warnings.warn(
+def warn_replaced(scheme: Scheme, stack: LayerStack, stacklevel: int = 4) -> None:
+    """Warn, with an ``ApproximationWarning``, of the layers whose activation ``scheme`` replaces.
+
+    A layer is replaced when its :attr:`~DenseLayer.function` is not the scheme's
+    :meth:`~Scheme.model_activation` (a model trained with the scheme's own activation
+    compiles exactly and silently). ReLU layers replaced by ``sigma_eps`` get the worst-case
+    bound of :func:`~nncrn.compile.relu_deviation_bound`; other replacements have no such
+    bound, and the warning states the map the network computes instead,
+    ``scheme.forward(stack, x)``. ``stacklevel`` 4 points at the caller of
+    ``compile_network`` when called from a scheme's ``build``.
+    """
+    from nncrn.compile._compile import ApproximationWarning, relu_deviation_bound
+
+    own = scheme.model_activation()
+    replaced = [layer for layer in stack.layers if layer.activation != "identity"
+                and (own is None or not layer.function.same(own))]  # fmt: skip
+    if not replaced:
+        return
+    eps = own.get("eps") if own is not None and own.kind == "smooth_relu" else 0.0
+    if eps > 0 and all(layer.activation == "relu" for layer in replaced):
+        bound = relu_deviation_bound(stack, eps)
+        message = (
+            f"{stack.source} uses plain ReLU, which the {scheme.name} scheme replaces by "
+            f"sigma_eps with eps={eps!r}: every output is within {bound:.4g} of the model's "
+            "(worst case from |W| and sqrt(eps) per ReLU layer). Train with nncrn.nn.SmoothReLU "
+            "for an exact compilation"
+        )
+    else:
+        kinds = ", ".join(sorted({layer.activation for layer in replaced}))
+        where = "; ".join(f"{layer.source or 'a layer'}: {layer.function}" for layer in replaced)
+        exact = f"train with nncrn.nn.{own}" if own is not None else "use another scheme"
+        message = (
             f"{stack.source}: the {scheme.name} scheme gives every non-linear layer its own "
-            f"activation ({scheme.describe()}) in place of the model's {', '.join(kinds)}; the "
-            "network computes scheme.forward(stack, x), not the model",
-            NNCRNWarning, stacklevel=4,
-        )  # fmt: skip
+            f"activation ({own or scheme.describe()}) in place of the model's {kinds} ({where}); "
+            "the network computes scheme.forward(stack, x), not the model. For an exact "
+            f"compilation pass scheme=None or {exact}"
+        )
+    warnings.warn(message, ApproximationWarning, stacklevel=stacklevel)
 
 
 Terms = list[tuple[str | None, float, str]]

@@ -18,7 +18,7 @@ import numpy as np
 
 from nncrn._activations import check_eps, smooth_relu
 from nncrn._errors import UnsupportedModelError
-from nncrn.compile._layers import DenseLayer, LayerStack
+from nncrn.compile._layers import DenseLayer, Function, LayerStack
 from nncrn.network import Reaction, ReactionNetwork, Readout, Species
 
 __all__ = ["Scheme", "SmoothReLU"]
@@ -61,6 +61,14 @@ class Scheme(ABC):
     @abstractmethod
     def describe(self) -> dict[str, Any]:
         """JSON-compatible description stored in the network's metadata under ``"scheme"``."""
+
+    def model_activation(self) -> Function | None:
+        """The model activation whose layers this scheme compiles exactly (``None``: not stated).
+
+        ``compile_network`` picks the scheme of a model from it and warns (or refuses) for
+        layers with another activation, which the scheme's :meth:`activation` replaces.
+        """
+        return None
 
     def layer_output(self, layer: DenseLayer, x: np.ndarray) -> np.ndarray:
         """Steady state ``(batch, n_out)`` of ``layer``'s species given upstream values ``x``."""
@@ -132,16 +140,25 @@ class SmoothReLU(Scheme):
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "eps": self.eps}
 
+    def model_activation(self) -> Function:
+        return Function.of("smooth_relu", self.eps)
+
     def check_stack(self, stack: LayerStack) -> None:
-        """Refuse ``smooth_relu`` layers trained with another ``eps`` than this scheme's."""
+        """Refuse ``smooth_relu`` layers trained with another ``eps`` than this scheme's.
+
+        Also ``polynomial`` layers that are ``sigma_eps`` (``RectifiedRoot(2, eps)``).
+        """
         for layer in stack.layers:
+            function = layer.function
+            if function.kind != "smooth_relu":
+                continue
+            eps = function.get("eps")
             # Tolerate float32 rounding of eps (ONNX stores float32); the scheme's eps is used.
-            same = layer.eps is not None and math.isclose(layer.eps, self.eps, rel_tol=1e-6)
-            if layer.activation == "smooth_relu" and not same:
+            if not math.isclose(eps, self.eps, rel_tol=1e-6):
                 raise UnsupportedModelError(
-                    f"{layer.source or 'a layer'} is a SmoothReLU with eps={layer.eps!r} but the "
+                    f"{layer.source or 'a layer'} is a SmoothReLU with eps={eps!r} but the "
                     f"scheme has eps={self.eps!r}; the steady state would not equal the trained "
-                    f"network. Pass scheme=SmoothReLU(eps={layer.eps!r}) or scheme=None (which "
+                    f"network. Pass scheme=SmoothReLU(eps={eps!r}) or scheme=None (which "
                     "takes the model's eps)"
                 )
 

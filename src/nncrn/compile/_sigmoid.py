@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from nncrn.compile._layers import LayerStack
+from nncrn.compile._layers import Function, LayerStack
 from nncrn.compile._polynomial import Terms, build_feed_forward, check_activation, warn_replaced
 from nncrn.compile._scheme import Scheme
 from nncrn.network import Reaction, ReactionNetwork, Species
@@ -99,6 +99,9 @@ class ChemicalSigmoid(Scheme):
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "rate": self.rate}
+
+    def model_activation(self) -> Function:
+        return Function.of("chemical_sigmoid", params={"rate": self.rate})
 
     def neuron(
         self, y: str, terms: Terms, where: str, role: str

@@ -11,16 +11,29 @@ from torch import nn
 
 from nncrn._errors import UnsupportedModelError
 from nncrn.compile._layers import DenseLayer, LayerStack
-from nncrn.nn import SmoothReLU
+from nncrn.nn import ChemicalSigmoid, PolynomialActivation, SmoothReLU
 
 __all__ = ["parse_torch"]
 
 SUPPORTED = (
-    "Linear, nncrn.nn.SmoothReLU, ReLU, Identity, Flatten, Dropout (skipped) and a final "
+    "Linear, nncrn.nn.SmoothReLU, ReLU, nncrn.nn.PolynomialActivation (and RectifiedRoot), "
+    "nncrn.nn.ChemicalSigmoid, Identity, Flatten, Dropout (skipped) and a final "
     "Softmax/LogSoftmax (dropped)"
 )
 _DROPOUT = (nn.Dropout, nn.Dropout1d)
 _SOFTMAX = (nn.Softmax, nn.LogSoftmax)
+_ACTIVATIONS = (SmoothReLU, PolynomialActivation, ChemicalSigmoid, nn.ReLU)
+
+
+def _activation(m: nn.Module) -> tuple[str, float | None, dict | None]:
+    """``(activation, eps, params)`` of a :class:`DenseLayer` computing module ``m``."""
+    if isinstance(m, SmoothReLU):
+        return "smooth_relu", m.eps, None
+    if isinstance(m, PolynomialActivation):  # RectifiedRoot too: its P, Q say everything
+        return "polynomial", None, {"P": tuple(m.P), "Q": tuple(m.Q)}
+    if isinstance(m, ChemicalSigmoid):
+        return "chemical_sigmoid", None, {"rate": m.rate}
+    return "relu", None, None
 
 
 def _flatten(module: nn.Module, prefix: str = "") -> list[tuple[str, nn.Module]]:
@@ -41,7 +54,10 @@ def parse_torch(model: nn.Module) -> LayerStack:
     """The layers of ``model`` (``nn.Sequential``, nested ones flattened, or one ``nn.Linear``).
 
     Each ``Linear`` takes the activation that follows it (``identity`` when another
-    ``Linear`` or the end follows). Dropout is skipped and a final Softmax/LogSoftmax is
+    ``Linear`` or the end follows), recorded with its parameters: ``SmoothReLU`` as
+    ``smooth_relu`` with ``eps``, ``PolynomialActivation``/``RectifiedRoot`` as ``polynomial``
+    with ``params={"P", "Q"}``, ``ChemicalSigmoid`` as ``chemical_sigmoid`` with
+    ``params={"rate"}``, ``ReLU`` as ``relu``. Dropout is skipped and a final Softmax/LogSoftmax is
     dropped (the argmax is unchanged); both are listed in ``LayerStack.dropped``.
     """
     if not isinstance(model, nn.Sequential | nn.Linear):
@@ -52,7 +68,7 @@ def parse_torch(model: nn.Module) -> LayerStack:
     modules = _flatten(model)
     source = f"torch.nn.{type(model).__name__}"
     dropped: list[str] = []
-    specs: list[list] = []  # [weight, bias, activation, eps, source]
+    specs: list[list] = []  # [weight, bias, activation, eps, source, params]
     awaiting = False  # the last Linear has no activation yet
     for k, (path, m) in enumerate(modules):
         where = f"layer {k} ({path}: {type(m).__name__})"
@@ -62,19 +78,17 @@ def parse_torch(model: nn.Module) -> LayerStack:
                     f"{where} is an uninitialized LazyLinear; run one forward pass first"
                 )
             bias = _array(m.bias) if m.bias is not None else np.zeros(m.out_features)
-            specs.append([_array(m.weight), bias, "identity", None, where])
+            specs.append([_array(m.weight), bias, "identity", None, where, None])
             awaiting = True
-        elif isinstance(m, SmoothReLU | nn.ReLU):
+        elif isinstance(m, _ACTIVATIONS):
             if not awaiting:
                 what = "the first layer" if not specs else "another activation"
                 raise UnsupportedModelError(
                     f"{where} follows {what}; every activation must directly follow a Linear "
                     f"layer (supported: {SUPPORTED})"
                 )
-            if isinstance(m, SmoothReLU):
-                specs[-1][2:4] = ["smooth_relu", m.eps]
-            else:
-                specs[-1][2] = "relu"
+            act, eps, params = _activation(m)
+            specs[-1][2:4], specs[-1][5] = [act, eps], params
             specs[-1][4] = f"{specs[-1][4]} + {where}"
             awaiting = False
         elif isinstance(m, nn.Identity):
@@ -101,8 +115,8 @@ def parse_torch(model: nn.Module) -> LayerStack:
             dropped.append(f"final {type(m).__name__} (argmax unchanged; outputs are logits)")
         else:
             raise UnsupportedModelError(
-                f"{where} is not supported; the smooth-ReLU scheme compiles {SUPPORTED}. "
+                f"{where} is not supported; compile_network reads {SUPPORTED}. "
                 "Replace the layer or train a model of those layers"
             )
-    layers = tuple(DenseLayer(w, b, act, eps, src) for w, b, act, eps, src in specs)
+    layers = tuple(DenseLayer(*spec) for spec in specs)
     return LayerStack(layers, source, tuple(dropped))
