@@ -108,8 +108,10 @@ def run(args: argparse.Namespace, console: Any) -> int:
     solver = {"tau": TauLeaping, "direct": DirectMethod, "next": NextReactionMethod}[args.solver]()
     if args.runs < 1:
         raise InputError(f"--runs must be >= 1, got {args.runs}")
-    if args.output_dir is not None and not args.output_dir.is_dir():
-        raise FileNotFoundError(f"output directory {str(args.output_dir)!r} does not exist")
+    if args.output_dir is not None:  # created like `nncrn demo --out`
+        if args.output_dir.exists() and not args.output_dir.is_dir():
+            raise FileExistsError(f"output directory {str(args.output_dir)!r} is a file")
+        args.output_dir.mkdir(parents=True, exist_ok=True)
     network = ReactionNetwork.load(args.network)
     X = _input_matrix(network, args.inputs)
     y = None if args.labels is None else _labels(args.labels, network, len(X))

@@ -82,8 +82,10 @@ def run(args: argparse.Namespace, console: Any) -> int:
 
     from nncrn.train import early_readout, rate_noise
 
-    if args.output_dir is not None and not args.output_dir.is_dir():
-        raise FileNotFoundError(f"output directory {str(args.output_dir)!r} does not exist")
+    if args.output_dir is not None:  # created like `nncrn demo --out`
+        if args.output_dir.exists() and not args.output_dir.is_dir():
+            raise FileExistsError(f"output directory {str(args.output_dir)!r} is a file")
+        args.output_dir.mkdir(parents=True, exist_ok=True)
     sigmas = _floats(args.sigma, "--sigma", "0.1,0.3,1.0")
     times = None if args.times is None else _floats(args.times, "--times", "1,10,100")
     network = ReactionNetwork.load(args.network)
