@@ -8,9 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from nncrn._errors import InputError
-from nncrn.cli._io import read_table, write_atomic
-from nncrn.cli._simulate import _input_matrix
+from nncrn.cli._io import class_labels, input_matrix, read_table, write_atomic
 from nncrn.network import ReactionNetwork
 
 
@@ -39,35 +37,6 @@ def register(sub: Any) -> None:
     p.add_argument("-o", "--output", type=Path, required=True, help="trained network JSON to write")
     p.add_argument("--plot", type=Path, help="write the loss curve to this PNG")
     p.set_defaults(func=run)
-
-
-def class_labels(path: Path, header: list[str], rows: list[list[str]], target: str,
-                 network: ReactionNetwork) -> np.ndarray:  # fmt: skip
-    """Class indices from column ``target``: class names from the network's metadata or indices."""
-    if target not in header:
-        raise InputError(
-            f"{path.name}: no column named {target!r} (--target); columns are {header}"
-        )
-    k = header.index(target)
-    classes = [str(c) for c in network.metadata.get("classes") or ()]
-    out = []
-    for i, r in enumerate(rows):
-        cell = r[k].strip()
-        if cell in classes:
-            out.append(classes.index(cell))
-            continue
-        try:
-            value = float(cell)
-        except ValueError:
-            value = float("nan")
-        if not value.is_integer() or not 0 <= value < len(network.outputs):
-            raise InputError(
-                f"{path.name}: label {cell!r} in data row {i + 1} (line {i + 2}) is neither a class "
-                f"name {classes[:6]} nor a class index in [0, {len(network.outputs)}) (readouts "
-                f"{list(network.outputs)[:6]})"
-            )
-        out.append(int(value))
-    return np.array(out, dtype=np.int64)
 
 
 def rate_summary(network: ReactionNetwork) -> list[tuple[str, str]]:
@@ -121,7 +90,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
     network = ReactionNetwork.load(args.network)
     header, rows = read_table(args.csv)
     y = class_labels(args.csv, header, rows, args.target, network)
-    X = _input_matrix(network, args.csv)
+    X = input_matrix(network, args.csv)
     constraints = Constraints(k_min=args.k_min, k_max=args.k_max, l1=args.l1,
                               max_levels=args.max_levels)  # fmt: skip
     before = float((answers(network, X) == y).mean())

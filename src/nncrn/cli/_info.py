@@ -184,9 +184,9 @@ def load_features(args: argparse.Namespace, network: ReactionNetwork) -> np.ndar
 
         X = builtin_dataset(args.dataset).X
     elif args.inputs:
-        from nncrn.cli._simulate import _input_matrix
+        from nncrn.cli._io import input_matrix
 
-        X = _input_matrix(network, args.inputs)
+        X = input_matrix(network, args.inputs)
     else:
         return None
     if len(X) > args.limit:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from nncrn._errors import FormatError, InputError
+from nncrn.network import ReactionNetwork
 
 MODEL_FORMAT = "nncrn.mlp"
 MODEL_VERSION = 1
@@ -178,3 +179,47 @@ def load_model(path: str | os.PathLike) -> tuple[Any, dict]:
             raise FormatError(f"model file layer {i} has unsupported type {kind!r}")
     meta = {k: v for k, v in doc.items() if k not in ("format", "version", "layers")}
     return torch.nn.Sequential(*modules), meta
+
+
+def input_matrix(network: ReactionNetwork, path: Path) -> np.ndarray:
+    """Features of ``path`` as an array, columns named by the network's inputs or feature names."""
+    header, rows = read_table(path)
+    features = list(network.metadata.get("feature_names", ()))
+    for names in (list(network.inputs), features):
+        if names and set(names) <= set(header):
+            return numeric_columns(path, header, rows, names)
+    raise InputError(
+        f"{path.name}: the header must name the network's {len(network.inputs)} inputs "
+        f"{list(network.inputs)[:6]}{'...' if len(network.inputs) > 6 else ''}"
+        + (f" or its features {features[:4]}..." if features else "")
+        + f"; found {header[:6]}"
+    )
+
+
+def class_labels(path: Path, header: list[str], rows: list[list[str]], target: str,
+                 network: ReactionNetwork) -> np.ndarray:  # fmt: skip
+    """Class indices from column ``target``: class names from the network's metadata or indices."""
+    if target not in header:
+        raise InputError(
+            f"{path.name}: no column named {target!r} (--target); columns are {header}"
+        )
+    k = header.index(target)
+    classes = [str(c) for c in network.metadata.get("classes") or ()]
+    out = []
+    for i, r in enumerate(rows):
+        cell = r[k].strip()
+        if cell in classes:
+            out.append(classes.index(cell))
+            continue
+        try:
+            value = float(cell)
+        except ValueError:
+            value = float("nan")
+        if not value.is_integer() or not 0 <= value < len(network.outputs):
+            raise InputError(
+                f"{path.name}: label {cell!r} in data row {i + 1} (line {i + 2}) is neither a class "
+                f"name {classes[:6]} nor a class index in [0, {len(network.outputs)}) (readouts "
+                f"{list(network.outputs)[:6]})"
+            )
+        out.append(int(value))
+    return np.array(out, dtype=np.int64)

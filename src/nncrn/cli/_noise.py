@@ -10,8 +10,7 @@ from typing import Any
 import numpy as np
 
 from nncrn._errors import InputError
-from nncrn.cli._io import read_table, write_atomic
-from nncrn.cli._simulate import _input_matrix
+from nncrn.cli._io import class_labels, input_matrix, read_table, write_atomic
 from nncrn.network import ReactionNetwork
 
 # The one name -> solver table (DESIGN rule 2: strings live only in the CLI).
@@ -51,29 +50,12 @@ def _volumes(text: str) -> list[float]:
 
 
 def _labels(path: Path, network: ReactionNetwork, batch: int) -> np.ndarray:
+    """Class labels from column ``label`` (or the first column), one per input row."""
     header, rows = read_table(path)
-    col = header.index("label") if "label" in header else 0
-    classes = [str(c) for c in network.metadata.get("classes") or ()]
-    out = []
-    for i, r in enumerate(rows):
-        cell = r[col].strip()
-        if cell in classes:
-            out.append(classes.index(cell))
-            continue
-        try:
-            value = float(cell)
-        except ValueError:
-            value = float("nan")
-        if not value.is_integer() or not 0 <= value < len(network.outputs):
-            raise InputError(
-                f"{path.name}: label {cell!r} in data row {i + 1} is not a class index in "
-                f"[0, {len(network.outputs)}) (readouts {list(network.outputs)})"
-            )
-        out.append(int(value))
-    if len(out) != batch:
-        raise InputError(f"{path.name} has {len(out)} labels but the inputs have {batch} rows")
-    return np.array(out, dtype=np.int64)
-
+    y = class_labels(path, header, rows, "label" if "label" in header else header[0], network)
+    if len(y) != batch:
+        raise InputError(f"{path.name} has {len(y)} labels but the inputs have {batch} rows")
+    return y
 
 def _plot(study: Any, path: Path) -> None:
     import matplotlib
@@ -113,7 +95,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
             raise FileExistsError(f"output directory {str(args.output_dir)!r} is a file")
         args.output_dir.mkdir(parents=True, exist_ok=True)
     network = ReactionNetwork.load(args.network)
-    X = _input_matrix(network, args.inputs)
+    X = input_matrix(network, args.inputs)
     y = None if args.labels is None else _labels(args.labels, network, len(X))
     with Progress(
         "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),

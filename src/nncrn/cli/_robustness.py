@@ -11,9 +11,8 @@ import numpy as np
 
 from nncrn._errors import InputError
 from nncrn.cli._fit import rate_summary
-from nncrn.cli._io import write_atomic
+from nncrn.cli._io import input_matrix, write_atomic
 from nncrn.cli._noise import _labels
-from nncrn.cli._simulate import _input_matrix
 from nncrn.network import ReactionNetwork
 
 
@@ -89,7 +88,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
     sigmas = _floats(args.sigma, "--sigma", "0.1,0.3,1.0")
     times = None if args.times is None else _floats(args.times, "--times", "1,10,100")
     network = ReactionNetwork.load(args.network)
-    X = _input_matrix(network, args.inputs)
+    X = input_matrix(network, args.inputs)
     y = None if args.labels is None else _labels(args.labels, network, len(X))
     with console.status("rate noise and early readout"):
         noise = rate_noise(network, X, y, sigmas=sigmas, n_draws=args.draws, rng=args.seed)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from nncrn._errors import InputError
-from nncrn.cli._io import numeric_columns, read_table, write_csv
+from nncrn.cli._io import input_matrix, write_csv
 from nncrn.network import ReactionNetwork
 
 
@@ -30,25 +30,11 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _input_matrix(network: ReactionNetwork, path: Path) -> np.ndarray:
-    header, rows = read_table(path)
-    features = list(network.metadata.get("feature_names", ()))
-    for names in (list(network.inputs), features):
-        if names and set(names) <= set(header):
-            return numeric_columns(path, header, rows, names)
-    raise InputError(
-        f"{path.name}: the header must name the network's {len(network.inputs)} inputs "
-        f"{list(network.inputs)[:6]}{'...' if len(network.inputs) > 6 else ''}"
-        + (f" or its features {features[:4]}..." if features else "")
-        + f"; found {header[:6]}"
-    )
-
-
 def run(args: argparse.Namespace, console: Any) -> int:
     from nncrn.simulate import integrate, steady_state
 
     network = ReactionNetwork.load(args.network)
-    X = _input_matrix(network, args.inputs)
+    X = input_matrix(network, args.inputs)
     if args.t_end is not None:
         if not np.isfinite(args.t_end) or args.t_end <= 0:
             raise InputError(f"--t-end must be a finite time > 0, got {args.t_end}")
