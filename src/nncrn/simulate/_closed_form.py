@@ -130,6 +130,27 @@ def _solve(a: np.ndarray, b: np.ndarray, c: np.ndarray, y_init: np.ndarray) -> n
     return np.where(c > 0, quad, out)
 
 
+_CHUNK_ELEMENTS = 2**24
+
+
+def _fixed_point_rows(levels: list, state: np.ndarray) -> np.ndarray:
+    """Solve the levels in order for the rows of ``state (rows, n_species)`` (a copy)."""
+    state = state.copy()
+    batch = state.shape[0]
+    for lv in levels:
+        poly = lv.linear @ state.T  # (3 n_targets, batch)
+        poly += lv.const[:, None]
+        if lv.coeff.size:
+            factors = np.broadcast_to(lv.coeff, (batch, lv.coeff.size)).copy()
+            np.multiply.at(factors, (slice(None), lv.cat_term), state[:, lv.cat_col] ** lv.cat_pow)
+            np.add.at(poly, lv.slot, factors.T)
+        a, b, c = poly[0::3].T, poly[1::3].T, -poly[2::3].T
+        state[:, lv.targets] = _solve(
+            np.maximum(a, 0.0), b, np.maximum(c, 0.0), state[:, lv.targets]
+        )
+    return state
+
+
 def fixed_point(
     network: ReactionNetwork, inputs: object = None, *, y0: object = None, throw: bool = True
 ) -> SteadyState:
@@ -162,20 +183,18 @@ def fixed_point(
     levels = _plan(network)
     state = initial_state(network, inputs, y0)
     batch = state.shape[0]
-    for lv in levels:
-        poly = lv.linear @ state.T  # (3 n_targets, batch)
-        poly += lv.const[:, None]
-        if lv.coeff.size:
-            factors = np.broadcast_to(lv.coeff, (batch, lv.coeff.size)).copy()
-            np.multiply.at(factors, (slice(None), lv.cat_term), state[:, lv.cat_col] ** lv.cat_pow)
-            np.add.at(poly, lv.slot, factors.T)
-        a, b, c = poly[0::3].T, poly[1::3].T, -poly[2::3].T
-        state[:, lv.targets] = _solve(
-            np.maximum(a, 0.0), b, np.maximum(c, 0.0), state[:, lv.targets]
-        )
+    residual = np.empty(batch)
+    # Rows per chunk: the residual check holds (rows, n_reactions) rates, so bound it to
+    # ~2^24 numbers (128 MB) — 10,000 inputs of an 80k-reaction network would need 6 GB.
+    size = max(1, _CHUNK_ELEMENTS // max(network.n_reactions, 1))
+    for start in range(0, batch, size):
+        rows = slice(start, min(start + size, batch))
+        state[rows] = _fixed_point_rows(levels, state[rows])
+        with np.errstate(invalid="ignore", over="ignore"):
+            residual[rows] = np.max(
+                np.abs(rhs(network.stoichiometry, state[rows])), axis=1, initial=0.0
+            )
     converged = np.isfinite(state).all(axis=1)
-    with np.errstate(invalid="ignore", over="ignore"):
-        residual = np.max(np.abs(rhs(network.stoichiometry, state)), axis=1, initial=0.0)
     report_convergence(
         converged,
         throw=throw,
