@@ -224,16 +224,18 @@ def _run(ds: Dataset, *, hidden: tuple[int, ...], eps: float, epochs: int, seed:
             Xte = np.maximum(Xte, lows)
         else:
             clipped = 0
-        task = progress.add_task("chemistry: steady states", total=len(Xte))
-        parts = []
+        steady_task = progress.add_task("chemistry: steady states", total=len(Xte))
+        settle_task = progress.add_task("chemistry: settling times", total=len(Xte))
+        parts, settle_parts = [], []
         for start in range(0, len(Xte), SIM_CHUNK):
-            parts.append(steady_state(network, Xte[start : start + SIM_CHUNK]))
-            progress.update(task, advance=len(parts[-1].outputs))
+            chunk = Xte[start : start + SIM_CHUNK]
+            parts.append(steady_state(network, chunk))
+            progress.update(steady_task, advance=len(chunk))
+            settle_parts.append(settling_time(network, chunk, rtol=0.01, steady=parts[-1]))
+            progress.update(settle_task, advance=len(chunk))
         crn = np.concatenate([p.outputs for p in parts])
         conc = np.concatenate([p.concentrations for p in parts])
-        task = progress.add_task("chemistry: settling times", total=1)
-        settle = settling_time(network, Xte, rtol=0.01)
-        progress.update(task, advance=1)
+        settle = np.concatenate(settle_parts)
     with torch.no_grad():
         nn_out = model(torch.tensor(Xte)).numpy()
     nn_pred, crn_pred = nn_out.argmax(1), crn.argmax(1)
