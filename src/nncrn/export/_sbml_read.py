@@ -15,6 +15,9 @@ Every SBML construct is either translated exactly or refused with a message:
   that would consume or produce them (``S_ext -> A`` becomes ``S_ext -> S_ext + A``);
 * rules, events, initial assignments, constraints, conversion factors, ``fast``
   reactions and non-integer stoichiometries are refused.
+* nncrn's stochastic export (``to_sbml(network, stochastic_volume=...)``, marked by a
+  ``stochasticVolume`` annotation) is refused: its counts are rounded and its laws are
+  propensities with falling factorials.
 
 Precision: the values are libsbml's doubles, read exactly from the text.
 """
@@ -319,6 +322,14 @@ def _annotation_info(model) -> NncrnInfo | None:
     top = _child(model.getAnnotation(), "network")
     if top is None:
         return None
+    if top.hasAttr("stochasticVolume"):
+        raise UnsupportedModelError(
+            "this SBML was written by to_sbml(network, stochastic_volume="
+            f"{top.getAttrValue('stochasticVolume')}): its species are rounded molecule counts "
+            "and its kinetic laws are SSA propensities with falling factorials, not mass "
+            "action on concentrations, so it cannot be read back exactly; from_sbml reads "
+            "the default export, to_sbml(network)"
+        )
     info = NncrnInfo(readout=[])
     for i in range(top.getNumChildren()):
         node = top.getChild(i)

@@ -1,6 +1,6 @@
 """Write a :class:`~nncrn.ReactionNetwork` as SBML Level 3 Version 2 (python-libsbml).
 
-What the document contains and why:
+What the (default, deterministic) document contains and why:
 
 * one compartment ``cell`` of volume 1 (litre); every species lives in it and is declared
   by concentration (``hasOnlySubstanceUnits="false"``) with its initial concentration;
@@ -19,27 +19,48 @@ What the document contains and why:
   :func:`~nncrn.export.from_sbml` restores the network exactly. Reaction labels are
   reaction names.
 
-Stochastic use. The kinetic laws state deterministic rates. Tools that reinterpret them
-stochastically disagree for a reactant with coefficient > 1: libRoadRunner's Gillespie
-evaluates the law on molecule counts (``2 Y -> Y`` propensity ``k n^2``), GillesPy2 and
-rebop use ``k n (n-1)``, Catalyst ``k n (n-1) / 2``. nncrn's own SSA uses
-``k n (n-1) / Omega`` (volume ``Omega``), the propensity whose large-volume limit is this
-file's ODE. Compare stochastic results across tools only with that in mind.
+Stochastic meaning. The default document states deterministic rates, and tools that
+reinterpret them stochastically disagree for a reactant with coefficient > 1:
+libRoadRunner's Gillespie evaluates the law on molecule counts (``2 Y -> Y`` propensity
+``k n^2``), GillesPy2 and rebop use ``k n (n-1)``, Catalyst ``k n (n-1) / 2``. None of
+these is nncrn's SSA (:func:`nncrn.gillespie`), whose propensity at volume ``Omega`` is
+
+    a(n) = k * Omega * prod_i n_i (n_i - 1) ... (n_i - nu_i + 1) / Omega^nu_i
+
+(``2 Y -> Y``: ``k n (n-1) / Omega``; ``0 -> Y``: ``k Omega``), the propensity whose
+large-volume limit is this file's ODE. For stochastic use, export with
+``to_sbml(network, stochastic_volume=Omega)``: that document *means* nncrn's SSA in any
+tool that takes kinetic laws of count species as propensities (tested with
+libRoadRunner's Gillespie):
+
+* the compartment ``cell`` has size ``Omega``; substance and extent units are ``item``;
+* species are counts (``hasOnlySubstanceUnits="true"``), initial amount
+  ``round(concentration * Omega)`` as in :func:`nncrn.gillespie`; input species are
+  constant boundary species held at their counts;
+* the kinetic law of reaction ``i`` is the propensity above written out in MathML,
+  ``cell * k_r{i} * Y * (Y - 1) * X / cell^3`` for ``2 Y + X -> ...``, with the same
+  global parameters ``k_r{i}`` (unit ``(item/litre)^(1-order) / second``) and the
+  literal ``1`` carrying unit ``item``;
+* the model annotation records ``stochasticVolume``; :func:`~nncrn.export.from_sbml`
+  refuses such a document (its counts are rounded and its laws are not mass action on
+  concentrations) and asks for the default export instead.
 
 To set inputs in libRoadRunner, assign the current value (``rr["[X0]"] = v``) after
 ``reset()``: changing ``init([X0])`` of a constant species regenerates the whole model.
 
 libsbml prints doubles with 15 significant digits; the writer rewrites every parameter
-value and initial concentration with Python's shortest round-trip repr so that a file
-round trip is exact.
+value and initial concentration (stochastic export: initial amount and volume) with
+Python's shortest round-trip repr so that a file round trip is exact.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from xml.sax.saxutils import escape, quoteattr
 
+from nncrn._errors import InputError
 from nncrn.export._common import (
     element_ids,
     import_optional,
@@ -66,8 +87,11 @@ def _check(rc: int, what: str) -> None:
         )
 
 
-def _rate_unit(model, order: int, cache: dict[int, str]) -> str:
-    """Unit definition ``(mole/litre)^(1-order) / second`` for a rate constant."""
+def _rate_unit(model, order: int, cache: dict[int, str], substance: int | None = None) -> str:
+    """Unit definition ``(substance/litre)^(1-order) / second`` for a rate constant.
+
+    ``substance`` is a libsbml unit kind, mole by default (item for the stochastic export).
+    """
     import libsbml
 
     if order in cache:
@@ -76,7 +100,7 @@ def _rate_unit(model, order: int, cache: dict[int, str]) -> str:
     ud = model.createUnitDefinition()
     _check(ud.setId(uid), f"set unit id {uid}")
     for kind, exponent in (
-        (libsbml.UNIT_KIND_MOLE, 1 - order),
+        (libsbml.UNIT_KIND_MOLE if substance is None else substance, 1 - order),
         (libsbml.UNIT_KIND_LITRE, order - 1),
         (libsbml.UNIT_KIND_SECOND, -1),
     ):
@@ -118,7 +142,73 @@ def _mass_action(compartment: str, param: str, reactants) -> object:
     return law
 
 
-def _annotation(network: ReactionNetwork, model_version: str) -> str:
+def _propensity(compartment: str, param: str, reactants) -> object:
+    """AST of ``compartment * param * prod_s s (s - 1) ... (s - a_s + 1) / compartment^order``.
+
+    nncrn's SSA propensity on counts ``s`` in volume ``compartment``; the literals carry
+    unit ``item`` so that ``s - j`` is unit-consistent.
+    """
+    import libsbml
+
+    law = libsbml.ASTNode(libsbml.AST_TIMES)
+    law.addChild(_name(compartment))
+    law.addChild(_name(param))
+    order = 0
+    for species, coeff in reactants.items():
+        order += int(coeff)
+        law.addChild(_name(species))
+        for j in range(1, int(coeff)):
+            factor = libsbml.ASTNode(libsbml.AST_MINUS)
+            factor.addChild(_name(species))
+            number = libsbml.ASTNode(libsbml.AST_INTEGER)
+            number.setValue(j)
+            _check(number.setUnits("item"), "give a number the unit item")
+            factor.addChild(number)
+            law.addChild(factor)
+    if order == 0:
+        return law
+    quotient = libsbml.ASTNode(libsbml.AST_DIVIDE)
+    quotient.addChild(law)
+    if order == 1:
+        quotient.addChild(_name(compartment))
+    else:
+        power = libsbml.ASTNode(libsbml.AST_POWER)
+        power.addChild(_name(compartment))
+        exponent = libsbml.ASTNode(libsbml.AST_INTEGER)
+        exponent.setValue(order)
+        power.addChild(exponent)
+        quotient.addChild(power)
+    return quotient
+
+
+def _check_volume(volume: object) -> float:
+    try:
+        v = float(volume)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InputError(
+            f"stochastic_volume must be a positive number or None; got {volume!r}"
+        ) from None
+    if not math.isfinite(v) or v <= 0:
+        raise InputError(
+            "stochastic_volume must be finite and > 0 (the volume Omega of nncrn.gillespie: "
+            f"count = round(concentration * Omega)), or None for the deterministic export; "
+            f"got {volume!r}"
+        )
+    return v
+
+
+def _count(species, volume: float) -> float:
+    count = float(round(species.initial * volume))
+    if count > 2.0**53:
+        raise InputError(
+            f"initial concentration {species.initial!r} of {species.name!r} times "
+            f"stochastic_volume {volume:g} gives {count:.3g} molecules, above the largest "
+            "exact count 2**53; use a smaller volume"
+        )
+    return count
+
+
+def _annotation(network: ReactionNetwork, model_version: str, volume: float | None) -> str:
     readouts = "".join(
         f"<nncrn:readout name={quoteattr(ro.name)} plus={quoteattr(ro.plus)}"
         + (f" minus={quoteattr(ro.minus)}" if ro.minus is not None else "")
@@ -128,8 +218,9 @@ def _annotation(network: ReactionNetwork, model_version: str) -> str:
     meta = escape(json.dumps(thaw_json(network.metadata)))
     return (
         f'<annotation><nncrn:network xmlns:nncrn="{NNCRN_NS}" version="1" '
-        f'kinetics="{network.kinetics}" nncrnVersion={quoteattr(model_version)}>'
-        f"{readouts}<nncrn:metadata>{meta}</nncrn:metadata></nncrn:network></annotation>"
+        f'kinetics="{network.kinetics}" nncrnVersion={quoteattr(model_version)}'
+        + (f' stochasticVolume="{volume!r}"' if volume is not None else "")
+        + f">{readouts}<nncrn:metadata>{meta}</nncrn:metadata></nncrn:network></annotation>"
     )
 
 
@@ -144,43 +235,65 @@ def _species_annotation(species) -> str:
     )
 
 
-def to_sbml(network: ReactionNetwork) -> str:
+def to_sbml(network: ReactionNetwork, *, stochastic_volume: float | None = None) -> str:
     """SBML Level 3 Version 2 text of ``network`` (see the module docstring for the encoding).
 
-    The text passes libsbml's ``checkConsistency()`` without errors and reads back with
-    :func:`~nncrn.export.from_sbml` into an equal network. Needs ``nncrn[interop]``.
+    By default the kinetic laws are nncrn's deterministic mass action on concentrations
+    (no factorials), and the text reads back with :func:`~nncrn.export.from_sbml` into an
+    equal network. A stochastic simulator that evaluates these laws on counts (e.g.
+    libRoadRunner's Gillespie) then uses ``k n^2`` for ``2 Y -> Y``, which is *not*
+    nncrn's SSA.
+
+    With ``stochastic_volume=Omega`` the document is instead the chemical master equation
+    of :func:`nncrn.gillespie` at volume ``Omega``: compartment size ``Omega``, species as
+    counts (``hasOnlySubstanceUnits``, substance unit ``item``, initial amount
+    ``round(concentration * Omega)``, inputs held as constant boundary counts) and kinetic
+    laws equal to nncrn's propensities ``k Omega prod_i n_i (n_i-1)...(n_i-nu_i+1) /
+    Omega^nu_i`` over the same parameters ``k_r{i}``. :func:`~nncrn.export.from_sbml`
+    refuses that variant.
+
+    Either text passes libsbml's ``checkConsistency()`` without errors. Needs
+    ``nncrn[interop]``.
     """
     libsbml = import_optional("libsbml", "SBML export")
+    volume = None if stochastic_volume is None else _check_volume(stochastic_volume)
+    substance = "mole" if volume is None else "item"
     compartment, reaction_ids, param_ids = element_ids(network)
     doc = libsbml.SBMLDocument(3, 2)
     model = doc.createModel()
     _check(model.setId("nncrn_network"), "set the model id")
     model.setName(str(network.metadata.get("name", "nncrn reaction network")))
-    model.setSubstanceUnits("mole")
+    model.setSubstanceUnits(substance)
     model.setTimeUnits("second")
     model.setVolumeUnits("litre")
-    model.setExtentUnits("mole")
+    model.setExtentUnits(substance)
 
+    exact: dict[str, float] = {}
     comp = model.createCompartment()
     _check(comp.setId(compartment), f"set compartment id {compartment!r}")
-    comp.setSize(1.0)
+    comp.setSize(1.0 if volume is None else volume)
+    if volume is not None:
+        exact[compartment] = volume
     comp.setSpatialDimensions(3)
     comp.setUnits("litre")
     comp.setConstant(True)
 
-    exact: dict[str, float] = {}
     for s in network.species:
         sp = model.createSpecies()
         _check(sp.setId(s.name), f"use species name {s.name!r} as an SBML id")
         sp.setCompartment(compartment)
-        sp.setInitialConcentration(s.initial)
-        sp.setHasOnlySubstanceUnits(False)
+        if volume is None:
+            sp.setInitialConcentration(s.initial)
+            exact[s.name] = s.initial
+        else:
+            exact[s.name] = _count(s, volume)
+            sp.setInitialAmount(exact[s.name])
+        sp.setHasOnlySubstanceUnits(volume is not None)
         boundary = s.role is Role.INPUT
         sp.setBoundaryCondition(boundary)
         sp.setConstant(boundary)
         _check(sp.setMetaId(f"meta_{s.name}"), "set a species metaid")
         _check(sp.setAnnotation(_species_annotation(s)), "annotate a species")
-        exact[s.name] = s.initial
 
     units: dict[int, str] = {}
     for i, r in enumerate(network.reactions):
@@ -188,7 +301,8 @@ def to_sbml(network: ReactionNetwork) -> str:
         _check(p.setId(param_ids[i]), f"set parameter id {param_ids[i]!r}")
         p.setValue(r.rate)
         p.setConstant(True)
-        p.setUnits(_rate_unit(model, r.order, units))
+        kind = None if volume is None else libsbml.UNIT_KIND_ITEM
+        p.setUnits(_rate_unit(model, r.order, units, kind))
         exact[param_ids[i]] = r.rate
 
         rx = model.createReaction()
@@ -203,22 +317,38 @@ def to_sbml(network: ReactionNetwork) -> str:
                 ref.setStoichiometry(float(coeff))
                 ref.setConstant(True)
         law = rx.createKineticLaw()
-        _check(law.setMath(_mass_action(compartment, param_ids[i], r.reactants)), "set a law")
+        build = _mass_action if volume is None else _propensity
+        _check(law.setMath(build(compartment, param_ids[i], r.reactants)), "set a law")
 
     version = nncrn_version()
     _check(model.setMetaId("nncrn_model"), "set the model metaid")
+    if volume is None:
+        meaning = (
+            "<p>Mass-action kinetics without factorials: a reaction with reactants "
+            "a X + b Y and rate constant k proceeds at k [X]^a [Y]^b.</p>"
+        )
+    else:
+        meaning = (
+            f"<p>Stochastic export at volume Omega = {volume!r} (the compartment size): "
+            "species are molecule counts and every kinetic law is the propensity of "
+            "nncrn's SSA: a reaction with reactants a X + b Y and rate constant k fires at "
+            "k Omega X(X-1)...(X-a+1) Y(Y-1)...(Y-b+1) / Omega^(a+b).</p>"
+        )
     notes = (
         f'<body xmlns="{_XHTML}"><p>Generated by {escape(provenance_text(network))}.</p>'
-        "<p>Mass-action kinetics without factorials: a reaction with reactants "
-        "a X + b Y and rate constant k proceeds at k [X]^a [Y]^b.</p></body>"
+        f"{meaning}</body>"
     )
     _check(model.setNotes(notes), "set the model notes")
-    _check(model.setAnnotation(_annotation(network, version)), "annotate the model")
+    _check(model.setAnnotation(_annotation(network, version, volume)), "annotate the model")
     return _restore_precision(libsbml.writeSBMLToString(doc), exact)
 
 
-_TAG = re.compile(r"<(parameter|species)\b[^>]*>")
-_ATTR = {"parameter": "value", "species": "initialConcentration"}
+_TAG = re.compile(r"<(parameter|species|compartment)\b[^>]*>")
+_ATTR = {
+    "parameter": "value",
+    "species": "(?:initialConcentration|initialAmount)",
+    "compartment": "size",
+}
 
 
 def _restore_precision(text: str, exact: dict[str, float]) -> str:
