@@ -87,3 +87,16 @@ def test_existing_output_survives_a_failed_import(tmp_path):
     src.write_text("A -> B\n")
     assert main(["import", str(src), "-o", str(out)]) == 2
     assert out.read_text() == "keep me"
+
+
+def test_stochastic_sbml_export_writes_counts(net_json, tmp_path, capsys):
+    _, path = net_json
+    out = tmp_path / "stoch.xml"
+    assert main(["export", str(path), "--stochastic-volume", "100", "-o", str(out)]) == 0
+    text = out.read_text()
+    assert 'hasOnlySubstanceUnits="true"' in text
+    assert 'id="X" compartment="cell" initialAmount="50.0"' in text  # input X at 0.5 x volume 100, in molecules
+    assert main(["import", str(out), "-o", str(tmp_path / "back.json")]) == 2
+    assert "stochastic" in capsys.readouterr().err
+    assert main(["export", str(path), "--format", "crn", "--stochastic-volume", "100"]) == 2
+    assert "SBML only" in capsys.readouterr().err

@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from nncrn._errors import FormatError
+from nncrn._errors import FormatError, InputError
 
 __all__ = ["register"]
 
@@ -33,6 +33,11 @@ def register(subparsers) -> None:
     exp.add_argument("network", help="network JSON file (from `nncrn compile`)")
     exp.add_argument("--format", choices=_FORMATS, help="output format")
     exp.add_argument("-o", "--output", help="output file (default: standard output)")
+    exp.add_argument(
+        "--stochastic-volume", type=float, metavar="OMEGA",
+        help="SBML only: write molecule counts at this volume and kinetic laws equal to "
+        "nncrn's SSA propensities, for stochastic simulators (default: deterministic laws)",
+    )  # fmt: skip
     exp.set_defaults(func=run_export)
 
     imp = subparsers.add_parser(
@@ -83,8 +88,15 @@ def run_export(args: argparse.Namespace, console) -> int:
     fmt = _format(args.format, args.output, "output")
     network = ReactionNetwork.load(args.network)
     writer = {"sbml": export.to_sbml, "antimony": export.to_antimony, "crn": export.to_crn_text}
+    kwargs = {}
+    if args.stochastic_volume is not None:
+        if fmt != "sbml":
+            raise InputError(
+                f"--stochastic-volume applies to SBML only; the output format is {fmt}"
+            )
+        kwargs["stochastic_volume"] = args.stochastic_volume
     try:
-        text = writer[fmt](network)
+        text = writer[fmt](network, **kwargs)
     except export.MissingExtraError as exc:
         return _missing_extra(exc)
     if args.output is None:
