@@ -46,51 +46,44 @@ def random_bimolecular(n: int = 100, m: int = 200, seed: int = 0):
     return ReactionNetwork(species, reactions), 100.0, 20.0, None
 
 
-def iris():
+def _classifier(X: np.ndarray, y: np.ndarray, hidden: int, lr: float, input_range=None):
+    """A smoothed-ReLU (eps 0.01) classifier ``n_in-hidden-n_classes``, full-batch Adam, compiled."""
     import torch
-    from sklearn.datasets import load_iris
 
     from nncrn.compile import compile_network
     from nncrn.nn import SmoothReLU
 
-    X, y = load_iris(return_X_y=True)
     torch.set_num_threads(1)
     torch.manual_seed(0)
+    n_classes = int(y.max()) + 1
     model = torch.nn.Sequential(
-        torch.nn.Linear(4, 8), SmoothReLU(0.01), torch.nn.Linear(8, 3), SmoothReLU(0.01)
-    )
-    opt = torch.optim.Adam(model.parameters(), lr=0.02)
+        torch.nn.Linear(X.shape[1], hidden), SmoothReLU(0.01),
+        torch.nn.Linear(hidden, n_classes), SmoothReLU(0.01),
+    )  # fmt: skip
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
     xt, yt = torch.tensor(X, dtype=torch.float32), torch.tensor(y)
     for _ in range(300):
         opt.zero_grad()
         torch.nn.functional.cross_entropy(model(xt), yt).backward()
         opt.step()
-    net = compile_network(model, input_range=np.stack([X.min(0) - 0.5, X.max(0) + 0.5], 1))
+    return compile_network(model, input_range=input_range)
+
+
+def iris():
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    net = _classifier(X, y, 8, 0.02, np.stack([X.min(0) - 0.5, X.max(0) + 0.5], 1))
     return net, 100.0, 2.0, X[75:76]  # starts at the fixed point: see bench()
 
 
 def digits():
-    """A 64-16-10 smoothed-ReLU classifier trained on scikit-learn's digits (pixels 0-16)."""
-    import torch
+    """A 64-16-10 classifier on scikit-learn's digits, pixel intensities / 16 as concentrations."""
     from sklearn.datasets import load_digits
 
-    from nncrn.compile import compile_network
-    from nncrn.nn import SmoothReLU
-
     X, y = load_digits(return_X_y=True)
-    X = X / 16.0  # pixel intensities as concentrations in [0, 1]
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(
-        torch.nn.Linear(64, 16), SmoothReLU(0.01), torch.nn.Linear(16, 10), SmoothReLU(0.01)
-    )
-    opt = torch.optim.Adam(model.parameters(), lr=0.01)
-    xt, yt = torch.tensor(X, dtype=torch.float32), torch.tensor(y)
-    for _ in range(300):
-        opt.zero_grad()
-        torch.nn.functional.cross_entropy(model(xt), yt).backward()
-        opt.step()
-    return compile_network(model), 100.0, 1.0, X[0:1]
+    X = X / 16.0
+    return _classifier(X, y, 16, 0.01), 100.0, 1.0, X[0:1]
 
 
 def rebop_system(net: ReactionNetwork, volume: float, inputs, y0=None):

@@ -66,6 +66,23 @@ def _change(i, delta, t, x, wi, nb, last, acc):
 
 
 @njit(cache=True)
+def _select(a, target):
+    """Index of the reaction whose cumulative propensity first exceeds ``target``.
+
+    Reactions with zero propensity are never chosen, even when roundoff leaves ``target``
+    at or above the running sum (the last positive one is taken then).
+    """
+    r, cum = -1, 0.0
+    for j in range(a.shape[0]):
+        if a[j] > 0:
+            r = j
+            cum += a[j]
+            if cum > target:
+                break
+    return r
+
+
+@njit(cache=True)
 def _fire(j, t, x, nptr, nsp, nnu, wi, nb, last, acc):
     for p in range(nptr[j], nptr[j + 1]):
         _change(nsp[p], nnu[p], t, x, wi, nb, last, acc)
@@ -96,14 +113,7 @@ def direct_kernel(gen, x, t_end, sample_t, bounds, c, rptr, rsp, rnu, nptr, nsp,
         if n_ev >= max_steps:
             status = MAX_EVENTS
             break
-        target = gen.random() * a0
-        r, cum = -1, 0.0
-        for j in range(n_r):
-            if a[j] > 0:
-                r = j
-                cum += a[j]
-                if cum > target:
-                    break
+        r = _select(a, gen.random() * a0)
         _fire(r, t_new, x, nptr, nsp, nnu, wi, nb, last, acc)
         for p in range(dptr[r], dptr[r + 1]):
             a[didx[p]] = _propensity(didx[p], x, c, rptr, rsp, rnu)
@@ -295,14 +305,7 @@ def tau_leap_kernel(gen, x, t_end, sample_t, bounds, c, rptr, rsp, rnu, nptr, ns
             si, wi = _advance(t_new, x, sample_t, si, bounds, wi, last, out, acc)
             if t_new > t_end:
                 break
-            target = gen.random() * a0
-            r, cum = -1, 0.0
-            for j in range(n_r):
-                if a[j] > 0:
-                    r = j
-                    cum += a[j]
-                    if cum > target:
-                        break
+            r = _select(a, gen.random() * a0)
             _fire(r, t_new, x, nptr, nsp, nnu, wi, nb, last, acc)
             n_ev += 1
             n_steps += 1
