@@ -16,15 +16,6 @@ from nncrn.simulate import fixed_point
 from nncrn.train import extract_terms
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny batches: intra-op threads on busy shared cores only slow the solvers down."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture
 def files(tmp_path):
     torch.manual_seed(0)

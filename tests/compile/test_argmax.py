@@ -88,17 +88,10 @@ def digits_model():
     model = torch.nn.Sequential(torch.nn.Linear(64, 24), SmoothReLUModule(1e-2),
                                 torch.nn.Linear(24, 10)).double()  # fmt: skip
     opt = torch.optim.Adam(model.parameters(), lr=0.01)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a small full-batch MLP: extra threads only contend on busy cores
-    try:
-        for _ in range(150):
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(
-                model(torch.tensor(xtr)), torch.tensor(ytr)
-            ).backward()
-            opt.step()
-    finally:
-        torch.set_num_threads(threads)
+    for _ in range(150):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(torch.tensor(xtr)), torch.tensor(ytr)).backward()
+        opt.step()
     nn_class = model(torch.tensor(xte)).detach().numpy().argmax(1)
     return with_argmax(compile_network(model)), xte, nn_class
 

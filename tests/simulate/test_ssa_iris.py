@@ -16,8 +16,6 @@ from nncrn.simulate import fixed_point, gillespie, noise_study  # noqa: E402
 @pytest.fixture(scope="module")
 def iris():
     X, y = datasets.load_iris(return_X_y=True)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a tiny model trains ~30x slower when threads contend
     torch.manual_seed(0)
     model = torch.nn.Sequential(
         torch.nn.Linear(4, 8), SmoothReLU(0.01), torch.nn.Linear(8, 3), SmoothReLU(0.01)
@@ -28,7 +26,6 @@ def iris():
         opt.zero_grad()
         torch.nn.functional.cross_entropy(model(xt), yt).backward()
         opt.step()
-    torch.set_num_threads(threads)
     low, high = X.min(axis=0) - 0.5, X.max(axis=0) + 0.5
     net = compile_network(model, input_range=np.stack([low, high], axis=1))
     return net, X, y

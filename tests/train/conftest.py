@@ -33,15 +33,6 @@ def with_feedback(network: ReactionNetwork, rate: float = 0.2) -> ReactionNetwor
                            dict(network.metadata))  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Small batches gain nothing from intra-op threads; on busy shared cores they cost ~6x."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture
 def data() -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(1)

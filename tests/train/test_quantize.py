@@ -21,8 +21,6 @@ def digits():
 
     X, y = load_digits(return_X_y=True)
     Xtr, Xte, ytr, yte = train_test_split(X / 16.0, y, test_size=0.3, random_state=0, stratify=y)
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
     torch.manual_seed(0)
     model = torch.nn.Sequential(
         torch.nn.Linear(64, 32), SmoothReLU(1e-3), torch.nn.Linear(32, 10)
@@ -35,7 +33,6 @@ def digits():
             opt.zero_grad()
             torch.nn.functional.cross_entropy(model(Xt[idx]), yt[idx]).backward()
             opt.step()
-    torch.set_num_threads(n)
     return model, Xtr, ytr, Xte, yte
 
 

@@ -114,23 +114,16 @@ def train_mlp(X: np.ndarray, y: np.ndarray, n_classes: int, hidden: tuple[int, .
     loss_fn = torch.nn.CrossEntropyLoss()
     batch = 32
     task = progress.add_task("training", total=epochs) if progress is not None else None
-    # Batches of 32 rows through a small MLP gain nothing from intra-op threads, and two
-    # threads on two busy cores made training ~30x slower in our measurements.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        for _ in range(epochs):
-            perm = torch.randperm(len(yt), generator=gen)
-            for start in range(0, len(yt), batch):
-                idx = perm[start : start + batch]
-                opt.zero_grad()
-                loss = loss_fn(model(Xs[idx]), yt[idx])
-                loss.backward()
-                opt.step()
-            if task is not None:
-                progress.update(task, advance=1, description=f"training (loss {loss.item():.3f})")
-    finally:
-        torch.set_num_threads(threads)
+    for _ in range(epochs):  # on one torch thread: see run()
+        perm = torch.randperm(len(yt), generator=gen)
+        for start in range(0, len(yt), batch):
+            idx = perm[start : start + batch]
+            opt.zero_grad()
+            loss = loss_fn(model(Xs[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+        if task is not None:
+            progress.update(task, advance=1, description=f"training (loss {loss.item():.3f})")
     first = model[0]
     with torch.no_grad():
         w = first.weight / torch.tensor(span)
