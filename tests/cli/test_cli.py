@@ -168,3 +168,22 @@ def test_bad_options(tmp_path, capsys):
     assert "--hidden" in capsys.readouterr().err
     assert main(["demo", "--eps", "-1", "--out", str(tmp_path / "o")]) == 2
     assert "--eps must be > 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("env", "expected"), [(None, "1 False"), ("2", "2 True")])
+def test_commands_run_torch_on_one_thread_unless_user_says(env, expected):
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import os\nfrom nncrn.cli import _one_thread\nwith _one_thread():\n"
+        "    import torch\n    n = torch.get_num_threads()\n"
+        "print(n, 'OMP_NUM_THREADS' in os.environ)"
+    )
+    environ = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    if env is not None:
+        environ["OMP_NUM_THREADS"] = env
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=environ, check=True)  # fmt: skip
+    assert out.stdout.strip() == expected  # the variable is restored afterwards

@@ -114,7 +114,7 @@ def train_mlp(X: np.ndarray, y: np.ndarray, n_classes: int, hidden: tuple[int, .
     loss_fn = torch.nn.CrossEntropyLoss()
     batch = 32
     task = progress.add_task("training", total=epochs) if progress is not None else None
-    for _ in range(epochs):  # on one torch thread: see run()
+    for _ in range(epochs):
         perm = torch.randperm(len(yt), generator=gen)
         for start in range(0, len(yt), batch):
             idx = perm[start : start + batch]
@@ -168,27 +168,7 @@ class Report:
 def run(ds: Dataset, *, hidden: tuple[int, ...], eps: float, epochs: int, seed: int,
         out: Path, console: Any, test_size: float = 0.25,
         quantize: tuple[int, str, bool] | None = None) -> Report:  # fmt: skip
-    """Train, compile, simulate every test input in batches, and write the artefacts.
-
-    Runs torch on one thread: the batched solver's sparse kernels and the small MLP gain
-    little from intra-op threads, and on two cores shared with any other process two
-    threads made the digits demo ~7x slower in our measurements (209 s vs 30 s).
-    """
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return _run(ds, hidden=hidden, eps=eps, epochs=epochs, seed=seed, out=out,
-                    console=console, test_size=test_size, quantize=quantize)  # fmt: skip
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _run(ds: Dataset, *, hidden: tuple[int, ...], eps: float, epochs: int, seed: int,
-        out: Path, console: Any, test_size: float = 0.25,
-        quantize: tuple[int, str, bool] | None = None) -> Report:  # fmt: skip
-    """Train, compile, simulate every test input in one batch, and write the artefacts."""
+    """Train, compile, simulate every test input in batches, and write the artefacts."""
     import torch
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from sklearn.model_selection import train_test_split
