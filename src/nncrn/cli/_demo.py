@@ -37,7 +37,7 @@ def register(sub: Any) -> None:
         "demo",
         help="train, compile and simulate a network on a built-in dataset",
         description="Train an MLP on a built-in dataset (held-out test split), compile it into a "
-        "chemical reaction network, simulate every test input as chemistry in one batch, and "
+        "chemical reaction network, simulate every test input as chemistry (batched, 256 per call), and "
         "compare the chemistry with the network.",
     )
     p.add_argument("--dataset", choices=_pipeline.DATASETS, default="iris")
