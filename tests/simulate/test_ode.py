@@ -37,14 +37,18 @@ def _start(kind: str, network: ReactionNetwork, batch: int, rng: np.random.Gener
     return rng.uniform(0.0, 5.0, (batch, n))
 
 
+@pytest.mark.parametrize("method", ["auto", "newton"])
 @pytest.mark.parametrize("start", ["zero", "tiny", "large", "random"])
 @pytest.mark.parametrize("eps", EPS)
 @pytest.mark.parametrize("widths", ARCHITECTURES, ids=lambda w: "-".join(map(str, w)))
-def test_torch_steady_state_equals_forward_pass(widths, eps, start):
+def test_torch_steady_state_equals_forward_pass(widths, eps, start, method):
+    """Both steady-state paths of TorchODE: the level sweep (auto) and pseudo-transient Newton."""
     rng = np.random.default_rng(len(widths) * 1000 + widths[1] + int(1 / eps))
     net, w, b = random_ajd(rng, widths, eps, scale=2.0)
     x = rng.uniform(0.0, 2.0, (24, widths[0]))
-    ss = steady_state(net, x, y0=_start(start, net, len(x), rng))
+    solver = TorchODE(steady_method=method)
+    ss = steady_state(net, x, y0=_start(start, net, len(x), rng), solver=solver)
+    assert (ss.n_steps == 0).all() == (method == "auto")
     for layer, cols in zip(closed_form(w, b, eps, x), layer_columns(net, widths), strict=True):
         np.testing.assert_allclose(ss.concentrations[:, cols], layer, rtol=1e-8, atol=0)
     assert ss.converged.all()
@@ -220,7 +224,7 @@ def test_step_budget_is_per_item_and_flags_only_the_slow_ones():
     with pytest.warns(ConvergenceWarning, match="1 of 2"):
         ss = steady_state(
             net, [[1.0], [1.0]], y0=np.array([[1.0, sigma(1.0, 1e-3)], [1.0, 1e6]]),
-            solver=TorchODE(max_steps=4), throw=False,
+            solver=TorchODE(max_steps=4, steady_method="newton"), throw=False,
         )  # fmt: skip
     np.testing.assert_array_equal(ss.converged, [True, False])
 
@@ -284,6 +288,7 @@ def test_bad_output_times(t_eval, match):
         (lambda: TorchODE(rtol=0.0), "rtol"),
         (lambda: TorchODE(max_steps=0), "max_steps"),
         (lambda: TorchODE(dtype="float16"), "float16"),
+        (lambda: TorchODE(steady_method="bdf"), r"steady_method='bdf'.*'newton'"),
         (lambda: ScipyODE(method="RK45"), "RK45"),
         (lambda: ScipyODE(t_max=np.inf), "t_max"),
     ],

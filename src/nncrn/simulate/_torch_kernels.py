@@ -129,6 +129,7 @@ class TorchKernels:
             return _Matrix(sp.coo_matrix((vals, (rows, cols)), shape=shape), device, dtype)
 
         self.device, self.dtype = device, dtype
+        self.sweep = None  # a LevelSweep, attached by the solver for triangular networks
         nd, n_mono = s.n_dynamic, s.mono_species.shape[0]
         self.n_species, self.n_dynamic = s.n_species, nd
         self.n_reactions, self.n_terms, self.n_monomials = s.n_reactions, s.n_terms, n_mono
@@ -136,6 +137,7 @@ class TorchKernels:
         perm = np.concatenate(s.levels) if s.levels else np.arange(nd)
         new = np.empty(nd + 1, dtype=np.int64)
         new[perm], new[nd] = np.arange(nd), nd
+        self.renumber = new  # structure's dynamic position -> position here
         self.dynamic = ints(s.dynamic[perm])
         mono_species = new[s.mono_species]
         term_out = new[s.term_out]
@@ -146,6 +148,7 @@ class TorchKernels:
         self.n_item = item.size
         local = np.full(s.n_terms, -1, dtype=np.int64)
         local[item] = np.arange(item.size)
+        self.item_local = local  # term -> row of the per-item coefficients (-1: shared)
         sel = local[s.net_term] >= 0
         r = s.net_reaction[sel]
         self.P = matrix(

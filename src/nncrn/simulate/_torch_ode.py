@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,18 +24,38 @@ __all__ = ["TorchODE"]
 # and on the dense path the Jacobians and their LU factors (batch x n_dynamic^2).
 _CHUNK_BUDGET = 2**26
 _LINEAR_SOLVERS = ("auto", "dense")
+_STEADY_METHODS = ("auto", "newton")
+# Prepared structures of recently solved networks, keyed by (id(network), device, dtype) and
+# checked against a weak reference: a network is immutable, so they stay valid while it lives.
+_PREPARED: OrderedDict[tuple, tuple[weakref.ref, Any]] = OrderedDict()
+_PREPARED_MAX = 8
+_PREPARED_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
 class TorchODE(Solver):
-    """Batched solver: Rodas4 for trajectories, pseudo-transient Newton for steady states.
+    """Batched solver: Rodas4 for trajectories; level sweep or pseudo-transient Newton for steady states.
 
     Every batch item keeps its own step size, so one stiff input does not slow the others,
     and only the dynamic species are integrated (inputs and other pure catalysts are
-    constant). Steady states come from Newton's method with pseudo-transient continuation
-    (see :mod:`nncrn.simulate._ptc`), trajectories from the L-stable Rosenbrock method
-    Rodas4 with dense output (see :mod:`nncrn.simulate._rosenbrock`); both use the analytic
-    Jacobian assembled from the sparse stoichiometry.
+    constant). Trajectories come from the L-stable Rosenbrock method Rodas4 with dense
+    output (see :mod:`nncrn.simulate._rosenbrock`), using the analytic Jacobian assembled
+    from the sparse stoichiometry.
+
+    Steady states: when the Jacobian graph has no cycle (see below), each species' rate
+    law, with upstream species at their steady state, is a polynomial in that species
+    alone, and one sweep over the levels solves them (see :mod:`nncrn.simulate._sweep`): on
+    a compiled network this costs about a forward pass. The sweep answers an item only
+    where every species' polynomial has a positive constant term and exactly one sign
+    change (Descartes: a unique positive root, reached from every non-negative start), and
+    only if the full right-hand side then meets the steady-state criterion. Other items
+    (and every item of a network with cycles, or with ``steady_method="newton"``) get
+    Newton's method with pseudo-transient continuation from their initial state (see
+    :mod:`nncrn.simulate._ptc`), which follows the trajectory to the attractor it reaches.
+    Swept items report ``n_steps = 0`` and ``time = inf``.
+
+    The structures derived from a network are kept for the 8 most recently solved networks,
+    so repeated calls on one network pay for them once (:meth:`prepare` builds them ahead).
 
     Linear algebra: when the Jacobian's off-diagonal sparsity graph has no cycle (every
     compiled feed-forward network: a neuron depends only on itself and upstream layers),
@@ -64,6 +87,9 @@ class TorchODE(Solver):
     linear_solver:
         ``"auto"`` (default: forward substitution when the Jacobian is triangular, else dense
         LU) or ``"dense"`` (always dense LU; for cross-checks).
+    steady_method:
+        ``"auto"`` (default: the level sweep where it is certified, else Newton) or
+        ``"newton"`` (always pseudo-transient Newton; for cross-checks).
     num_threads:
         CPU threads torch may use during a call (restored afterwards), or None (default) to
         keep torch's setting. The kernels are many small operations, each ending in a thread
@@ -78,6 +104,7 @@ class TorchODE(Solver):
     max_steps: int = 10_000
     chunk_size: int | None = None
     linear_solver: str = "auto"
+    steady_method: str = "auto"
     num_threads: int | None = None
 
     def __post_init__(self) -> None:
@@ -102,6 +129,11 @@ class TorchODE(Solver):
                 f"TorchODE(linear_solver={self.linear_solver!r}) is not supported; choose one "
                 f"of {list(_LINEAR_SOLVERS)}"
             )
+        if self.steady_method not in _STEADY_METHODS:
+            raise InputError(
+                f"TorchODE(steady_method={self.steady_method!r}) is not supported; choose one "
+                f"of {list(_STEADY_METHODS)}"
+            )
         if str(self.dtype).removeprefix("torch.") not in ("float64", "float32"):
             raise InputError(
                 f"TorchODE(dtype={self.dtype!r}) is not supported; use 'float64' (default) or "
@@ -113,18 +145,32 @@ class TorchODE(Solver):
         return "increase TorchODE(max_steps=...)"
 
     # ------------------------------------------------------------------ setup
+    def prepare(self, network: ReactionNetwork) -> None:
+        """Build (and keep) the structures this solver derives from ``network``.
+
+        Optional: the first solve does it otherwise. Useful to time the solve alone.
+        """
+        self._setup(network)
+
     def _setup(self, network: ReactionNetwork):
         import torch
-
-        from nncrn.simulate._torch_kernels import TorchKernels
 
         if self.device is None:
             device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         else:
             device = torch.device(self.device)
         dtype = getattr(torch, str(self.dtype).removeprefix("torch."))
-        s = MassActionStructure.build(network)
-        kernels = TorchKernels(s, device, dtype)
+        key = (id(network), str(device), str(dtype))
+        with _PREPARED_LOCK:
+            hit = _PREPARED.get(key)
+            if hit is not None and hit[0]() is network:
+                _PREPARED.move_to_end(key)
+                return torch, hit[1]
+        kernels = _build(network, device, dtype)
+        with _PREPARED_LOCK:
+            _PREPARED[key] = (weakref.ref(network), kernels)
+            while len(_PREPARED) > _PREPARED_MAX:
+                _PREPARED.popitem(last=False)
         return torch, kernels
 
     def linear_algebra(self, network: ReactionNetwork) -> str:
@@ -169,8 +215,6 @@ class TorchODE(Solver):
     def steady_state(
         self, network: ReactionNetwork, y0: np.ndarray, atol: float, rtol: float
     ) -> SteadyState:
-        from nncrn.simulate._ptc import ptc_steady_state
-
         torch, k = self._setup(network)
         y0 = np.asarray(y0, dtype=np.float64)
         y = y0.copy()
@@ -182,9 +226,7 @@ class TorchODE(Solver):
         with self._threads(torch):
             for sl in self._chunks(k, len(y0)):
                 yf = torch.as_tensor(y0[sl], dtype=k.dtype, device=k.device)
-                o = ptc_steady_state(
-                    k, yf, atol=atol, rtol=rtol, max_steps=int(self.max_steps), dense=self._dense
-                )
+                o = self._steady_chunk(k, yf, atol, rtol)
                 y[sl, dyn] = o.y.cpu().double().numpy()
                 conv[sl] = o.converged.cpu().numpy()
                 res[sl] = o.residual.cpu().double().numpy()
@@ -195,6 +237,20 @@ class TorchODE(Solver):
             network, y, converged=conv, residual=res, time=time, n_steps=steps,
             n_rhs=n_rhs, solver=self,
         )  # fmt: skip
+
+    def _steady_chunk(self, k: Any, yf: Any, atol: float, rtol: float):
+        """Sweep the certified items of ``yf (batch, n_species)``, Newton for the rest."""
+        from nncrn.simulate._ptc import ptc_steady_state
+        from nncrn.simulate._sweep import sweep_steady_state
+
+        def newton(y_full):
+            return ptc_steady_state(
+                k, y_full, atol=atol, rtol=rtol, max_steps=int(self.max_steps), dense=self._dense
+            )
+
+        if self.steady_method == "newton" or k.sweep is None:
+            return newton(yf)
+        return sweep_steady_state(k, yf, atol=atol, rtol=rtol, fallback=newton)
 
     def integrate(self, network: ReactionNetwork, y0: np.ndarray, t_eval: np.ndarray) -> Trajectory:
         from nncrn.simulate._rosenbrock import rodas4_integrate
@@ -222,3 +278,14 @@ class TorchODE(Solver):
         return make_trajectory(
             network, t, out, converged=conv, n_steps=steps, n_rhs=n_rhs, solver=self
         )
+
+
+def _build(network: ReactionNetwork, device: Any, dtype: Any):
+    """Kernels of ``network`` on ``device``, with the level sweep when the graph is a DAG."""
+    from nncrn.simulate._sweep import LevelSweep
+    from nncrn.simulate._torch_kernels import TorchKernels
+
+    s = MassActionStructure.build(network)
+    kernels = TorchKernels(s, device, dtype)
+    kernels.sweep = LevelSweep(s, kernels) if s.levels is not None else None
+    return kernels

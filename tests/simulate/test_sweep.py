@@ -1,0 +1,185 @@
+"""TorchODE's level sweep for steady states of triangular networks, and when it declines.
+
+Expected values are closed forms (roots written down by hand, numpy's polynomial roots)
+or long trajectories, never another run of the sweep. Declined items must go to Newton
+and still be right.
+"""
+
+from __future__ import annotations
+
+import gc
+
+import numpy as np
+import pytest
+import torch
+
+from nncrn.network import Reaction, ReactionNetwork, Species
+from nncrn.simulate import TorchODE, fixed_point, integrate, steady_state
+from nncrn.simulate._sweep import positive_root
+
+from ._ajd import random_ajd
+
+SWEEP, NEWTON = TorchODE(), TorchODE(steady_method="newton")
+
+
+def _roots(coefs):
+    c = torch.tensor(np.asarray(coefs, dtype=np.float64).T[:, :, None])
+    root, ok = positive_root(c)
+    return root[:, 0].numpy(), ok[:, 0].numpy()
+
+
+# ---------------------------------------------------------------------- the scalar root
+@pytest.mark.parametrize(
+    "coefs",
+    [
+        [2.0, -4.0],  # 2 - 4y
+        [1e-3, 3.0, -1.0],  # smoothed ReLU, z = 3
+        [1e-3, -30.0, -1.0],  # z = -30: root ~ eps / 30, no cancellation allowed
+        [5.0, -1.0, 0.0],  # quadratic term absent for this item
+        [1.0, 0.0, -4.0],
+        [1.0, 2.0, 0.5, -3.0],  # cubic, (+ + + -)
+        [0.5, -1.0, -2.0, -1.0, -0.25],  # quartic, (+ - - - -)
+        [3.0, 0.0, 0.0, 0.0, 0.0, -1.0],  # y^5 = 3
+    ],
+)
+def test_positive_root_is_the_unique_positive_root(coefs):
+    root, ok = _roots([coefs])
+    expected = [r.real for r in np.roots(coefs[::-1]) if abs(r.imag) < 1e-12 and r.real > 0]
+    assert ok[0] and len(expected) == 1
+    np.testing.assert_allclose(root[0], expected[0], rtol=1e-13)
+    assert abs(np.polyval(coefs[::-1], root[0])) <= 1e-12 * max(map(abs, coefs))
+
+
+def test_tiny_root_has_full_relative_accuracy():
+    root, ok = _roots([[1e-3, -1e4, -1.0]])
+    assert ok[0]
+    np.testing.assert_allclose(root[0], 2e-3 / (1e4 + np.sqrt(1e8 + 4e-3)), rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "coefs, why",
+    [
+        ([0.0, 1.0, -1.0], "zero constant term: 0 is also a steady state"),
+        ([0.0, -1.0], "zero constant term: decays to 0, value depends on the transient"),
+        ([1.0, 2.0], "no sign change: grows without bound"),
+        ([1.0, 0.0, 1.0], "no sign change"),
+        ([1.0, -3.0, 1.0], "two sign changes: two positive roots"),
+        ([-1.0, 3.0, -1.0], "negative constant term"),
+        ([1.0, -3.0, 3.0, -1.0], "three sign changes (bistable cubic)"),
+        ([0.0, 0.0, 0.0], "nothing at all"),
+    ],
+)
+def test_positive_root_declines_ambiguous_polynomials(coefs, why):
+    _, ok = _roots([coefs])
+    assert not ok[0], why
+
+
+def test_positive_root_decides_per_element():
+    # One array: the first item is certified, the second (two sign changes) is not.
+    root, ok = _roots([[1.0, 2.0, -1.0], [1.0, -3.0, 1.0]])
+    np.testing.assert_array_equal(ok, [True, False])
+    np.testing.assert_allclose(root[0], 1 + np.sqrt(2), rtol=1e-15)
+
+
+# ---------------------------------------------------------------------- networks
+def _net(species, reactions) -> ReactionNetwork:
+    return ReactionNetwork(
+        [Species(n, r) for n, r in species], [Reaction.parse(t, k) for t, k in reactions]
+    )
+
+
+def test_sweep_matches_closed_form_and_newton_on_compiled_networks():
+    rng = np.random.default_rng(3)
+    net, _, _ = random_ajd(rng, [6, 40, 20, 5], 1e-3, scale=2.0)
+    x = rng.uniform(0.0, 2.0, (200, 6))
+    swept = steady_state(net, x, solver=SWEEP)
+    newton = steady_state(net, x, solver=NEWTON)
+    exact = fixed_point(net, x).concentrations
+    np.testing.assert_allclose(swept.concentrations, exact, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(newton.concentrations, exact, rtol=1e-9, atol=1e-14)
+    assert (swept.n_steps == 0).all() and np.isinf(swept.time).all() and swept.n_rhs == 1
+    assert (newton.n_steps > 0).all()
+    assert swept.residual.max() < 1e-13
+
+
+def test_sweep_handles_higher_orders_and_products_of_upstream_species():
+    """``A' = x - A^3`` (cubic), ``B' = 1 + 2 x A B - B^2 - A^2 B`` (products, per-item terms).
+
+    ``A* = x^(1/3)``; ``B*`` is the positive root of ``1 + (2 x A* - A*^2) B - B^2``.
+    """
+    net = _net(
+        [("X", "input"), ("A", "hidden"), ("B", "output")],
+        [
+            ("X -> X + A", 1.0),
+            ("3 A -> 2 A", 1.0),
+            ("0 -> B", 1.0),
+            ("X + A + B -> X + A + 2 B", 2.0),
+            ("2 B -> B", 1.0),
+            ("2 A + B -> 2 A", 1.0),
+        ],
+    )
+    x = np.array([[0.5], [1.0], [8.0], [27.0]])
+    ss = steady_state(net, x, y0=np.zeros((4, 3)) + np.array([0.0, 0.0, 5.0]), solver=SWEEP)
+    a = np.cbrt(x[:, 0])
+    z = 2 * x[:, 0] * a - a**2
+    b = (z + np.sqrt(z**2 + 4)) / 2
+    np.testing.assert_allclose(ss.concentration("A"), a, rtol=1e-13)
+    np.testing.assert_allclose(ss.concentration("B"), b, rtol=1e-12)
+    assert (ss.n_steps == 0).all()
+
+
+def test_declined_items_go_to_newton_and_follow_the_trajectory():
+    """``Y' = 1 - 3.5 Y + x Y^2 - Y^3`` (x an input catalyst).
+
+    ``x = 0``: one sign change, a unique root, swept. ``x = 3.5``: ``-(Y - 0.5)(Y - 1)(Y - 2)``,
+    stable roots 0.5 and 2, so the answer depends on the start: the sweep must decline and
+    Newton must land where the ODE does.
+    """
+    net = _net(
+        [("X", "input"), ("Y", "output")],
+        [
+            ("0 -> Y", 1.0),
+            ("Y -> 0", 3.5),
+            ("X + 2 Y -> X + 3 Y", 1.0),
+            ("3 Y -> 2 Y", 1.0),
+        ],
+    )
+    x = np.array([[0.0], [3.5], [3.5]])
+    y0 = np.array([[0.0, 0.0], [0.0, 0.2], [0.0, 3.0]])
+    ss = steady_state(net, x, y0=y0, solver=SWEEP)
+    np.testing.assert_allclose(ss.concentration("Y")[1:], [0.5, 2.0], rtol=1e-9)
+    only = [r.real for r in np.roots([-1.0, 0.0, -3.5, 1.0]) if abs(r.imag) < 1e-9]
+    np.testing.assert_allclose(ss.concentration("Y")[0], only[0], rtol=1e-13)
+    long = integrate(net, x, [0.0, 500.0], y0=y0).concentrations[:, -1, 1]
+    np.testing.assert_allclose(ss.concentration("Y"), long, rtol=1e-6)
+    assert ss.n_steps[0] == 0 and (ss.n_steps[1:] > 0).all()  # swept, Newton, Newton
+    assert ss.converged.all()
+
+
+def test_transient_dependent_limits_are_not_swept():
+    """``A -> B``: a DAG, but ``B*`` = ``A0 + B0`` depends on the start, not on a root."""
+    net = _net([("A", "hidden"), ("B", "output")], [("A -> B", 2.0)])
+    y0 = np.array([[3.0, 1.0], [0.5, 0.0]])
+    ss = steady_state(net, None, y0=y0, solver=SWEEP)
+    np.testing.assert_allclose(ss.concentrations, [[0.0, 4.0], [0.0, 0.5]], atol=1e-9)
+    assert (ss.n_steps > 0).all()
+
+
+def test_unbounded_growth_is_still_flagged():
+    net = _net([("X", "input"), ("Y", "output")], [("X -> X + Y", 1.0), ("Y -> 2 Y", 1.0)])
+    with pytest.warns(UserWarning, match="1 of 1"):
+        ss = steady_state(net, [[1.0]], solver=TorchODE(max_steps=50), throw=False)
+    assert not ss.converged[0]
+
+
+def test_prepared_structures_follow_the_network_not_its_address():
+    """Fresh networks (new rates each time) reuse freed addresses; answers must stay right."""
+    rng = np.random.default_rng(11)
+    x = rng.uniform(0.0, 1.0, (8, 3))
+    for _ in range(12):
+        net, _, _ = random_ajd(rng, [3, 5, 2], 1e-2, scale=2.0)
+        SWEEP.prepare(net)
+        got = steady_state(net, x, solver=SWEEP).concentrations
+        np.testing.assert_allclose(got, fixed_point(net, x).concentrations, rtol=1e-12)
+        del net
+        gc.collect()
