@@ -104,6 +104,22 @@ def test_info_lists_reaction_kinds(demo_dir, capsys):
     assert "autocatalytic growth (catalysed)" in text  # positive weights
     assert "degradation (catalysed)" in text  # negative weights
     assert "distinct rate constants" in text
+    assert "level sweep, 3 levels" in text  # 4-32-16-3: hidden 32, hidden 16, outputs
+    assert "forward substitution" in text
+
+
+def test_info_says_when_the_solver_falls_back(tmp_path, capsys):
+    from nncrn.network import Reaction, Species
+
+    net = ReactionNetwork(
+        [Species("A", "hidden"), Species("B", "output")],
+        [Reaction.parse("A -> B", 2.0), Reaction.parse("B -> A", 1.0)],
+    )
+    path = tmp_path / "cycle.json"
+    net.save(path)
+    assert main(["info", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "Newton (graph has a cycle)" in text and "dense LU" in text
 
 
 def test_train_on_csv_with_negative_features(tmp_path, capsys):

@@ -183,3 +183,11 @@ def test_prepared_structures_follow_the_network_not_its_address():
         np.testing.assert_allclose(got, fixed_point(net, x).concentrations, rtol=1e-12)
         del net
         gc.collect()
+
+
+def test_steady_path_reports_the_route():
+    rng = np.random.default_rng(2)
+    net, _, _ = random_ajd(rng, [2, 3, 1], 1e-2)
+    cycle = _net([("A", "hidden"), ("B", "output")], [("A -> B", 2.0), ("B -> A", 1.0)])
+    assert SWEEP.steady_path(net) == "sweep" and NEWTON.steady_path(net) == "newton"
+    assert SWEEP.steady_path(cycle) == "newton"

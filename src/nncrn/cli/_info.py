@@ -152,6 +152,18 @@ def report_rows(network: ReactionNetwork, chem: dict[str, Any] | None) -> list[t
     return rows
 
 
+def solver_rows(network: ReactionNetwork) -> list[tuple[str, str]]:
+    """How TorchODE solves ``network`` (its ``steady_path`` and ``linear_algebra``), in words."""
+    from nncrn.simulate._structure import MassActionStructure
+
+    levels = MassActionStructure.build(network).levels
+    if levels is not None:
+        steady, linear = f"level sweep, {len(levels)} levels", "forward substitution"
+    else:  # the Jacobian graph has a cycle
+        steady, linear = "Newton (graph has a cycle)", "dense LU, O(n^3) per item"
+    return [("TorchODE steady states", steady), ("TorchODE linear algebra", linear)]
+
+
 def add_data_arguments(p: Any) -> None:
     p.add_argument("--dataset", help="built-in dataset whose features to simulate (iris, digits, ...)")
     p.add_argument("--inputs", type=Path, help="CSV of features, as for `nncrn simulate`")
@@ -233,6 +245,8 @@ def run(args: argparse.Namespace, console: Any) -> int:
         table.add_row("scheme", ", ".join(f"{k}={v}" for k, v in scheme.items()))
     if "source" in network.metadata:
         table.add_row("source", str(network.metadata["source"]))
+    for label, value in solver_rows(network):
+        table.add_row(label, value)
     table.add_row("outputs", ", ".join(network.outputs[:12]) + (" ..." if len(network.outputs) > 12 else ""))
     console.print(table)
     return 0

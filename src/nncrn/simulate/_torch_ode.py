@@ -173,6 +173,17 @@ class TorchODE(Solver):
                 _PREPARED.popitem(last=False)
         return torch, kernels
 
+    def steady_path(self, network: ReactionNetwork) -> str:
+        """``"sweep"`` or ``"newton"``: how this solver computes steady states of ``network``.
+
+        ``"sweep"``: the Jacobian graph has no cycle, so items are solved level by level
+        (each item whose polynomials are not certified still goes to Newton, and shows
+        ``n_steps > 0``). ``"newton"``: every item gets pseudo-transient Newton.
+        """
+        if self.steady_method == "newton":
+            return "newton"
+        return "sweep" if MassActionStructure.build(network).levels is not None else "newton"
+
     def linear_algebra(self, network: ReactionNetwork) -> str:
         """``"triangular"`` or ``"dense"``: how this solver factorises ``I/h - J`` on ``network``."""
         if self.linear_solver == "dense":
