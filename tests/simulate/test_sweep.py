@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from nncrn import InputError
 from nncrn.network import Reaction, ReactionNetwork, Species
 from nncrn.simulate import TorchODE, fixed_point, integrate, steady_state
 from nncrn.simulate._sweep import positive_root
@@ -191,3 +192,37 @@ def test_steady_path_reports_the_route():
     cycle = _net([("A", "hidden"), ("B", "output")], [("A -> B", 2.0), ("B -> A", 1.0)])
     assert SWEEP.steady_path(net) == "sweep" and NEWTON.steady_path(net) == "newton"
     assert SWEEP.steady_path(cycle) == "newton"
+
+
+def test_network_without_dynamic_species_is_its_own_steady_state():
+    net = _net([("X", "input"), ("Y", "output")], [("X + Y -> Y + X", 1.0)])
+    ss = steady_state(net, [[1.5], [0.0]], y0=np.array([0.0, 2.0]), solver=SWEEP)
+    np.testing.assert_array_equal(ss.concentrations, [[1.5, 2.0], [0.0, 2.0]])
+    assert ss.converged.all() and (ss.residual == 0).all()
+
+
+def test_float32_meets_float32_tolerances_and_refuses_tighter_ones():
+    rng = np.random.default_rng(4)
+    net, _, _ = random_ajd(rng, [5, 30, 4], 1e-3, scale=2.0)
+    x = rng.uniform(0.0, 1.0, (50, 5))
+    exact = fixed_point(net, x).concentrations
+    for method in ("auto", "newton"):
+        solver = TorchODE(dtype="float32", steady_method=method)
+        ss = steady_state(net, x, solver=solver, rtol=1e-6, atol=1e-9)
+        assert ss.converged.all()
+        # Newton: the criterion's bound, residual / slowest decay rate. Swept items (those
+        # whose float32 residual passed): roundoff of the item's scale.
+        scale = exact.max(axis=1, keepdims=True)
+        err = np.abs(ss.concentrations - exact)
+        assert (err <= (1e-9 + 1e-6 * scale) / (2 * np.sqrt(1e-3))).all(), method
+        swept = ss.n_steps == 0
+        assert swept.mean() >= 0.5 if method == "auto" else not swept.any()
+        assert (err[swept] <= 5e-6 * scale[swept]).all()
+    with pytest.raises(InputError, match=r"steady_state\(rtol=1e-10\).*float32.*rtol >= 1e-06"):
+        steady_state(net, x, solver=TorchODE(dtype="float32"))
+    with pytest.raises(InputError, match=r"TorchODE\(rtol=1e-08\).*float32"):
+        TorchODE(dtype="float32", rtol=1e-8)
+    t = [0.0, 1.0, 10.0, 200.0]
+    single = integrate(net, x[:5], t, solver=TorchODE(dtype="float32")).concentrations
+    double = integrate(net, x[:5], t, solver=TorchODE()).concentrations
+    np.testing.assert_allclose(single, double, rtol=1e-4, atol=1e-6)

@@ -208,6 +208,8 @@ def sweep_steady_state(
     Newton solver) gets the other items, from their initial state.
     """
     b = y_full.shape[0]
+    if k.n_dynamic == 0:  # nothing changes: every item is its own steady state
+        return fallback(y_full)
     g = k.coefficients(y_full)
     base = k.base(y_full[:, k.dynamic])
     certified = k.sweep.solve(base, k.g_ext(g))

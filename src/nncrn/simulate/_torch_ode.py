@@ -25,6 +25,7 @@ __all__ = ["TorchODE"]
 _CHUNK_BUDGET = 2**26
 _LINEAR_SOLVERS = ("auto", "dense")
 _STEADY_METHODS = ("auto", "newton")
+_F32_RTOL = 1e-6  # ~8 float32 epsilons: the tightest relative tolerance float32 can meet
 # Prepared structures of recently solved networks, keyed by (id(network), device, dtype) and
 # checked against a weak reference: a network is immutable, so they stay valid while it lives.
 _PREPARED: OrderedDict[tuple, tuple[weakref.ref, Any]] = OrderedDict()
@@ -74,10 +75,13 @@ class TorchODE(Solver):
     dtype:
         ``"float64"`` (default; steady states are verified to residuals of ~1e-12, which
         float32 cannot represent) or ``"float32"``, or the corresponding ``torch.dtype``.
+        float32 resolves ~1e-7 relative, so it needs relative tolerances of at least
+        ``1e-6``, both here and in ``steady_state(rtol=...)``; it raises otherwise.
     rtol, atol:
         Local error tolerances of :meth:`integrate` (relative; absolute in concentration
-        units). ``1e-8`` / ``1e-12`` by default so that trajectories are accurate to ~1e-6
-        relative after error accumulation.
+        units). None (default) means ``1e-8`` / ``1e-12`` in float64, so that trajectories
+        are accurate to ~1e-6 relative after error accumulation, and ``1e-6`` / ``1e-9`` in
+        float32.
     max_steps:
         Attempted steps per item and call (time steps for :meth:`integrate`, Newton steps
         for :meth:`steady_state`).
@@ -99,8 +103,8 @@ class TorchODE(Solver):
 
     device: Any = None
     dtype: Any = "float64"
-    rtol: float = 1e-8
-    atol: float = 1e-12
+    rtol: float | None = None
+    atol: float | None = None
     max_steps: int = 10_000
     chunk_size: int | None = None
     linear_solver: str = "auto"
@@ -110,8 +114,11 @@ class TorchODE(Solver):
     def __post_init__(self) -> None:
         for name in ("rtol", "atol"):
             value = getattr(self, name)
-            if not np.isfinite(value) or value <= 0:
-                raise InputError(f"TorchODE({name}={value!r}) must be a finite number > 0")
+            if value is not None and (not np.isfinite(value) or value <= 0):
+                raise InputError(
+                    f"TorchODE({name}={value!r}) must be a finite number > 0, or None for the "
+                    "default of the dtype"
+                )
         if int(self.max_steps) < 1:
             raise InputError(f"TorchODE(max_steps={self.max_steps!r}) must be >= 1")
         if self.chunk_size is not None and int(self.chunk_size) < 1:
@@ -129,6 +136,8 @@ class TorchODE(Solver):
                 f"TorchODE(linear_solver={self.linear_solver!r}) is not supported; choose one "
                 f"of {list(_LINEAR_SOLVERS)}"
             )
+        if self.rtol is not None:
+            self._check_precision(self.rtol, "TorchODE(")
         if self.steady_method not in _STEADY_METHODS:
             raise InputError(
                 f"TorchODE(steady_method={self.steady_method!r}) is not supported; choose one "
@@ -138,6 +147,25 @@ class TorchODE(Solver):
             raise InputError(
                 f"TorchODE(dtype={self.dtype!r}) is not supported; use 'float64' (default) or "
                 "'float32'"
+            )
+
+    @property
+    def _single(self) -> bool:
+        return str(self.dtype).removeprefix("torch.") == "float32"
+
+    @property
+    def _tolerances(self) -> tuple[float, float]:
+        """``(rtol, atol)`` of :meth:`integrate`: the fields, or the defaults of the dtype."""
+        rtol = self.rtol if self.rtol is not None else (_F32_RTOL if self._single else 1e-8)
+        atol = self.atol if self.atol is not None else (1e-9 if self._single else 1e-12)
+        return rtol, atol
+
+    def _check_precision(self, rtol: float, where: str) -> None:
+        if self._single and rtol < _F32_RTOL:
+            raise InputError(
+                f"{where}rtol={rtol!r}) is below what TorchODE(dtype='float32') resolves "
+                f"(~1e-7 relative); pass rtol >= {_F32_RTOL:g} (e.g. rtol=1e-6, atol=1e-9) or "
+                "use dtype='float64'"
             )
 
     @property
@@ -226,6 +254,7 @@ class TorchODE(Solver):
     def steady_state(
         self, network: ReactionNetwork, y0: np.ndarray, atol: float, rtol: float
     ) -> SteadyState:
+        self._check_precision(rtol, "steady_state(")
         torch, k = self._setup(network)
         y0 = np.asarray(y0, dtype=np.float64)
         y = y0.copy()
@@ -267,6 +296,7 @@ class TorchODE(Solver):
         from nncrn.simulate._rosenbrock import rodas4_integrate
 
         torch, k = self._setup(network)
+        rtol, atol = self._tolerances
         y0 = np.asarray(y0, dtype=np.float64)
         t = np.asarray(t_eval, dtype=np.float64)
         out = np.repeat(y0[:, None, :], t.size, axis=1)
@@ -279,7 +309,7 @@ class TorchODE(Solver):
             for sl in self._chunks(k, len(y0)):
                 yf = torch.as_tensor(y0[sl], dtype=k.dtype, device=k.device)
                 o = rodas4_integrate(
-                    k, yf, t_dev, rtol=self.rtol, atol=self.atol, max_steps=int(self.max_steps),
+                    k, yf, t_dev, rtol=rtol, atol=atol, max_steps=int(self.max_steps),
                     dense=self._dense,
                 )  # fmt: skip
                 out[sl][:, :, dyn] = o.y.cpu().double().numpy()
