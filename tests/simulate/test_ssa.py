@@ -110,12 +110,14 @@ def test_inputs_are_held_and_results_are_reproducible():
     assert a.answers.shape == (3, 3) and np.all(a.agreement(np.zeros(3, dtype=int)) == 1)
 
 
-def test_dask_local_cluster_gives_identical_result():
+@pytest.mark.parametrize("processes", [False, True], ids=["threads", "processes"])
+def test_dask_local_cluster_gives_identical_result(processes):
+    """Worker threads, and worker processes (the network and solver travel pickled)."""
     distributed = pytest.importorskip("distributed")
     x = np.array([[0.5], [1.0], [2.0]])
     kwargs = dict(volume=20, t_end=20, runs=4, n_times=5, rng=123, solver=NextReactionMethod())
     local = gillespie(catalysed(), x, **kwargs)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=processes,
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:  # fmt: skip
         remote = gillespie(catalysed(), x, client=client, **kwargs)
