@@ -27,7 +27,8 @@ Two further facts let the batched solvers avoid dense linear algebra:
   a DAG whose topological levels make ``I/h - J`` triangular with a diagonal block per
   level. A compiled feed-forward network always has this form (a neuron depends only on
   itself and the previous layer), so Newton and Rosenbrock systems cost one forward
-  substitution, not an LU factorisation.
+  substitution, not an LU factorisation, and steady states can be solved one level at a
+  time (:mod:`._sweep`).
 """
 
 from __future__ import annotations

@@ -22,7 +22,8 @@ changes: several attractors, e.g. bistable switches) is reported per item, and t
 solves those items by pseudo-transient Newton from their initial state instead.
 
 Roots: closed form for degree <= 2 (the form without cancellation), bracketed Newton above.
-The caller verifies every answer by the full right-hand side.
+The caller verifies every answer by the full right-hand side. (:func:`nncrn.simulate.fixed_point`
+is a separate numpy implementation for compiled-network shapes only: the tests' oracle.)
 """
 
 from __future__ import annotations
