@@ -32,7 +32,7 @@ from nncrn.export._common import (
     provenance_text,
 )
 from nncrn.export._sbml_read import model_to_network, read_document
-from nncrn.network import ReactionNetwork, Role
+from nncrn.network import ReactionNetwork, Role, require_network
 
 __all__ = ["from_antimony", "to_antimony"]
 
@@ -56,6 +56,7 @@ def to_antimony(network: ReactionNetwork) -> str:
 
     Pure string building: needs no optional package.
     """
+    network = require_network(network, "to_antimony")
     compartment, reaction_ids, param_ids = element_ids(network)
     boundary = {s.name for s in network.species if s.role is Role.INPUT}
     lines = [

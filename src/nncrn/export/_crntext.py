@@ -45,7 +45,7 @@ from nncrn.export._common import (
     provenance_text,
     sanitise_names,
 )
-from nncrn.network import Reaction, ReactionNetwork, Species
+from nncrn.network import Reaction, ReactionNetwork, Species, require_network
 
 __all__ = ["from_crn_text", "to_crn_text"]
 
@@ -63,6 +63,7 @@ def _side(side) -> str:
 
 def to_crn_text(network: ReactionNetwork) -> str:
     """CRN text of ``network``: pragma header, then one ``A + B -> C [k = rate]`` per line."""
+    network = require_network(network, "to_crn_text")
     lines = [
         f"# nncrn reaction network ({provenance_text(network)})",
         "# Mass action without factorials: '2 Y -> Y [k = 1]' means dy/dt = -y^2.",

@@ -67,7 +67,7 @@ from nncrn.export._common import (
     nncrn_version,
     provenance_text,
 )
-from nncrn.network import ReactionNetwork, Role
+from nncrn.network import ReactionNetwork, Role, require_network
 from nncrn.network._network import thaw_json
 
 __all__ = ["NNCRN_NS", "to_sbml"]
@@ -255,6 +255,7 @@ def to_sbml(network: ReactionNetwork, *, stochastic_volume: float | None = None)
     Either text passes libsbml's ``checkConsistency()`` without errors. Needs
     ``nncrn[interop]``.
     """
+    network = require_network(network, "to_sbml")
     libsbml = import_optional("libsbml", "SBML export")
     volume = None if stochastic_volume is None else _check_volume(stochastic_volume)
     substance = "mole" if volume is None else "item"

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from nncrn._errors import InputError
-from nncrn.network._network import ReactionNetwork
+from nncrn.network._network import ReactionNetwork, require_network
 
 __all__ = ["initial_state", "input_concentrations"]
 
@@ -54,6 +54,7 @@ def input_concentrations(network: ReactionNetwork, inputs: object) -> np.ndarray
     ``input_range = (low, high)`` must lie in ``[low, high]`` and becomes concentration
     ``feature - low``; a feature without a range is itself a concentration and must be >= 0.
     """
+    network = require_network(network, "input_concentrations")
     names = network.inputs
     if inputs is None:
         if names:
@@ -118,6 +119,7 @@ def initial_state(
     from species name to a scalar or a ``(batch,)`` array (species not named keep their
     ``initial``). Input species always take the concentrations given by ``inputs``.
     """
+    network = require_network(network, "initial_state")
     x = input_concentrations(network, inputs)
     batch = x.shape[0]
     if not network.inputs and y0 is not None and not isinstance(y0, Mapping):

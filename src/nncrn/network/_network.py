@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -12,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from nncrn._errors import NetworkError
+from nncrn._errors import InputError, NetworkError
 from nncrn.network._reaction import Reaction
 from nncrn.network._species import Role, Species, check_name
 from nncrn.network._stoich import StoichiometryView
@@ -305,4 +306,21 @@ class ReactionNetwork:
         from nncrn.network._json import load
 
         return load(path)
+
+
+def require_network(value: object, where: str) -> ReactionNetwork:
+    """``value`` if it is a :class:`ReactionNetwork`, else an :class:`InputError` saying how to get one.
+
+    ``where`` names the call, e.g. ``"steady_state"``.
+    """
+    if isinstance(value, ReactionNetwork):
+        return value
+    hint = (
+        "; load a network file with nncrn.ReactionNetwork.load(path)"
+        if isinstance(value, (str, os.PathLike))
+        else "; compile a model with nncrn.compile_network(model) or build one from Species and Reaction"
+    )
+    raise InputError(
+        f"{where} expects an nncrn.ReactionNetwork as its network, got {type(value).__name__}{hint}"
+    )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from nncrn._errors import InputError
-from nncrn.network import ReactionNetwork, initial_state
+from nncrn.network import ReactionNetwork, initial_state, require_network
 from nncrn.simulate._results import SteadyState, Trajectory, report_convergence
 from nncrn.simulate._solver import Solver
 
@@ -105,6 +105,7 @@ def steady_state(
         ``concentrations (batch, n_species)``, ``outputs (batch, n_outputs)``, per-item
         ``converged``, ``residual``, ``time``, ``n_steps`` and the total ``n_rhs``.
     """
+    network = require_network(network, "steady_state")
     solver = check_solver(solver)
     atol = _check_tolerance("atol", atol)
     rtol = _check_tolerance("rtol", rtol)
@@ -147,6 +148,7 @@ def integrate(
         ``concentrations (batch, n_times, n_species)``, ``outputs (batch, n_times,
         n_outputs)``, per-item ``converged`` and ``n_steps``, total ``n_rhs``.
     """
+    network = require_network(network, "integrate")
     solver = check_solver(solver)
     t = check_t_eval(t_eval)
     y = initial_state(network, inputs, y0)

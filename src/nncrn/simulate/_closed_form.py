@@ -12,7 +12,7 @@ import numpy as np
 from scipy import sparse
 
 from nncrn._errors import NetworkError
-from nncrn.network import ReactionNetwork, initial_state
+from nncrn.network import ReactionNetwork, initial_state, require_network
 from nncrn.simulate._massaction import rhs
 from nncrn.simulate._results import SteadyState, report_convergence
 
@@ -180,6 +180,7 @@ def fixed_point(
     ``solver = "fixed_point"``. With ``eps = 0`` the result is the positive root, although a
     neuron started at exactly 0 stays there.
     """
+    network = require_network(network, "fixed_point")
     levels = _plan(network)
     state = initial_state(network, inputs, y0)
     batch = state.shape[0]

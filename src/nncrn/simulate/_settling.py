@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from nncrn._errors import InputError
-from nncrn.network import ReactionNetwork
+from nncrn.network import ReactionNetwork, require_network
 from nncrn.simulate._api import check_solver, integrate, steady_state
 from nncrn.simulate._results import SteadyState
 from nncrn.simulate._solver import Solver
@@ -61,6 +61,7 @@ def settling_time(
         its defaults because a 1%-band crossing needs far less than 1e-8 accuracy; that
         halves the cost of the long (``t_max``) trajectory.
     """
+    network = require_network(network, "settling_time")
     if solver is None:
         from nncrn.simulate._torch_ode import TorchODE
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from nncrn._errors import InputError
-from nncrn.network import ReactionNetwork
+from nncrn.network import ReactionNetwork, require_network
 from nncrn.simulate._results import SteadyState, Trajectory
 from nncrn.simulate._solver import Solver, make_steady_state, make_trajectory
 from nncrn.simulate._structure import MassActionStructure
@@ -178,7 +178,7 @@ class TorchODE(Solver):
 
         Optional: the first solve does it otherwise. Useful to time the solve alone.
         """
-        self._setup(network)
+        self._setup(require_network(network, "TorchODE.prepare"))
 
     def _setup(self, network: ReactionNetwork):
         import torch
@@ -208,12 +208,14 @@ class TorchODE(Solver):
         (each item whose polynomials are not certified still goes to Newton, and shows
         ``n_steps > 0``). ``"newton"``: every item gets pseudo-transient Newton.
         """
+        network = require_network(network, "TorchODE.steady_path")
         if self.steady_method == "newton":
             return "newton"
         return "sweep" if MassActionStructure.build(network).levels is not None else "newton"
 
     def linear_algebra(self, network: ReactionNetwork) -> str:
         """``"triangular"`` or ``"dense"``: how this solver factorises ``I/h - J`` on ``network``."""
+        network = require_network(network, "TorchODE.linear_algebra")
         if self.linear_solver == "dense":
             return "dense"
         return "triangular" if MassActionStructure.build(network).levels is not None else "dense"

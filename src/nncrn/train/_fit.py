@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from nncrn._errors import InputError
-from nncrn.network import ReactionNetwork, input_concentrations
+from nncrn.network import ReactionNetwork, input_concentrations, require_network
 from nncrn.simulate import Solver
 from nncrn.train._implicit import implicit_state
 from nncrn.train._layered import Layered, NotFeedForward, build_layered
@@ -165,6 +165,7 @@ def fit(
     Only weights and biases are trained (see :mod:`nncrn.train._terms`); leaks, saturations
     and decays are fixed. A weight whose sign flips changes reaction kind.
     """
+    network = require_network(network, "fit")
     constraints = Constraints() if constraints is None else constraints
     if not isinstance(constraints, Constraints):
         raise InputError(

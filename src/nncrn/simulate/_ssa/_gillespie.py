@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nncrn._errors import InputError
-from nncrn.network import ReactionNetwork, initial_state, input_concentrations
+from nncrn.network import ReactionNetwork, initial_state, input_concentrations, require_network
 from nncrn.simulate._results import report_convergence
 from nncrn.simulate._ssa._model import (
     SSAModel,
@@ -158,8 +158,7 @@ def gillespie(
     progress:
         Called as ``progress(done_runs, total_runs)`` after each block.
     """
-    if not isinstance(network, ReactionNetwork):
-        raise InputError(f"network must be an nncrn.ReactionNetwork, got {type(network).__name__}")
+    network = require_network(network, "gillespie")
     volume = check_volume(volume)
     try:
         t_end = float(t_end)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nncrn._errors import InputError, NetworkError
-from nncrn.network import ReactionNetwork
+from nncrn.network import ReactionNetwork, require_network
 from nncrn.simulate._ssa._gillespie import Progress, gillespie, seed_root
 from nncrn.simulate._ssa._model import check_volume
 from nncrn.simulate._ssa._solvers import SSASolver, TauLeaping
@@ -108,6 +108,7 @@ def noise_study(
 
     ``volumes`` are processed in order; ``progress(done_runs, total_runs)`` counts over all.
     """
+    network = require_network(network, "noise_study")
     vols = [check_volume(v) for v in np.atleast_1d(np.asarray(volumes, dtype=object))]
     if not vols:
         raise InputError("volumes is empty; pass at least one volume, e.g. [10, 100, 1000]")
