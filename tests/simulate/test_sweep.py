@@ -226,3 +226,16 @@ def test_float32_meets_float32_tolerances_and_refuses_tighter_ones():
     single = integrate(net, x[:5], t, solver=TorchODE(dtype="float32")).concentrations
     double = integrate(net, x[:5], t, solver=TorchODE()).concentrations
     np.testing.assert_allclose(single, double, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "device, match",
+    [("tpu", r"device='tpu'\) is not a torch device"), ("cuda:0", "no CUDA device|cuda:0")],
+)
+def test_unusable_device_is_refused_with_the_alternatives(device, match):
+    if device.startswith("cuda") and torch.cuda.is_available() and torch.cuda.device_count() > 0:
+        device, match = f"cuda:{torch.cuda.device_count()}", "CUDA device\\(s\\)"
+    rng = np.random.default_rng(1)
+    net, _, _ = random_ajd(rng, [2, 3, 1], 1e-2)
+    with pytest.raises(InputError, match=match):
+        steady_state(net, [[1.0, 1.0]], solver=TorchODE(device=device))

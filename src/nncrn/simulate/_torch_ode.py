@@ -180,13 +180,35 @@ class TorchODE(Solver):
         """
         self._setup(require_network(network, "TorchODE.prepare"))
 
+    def _device(self, torch):
+        """The torch device to use, or an InputError naming the ones that exist here."""
+        if self.device is None:
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        try:
+            device = torch.device(self.device)
+        except (RuntimeError, TypeError) as exc:
+            raise InputError(
+                f"TorchODE(device={self.device!r}) is not a torch device; use 'cpu', 'cuda', "
+                "'cuda:N' or None (CUDA when available, else CPU)"
+            ) from exc
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise InputError(
+                f"TorchODE(device={self.device!r}): no CUDA device is available here "
+                "(torch.cuda.is_available() is False); use device='cpu', or None to pick CUDA "
+                "only when present"
+            )
+        if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+            raise InputError(
+                f"TorchODE(device={self.device!r}): this machine has "
+                f"{torch.cuda.device_count()} CUDA device(s); use 'cuda:0' .. "
+                f"'cuda:{torch.cuda.device_count() - 1}'"
+            )
+        return device
+
     def _setup(self, network: ReactionNetwork):
         import torch
 
-        if self.device is None:
-            device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        else:
-            device = torch.device(self.device)
+        device = self._device(torch)
         dtype = getattr(torch, str(self.dtype).removeprefix("torch."))
         key = (id(network), str(device), str(dtype))
         with _PREPARED_LOCK:
