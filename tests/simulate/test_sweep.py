@@ -239,3 +239,48 @@ def test_unusable_device_is_refused_with_the_alternatives(device, match):
     net, _, _ = random_ajd(rng, [2, 3, 1], 1e-2)
     with pytest.raises(InputError, match=match):
         steady_state(net, [[1.0, 1.0]], solver=TorchODE(device=device))
+
+
+def _stack(seed, sizes, integer=False):
+    from nncrn.compile import DenseLayer, LayerStack
+
+    rng = np.random.default_rng(seed)
+    layers = []
+    for k in range(len(sizes) - 1):
+        shape = (sizes[k + 1], sizes[k])
+        w = rng.integers(-2, 3, shape) if integer else rng.normal(size=shape)
+        act = "identity" if k == len(sizes) - 2 else "relu"
+        layers.append(DenseLayer(w, rng.normal(size=sizes[k + 1]), act))
+    return LayerStack(tuple(layers), "random")
+
+
+def _scheme_networks():
+    import warnings
+
+    from nncrn.compile import DualRail, Polynomial, SmoothReLU, with_argmax
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # schemes that replace ReLU say so
+        return {
+            "smooth_relu": (SmoothReLU(1e-3).build(_stack(0, [3, 8, 4, 2])), "sweep"),
+            "rectified_root": (
+                Polynomial.rectified_root(3, 1e-2).build(_stack(1, [3, 8, 4, 2])), "sweep"),
+            "polynomial": (
+                Polynomial((0.05, 0.0, -1.0, -0.5), (0.0, 1.0)).build(_stack(2, [3, 8, 4, 2])),
+                "sweep"),
+            "dual_rail": (DualRail().build(_stack(3, [3, 8, 4, 2], integer=True)), "newton"),
+            "smooth_relu+argmax": (
+                with_argmax(SmoothReLU(1e-3).build(_stack(4, [3, 8, 4, 2]))), "newton"),
+        }  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(_scheme_networks()))
+def test_every_scheme_takes_its_path_and_both_paths_agree(name):
+    """Polynomial-activation schemes sweep every item; dual-rail and argmax have cycles."""
+    net, path = _scheme_networks()[name]
+    x = np.random.default_rng(9).uniform(0.0, 1.0, (30, 3))
+    auto = steady_state(net, x, solver=SWEEP)
+    newton = steady_state(net, x, solver=NEWTON)
+    assert SWEEP.steady_path(net) == path
+    assert (auto.n_steps == 0).all() == (path == "sweep")
+    np.testing.assert_allclose(auto.concentrations, newton.concentrations, rtol=1e-8, atol=1e-12)
