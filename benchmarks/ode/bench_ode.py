@@ -11,9 +11,9 @@ Every number comes from this one run. Workloads (eps = 1e-3, smoothed-ReLU const
 * 784-100-10: digits upsampled to 28x28 (bilinear, ``scipy.ndimage.zoom``), 10,000 inputs
   made by drawing digits with replacement, shifting them by up to one pixel and adding
   N(0, 0.02) noise (clipped to [0, 1]). No MNIST download is possible here.
-* random bimolecular: 120 species, inflow and decay of each, 1,500 random reactions
-  ``A + B -> C + D``: a general network whose Jacobian graph has cycles (dense-LU path),
-  256 random initial states.
+* random bimolecular: 184 species (as many as 64-100-10), inflow and decay of each, 7,500
+  random reactions ``A + B -> C + D`` (7,868 in all, like 64-100-10's 7,730): a general
+  network whose Jacobian graph has cycles (Newton with dense LU), 256 random initial states.
 * the 64-100-10 steady state again with ``TorchODE(steady_method="newton")``: the
   pseudo-transient Newton path that networks the level sweep cannot certify take.
 * trajectories of 64-100-10 at 61 times up to t = 400 with TorchODE(rtol=1e-7) (global
@@ -334,7 +334,7 @@ def trajectory_workload(net, x, args, rtol):
 def random_workload(args):
     from nncrn.simulate import TorchODE
 
-    net = _random_bimolecular()
+    net = _random_bimolecular(n=184, m=7500)  # the species and reactions of 64-100-10
     rng = np.random.default_rng(1)
     y0 = rng.uniform(0.0, 2.0, (256, net.n_species))
     ours_s, peak, (conc, conv, steps, _n_rhs, _) = _in_child(
