@@ -53,7 +53,8 @@ class TorchODE(Solver):
     (and every item of a network with cycles, or with ``steady_method="newton"``) get
     Newton's method with pseudo-transient continuation from their initial state (see
     :mod:`nncrn.simulate._ptc`), which follows the trajectory to the attractor it reaches.
-    Swept items report ``n_steps = 0`` and ``time = inf``.
+    Swept items report ``n_steps = 0`` and ``time = inf``; :meth:`steady_path` tells which
+    path a network takes.
 
     The structures derived from a network are kept for the 8 most recently solved networks,
     so repeated calls on one network pay for them once (:meth:`prepare` builds them ahead).
