@@ -98,6 +98,19 @@ def test_compile_and_simulate_match_demo_network(demo_dir, tmp_path):
     np.testing.assert_allclose(late, logits, rtol=1e-5, atol=1e-7)
 
 
+def test_compile_with_argmax_gives_one_hot_class_shares(demo_dir, tmp_path):
+    net_path = tmp_path / "argmax.json"
+    assert main(["compile", str(demo_dir / "model.json"), "-o", str(net_path), "--argmax"]) == 0
+    net = ReactionNetwork.load(net_path)
+    assert {"W0", "W1", "W2"} <= set(net.species_names) and net.metadata["classes"]
+    inputs = tmp_path / "x.csv"
+    inputs.write_text("X0,X1,X2,X3\n5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n")
+    out = tmp_path / "y.csv"
+    assert main(["simulate", str(net_path), "--inputs", str(inputs), "-o", str(out)]) == 0
+    shares = np.array([[float(r[c]) for c in net.outputs] for r in csv.DictReader(out.open())])
+    np.testing.assert_allclose(shares, [[1, 0, 0], [0, 0, 1]], atol=1e-9)  # setosa, virginica
+
+
 def test_info_lists_reaction_kinds(demo_dir, capsys):
     assert main(["info", str(demo_dir / "network.json")]) == 0
     text = capsys.readouterr().out
