@@ -154,14 +154,13 @@ def report_rows(network: ReactionNetwork, chem: dict[str, Any] | None) -> list[t
 
 def solver_rows(network: ReactionNetwork) -> list[tuple[str, str]]:
     """How TorchODE solves ``network`` (its ``steady_path`` and ``linear_algebra``), in words."""
-    from nncrn.simulate._structure import MassActionStructure
+    from nncrn.simulate import TorchODE
 
-    levels = MassActionStructure.build(network).levels
-    if levels is not None:
-        steady, linear = f"level sweep, {len(levels)} levels", "forward substitution"
-    else:  # the Jacobian graph has a cycle
-        steady, linear = "Newton (graph has a cycle)", "dense LU, O(n^3) per item"
-    return [("TorchODE steady states", steady), ("TorchODE linear algebra", linear)]
+    solver = TorchODE()
+    steady = {"sweep": "level sweep", "newton": "Newton (graph has a cycle)"}
+    linear = {"triangular": "forward substitution", "dense": "dense LU, O(n^3) per item"}
+    return [("TorchODE steady states", steady[solver.steady_path(network)]),
+            ("TorchODE linear algebra", linear[solver.linear_algebra(network)])]  # fmt: skip
 
 
 def add_data_arguments(p: Any) -> None:

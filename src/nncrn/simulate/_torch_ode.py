@@ -26,9 +26,10 @@ _CHUNK_BUDGET = 2**26
 _LINEAR_SOLVERS = ("auto", "dense")
 _STEADY_METHODS = ("auto", "newton")
 _F32_RTOL = 1e-6  # ~8 float32 epsilons: the tightest relative tolerance float32 can meet
-# Prepared structures of recently solved networks, keyed by (id(network), device, dtype) and
-# checked against a weak reference: a network is immutable, so they stay valid while it lives.
-_PREPARED: OrderedDict[tuple, tuple[weakref.ref, Any]] = OrderedDict()
+# Structures derived from recently used networks (the reduced structure, and kernels per
+# device and dtype), keyed by id(network) and checked against a weak reference: a network is
+# immutable, so they stay valid while it lives.
+_PREPARED: OrderedDict[int, tuple[weakref.ref, dict]] = OrderedDict()
 _PREPARED_MAX = 8
 _PREPARED_LOCK = threading.Lock()
 
@@ -209,20 +210,19 @@ class TorchODE(Solver):
     def _setup(self, network: ReactionNetwork):
         import torch
 
+        from nncrn.simulate._sweep import LevelSweep
+        from nncrn.simulate._torch_kernels import TorchKernels
+
         device = self._device(torch)
         dtype = getattr(torch, str(self.dtype).removeprefix("torch."))
-        key = (id(network), str(device), str(dtype))
-        with _PREPARED_LOCK:
-            hit = _PREPARED.get(key)
-            if hit is not None and hit[0]() is network:
-                _PREPARED.move_to_end(key)
-                return torch, hit[1]
-        kernels = _build(network, device, dtype)
-        with _PREPARED_LOCK:
-            _PREPARED[key] = (weakref.ref(network), kernels)
-            while len(_PREPARED) > _PREPARED_MAX:
-                _PREPARED.popitem(last=False)
-        return torch, kernels
+        entry = _prepared(network)
+        key = (str(device), str(dtype))
+        if key not in entry:
+            s = _structure(network)
+            kernels = TorchKernels(s, device, dtype)
+            kernels.sweep = LevelSweep(s, kernels) if s.levels is not None else None
+            entry[key] = kernels
+        return torch, entry[key]
 
     def steady_path(self, network: ReactionNetwork) -> str:
         """``"sweep"`` or ``"newton"``: how this solver computes steady states of ``network``.
@@ -234,14 +234,14 @@ class TorchODE(Solver):
         network = require_network(network, "TorchODE.steady_path")
         if self.steady_method == "newton":
             return "newton"
-        return "sweep" if MassActionStructure.build(network).levels is not None else "newton"
+        return "sweep" if _structure(network).levels is not None else "newton"
 
     def linear_algebra(self, network: ReactionNetwork) -> str:
         """``"triangular"`` or ``"dense"``: how this solver factorises ``I/h - J`` on ``network``."""
         network = require_network(network, "TorchODE.linear_algebra")
         if self.linear_solver == "dense":
             return "dense"
-        return "triangular" if MassActionStructure.build(network).levels is not None else "dense"
+        return "triangular" if _structure(network).levels is not None else "dense"
 
     @contextlib.contextmanager
     def _threads(self, torch):
@@ -346,12 +346,23 @@ class TorchODE(Solver):
         )
 
 
-def _build(network: ReactionNetwork, device: Any, dtype: Any):
-    """Kernels of ``network`` on ``device``, with the level sweep when the graph is a DAG."""
-    from nncrn.simulate._sweep import LevelSweep
-    from nncrn.simulate._torch_kernels import TorchKernels
+def _prepared(network: ReactionNetwork) -> dict:
+    """The dict of structures kept for ``network`` (one of the 8 most recently used)."""
+    with _PREPARED_LOCK:
+        hit = _PREPARED.get(id(network))
+        if hit is not None and hit[0]() is network:
+            _PREPARED.move_to_end(id(network))
+            return hit[1]
+        entry: dict = {}
+        _PREPARED[id(network)] = (weakref.ref(network), entry)
+        while len(_PREPARED) > _PREPARED_MAX:
+            _PREPARED.popitem(last=False)
+        return entry
 
-    s = MassActionStructure.build(network)
-    kernels = TorchKernels(s, device, dtype)
-    kernels.sweep = LevelSweep(s, kernels) if s.levels is not None else None
-    return kernels
+
+def _structure(network: ReactionNetwork) -> MassActionStructure:
+    """The reduced structure of ``network``, built once while it is among the recent ones."""
+    entry = _prepared(network)
+    if "structure" not in entry:
+        entry["structure"] = MassActionStructure.build(network)
+    return entry["structure"]
