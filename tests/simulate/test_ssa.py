@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -112,8 +114,22 @@ def test_inputs_are_held_and_results_are_reproducible():
 
 @pytest.mark.parametrize("processes", [False, True], ids=["threads", "processes"])
 def test_dask_local_cluster_gives_identical_result(processes):
-    """Worker threads, and worker processes (the network and solver travel pickled)."""
+    """Worker threads, and worker processes (the network and solver travel pickled).
+
+    Starting worker processes sets OMP/MKL/OPENBLAS_NUM_THREADS=1 and more in this
+    process's environment (dask's pre-spawn settings); the environment is put back, so that
+    later tests which start subprocesses get the one they set.
+    """
     distributed = pytest.importorskip("distributed")
+    saved = dict(os.environ)
+    try:
+        _dask_matches_local(distributed, processes)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _dask_matches_local(distributed, processes):
     x = np.array([[0.5], [1.0], [2.0]])
     kwargs = dict(volume=20, t_end=20, runs=4, n_times=5, rng=123, solver=NextReactionMethod())
     local = gillespie(catalysed(), x, **kwargs)
