@@ -57,7 +57,7 @@ class TorchODE(Solver):
     Swept items report ``n_steps = 0`` and ``time = inf``; :meth:`steady_path` tells which
     path a network takes.
 
-    The structures derived from a network are kept for the 8 most recently solved networks,
+    The structures derived from a network are kept for the 8 most recently used networks,
     so repeated calls on one network pay for them once (:meth:`prepare` builds them ahead).
 
     Linear algebra: when the Jacobian's off-diagonal sparsity graph has no cycle (every
