@@ -59,12 +59,25 @@ class TriangularSystem:
 
 
 class DenseSystem:
-    """``sigma I - J`` by batched dense LU (any network)."""
+    """``sigma I - J`` by batched dense LU (any network).
 
-    def __init__(self, k: TorchKernels, g: torch.Tensor, y: torch.Tensor, sigma: torch.Tensor):
+    With ``laws`` (orthonormal conservation laws ``C``, ``C J = 0``) it factorises
+    ``sigma I - J + C^T C`` instead. For a right-hand side with ``C r = 0`` (every residual
+    and Newton right-hand side of a mass-action network) both give the same ``x``, with
+    ``C x = 0``; but as ``sigma -> 0`` the plain matrix becomes singular along ``C`` and
+    its solve amplifies roundoff into ``x``, while the augmented one keeps eigenvalue
+    ``sigma + 1`` there. The sign of the determinant is unchanged for ``sigma > 0``.
+    """
+
+    def __init__(
+        self, k: TorchKernels, g: torch.Tensor, y: torch.Tensor, sigma: torch.Tensor,
+        laws: torch.Tensor | None = None,
+    ):  # fmt: skip
         n = k.n_dynamic
         eye = torch.eye(n, dtype=y.dtype, device=y.device)
         a = sigma[:, None, None] * eye - k.jacobian(g, y)
+        if laws is not None:
+            a = a + laws.T @ laws
         self.lu, self.piv, _ = torch.linalg.lu_factor_ex(a)
 
     def det_positive(self) -> torch.Tensor:
@@ -79,9 +92,14 @@ class DenseSystem:
 
 
 def factor(
-    k: TorchKernels, g: torch.Tensor, y: torch.Tensor, sigma: torch.Tensor, *, dense: bool
+    k: TorchKernels, g: torch.Tensor, y: torch.Tensor, sigma: torch.Tensor, *, dense: bool,
+    laws: torch.Tensor | None = None,
 ) -> TriangularSystem | DenseSystem:
-    """``sigma (batch,) * I - J(y)`` for items ``y (batch, n)`` with coefficients ``g``."""
+    """``sigma (batch,) * I - J(y)`` for items ``y (batch, n)`` with coefficients ``g``.
+
+    ``laws``: conservation laws to stabilise the dense solve with (see :class:`DenseSystem`);
+    the triangular solve does not use them.
+    """
     if dense or not k.triangular:
-        return DenseSystem(k, g, y, sigma)
+        return DenseSystem(k, g, y, sigma, laws)
     return TriangularSystem(k, g, y, sigma)

@@ -13,9 +13,13 @@ finds the attractor that the chemistry reaches from ``y0``); large ``dt`` is New
 * the residual grows by more than ``_MAX_GROWTH`` (a wild overshoot).
 
 ``dt`` is capped at ``_DT_MAX``: networks with conservation laws (``A <-> B``) have a singular
-``J``, and ``I/dt - J`` must stay invertible. The iteration conserves every linear
-conservation law exactly (``c^T J = 0`` implies ``c^T dy = 0``), so the cap only slows the
-last digits of convergence along slow modes (factor ``1 / (1 + dt |lambda|)`` per step).
+``J``, and ``I/dt - J`` must stay invertible. In exact arithmetic the iteration conserves
+every linear conservation law (``c^T J = 0`` implies ``c^T dy = 0``); in floating point a
+solve with ``dt`` near the cap amplifies roundoff along ``c`` (a chemical sigmoid's
+``Y + Yc`` drifted by 1e-7 while the residual stayed at 1e-15). So every iterate is
+projected back onto the conserved totals of the item's initial state (orthonormal laws from
+:mod:`._conservation`). The cap only slows the last digits of convergence along slow modes
+(factor ``1 / (1 + dt |lambda|)`` per step).
 An item has converged when ``||f(y)||_inf <= atol + rtol ||y||_inf``; it is decided by the
 residual of the final state, never by the size of the last step.
 """
@@ -66,6 +70,8 @@ def ptc_steady_state(
     b, nd = y_full.shape[0], k.n_dynamic
     y = y_full[:, k.dynamic].clone()
     dev, dt_ = y.device, y.dtype
+    laws = k.conservation
+    totals = None if laws is None else y @ laws.T  # (batch, n_laws), fixed by the start
     g = k.coefficients(y_full)
     f = k.rhs(g, y)
     res = f.abs().amax(1) if nd else torch.zeros(b, dtype=dt_, device=dev)
@@ -85,7 +91,8 @@ def ptc_steady_state(
     # Working set: unfinished items, compacted only when a third of it has finished, so that
     # most iterations update in place instead of gathering and scattering every array.
     idx = torch.nonzero(~done)[:, 0]
-    w = _Work(y[idx], f[idx], res[idx], dt[idx], g[:, idx], tol[idx], time[idx], steps[idx])
+    w = _Work(y[idx], f[idx], res[idx], dt[idx], g[:, idx], tol[idx], time[idx], steps[idx],
+              None if totals is None else totals[idx])  # fmt: skip
     w_done = torch.zeros(idx.numel(), dtype=torch.bool, device=dev)
     for _ in range(max_steps):
         if bool(w_done.all()):
@@ -94,8 +101,8 @@ def ptc_steady_state(
             _write_back(w, idx, w_done, y, f, res, tol, time, steps, done)
             keep = ~w_done
             idx, w, w_done = idx[keep], w.select(keep), w_done[keep]
-        system = factor(k, w.g, w.y, 1.0 / w.dt, dense=dense)
-        y_new = w.y + system.solve(w.f)
+        system = factor(k, w.g, w.y, 1.0 / w.dt, dense=dense, laws=laws)
+        y_new = _project(w.y + system.solve(w.f), laws, w.totals)
         y_new = torch.where((y_new < 0) & (y_new >= -neg_tol), torch.zeros_like(y_new), y_new)
         f_new = k.rhs(w.g, y_new)
         n_rhs += 2
@@ -119,7 +126,7 @@ def ptc_steady_state(
         w_done = w_done | (ok & (w.res <= w.tol))
     _write_back(w, idx, torch.ones_like(w_done), y, f, res, tol, time, steps, done)
     done = res <= tol
-    n_rhs += _polish(k, g, y, f, res, done, dense)
+    n_rhs += _polish(k, g, y, f, res, done, dense, totals)
     return SteadyOutcome(y, res <= tol, res, time, steps, n_rhs)
 
 
@@ -135,12 +142,21 @@ class _Work:
     tol: torch.Tensor
     time: torch.Tensor
     steps: torch.Tensor
+    totals: torch.Tensor | None  # conserved totals of the initial state
 
     def select(self, keep: torch.Tensor) -> _Work:
         return _Work(
             self.y[keep], self.f[keep], self.res[keep], self.dt[keep], self.g[:, keep],
             self.tol[keep], self.time[keep], self.steps[keep],
+            None if self.totals is None else self.totals[keep],
         )  # fmt: skip
+
+
+def _project(y: torch.Tensor, laws: torch.Tensor | None, totals: torch.Tensor | None):
+    """``y`` moved orthogonally onto ``laws @ y = totals`` (orthonormal ``laws``)."""
+    if laws is None:
+        return y
+    return y - (y @ laws.T - totals) @ laws
 
 
 def _write_back(w: _Work, idx, which, y, f, res, tol, time, steps, done) -> None:
@@ -151,7 +167,7 @@ def _write_back(w: _Work, idx, which, y, f, res, tol, time, steps, done) -> None
     done[sel] = True
 
 
-def _polish(k: TorchKernels, g, y, f, res, done, dense: bool) -> int:
+def _polish(k: TorchKernels, g, y, f, res, done, dense: bool, totals) -> int:
     """One full Newton step on converged items, kept where it lowers the residual.
 
     Newton converges quadratically, so this cheap step (one Jacobian, one LU, one RHS for
@@ -163,7 +179,8 @@ def _polish(k: TorchKernels, g, y, f, res, done, dense: bool) -> int:
         return 0
     ga, ya = g[:, idx], y[idx]
     sigma = torch.full_like(ya[:, 0], 1.0 / _DT_MAX)
-    y_new = ya + factor(k, ga, ya, sigma, dense=dense).solve(f[idx])
+    y_new = ya + factor(k, ga, ya, sigma, dense=dense, laws=k.conservation).solve(f[idx])
+    y_new = _project(y_new, k.conservation, None if totals is None else totals[idx])
     f_new = k.rhs(ga, y_new)
     r_new = f_new.abs().amax(1)
     keep = torch.isfinite(r_new) & (r_new <= res[idx]) & (y_new >= 0).all(1)

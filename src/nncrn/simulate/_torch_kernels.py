@@ -130,6 +130,9 @@ class TorchKernels:
 
         self.device, self.dtype = device, dtype
         self.sweep = None  # a LevelSweep, attached by the solver for triangular networks
+        # (n_laws, n_dynamic) orthonormal conservation laws in this numbering, or None;
+        # attached by the solver (see nncrn.simulate._conservation)
+        self.conservation: torch.Tensor | None = None
         nd, n_mono = s.n_dynamic, s.mono_species.shape[0]
         self.n_species, self.n_dynamic = s.n_species, nd
         self.n_reactions, self.n_terms, self.n_monomials = s.n_reactions, s.n_terms, n_mono

@@ -210,6 +210,7 @@ class TorchODE(Solver):
     def _setup(self, network: ReactionNetwork):
         import torch
 
+        from nncrn.simulate._conservation import conservation_basis
         from nncrn.simulate._sweep import LevelSweep
         from nncrn.simulate._torch_kernels import TorchKernels
 
@@ -221,6 +222,10 @@ class TorchODE(Solver):
             s = _structure(network)
             kernels = TorchKernels(s, device, dtype)
             kernels.sweep = LevelSweep(s, kernels) if s.levels is not None else None
+            laws = conservation_basis(network.stoichiometry, kernels.dynamic.cpu().numpy())
+            kernels.conservation = (
+                None if laws is None else torch.tensor(laws, dtype=dtype, device=device)
+            )
             entry[key] = kernels
         return torch, entry[key]
 

@@ -1,0 +1,57 @@
+"""Linear conservation laws of a network: vectors ``c`` with ``c . (products - reactants) = 0``.
+
+A conserved total ``c . y`` is fixed by the initial state, and so is the steady state the
+chemistry reaches (``Y + Yc = 1`` in a chemical sigmoid, ``A + B`` in ``A <-> B``). Newton's
+method on ``f(y) = 0`` conserves these totals only in exact arithmetic: its Jacobian is
+singular along them, so near-Newton steps amplify roundoff into drift along ``c`` while the
+residual stays tiny. :func:`conservation_basis` gives an orthonormal basis of the laws, and
+the steady-state solver projects every iterate back onto the totals of the initial state.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from nncrn.network import StoichiometryView
+
+__all__ = ["conservation_basis"]
+
+# An eigenvalue of N^T N below this fraction of the largest is a conservation law; the
+# smallest non-zero singular value of a small-integer stoichiometry matrix is far above
+# sqrt(1e-12) of the largest (about pi / n for a chain of n species).
+_NULL = 1e-12
+
+
+def conservation_basis(view: StoichiometryView, dynamic: np.ndarray) -> np.ndarray | None:
+    """``(n_laws, len(dynamic))`` orthonormal conservation laws over the ``dynamic`` species.
+
+    ``dynamic`` lists species indices (in the caller's order); None when there is no law.
+    Computed from the Gram matrix ``N^T N`` of the net stoichiometry ``N`` restricted to
+    those species (``(n_dynamic, n_dynamic)``, cheap for any network a dense solve handles)
+    and verified against ``N`` itself.
+    """
+    dynamic = np.asarray(dynamic, dtype=np.int64)
+    nd = dynamic.size
+    if nd == 0:
+        return None
+    pos = np.full(view.n_species, -1, dtype=np.int64)
+    pos[dynamic] = np.arange(nd)
+    cols = pos[np.asarray(view.net_cols, dtype=np.int64)]
+    keep = cols >= 0
+    n = sp.csr_matrix(
+        (np.asarray(view.net_coeffs, dtype=np.float64)[keep],
+         (np.asarray(view.net_rows, dtype=np.int64)[keep], cols[keep])),
+        shape=(view.n_reactions, nd),
+    )  # fmt: skip
+    gram = (n.T @ n).toarray()
+    values, vectors = np.linalg.eigh(gram)
+    null = values <= _NULL * max(float(values[-1]), 1.0)
+    if not null.any():
+        return None
+    basis = vectors[:, null].T
+    # Verify: every law is orthogonal to every reaction's net change (to roundoff).
+    scale = float(abs(n).max()) if n.nnz else 1.0
+    if n.nnz and float(abs(n @ basis.T).max()) > 1e-9 * scale:  # pragma: no cover
+        raise AssertionError("conservation laws do not annihilate the stoichiometry")
+    return basis

@@ -1,0 +1,111 @@
+"""Conservation laws: found exactly, and kept by TorchODE's Newton steady states.
+
+Expected values are closed forms (the laws of hand-written networks, ``A <-> B``'s
+equilibrium) or the torch model a network was compiled from.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import nncrn.nn
+from nncrn import compile_network
+from nncrn.network import Reaction, ReactionNetwork, Species
+from nncrn.simulate import TorchODE, steady_state
+from nncrn.simulate._conservation import conservation_basis
+
+from ._ajd import random_ajd
+
+
+def _net(reactions, species):
+    return ReactionNetwork(
+        [Species(s, "auxiliary", v) for s, v in species.items()],
+        [Reaction.parse(r, k) for r, k in reactions],
+    )
+
+
+def _laws(net):
+    v = net.stoichiometry
+    return conservation_basis(v, np.flatnonzero(v.dynamic))
+
+
+def _same_span(a, b):
+    """Rows of ``a`` and ``b`` span the same space (projectors equal)."""
+    b = np.linalg.qr(np.asarray(b, dtype=np.float64).T)[0]
+    return np.allclose(a.T @ a, b @ b.T, atol=1e-12)
+
+
+def test_laws_of_hand_written_networks():
+    ab = _laws(_net([("A -> B", 2.0), ("B -> A", 1.0)], {"A": 0.7, "B": 0.2}))
+    assert ab.shape == (1, 2)
+    np.testing.assert_allclose(np.abs(ab[0]), [2**-0.5, 2**-0.5], rtol=1e-14)
+    # 2A <-> C and B <-> D: A + 2C and B + D are conserved
+    two = _laws(_net([("2 A -> C", 1.0), ("C -> 2 A", 1.0), ("B -> D", 1.0), ("D -> B", 3.0)],
+                     {"A": 1.0, "B": 1.0, "C": 0.0, "D": 0.0}))  # fmt: skip
+    assert two.shape == (2, 4)
+    assert _same_span(two, [[1, 0, 2, 0], [0, 1, 0, 1]])
+    np.testing.assert_allclose(two @ two.T, np.eye(2), atol=1e-14)
+
+
+def test_no_laws_with_inflow_and_decay():
+    assert _laws(_net([("0 -> A", 1.0), ("A -> B", 1.0), ("B -> 0", 1.0)], {"A": 0, "B": 0})) is None
+    assert _laws(random_ajd(np.random.default_rng(0), [3, 4, 2], 1e-3)[0]) is None
+
+
+def _sigmoid_model(seed):
+    torch.manual_seed(seed)
+    lin = torch.nn.Linear
+    model = torch.nn.Sequential(
+        lin(3, 4), nncrn.nn.ChemicalSigmoid(0.25), lin(4, 2), nncrn.nn.ChemicalSigmoid(0.25)
+    ).double()
+    with torch.no_grad():
+        for m in model:
+            if isinstance(m, lin):
+                m.weight.mul_(3)
+    return model
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_newton_keeps_the_sigmoid_pairs_totals(seed):
+    # Y + Yc = 1 for every neuron. Before the projection, near-Newton steps let it drift by
+    # ~1e-7 (residual 1e-15, converged=True) and the outputs missed the model by ~1e-7.
+    model = _sigmoid_model(seed)
+    net = compile_network(model)
+    x = np.random.default_rng(seed).random((40, 3)) * 2
+    laws = _laws(net)
+    names = set(net.species_names)
+    pairs = [s for s in net.species_names if s + "c" in names]
+    assert laws.shape[0] == len(pairs) == 6
+    ss = steady_state(net, x, solver=TorchODE(), rtol=1e-13, atol=1e-15)
+    assert ss.converged.all()
+    c = ss.concentrations
+    for name in pairs:
+        total = c[:, net.index(name)] + c[:, net.index(name + "c")]
+        np.testing.assert_allclose(total, 1.0, rtol=0, atol=1e-14)
+    want = model(torch.tensor(x)).detach().numpy()
+    np.testing.assert_allclose(ss.outputs, want, rtol=0, atol=1e-12)
+
+
+def test_newton_reaches_the_equilibrium_of_its_own_totals():
+    # A <-> B (kf = 2, kr = 1): A* = kr / (kf + kr) * (A0 + B0) for every item's own total.
+    net = _net([("A -> B", 2.0), ("B -> A", 1.0)], {"A": 0.0, "B": 0.0})
+    y0 = np.array([[0.7, 0.2], [3.0, 0.0], [0.0, 1e-6]])
+    ss = steady_state(net, y0=y0, solver=TorchODE(), rtol=1e-14, atol=1e-16)
+    total = y0.sum(1)
+    np.testing.assert_allclose(ss.concentrations[:, 0], total / 3, rtol=1e-13)
+    np.testing.assert_allclose(ss.concentrations.sum(1), total, rtol=1e-14)
+
+
+@pytest.mark.parametrize("method", ["auto", "newton"])
+def test_triangular_network_with_a_law(method):
+    # A -> B -> C: triangular Jacobian, one law (A + B + C); the sweep declines it
+    # (no inflow), Newton converges to A = B = 0, C = the total.
+    net = _net([("A -> B", 3.0), ("B -> C", 0.5)], {"A": 0.0, "B": 0.0, "C": 0.0})
+    solver = TorchODE(steady_method=method)
+    assert solver.linear_algebra(net) == "triangular"
+    y0 = np.array([[1.0, 0.25, 0.0], [0.0, 2.0, 1.0]])
+    ss = steady_state(net, y0=y0, solver=solver)
+    np.testing.assert_allclose(ss.concentrations[:, 2], y0.sum(1), rtol=1e-12)
+    np.testing.assert_allclose(ss.concentrations.sum(1), y0.sum(1), rtol=1e-15)
