@@ -95,8 +95,65 @@ def test_stochastic_sbml_export_writes_counts(net_json, tmp_path, capsys):
     assert main(["export", str(path), "--stochastic-volume", "100", "-o", str(out)]) == 0
     text = out.read_text()
     assert 'hasOnlySubstanceUnits="true"' in text
-    assert 'id="X" compartment="cell" initialAmount="50.0"' in text  # input X at 0.5 x volume 100, in molecules
+    assert (
+        'id="X" compartment="cell" initialAmount="50.0"' in text
+    )  # input X at 0.5 x volume 100, in molecules
     assert main(["import", str(out), "-o", str(tmp_path / "back.json")]) == 2
     assert "stochastic" in capsys.readouterr().err
     assert main(["export", str(path), "--format", "crn", "--stochastic-volume", "100"]) == 2
     assert "SBML only" in capsys.readouterr().err
+
+
+def test_export_without_output_needs_a_format(net_json, capsys):
+    _, path = net_json
+    assert main(["export", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "needs --format {sbml,antimony,crn}" in err and "-o FILE" in err
+    assert "None" not in err
+
+
+def test_dash_output_is_standard_output(net_json, tmp_path, monkeypatch, capsys):
+    _, path = net_json
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", str(path), "--format", "crn", "-o", "-"]) == 0
+    assert "X + Y -> X + 2 Y [k = 0.3]" in capsys.readouterr().out
+    assert not (tmp_path / "-").exists()
+    crn = tmp_path / "model.crn"
+    assert main(["export", str(path), "-o", str(crn)]) == 0
+    capsys.readouterr()
+    assert main(["import", str(crn), "-o", "-"]) == 0
+    assert ReactionNetwork.from_json(capsys.readouterr().out) == net_json[0]
+    assert not (tmp_path / "-").exists()
+
+
+@pytest.mark.parametrize("command", ["export", "import"])
+def test_output_in_a_missing_directory_or_a_directory(net_json, tmp_path, capsys, command):
+    _, path = net_json
+    source = path
+    if command == "import":
+        source = tmp_path / "model.crn"
+        assert main(["export", str(path), "-o", str(source)]) == 0
+        capsys.readouterr()
+    missing = tmp_path / "nodir" / ("a.xml" if command == "export" else "a.json")
+    assert main([command, str(source), "-o", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert f"output directory '{missing.parent}' does not exist" in err
+    assert ".tmp" not in err and "Errno" not in err
+    (tmp_path / "d").mkdir()
+    for target in (f"{tmp_path / 'd'}/", str(tmp_path / "d")):
+        args = [command, str(source), "-o", target]
+        assert main(args + (["--format", "sbml"] if command == "export" else [])) == 2
+        err = capsys.readouterr().err
+        assert f"output '{target}' is a directory; give a file name" in err
+        assert "Errno" not in err
+    assert list((tmp_path / "d").iterdir()) == []
+
+
+def test_import_ignores_a_byte_order_mark(tmp_path):
+    src = tmp_path / "bom.crn"
+    src.write_bytes("\ufeffA + B -> C [k = 2]\n".encode())
+    out = tmp_path / "bom.json"
+    assert main(["import", str(src), "-o", str(out)]) == 0
+    net = ReactionNetwork.load(out)
+    assert net.species_names == ("A", "B", "C")
+    assert "renamed_species" not in net.metadata

@@ -96,7 +96,7 @@ def test_foreign_crn_text_nuskell_style():
     text = """
     # a Nuskell-style CRN
     A + B -> C [k = 1.5e-3]
-    2C -> [k = 2]; C <=> D [kf = 2, kr = 0.25]
+    2*C -> [k = 2]; C <=> D [kf = 2, kr = 0.25]
     x' + A-1 -> 2 x' [k = 1]
     """
     net = from_crn_text(text)

@@ -31,8 +31,11 @@ def register(subparsers) -> None:
         "plain CRN text. The format comes from --format or the output file's extension.",
     )
     exp.add_argument("network", help="network JSON file (from `nncrn compile`)")
-    exp.add_argument("--format", choices=_FORMATS, help="output format")
-    exp.add_argument("-o", "--output", help="output file (default: standard output)")
+    exp.add_argument("--format", choices=_FORMATS,
+                     help="output format (default: from the extension of -o)")  # fmt: skip
+    exp.add_argument("-o", "--output",
+                     help="output file; '-' or none for standard output (then --format is "
+                     "needed)")  # fmt: skip
     exp.add_argument(
         "--stochastic-volume", type=float, metavar="OMEGA",
         help="SBML only: write molecule counts at this volume and kinetic laws equal to "
@@ -48,14 +51,21 @@ def register(subparsers) -> None:
     )
     imp.add_argument("file", help="model file to import")
     imp.add_argument("--format", choices=_FORMATS, help="input format")
-    imp.add_argument("-o", "--output", required=True, help="network JSON file to write")
+    imp.add_argument("-o", "--output", required=True,
+                     help="network JSON file to write ('-' for standard output)")  # fmt: skip
     imp.set_defaults(func=run_import)
 
 
 def _format(explicit: str | None, path: str | None, what: str) -> str:
     if explicit:
         return explicit
-    if path is not None and Path(path).suffix.lower() in _EXTENSIONS:
+    if path is None:
+        raise InputError(
+            "nncrn export writes to standard output when -o is not given (or is '-'), and "
+            f"then needs --format {{{','.join(_FORMATS)}}}; or give -o FILE with an extension among "
+            f"{', '.join(sorted(_EXTENSIONS))}"
+        )
+    if Path(path).suffix.lower() in _EXTENSIONS:
         return _EXTENSIONS[Path(path).suffix.lower()]
     raise FormatError(
         f"cannot tell the {what} format from {path!r}; pass --format {{{','.join(_FORMATS)}}} "
@@ -63,8 +73,27 @@ def _format(explicit: str | None, path: str | None, what: str) -> str:
     )
 
 
+def _check_output(path: str) -> None:
+    """Refuse an output path that names a directory or lies in a missing directory."""
+    target = Path(path)
+    if path.endswith(("/", os.sep)) or target.is_dir():
+        raise InputError(
+            f"output {path!r} is a directory; give a file name, such as "
+            f"{str(target / 'model.xml')!r}"
+        )
+    parent = target.parent
+    if not parent.exists():
+        raise InputError(
+            f"output directory {str(parent)!r} does not exist; create it first (mkdir -p "
+            f"{parent}) or choose another -o path"
+        )
+    if not parent.is_dir():
+        raise InputError(f"output {path!r}: {str(parent)!r} is not a directory")
+
+
 def write_atomic(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file, so a failure leaves no partial file."""
+    _check_output(str(path))
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
@@ -85,7 +114,10 @@ def run_export(args: argparse.Namespace, console) -> int:
     from nncrn import export
     from nncrn.network import ReactionNetwork
 
-    fmt = _format(args.format, args.output, "output")
+    to_stdout = args.output in (None, "-")
+    if not to_stdout:
+        _check_output(args.output)
+    fmt = _format(args.format, None if to_stdout else args.output, "output")
     network = ReactionNetwork.load(args.network)
     writer = {"sbml": export.to_sbml, "antimony": export.to_antimony, "crn": export.to_crn_text}
     kwargs = {}
@@ -99,7 +131,7 @@ def run_export(args: argparse.Namespace, console) -> int:
         text = writer[fmt](network, **kwargs)
     except export.MissingExtraError as exc:
         return _missing_extra(exc)
-    if args.output is None:
+    if to_stdout:
         sys.stdout.write(text)
         return 0
     write_atomic(args.output, text)
@@ -115,8 +147,10 @@ def run_import(args: argparse.Namespace, console) -> int:
     path = Path(args.file)
     if not path.is_file():
         raise FormatError(f"input file {str(path)!r} does not exist or is not a file")
+    if args.output != "-":
+        _check_output(args.output)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # -sig: a byte-order mark is not text
     except UnicodeDecodeError as exc:
         raise FormatError(f"{str(path)!r} is not UTF-8 text ({exc.reason})") from None
     reader = {"sbml": export.from_sbml, "antimony": export.from_antimony,
@@ -125,6 +159,9 @@ def run_import(args: argparse.Namespace, console) -> int:
         network = reader[fmt](text)
     except export.MissingExtraError as exc:
         return _missing_extra(exc)
+    if args.output == "-":
+        sys.stdout.write(network.to_json())
+        return 0
     write_atomic(args.output, network.to_json())
     console.print(f"read {network!r} from {fmt}; wrote {args.output}")
     return 0

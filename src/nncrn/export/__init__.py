@@ -4,16 +4,26 @@ What each format keeps:
 
 * SBML (:func:`to_sbml` / :func:`from_sbml`): everything — species, stoichiometry, rate
   constants, initial concentrations, roles, input ranges, readout, labels (reaction
-  names) and metadata (nncrn annotations). Needs ``nncrn[interop]`` (python-libsbml).
+  names, character for character, tabs and line breaks included) and metadata (nncrn
+  annotations). XML cannot hold control characters such as ``"\\x01"``, so a label or
+  readout name with one is refused (:class:`~nncrn.FormatError`), and libsbml cannot
+  parse subnormal doubles (below ``2.2e-308``), so such a value is refused
+  (:class:`~nncrn.InputError`). Needs ``nncrn[interop]`` (python-libsbml).
 * Antimony (:func:`to_antimony` / :func:`from_antimony`): everything, roles, readout and
   metadata through ``//@nncrn`` pragma comments; a ``"`` in a label becomes ``'`` and
-  runs of whitespace in labels collapse. Reading needs the ``antimony`` package.
+  runs of whitespace in labels (line breaks included) collapse to one space. Antimony
+  reserves some names (``time``, ``pi``, ``exp``, ``species``, ...): a network with such a
+  species name is refused with a message listing them. Labels with control characters
+  and subnormal numbers are refused as for SBML (Antimony loads through SBML). Reading
+  needs the ``antimony`` package.
 * CRN text (:func:`to_crn_text` / :func:`from_crn_text`): everything through ``#@nncrn``
-  pragmas; whitespace runs in labels collapse. Text written by other tools carries only
-  reactions and rate constants.
+  pragmas; whitespace runs in labels (line breaks included) collapse. Text written by
+  other tools carries only reactions and rate constants.
 
-Every format uses nncrn's kinetics (:data:`nncrn.network.KINETICS`): mass action
-without factorials.
+Input species that some reaction consumes or produces (dual-rail schemes) are ordinary,
+changing species in every format; only inputs that are pure catalysts are written as
+constant boundary species. Every format uses nncrn's kinetics
+(:data:`nncrn.network.KINETICS`): mass action without factorials.
 """
 
 from nncrn.export._antimony import from_antimony, to_antimony

@@ -1,9 +1,21 @@
 """Pieces every exchange format shares: optional imports, ids, names and nncrn pragmas.
 
-Species names are the same identifiers in every format (nncrn names are already ASCII
-identifiers, which is what SBML ``SId``, Antimony and CRN-text identifiers accept). A
-foreign name that is not an identifier is sanitised once, by :func:`sanitise_names`, and
-the mapping ``{new_name: original}`` is kept in ``metadata["renamed_species"]``.
+Species names are the same identifiers in every format (nncrn names are ASCII
+identifiers, which is what SBML ``SId`` and CRN-text identifiers accept). Antimony also
+reserves some identifiers (``time``, ``pi``, ``exp``, ``species``, ``model``, ...; see
+:data:`ANTIMONY_RESERVED`): :func:`~nncrn.export.to_antimony` refuses a network with such
+a species name rather than writing text Antimony cannot load. A foreign name that is not
+an identifier is sanitised once, by :func:`sanitise_names`, and the mapping
+``{new_name: original}`` is kept in ``metadata["renamed_species"]``.
+
+The ids the writers add (model ``nncrn_network``, compartment ``cell``, reactions
+``r{i}``, rate parameters ``k_r{i}``) share one namespace with the species; an id a
+species already uses gets a trailing ``_`` (:func:`element_ids`).
+
+Input species that some reaction consumes or produces (dual-rail schemes) are ordinary
+species in every format; only inputs that no reaction changes (pure catalysts, as in the
+AJD construction) are written as constant boundary species (:func:`held_inputs`), which
+is how nncrn's simulators treat them too.
 
 Formats without annotations (Antimony, CRN text) carry what they cannot express natively
 (roles, input ranges, readout, metadata) in *pragma* comment lines, one JSON object per
@@ -17,25 +29,33 @@ import importlib
 import json
 import math
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from nncrn._errors import FormatError
-from nncrn.network import ReactionNetwork, Readout
+from nncrn._errors import FormatError, InputError
+from nncrn.network import ReactionNetwork, Readout, Role
 from nncrn.network._network import thaw_json
 
 __all__ = [
+    "ANTIMONY_RESERVED",
     "PRAGMA",
+    "ElementIds",
     "MissingExtraError",
     "NncrnInfo",
+    "check_sbml_numbers",
+    "check_xml_labels",
     "element_ids",
+    "held_inputs",
     "import_optional",
     "layer_of",
     "nncrn_version",
+    "one_line",
     "parse_pragma",
     "pragma_lines",
+    "provenance_text",
     "sanitise_names",
 ]
 
@@ -76,17 +96,112 @@ def fresh(base: str, taken: set[str]) -> str:
     return name
 
 
-def element_ids(network: ReactionNetwork) -> tuple[str, list[str], list[str]]:
-    """Compartment id, reaction ids ``r{i}`` and rate-parameter ids ``k_r{i}``.
+@dataclass(frozen=True)
+class ElementIds:
+    """Ids of the elements a writer adds next to the species."""
 
-    SBML and Antimony share one namespace between species, compartments, parameters and
-    reactions, so an id that a species already uses gets a trailing ``_``.
+    model: str
+    compartment: str
+    reactions: list[str]
+    params: list[str]
+
+
+def element_ids(network: ReactionNetwork) -> ElementIds:
+    """Model id, compartment id, reaction ids ``r{i}`` and rate-parameter ids ``k_r{i}``.
+
+    SBML and Antimony share one namespace between the model, species, compartments,
+    parameters and reactions, so an id that a species already uses gets a trailing ``_``
+    (a species named ``nncrn_network`` makes the model ``nncrn_network_``).
     """
     taken = set(network.species_names)
+    model = fresh("nncrn_network", taken)
     compartment = fresh("cell", taken)
     reactions = [fresh(f"r{i}", taken) for i in range(network.n_reactions)]
     params = [fresh(f"k_r{i}", taken) for i in range(network.n_reactions)]
-    return compartment, reactions, params
+    return ElementIds(model, compartment, reactions, params)
+
+
+def held_inputs(network: ReactionNetwork) -> set[str]:
+    """Input species that no reaction changes: the ones written as constant boundary species.
+
+    nncrn's simulators integrate every species some reaction changes
+    (``network.stoichiometry.dynamic``), inputs included; an input a reaction consumes or
+    produces (dual-rail schemes) must stay an ordinary species in an exported model.
+    """
+    dynamic = network.stoichiometry.dynamic
+    return {
+        s.name
+        for s, changes in zip(network.species, dynamic, strict=True)
+        if s.role is Role.INPUT and not changes
+    }
+
+
+# Characters XML 1.0 cannot hold at all (not even as character references).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def check_xml_labels(network: ReactionNetwork, fmt: str, *, readouts: bool = True) -> None:
+    """Refuse reaction labels (and readout names) that XML (SBML, Antimony's SBML) cannot hold."""
+    texts = [
+        (f"reaction {i} ({r.equation()}) has label", r.label, "relabel the reaction")
+        for i, r in enumerate(network.reactions)
+    ]
+    if readouts:
+        texts += [(f"readout {ro.name!r} has name", ro.name, "rename the readout")
+                  for ro in network.readout or ()]  # fmt: skip
+    for what, text, fix in texts:
+        bad = _NOT_XML.search(text)
+        if bad is not None:
+            raise FormatError(
+                f"{what} {text!r}, which contains the control character {bad.group()!r} "
+                f"(U+{ord(bad.group()):04X}); XML 1.0 has no way to write it, so {fmt} cannot "
+                f"hold it. {fix.capitalize()} without control characters (tabs and line "
+                "breaks are fine), or export CRN text (to_crn_text), which keeps them"
+            )
+
+
+def check_sbml_numbers(network: ReactionNetwork, fmt: str) -> None:
+    """Refuse subnormal initial concentrations and rate constants, which libsbml cannot parse.
+
+    libsbml reads a double written below ``sys.float_info.min`` (``2.2e-308``, e.g.
+    ``5e-324``) as an error and the value as NaN, so a file holding one does not read back.
+    """
+    tiny = sys.float_info.min
+
+    def check(value: float, what: str, fix: str) -> None:
+        if value != 0 and abs(value) < tiny:
+            raise InputError(
+                f"{what} is {value!r}, a subnormal double (nonzero but below {tiny!r}); "
+                f"libsbml, and so {fmt} readers such as libRoadRunner, cannot parse such a "
+                f"number. {fix}, or export CRN text (to_crn_text), which keeps it exactly"
+            )
+
+    for s in network.species:
+        check(s.initial, f"initial concentration of species {s.name!r}",
+              "Set it to 0.0 or rescale the concentration unit")  # fmt: skip
+    for i, r in enumerate(network.reactions):
+        check(r.rate, f"rate constant of reaction {i} ({r.equation()})",
+              "Rescale the time or concentration unit, or drop the reaction")  # fmt: skip
+
+
+ANTIMONY_RESERVED = frozenset(
+    # keywords of Antimony's lexer (case-sensitive)
+    "module model end species formula reaction DNA gene geneProduct operator compartment "
+    "has in is var const substanceOnly ext import event at after function unit delete "
+    "constraint maximize minimize "
+    # built-in functions (libsbml's L3 parser)
+    "abs acos arccos acosh arccosh acot arccot acoth arccoth acsc arccsc acsch arccsch asec "
+    "arcsec asech arcsech asin arcsin arcsinh atan arctan atanh arctanh ceil ceiling cos "
+    "cosh cot coth csc csch delay exp factorial floor log ln log10 piecewise power pow sqr "
+    "sqrt rateOf root sec sech sin sinh tan tanh and not or xor eq equals geq gt leq lt neq "
+    "divide minus plus times quotient max min rem implies normal truncatedNormal uniform "
+    "exponential truncatedExponential gamma truncatedGamma poisson truncatedPoisson "
+    "bernoulli binomial cauchy chisquare laplace lognormal rayleigh "
+    # built-in constants
+    "true True TRUE false False FALSE pi exponentiale exponentialE avogadro time inf INF "
+    "infinity NaN nan NAN notanumber".split()
+)
+"""Identifiers Antimony (3.x) reserves: keywords, built-in functions and constants."""
 
 
 _NOT_ID = re.compile(r"[^A-Za-z0-9_]")
@@ -157,6 +272,34 @@ def pragma_lines(network: ReactionNetwork, comment: str, *, initial: bool) -> li
     return lines
 
 
+def _is_number(value: object) -> bool:
+    """A JSON number (``true``/``false`` are not numbers, though Python's bool is an int)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_species_pragma(value: dict, where: str) -> None:
+    name = value["name"]
+    initial = value.get("initial", 0.0)
+    if not _is_number(initial) or not math.isfinite(initial) or initial < 0:
+        raise FormatError(
+            f"{where}: species {name!r} has initial {json.dumps(initial)}; the initial "
+            'concentration must be a finite number >= 0, as in "initial": 0.5'
+        )
+    role = value.get("role", Role.AUXILIARY.value)
+    if role not in [r.value for r in Role]:
+        allowed = ", ".join(repr(r.value) for r in Role)
+        raise FormatError(f"{where}: species {name!r} has role {role!r}; use one of {allowed}")
+    rng = value.get("input_range")
+    if rng is not None and not (
+        isinstance(rng, list) and len(rng) == 2 and _is_number(rng[0])
+        and (rng[1] is None or _is_number(rng[1]))
+    ):  # fmt: skip
+        raise FormatError(
+            f"{where}: species {name!r} has input_range {json.dumps(rng)}; write [low, high] "
+            "with numbers (high may be null for infinity), or null"
+        )
+
+
 def parse_pragma(body: str, info: NncrnInfo, where: str) -> None:
     """Add one pragma (the text after ``@nncrn``) to ``info``; malformed ones are errors."""
     kind, _, payload = body.strip().partition(" ")
@@ -169,6 +312,7 @@ def parse_pragma(body: str, info: NncrnInfo, where: str) -> None:
             raise FormatError(f"{where}: @nncrn species pragma needs an object with a 'name'")
         if value["name"] in info.species:
             raise FormatError(f"{where}: species {value['name']!r} is declared twice")
+        _check_species_pragma(value, where)
         value["input_range"] = range_from_json(value.get("input_range"), where)
         info.species[value["name"]] = value
     elif kind == "readout":
@@ -198,13 +342,27 @@ def layer_of(label: str) -> str | None:
     return m.group(1) if m else None
 
 
+# Line breaks of any kind (str.splitlines, Antimony's lexer), other control characters,
+# and what XML cannot hold.
+_NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+
+
+def one_line(text: str) -> str:
+    """``text`` safe inside a one-line comment: control characters become spaces, runs collapse."""
+    return " ".join(_NOT_ONE_LINE.sub(" ", text).split())
+
+
 def provenance_text(network: ReactionNetwork) -> str:
-    """One human-readable line of provenance for file headers and SBML notes."""
+    """One human-readable line of provenance for file headers and SBML notes.
+
+    Free text from ``metadata`` (a multi-line ``source``, say) is flattened by
+    :func:`one_line`, so it can never end the comment it is written into.
+    """
     meta: Mapping[str, Any] = network.metadata
     parts = [f"nncrn {nncrn_version()}"]
     for key in ("source", "scheme", "eps"):
         if key in meta:
             value = meta[key]
             text = json.dumps(thaw_json(value)) if not isinstance(value, str) else value
-            parts.append(f"{key}: {text}")
+            parts.append(f"{key}: {one_line(text)}")
     return "; ".join(parts)

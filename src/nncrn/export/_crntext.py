@@ -9,18 +9,30 @@ Format (that of Nuskell and crnsimulator, which accept it unchanged)::
     X -> Y [k = 1e-3]; Y -> [k = 2]
 
 * one reaction per statement, statements separated by newlines or ``;``;
-* coefficients precede names (``2 D`` or ``2D``); ``0`` or nothing is the empty side;
+* a coefficient precedes its name, separated by whitespace or ``*`` (``2 D``, ``2*D``);
+  ``0`` (or ``∅``) alone, or nothing, is the empty side. A term like ``2D`` or ``3PG`` is
+  refused as ambiguous (Nuskell reads ``3PG`` as 3 ``PG``, other tools as a species named
+  ``3PG``): write ``3 PG`` for the coefficient, and give species names that start with a
+  letter or ``_``. A number where a species should be (``10 -> X``, ``A + 0 -> B``) is an
+  error, not a species;
 * the rate is ``[k = number]`` after an irreversible ``->``, ``[kf = a, kr = b]`` after a
   reversible ``<=>`` (read as two irreversible reactions); numbers are decimal or
-  scientific (``1e-3``, ``2.5E+04``). The writer prints Python's shortest round-trip repr,
-  so a text round trip is exact, and never writes ``0`` for an empty side;
+  scientific (``1e-3``, ``2.5E+04``) and must be finite and > 0 (``[k = 0]``, ``[k = -1]``
+  and ``[k = 1e400]``, which overflows, are errors naming the line). The writer prints
+  Python's shortest round-trip repr, so a text round trip is exact, and never writes ``0``
+  for an empty side;
 * kinetics: mass action without factorials, as everywhere in nncrn (``2 Y -> Y [k = 1]``
   means ``dy/dt = -y^2``);
-* a trailing ``# comment`` on a reaction line is its label; other comments are ignored;
+* a trailing ``# comment`` on a reaction line is its label (the writer collapses runs of
+  whitespace in labels, line breaks included, to one space; other characters are kept);
+  other comments are ignored. Header comments carry provenance on one line, with line
+  breaks and control characters of ``metadata["source"]`` flattened to spaces;
+* a UTF-8 byte-order mark at the start of the text is ignored;
 * nncrn's own files carry species (role, initial concentration, input range), readout and
   metadata in ``#@nncrn`` pragma lines (see :mod:`nncrn.export._common`). When species are
-  declared there, a reaction naming an undeclared species is an error. Without pragmas,
-  species appear in order of first use with role ``auxiliary`` and initial 0.
+  declared there, a reaction naming an undeclared species is an error; an ``initial``
+  must be a number (``true`` is refused). Without pragmas, species appear in order of
+  first use with role ``auxiliary`` and initial 0.
 
 Names that are not identifiers (``x'``, ``A-1``, ``s.2``) are sanitised
 (:func:`~nncrn.export._common.sanitise_names`) and the mapping is kept in
@@ -33,13 +45,15 @@ errors naming the line.
 from __future__ import annotations
 
 import math
+import numbers
 import re
 
-from nncrn._errors import FormatError
+from nncrn._errors import FormatError, InputError
 from nncrn.export._common import (
     PRAGMA,
     NncrnInfo,
     layer_of,
+    one_line,
     parse_pragma,
     pragma_lines,
     provenance_text,
@@ -54,7 +68,7 @@ _STATEMENT = re.compile(r"^(?P<lhs>[^<>\[\]]*?)(?P<arrow><=>|->)(?P<rhs>[^<>\[\]
                         r"(?:\[(?P<rates>[^\]]*)\])?\s*$")  # fmt: skip
 _K = re.compile(rf"^\s*k\s*=\s*({_NUMBER})\s*$")
 _KFR = re.compile(rf"^\s*kf\s*=\s*({_NUMBER})\s*,\s*kr\s*=\s*({_NUMBER})\s*$")
-_TERM = re.compile(r"^\s*(\d+)?\s*([^\s+\[\]#;,=<>]+)\s*$")
+_TERM = re.compile(r"^(?:(?P<coeff>\d+)(?:\s*\*\s*|\s+))?(?P<name>[^\s+*\[\]#;,=<>]+)$")
 
 
 def _side(side) -> str:
@@ -75,7 +89,7 @@ def to_crn_text(network: ReactionNetwork) -> str:
         key = layer_of(r.label)
         if key is not None and key != group:
             group = key
-            lines += ["", f"# --- {key}"]
+            lines += ["", f"# --- {one_line(key)}"]
         label = " ".join(r.label.split())
         note = f"  # {label}" if label else ""
         lines.append(f"{_side(r.reactants)} -> {_side(r.products)} [k = {r.rate!r}]{note}")
@@ -87,18 +101,56 @@ def _parse_side(text: str, where: str) -> list[tuple[str, int]]:
     if text in ("", "0", "∅"):
         return []
     out = []
-    for term in text.split("+"):
+    for raw in text.split("+"):
+        term = raw.strip()
+        if not term:
+            raise FormatError(
+                f"{where}: empty term in {text!r} (a '+' with nothing on one side); remove the "
+                "extra '+'"
+            )
         m = _TERM.match(term)
         if m is None:
             raise FormatError(
-                f"{where}: cannot read {term.strip()!r}; a term is a species name optionally "
-                "preceded by an integer coefficient, as in '2 Y'"
+                f"{where}: cannot read {term!r}; a term is a species name optionally "
+                "preceded by an integer coefficient and a space or '*', as in '2 Y' or '2*Y'"
             )
-        coeff = int(m.group(1)) if m.group(1) else 1
+        name = m["name"]
+        if name.isdigit():
+            raise FormatError(
+                f"{where}: {term!r} is a number where a species name should be; '0' alone "
+                "stands for the empty side (write 'A -> B', not 'A + 0 -> B'), and a "
+                "coefficient needs a species after it, as in '2 Y'"
+            )
+        if name[0].isdigit():
+            digits = len(name) - len(name.lstrip("0123456789"))
+            coeff, rest = name[:digits], name[digits:]
+            raise FormatError(
+                f"{where}: {term!r} is ambiguous: {coeff} molecules of {rest!r}, or a species "
+                f"named {name!r}? Write '{coeff} {rest}' (or '{coeff}*{rest}') for the "
+                "coefficient; species names must start with a letter or '_', so rename a "
+                f"species such as {name!r} (e.g. '{rest}{coeff}')"
+            )
+        coeff = int(m["coeff"]) if m["coeff"] else 1
         if coeff == 0:
-            raise FormatError(f"{where}: coefficient 0 in {term.strip()!r}; leave the term out")
-        out.append((m.group(2), coeff))
+            raise FormatError(f"{where}: coefficient 0 in {term!r}; leave the term out")
+        out.append((name, coeff))
     return out
+
+
+def _rate(literal: str, where: str, what: str) -> float:
+    value = float(literal)
+    if math.isinf(value):
+        raise FormatError(
+            f"{where}: rate constant {what} = {literal} overflows a double (it reads as inf); "
+            "rate constants must be finite and > 0, below about 1.8e308"
+        )
+    if not value > 0:
+        raise FormatError(
+            f"{where}: rate constant {what} = {literal}; rate constants must be finite and > 0 "
+            "(drop a reaction whose rate is 0, e.g. write 'A -> B [k = 1]' for a '<=>' whose "
+            "kr is 0; a negative rate has no meaning in mass action)"
+        )
+    return value
 
 
 def _rates(arrow: str, rates: str | None, default: float | None, where: str) -> list[float]:
@@ -115,7 +167,8 @@ def _rates(arrow: str, rates: str | None, default: float | None, where: str) -> 
     if m is None:
         want = "[k = number]" if n == 1 else "[kf = number, kr = number]"
         raise FormatError(f"{where}: cannot read rate '[{rates}]'; expected {want} after {arrow}")
-    return [float(g) for g in m.groups()]
+    names = ["k"] if n == 1 else ["kf", "kr"]
+    return [_rate(g, where, name) for g, name in zip(m.groups(), names, strict=True)]
 
 
 def from_crn_text(text: str, *, default_rate: float | None = None) -> ReactionNetwork:
@@ -126,6 +179,15 @@ def from_crn_text(text: str, *, default_rate: float | None = None) -> ReactionNe
     """
     if not isinstance(text, str):
         raise FormatError(f"from_crn_text expects text (str), got {type(text).__name__}")
+    if default_rate is not None:
+        ok = isinstance(default_rate, numbers.Real) and not isinstance(default_rate, bool)
+        if not (ok and math.isfinite(default_rate) and default_rate > 0):
+            raise InputError(
+                f"default_rate must be a finite number > 0 (the rate constant of reactions "
+                f"written without '[k = ...]'), or None to require one; got {default_rate!r}"
+            )
+        default_rate = float(default_rate)
+    text = text.removeprefix("\ufeff")
     info = NncrnInfo()
     raw: list[tuple[list, list, float, str, int]] = []
     for lineno, line in enumerate(text.splitlines(), 1):
@@ -172,9 +234,7 @@ def _build(raw, info: NncrnInfo) -> ReactionNetwork:
     species = []
     for old in dict.fromkeys(declared + used):
         extra = info.species.get(old, {})
-        initial = extra.get("initial", 0.0)
-        if not isinstance(initial, int | float) or not math.isfinite(initial):
-            raise FormatError(f"species {old!r}: initial must be a finite number")
+        initial = extra.get("initial", 0.0)  # checked by parse_pragma
         species.append(Species(mapping[old], extra.get("role", "auxiliary"), initial,
                                extra.get("input_range")))  # fmt: skip
     seen: dict[tuple, int] = {}

@@ -2,11 +2,24 @@
 
 Every SBML construct is either translated exactly or refused with a message:
 
+* SBML core only: a document that uses an SBML Level 3 package marked
+  ``required="true"`` (``comp`` hierarchical models above all, whose submodels would
+  otherwise be dropped silently) is refused, naming the package; flatten ``comp`` models
+  first (libsbml's ``"flatten comp"`` converter). Optional packages (``required="false"``:
+  ``layout``, ``render``, ``fbc`` bounds, ...) cannot change the kinetics and are ignored;
 * kinetic laws must be products of constants (numbers, parameters, local parameters,
   compartment sizes) and integer powers of species, whose exponents equal the reactant
-  coefficients (species in the law that are not reactants become catalysts). A law
-  ``forward - reverse`` (reversible reaction) becomes two irreversible reactions. Anything
-  else (Michaelis-Menten, functions, ``time``, ...) is refused, naming reaction and law;
+  coefficients (species in the law that are not reactants become catalysts; ``A^0`` is
+  1). A local parameter shadows a global parameter, compartment or species of the same id,
+  as SBML specifies. A law ``forward - reverse`` (reversible reaction) becomes two
+  irreversible reactions; a term whose constant is 0 (``kr = 0``) is dropped. Anything
+  else (Michaelis-Menten, functions, ``time``, division by zero, ...) is refused, naming
+  reaction and law;
+* stoichiometries must be non-negative integers; a Level 1/2 speciesReference without a
+  ``stoichiometry`` attribute has the default 1 (Level 3 has no default and needs one);
+  ``stoichiometryMath`` is refused;
+* two SBML reactions with the same stoichiometry are refused, naming both ids (merge them:
+  rate constants add);
 * one compartment of constant, set size ``V`` holds every species. Since SBML laws are in
   amount/time, the nncrn rate constant is ``(constant factors) * V^m / V``, where ``m``
   counts factors of species declared by amount (``hasOnlySubstanceUnits``); all species
@@ -19,14 +32,15 @@ Every SBML construct is either translated exactly or refused with a message:
   ``stochasticVolume`` annotation) is refused: its counts are rounded and its laws are
   propensities with falling factorials.
 
-Precision: the values are libsbml's doubles, read exactly from the text.
+Precision: the values are libsbml's doubles, read exactly from the text. A UTF-8
+byte-order mark before the XML is ignored.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+import re
 
 from nncrn._errors import FormatError, UnsupportedModelError
 from nncrn.export._common import NncrnInfo, import_optional
@@ -41,7 +55,14 @@ def read_document(text: str):
     libsbml = import_optional("libsbml", "SBML import")
     if not isinstance(text, str):
         raise FormatError(f"from_sbml expects SBML text (str), got {type(text).__name__}")
+    text = text.removeprefix("\ufeff")
+    if not text.strip():
+        raise FormatError(
+            "the SBML text is empty (nothing but whitespace); pass the contents of an SBML "
+            "file, which starts with '<?xml' and holds an <sbml> element"
+        )
     doc = libsbml.readSBMLFromString(text)
+    _refuse_packages(doc, text)
     errors = [
         doc.getError(i)
         for i in range(doc.getNumErrors())
@@ -56,6 +77,48 @@ def read_document(text: str):
     if doc.getModel() is None:
         raise FormatError("SBML document contains no <model>")
     return doc
+
+
+_SBML_TAG = re.compile(r"<(?:\w+:)?sbml\b[^>]*>")
+_REQUIRED = re.compile(r"""\b([A-Za-z_][\w.-]*):required\s*=\s*["']true["']""")
+
+
+def _refuse_packages(doc, text: str) -> None:
+    """Refuse SBML Level 3 packages that change the model's meaning (``required="true"``)."""
+    if doc.getLevel() < 3:  # packages are Level 3; libsbml lists Level 2 annotation layouts
+        return
+    core = doc.getURI()
+    for i in range(doc.getNumPlugins()):
+        plugin = doc.getPlugin(i)
+        name, uri = plugin.getPackageName(), plugin.getURI()
+        if uri == core:  # libsbml's internal pseudo-packages of core (l3v2extendedmath)
+            continue
+        if name == "comp" or doc.getPackageRequired(name):
+            raise UnsupportedModelError(_package_message(name, uri))
+    for i in range(doc.getNumUnknownPackages()):
+        uri = doc.getUnknownPackageURI(i)
+        if doc.getPackageRequired(uri):
+            raise UnsupportedModelError(_package_message(doc.getUnknownPackagePrefix(i), uri))
+    # A namespace libsbml does not take for a package at all, yet marked required.
+    tag = _SBML_TAG.search(text)
+    for prefix in _REQUIRED.findall(tag.group(0) if tag else ""):
+        uri = doc.getNamespaces().getURI(prefix) if doc.getNamespaces() else ""
+        raise UnsupportedModelError(_package_message(prefix, uri or "undeclared", comp=False))
+
+
+def _package_message(name: str, uri: str, comp: bool = True) -> str:
+    if name == "comp" and comp:
+        return (
+            f"the SBML document uses the 'comp' package ({uri}): a hierarchical model whose "
+            "submodels nncrn would drop, since it reads SBML core only. Flatten it first, e.g. "
+            "with libsbml: props = libsbml.ConversionProperties(); props.addOption('flatten "
+            "comp', True); doc.convert(props); then pass libsbml.writeSBMLToString(doc)"
+        )
+    return (
+        f"the SBML document requires the SBML Level 3 package {name!r} ({uri}, "
+        'required="true": it changes the model\'s mathematics); nncrn reads SBML core only. '
+        "Convert the model to core SBML (libsbml's converters) or remove the package"
+    )
 
 
 def from_sbml(text: str) -> ReactionNetwork:
@@ -73,14 +136,33 @@ def from_sbml(text: str) -> ReactionNetwork:
 class _Law:
     """A kinetic law flattened into mass-action terms ``(constant, {species: exponent})``."""
 
-    def __init__(self, reaction, values: Callable[[str], float | None], species: set[str]):
+    def __init__(self, reaction, local: dict[str, float | None],
+                 globals_: dict[str, float | None], species: set[str]):  # fmt: skip
         import libsbml
 
         self.libsbml = libsbml
         self.reaction = reaction
-        self.values = values
-        self.species = species
+        self.local = local
+        self.globals = globals_
+        # SBML: a local parameter shadows any global id, species included.
+        self.species = species - local.keys()
         self.formula = libsbml.formulaToL3String(reaction.getKineticLaw().getMath())
+
+    def value(self, name: str) -> float | None:
+        return self.local[name] if name in self.local else self.globals.get(name)
+
+    def divide(self, numerator: float, node) -> float:
+        """``numerator / value(node)``; a zero denominator is refused, naming it."""
+        den = self._number(node)
+        if den is None:
+            raise self.refuse("a species or expression in a denominator")
+        if den == 0:
+            raise UnsupportedModelError(
+                f"reaction {self.reaction.getId()!r} has kinetic law '{self.formula}', which "
+                f"divides by zero (its denominator '{self.libsbml.formulaToL3String(node)}' is 0); fix the "
+                "value of that parameter, compartment size or number"
+            )
+        return numerator / den
 
     def refuse(self, why: str) -> UnsupportedModelError:
         return UnsupportedModelError(
@@ -111,13 +193,15 @@ class _Law:
         if t in (lib.AST_REAL, lib.AST_REAL_E):
             return float(node.getReal())
         if t == lib.AST_NAME and node.getName() not in self.species:
-            value = self.values(node.getName())
+            value = self.value(node.getName())
             if value is None:
                 raise self.refuse(f"{node.getName()!r} has no constant value")
             return value
         if t == lib.AST_DIVIDE:
-            num, den = (self._number(node.getChild(i)) for i in range(2))
-            return None if num is None or den is None else num / den
+            num = self._number(node.getChild(0))
+            if num is None or self._number(node.getChild(1)) is None:
+                return None
+            return self.divide(num, node.getChild(1))
         return None
 
     def _collect(self, node, const: list[float], exps: dict[str, int]) -> None:
@@ -132,18 +216,21 @@ class _Law:
         elif t == lib.AST_NAME:
             exps[node.getName()] = exps.get(node.getName(), 0) + 1
         elif t == lib.AST_DIVIDE:
-            den = self._number(node.getChild(1))
-            if den is None:
-                raise self.refuse("a species or expression in a denominator")
-            const[0] /= den
+            const[0] = self.divide(const[0], node.getChild(1))
             self._collect(node.getChild(0), const, exps)
         elif t in (lib.AST_POWER, lib.AST_FUNCTION_POWER) and node.getNumChildren() == 2:
             base, exponent = node.getChild(0), self._number(node.getChild(1))
             if base.getType() != lib.AST_NAME or base.getName() not in self.species:
                 raise self.refuse("a power of a non-species expression")
-            if exponent is None or exponent != int(exponent) or exponent < 1:
-                raise self.refuse(f"species {base.getName()!r} raised to a non-integer power")
-            exps[base.getName()] = exps.get(base.getName(), 0) + int(exponent)
+            name = base.getName()
+            if exponent is None:
+                raise self.refuse(f"species {name!r} raised to a power that is not a constant")
+            if exponent != int(exponent):
+                raise self.refuse(f"species {name!r} raised to the non-integer power {exponent:g}")
+            if exponent < 0:
+                raise self.refuse(f"species {name!r} raised to the negative power {exponent:g}")
+            if exponent:  # A^0 is 1
+                exps[name] = exps.get(name, 0) + int(exponent)
         else:
             raise self.refuse(f"it contains '{lib.formulaToL3String(node)}'")
 
@@ -240,9 +327,19 @@ def model_to_network(model, info: NncrnInfo | None) -> ReactionNetwork:
         globals_[c.getId()] = c.getSize() if c.isSetSize() else None
 
     reactions = []
+    seen: dict[tuple, tuple[str, float]] = {}
     for i in range(model.getNumReactions()):
-        reactions.extend(_reaction(model.getReaction(i), globals_, ids, fixed, by_amount,
-                                   volume, own=info is not None))  # fmt: skip
+        for r, sbml_id in _reaction(model.getReaction(i), globals_, ids, fixed, by_amount,
+                                    volume, own=info is not None):  # fmt: skip
+            if r.key() in seen:
+                first, rate = seen[r.key()]
+                raise UnsupportedModelError(
+                    f"SBML reactions {first!r} and {sbml_id!r} are both {r.equation()}; an nncrn "
+                    "network holds each reaction once. Merge them into one reaction whose rate "
+                    f"constant is the sum ({rate!r} + {r.rate!r})"
+                )
+            seen[r.key()] = (sbml_id, r.rate)
+            reactions.append(r)
 
     if info is not None:
         readout = tuple(info.readout) if info.readout is not None else None
@@ -258,11 +355,18 @@ def _side(rx, n: int, get, what: str) -> dict[str, int]:
     out: dict[str, int] = {}
     for j in range(n):
         ref = get(j)
-        if not ref.isSetStoichiometry():
+        if rx.getLevel() < 3 and ref.isSetStoichiometryMath():
             raise UnsupportedModelError(
-                f"reaction {rx.getId()!r}: {what} {ref.getSpecies()!r} has no stoichiometry; set it"
+                f"reaction {rx.getId()!r}: {what} {ref.getSpecies()!r} has a stoichiometryMath "
+                "(a computed stoichiometry); mass-action networks need constant integer "
+                "stoichiometries. Replace it by a number"
             )
-        c = ref.getStoichiometry()
+        if not ref.isSetStoichiometry() and rx.getLevel() >= 3:
+            raise UnsupportedModelError(
+                f"reaction {rx.getId()!r}: {what} {ref.getSpecies()!r} has no stoichiometry "
+                '(SBML Level 3 has no default); set it, e.g. stoichiometry="1"'
+            )
+        c = ref.getStoichiometry()  # Levels 1 and 2: the default is 1
         if c != int(c) or c < 0:
             raise UnsupportedModelError(
                 f"reaction {rx.getId()!r}: {what} {ref.getSpecies()!r} has stoichiometry {c}; "
@@ -273,23 +377,31 @@ def _side(rx, n: int, get, what: str) -> dict[str, int]:
     return out
 
 
-def _reaction(rx, globals_, ids, fixed, by_amount, volume, own: bool) -> list[Reaction]:
+def _reaction(rx, globals_, ids, fixed, by_amount, volume,
+              own: bool) -> list[tuple[Reaction, str]]:  # fmt: skip
+    """The irreversible reactions of SBML reaction ``rx``, each with its SBML id (and tail)."""
     if rx.isSetFast() and rx.getFast():
         raise UnsupportedModelError(f"reaction {rx.getId()!r} is 'fast'; nncrn cannot read it")
     law = rx.getKineticLaw()
     if law is None or not law.isSetMath():
         raise UnsupportedModelError(f"reaction {rx.getId()!r} has no kinetic law")
-    local = {law.getParameter(j).getId(): law.getParameter(j).getValue()
-             for j in range(law.getNumParameters())}  # fmt: skip
-    parsed = _Law(rx, lambda name: local.get(name, globals_.get(name)), ids)
+    local = {
+        law.getParameter(j).getId():
+            law.getParameter(j).getValue() if law.getParameter(j).isSetValue() else None
+        for j in range(law.getNumParameters())
+    }  # fmt: skip
+    parsed = _Law(rx, local, globals_, ids)
     reactants = _side(rx, rx.getNumReactants(), rx.getReactant, "reactant")
     products = _side(rx, rx.getNumProducts(), rx.getProduct, "product")
-    terms = parsed.terms(law.getMath())
-    sides = [(reactants, products), (products, reactants)]
+    terms = list(zip(parsed.terms(law.getMath()), [(reactants, products), (products, reactants)],
+                     strict=False))  # fmt: skip
+    if len(terms) == 2 and any(const for (const, _), _ in terms):
+        # forward - 0 * reverse (a reversible reaction whose kr is 0) is one reaction
+        terms = [t for t in terms if t[0][0] != 0]
     label = rx.getName() if own else (rx.getName() or rx.getId())
-    suffix = ["", ""] if len(terms) == 1 else [" (forward)", " (reverse)"]
+    suffix = [""] if len(terms) == 1 else [" (forward)", " (reverse)"]
     out = []
-    for (const, exps), (lhs, rhs), tail in zip(terms, sides, suffix, strict=False):
+    for ((const, exps), (lhs, rhs)), tail in zip(terms, suffix, strict=True):
         for s, c in lhs.items():
             if exps.get(s, 0) != c:
                 raise parsed.refuse(
@@ -313,7 +425,8 @@ def _reaction(rx, globals_, ids, fixed, by_amount, volume, own: bool) -> list[Re
                 "conversion; rate constants must be finite and > 0 (drop reactions whose "
                 "rate is 0)"
             )
-        out.append(Reaction(lhs, rhs, rate, f"{label}{tail}" if label else ""))
+        out.append((Reaction(lhs, rhs, rate, f"{label}{tail}" if label else ""),
+                    f"{rx.getId()}{tail}"))  # fmt: skip
     return out
 
 

@@ -4,8 +4,11 @@ What the (default, deterministic) document contains and why:
 
 * one compartment ``cell`` of volume 1 (litre); every species lives in it and is declared
   by concentration (``hasOnlySubstanceUnits="false"``) with its initial concentration;
-* input species are constant boundary species: reactions use them as catalysts and
-  nothing changes them, which is how nncrn holds inputs at their given values;
+* an input species that no reaction changes (a pure catalyst, as in the AJD construction)
+  is a constant boundary species, which is how nncrn's simulators hold it at its input
+  value; an input that reactions consume or produce (dual-rail schemes) is an ordinary
+  species, integrated like every other (its nncrn role annotation still says ``input``);
+* the model id is ``nncrn_network`` (``nncrn_network_`` if a species has that name);
 * every rate constant is a named global parameter ``k_r{i}`` (reaction index ``i``), so
   a user can perturb one in any SBML tool;
 * kinetic law of reaction ``i``: ``cell * k_r{i} * X^a * Y^b ...`` — explicit mass action
@@ -17,7 +20,10 @@ What the (default, deterministic) document contains and why:
 * provenance (nncrn version, source model, scheme, eps) in the model's notes; roles,
   input ranges, readout and the full metadata in ``nncrn`` annotations, so
   :func:`~nncrn.export.from_sbml` restores the network exactly. Reaction labels are
-  reaction names.
+  reaction names, kept character for character (tabs and line breaks are written as
+  character references, so XML attribute normalisation cannot turn them into spaces).
+  A label or readout name holding a control character XML 1.0 cannot represent
+  (``"\\x01"``, ...) is refused with a :class:`~nncrn.FormatError`.
 
 Stochastic meaning. The default document states deterministic rates, and tools that
 reinterpret them stochastically disagree for a reactant with coefficient > 1:
@@ -35,8 +41,8 @@ libRoadRunner's Gillespie):
 
 * the compartment ``cell`` has size ``Omega``; substance and extent units are ``item``;
 * species are counts (``hasOnlySubstanceUnits="true"``), initial amount
-  ``round(concentration * Omega)`` as in :func:`nncrn.gillespie`; input species are
-  constant boundary species held at their counts;
+  ``round(concentration * Omega)`` as in :func:`nncrn.gillespie`; input species that no
+  reaction changes are constant boundary species held at their counts;
 * the kinetic law of reaction ``i`` is the propensity above written out in MathML,
   ``cell * k_r{i} * Y * (Y - 1) * X / cell^3`` for ``2 Y + X -> ...``, with the same
   global parameters ``k_r{i}`` (unit ``(item/litre)^(1-order) / second``) and the
@@ -50,7 +56,10 @@ To set inputs in libRoadRunner, assign the current value (``rr["[X0]"] = v``) af
 
 libsbml prints doubles with 15 significant digits; the writer rewrites every parameter
 value and initial concentration (stochastic export: initial amount and volume) with
-Python's shortest round-trip repr so that a file round trip is exact.
+Python's shortest round-trip repr so that a file round trip is exact. libsbml cannot parse
+a subnormal double (nonzero, below ``2.2e-308``, e.g. ``5e-324``), so such an initial
+concentration, rate constant or volume is refused with an :class:`~nncrn.InputError`
+instead of writing a file that does not read back.
 """
 
 from __future__ import annotations
@@ -58,16 +67,21 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from xml.sax.saxutils import escape, quoteattr
 
 from nncrn._errors import InputError
 from nncrn.export._common import (
+    check_sbml_numbers,
+    check_xml_labels,
     element_ids,
+    held_inputs,
     import_optional,
     nncrn_version,
+    one_line,
     provenance_text,
 )
-from nncrn.network import ReactionNetwork, Role, require_network
+from nncrn.network import ReactionNetwork, require_network
 from nncrn.network._network import thaw_json
 
 __all__ = ["NNCRN_NS", "to_sbml"]
@@ -76,6 +90,9 @@ NNCRN_NS = "https://nncrn.org/sbml/annotation/1"
 """XML namespace of nncrn's SBML annotations (format version 1)."""
 
 _XHTML = "http://www.w3.org/1999/xhtml"
+# Escapes (beyond & < >) that make an attribute value read back exactly: attribute-value
+# normalisation turns raw tabs and line breaks into spaces, but not character references.
+_ATTRIBUTE_ENTITIES = {'"': "&quot;", "\t": "&#9;", "\n": "&#10;", "\r": "&#13;"}
 
 
 def _check(rc: int, what: str) -> None:
@@ -194,6 +211,13 @@ def _check_volume(volume: object) -> float:
             f"count = round(concentration * Omega)), or None for the deterministic export; "
             f"got {volume!r}"
         )
+    if v < sys.float_info.min:
+        raise InputError(
+            f"stochastic_volume {volume!r} is a subnormal double (below "
+            f"{sys.float_info.min!r}), which libsbml cannot parse as a compartment size; "
+            "use a volume of at least 1e-300 (and in practice one where molecule counts are "
+            "not all 0)"
+        )
     return v
 
 
@@ -208,20 +232,35 @@ def _count(species, volume: float) -> float:
     return count
 
 
-def _annotation(network: ReactionNetwork, model_version: str, volume: float | None) -> str:
+def _annotation(
+    network: ReactionNetwork, model_version: str, volume: float | None
+) -> tuple[str, dict[str, str]]:
+    """The model annotation, with placeholders for free text, and the text that fills them.
+
+    Readout names and the metadata JSON are user text; libsbml would write text that looks
+    like an entity reference (``&amp;``) unescaped, so they are filled in after writing.
+    """
+    fills: dict[str, str] = {}
+
+    def fill(text: str, attribute: bool) -> str:
+        key = f"@nncrn-fill-{len(fills)}@"
+        fills[key] = escape(text, _ATTRIBUTE_ENTITIES if attribute else {})
+        return key
+
     readouts = "".join(
-        f"<nncrn:readout name={quoteattr(ro.name)} plus={quoteattr(ro.plus)}"
+        f'<nncrn:readout name="{fill(ro.name, True)}" plus={quoteattr(ro.plus)}'
         + (f" minus={quoteattr(ro.minus)}" if ro.minus is not None else "")
         + "/>"
         for ro in network.readout or ()
     )
-    meta = escape(json.dumps(thaw_json(network.metadata)))
-    return (
+    meta = fill(json.dumps(thaw_json(network.metadata)), False)
+    xml = (
         f'<annotation><nncrn:network xmlns:nncrn="{NNCRN_NS}" version="1" '
         f'kinetics="{network.kinetics}" nncrnVersion={quoteattr(model_version)}'
         + (f' stochasticVolume="{volume!r}"' if volume is not None else "")
         + f">{readouts}<nncrn:metadata>{meta}</nncrn:metadata></nncrn:network></annotation>"
     )
+    return xml, fills
 
 
 def _species_annotation(species) -> str:
@@ -247,23 +286,40 @@ def to_sbml(network: ReactionNetwork, *, stochastic_volume: float | None = None)
     With ``stochastic_volume=Omega`` the document is instead the chemical master equation
     of :func:`nncrn.gillespie` at volume ``Omega``: compartment size ``Omega``, species as
     counts (``hasOnlySubstanceUnits``, substance unit ``item``, initial amount
-    ``round(concentration * Omega)``, inputs held as constant boundary counts) and kinetic
-    laws equal to nncrn's propensities ``k Omega prod_i n_i (n_i-1)...(n_i-nu_i+1) /
-    Omega^nu_i`` over the same parameters ``k_r{i}``. :func:`~nncrn.export.from_sbml`
+    ``round(concentration * Omega)``, pure-catalyst inputs held as constant boundary
+    counts) and kinetic laws equal to nncrn's propensities ``k Omega prod_i n_i
+    (n_i-1)...(n_i-nu_i+1) / Omega^nu_i`` over the same parameters ``k_r{i}``. :func:`~nncrn.export.from_sbml`
     refuses that variant.
 
     Either text passes libsbml's ``checkConsistency()`` without errors. Needs
     ``nncrn[interop]``.
+
+    Raises
+    ------
+    FormatError
+        A reaction label or readout name holds a control character XML cannot represent.
+    InputError
+        A bad ``stochastic_volume``, or a subnormal initial concentration or rate constant
+        (libsbml cannot parse it back).
     """
     network = require_network(network, "to_sbml")
     libsbml = import_optional("libsbml", "SBML export")
     volume = None if stochastic_volume is None else _check_volume(stochastic_volume)
+    check_xml_labels(network, "SBML")
+    check_sbml_numbers(network, "SBML")
     substance = "mole" if volume is None else "item"
-    compartment, reaction_ids, param_ids = element_ids(network)
+    ids = element_ids(network)
+    compartment, reaction_ids, param_ids = ids.compartment, ids.reactions, ids.params
+    held = held_inputs(network)
     doc = libsbml.SBMLDocument(3, 2)
     model = doc.createModel()
-    _check(model.setId("nncrn_network"), "set the model id")
-    model.setName(str(network.metadata.get("name", "nncrn reaction network")))
+    _check(model.setId(ids.model), "set the model id")
+    # Names are written into the text afterwards (_write_names): libsbml leaves text that
+    # looks like an entity reference ("&amp;") unescaped and tabs/newlines raw, and XML
+    # readers would decode or normalise them.
+    names = {
+        ("model", ids.model): one_line(str(network.metadata.get("name", "nncrn reaction network")))
+    }
     model.setSubstanceUnits(substance)
     model.setTimeUnits("second")
     model.setVolumeUnits("litre")
@@ -290,7 +346,7 @@ def to_sbml(network: ReactionNetwork, *, stochastic_volume: float | None = None)
             exact[s.name] = _count(s, volume)
             sp.setInitialAmount(exact[s.name])
         sp.setHasOnlySubstanceUnits(volume is not None)
-        boundary = s.role is Role.INPUT
+        boundary = s.name in held
         sp.setBoundaryCondition(boundary)
         sp.setConstant(boundary)
         _check(sp.setMetaId(f"meta_{s.name}"), "set a species metaid")
@@ -309,7 +365,7 @@ def to_sbml(network: ReactionNetwork, *, stochastic_volume: float | None = None)
         rx = model.createReaction()
         _check(rx.setId(reaction_ids[i]), f"set reaction id {reaction_ids[i]!r}")
         if r.label:
-            rx.setName(r.label)
+            names[("reaction", reaction_ids[i])] = r.label
         rx.setReversible(False)
         for side, create in ((r.reactants, rx.createReactant), (r.products, rx.createProduct)):
             for species, coeff in side.items():
@@ -340,8 +396,39 @@ def to_sbml(network: ReactionNetwork, *, stochastic_volume: float | None = None)
         f"{meaning}</body>"
     )
     _check(model.setNotes(notes), "set the model notes")
-    _check(model.setAnnotation(_annotation(network, version, volume)), "annotate the model")
-    return _restore_precision(libsbml.writeSBMLToString(doc), exact)
+    annotation, fills = _annotation(network, version, volume)
+    _check(model.setAnnotation(annotation), "annotate the model")
+    text = _restore_precision(libsbml.writeSBMLToString(doc), exact)
+    return _write_names(_fill(text, fills), names)
+
+
+def _fill(text: str, fills: dict[str, str]) -> str:
+    """Put the annotation's free text in place, in one pass over the annotation only.
+
+    Other user text (notes) comes before it, and filled text is not scanned again, so a
+    label or metadata value that happens to spell a placeholder stays as it is.
+    """
+    start = text.index("<nncrn:network")
+    end = text.index("</nncrn:network>", start)
+    body = re.sub(r"@nncrn-fill-\d+@", lambda m: fills.get(m.group(0), m.group(0)),
+                  text[start:end])  # fmt: skip
+    return text[:start] + body + text[end:]
+
+
+def _write_names(text: str, names: dict[tuple[str, str], str]) -> str:
+    """Add ``name="..."`` after the id of each named model/reaction, escaped for any XML reader.
+
+    Tabs and line breaks become character references, which attribute-value normalisation
+    leaves alone, so the name reads back exactly.
+    """
+
+    def add(match: re.Match) -> str:
+        name = names.get((match.group(1), match.group(2)))
+        if name is None:
+            return match.group(0)
+        return f'{match.group(0)} name="{escape(name, _ATTRIBUTE_ENTITIES)}"'
+
+    return re.sub(r'<(model|reaction)\b[^>]*?\sid="([^"]*)"', add, text)
 
 
 _TAG = re.compile(r"<(parameter|species|compartment)\b[^>]*>")
