@@ -6,6 +6,12 @@ method on ``f(y) = 0`` conserves these totals only in exact arithmetic: its Jaco
 singular along them, so near-Newton steps amplify roundoff into drift along ``c`` while the
 residual stays tiny. :func:`conservation_basis` gives an orthonormal basis of the laws, and
 the steady-state solver projects every iterate back onto the totals of the initial state.
+
+Only stoichiometric laws are found, not balances that particular rate constants create
+(``A -> 0`` and ``A -> B`` at equal rates keep ``A + 2 B``): those depend on the rates, and
+with rates spread over many orders of magnitude (``1e12`` next to ``1``) a numerical null
+space of the rate-weighted stoichiometry mistakes stiff couplings for balances. A network
+whose steady states form such a continuum is reported as not converged by the solver.
 """
 
 from __future__ import annotations
@@ -27,9 +33,9 @@ def conservation_basis(view: StoichiometryView, dynamic: np.ndarray) -> np.ndarr
     """``(n_laws, len(dynamic))`` orthonormal conservation laws over the ``dynamic`` species.
 
     ``dynamic`` lists species indices (in the caller's order); None when there is no law.
-    Computed from the Gram matrix ``N^T N`` of the net stoichiometry ``N`` restricted to
-    those species (``(n_dynamic, n_dynamic)``, cheap for any network a dense solve handles)
-    and verified against ``N`` itself.
+    Computed from the Gram matrix ``N^T N`` of the integer net stoichiometry ``N``
+    restricted to those species (``(n_dynamic, n_dynamic)``, cheap for any network a dense
+    solve handles).
     """
     dynamic = np.asarray(dynamic, dtype=np.int64)
     nd = dynamic.size
@@ -50,8 +56,4 @@ def conservation_basis(view: StoichiometryView, dynamic: np.ndarray) -> np.ndarr
     if not null.any():
         return None
     basis = vectors[:, null].T
-    # Verify: every law is orthogonal to every reaction's net change (to roundoff).
-    scale = float(abs(n).max()) if n.nnz else 1.0
-    if n.nnz and float(abs(n @ basis.T).max()) > 1e-9 * scale:  # pragma: no cover
-        raise AssertionError("conservation laws do not annihilate the stoichiometry")
     return basis

@@ -39,9 +39,12 @@ class TriangularSystem:
         ]  # fmt: skip
 
     def det_positive(self) -> torch.Tensor:
-        """``(batch,)`` bool: the determinant is the product of the pivots."""
-        p = self.pivot
-        return (p != 0).all(0) & ((p < 0).sum(0) % 2 == 0)
+        """``(batch,)`` bool: every pivot (eigenvalue of ``sigma I - J``) is positive.
+
+        Stronger than a positive determinant: two positive eigenvalues of ``J`` crossed at
+        once (two bistable species) leave the determinant's sign unchanged.
+        """
+        return (self.pivot > 0).all(0)
 
     def solve(self, r: torch.Tensor) -> torch.Tensor:
         x = torch.empty_like(r.T)

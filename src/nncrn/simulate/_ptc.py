@@ -8,8 +8,9 @@ finds the attractor that the chemistry reaches from ``y0``); large ``dt`` is New
 
 * it makes a concentration negative: the other roots of a mass-action system are usually
   negative (``sigma_eps``'s partner root ``(z - sqrt(z^2 + 4 eps)) / 2 < 0``);
-* ``det(I/dt - J) <= 0``: ``1/dt`` crossed a positive real eigenvalue of ``J``, past which the
-  Newton step heads *towards* an unstable fixed point (e.g. ``y = 0`` of ``y' = y - y^2``);
+* ``1/dt`` crossed a positive real eigenvalue of ``J`` (a pivot of the triangular solve, or
+  the determinant of the dense one, turned non-positive), past which the Newton step heads
+  *towards* an unstable fixed point (e.g. ``y = 0`` of ``y' = y - y^2``);
 * the residual grows by more than ``_MAX_GROWTH`` (a wild overshoot).
 
 ``dt`` is capped at ``_DT_MAX``: networks with conservation laws (``A <-> B``) have a singular
@@ -20,8 +21,23 @@ solve with ``dt`` near the cap amplifies roundoff along ``c`` (a chemical sigmoi
 projected back onto the conserved totals of the item's initial state (orthonormal laws from
 :mod:`._conservation`). The cap only slows the last digits of convergence along slow modes
 (factor ``1 / (1 + dt |lambda|)`` per step).
-An item has converged when ``||f(y)||_inf <= atol + rtol ||y||_inf``; it is decided by the
-residual of the final state, never by the size of the last step.
+An item has converged when ``||f(y)||_inf <= atol + rtol ||y||_inf`` at its final state and
+that state is a stable steady state the chemistry settles in:
+
+* a final full Newton step is small (``_polish``): unbounded growth (``0 -> A``) meets the
+  residual criterion only because ``rtol ||y||`` outgrows a constant ``f``;
+* every eigenvalue of the Jacobian (conservation laws moved to -1) has negative real part
+  (``_stable``): a saddle or an unstable state Newton landed on, a centre the trajectory
+  circles forever, or one point of a continuum of steady states (``2 A -> 0, A -> B``)
+  whose position depends on the transient are not converged.
+
+Both checks apply to items Newton moved: an item that starts at a steady state (within
+the tolerance) stays there, as the chemistry does, even when that state is unstable.
+
+With a triangular Jacobian every pivot of ``I/dt - J`` must be positive; the dense path
+checks the sign of the determinant, which misses two positive eigenvalues crossed in one
+step (the final stability check then still refuses an unstable landing point, but Newton
+may end on a different stable state than the trajectory in a multistable network).
 """
 
 from __future__ import annotations
@@ -39,6 +55,8 @@ _DT_MAX = 1e10
 _MAX_GROWTH = 10.0
 _GROW = (1.5, 100.0)  # clamp of the per-step growth factor of dt
 _DT0 = 0.1  # first dt, as a fraction of the fastest self-decay time
+_SETTLED = 1e-3  # largest final Newton step, relative to ||y|| (see _polish)
+_STABLE = 1e-13  # eigenvalues need real part < -_STABLE * max |eigenvalue| (see _stable)
 
 
 @dataclass
@@ -81,7 +99,9 @@ def ptc_steady_state(
     steps = torch.zeros(b, dtype=torch.long, device=dev)
     time = torch.zeros(b, dtype=dt_, device=dev)
     if nd == 0 or bool(done.all()):
+        # Already at a steady state: the chemistry stays there, stable or not.
         return SteadyOutcome(y, done, res, time, steps, n_rhs)
+    started_done = done.clone()
     # First pseudo-step: a tenth of the fastest self-decay time of any species.
     diag = k.diagonal(k.base(y), k.g_ext(g)).abs().amax(0)
     n_rhs += 1
@@ -126,8 +146,18 @@ def ptc_steady_state(
         w_done = w_done | (ok & (w.res <= w.tol))
     _write_back(w, idx, torch.ones_like(w_done), y, f, res, tol, time, steps, done)
     done = res <= tol
-    n_rhs += _polish(k, g, y, f, res, done, dense, totals)
-    return SteadyOutcome(y, res <= tol, res, time, steps, n_rhs)
+    settled = _polish(k, g, y, f, res, done, dense, totals, atol)
+    n_rhs += 2 if settled is not None else 0
+    converged = res <= tol
+    if settled is not None:
+        # Items that started at a steady state stay there (even an unstable one, like
+        # y = 0 of an eps = 0 neuron with z > 0): only items Newton moved are checked.
+        moved = ~started_done[done]
+        ok = settled.clone()
+        sel = torch.nonzero(done)[:, 0][moved]
+        ok[moved] = settled[moved] & _stable(k, g[:, sel], y[sel])
+        converged[done] = ok
+    return SteadyOutcome(y, converged, res, time, steps, n_rhs)
 
 
 @dataclass
@@ -167,22 +197,56 @@ def _write_back(w: _Work, idx, which, y, f, res, tol, time, steps, done) -> None
     done[sel] = True
 
 
-def _polish(k: TorchKernels, g, y, f, res, done, dense: bool, totals) -> int:
+def _polish(k: TorchKernels, g, y, f, res, done, dense: bool, totals, atol: float):
     """One full Newton step on converged items, kept where it lowers the residual.
 
     Newton converges quadratically, so this cheap step (one Jacobian, one LU, one RHS for
     the batch) typically takes an item from the tolerance to roundoff level; the criterion
     was already met, so it can only improve the answer.
+
+    Returns, per converged item, whether the step was small: ``||dy||_inf <=
+    _SETTLED * ||y||_inf + sqrt(atol)`` (None when no item converged). Near a steady state
+    ``dy ~ f / lambda`` is tiny; an item that met the residual criterion only because
+    ``rtol * ||y||`` outgrew a constant ``f`` (unbounded growth, ``0 -> A``: ``dt`` at its
+    cap makes ``y`` run away) gets a step as large as ``y`` itself.
     """
     idx = torch.nonzero(done)[:, 0]
     if idx.numel() == 0:
-        return 0
+        return None
     ga, ya = g[:, idx], y[idx]
     sigma = torch.full_like(ya[:, 0], 1.0 / _DT_MAX)
     y_new = ya + factor(k, ga, ya, sigma, dense=dense, laws=k.conservation).solve(f[idx])
     y_new = _project(y_new, k.conservation, None if totals is None else totals[idx])
+    step = (y_new - ya).abs().amax(1)
+    settled = step <= _SETTLED * ya.abs().amax(1) + atol**0.5
     f_new = k.rhs(ga, y_new)
     r_new = f_new.abs().amax(1)
     keep = torch.isfinite(r_new) & (r_new <= res[idx]) & (y_new >= 0).all(1)
     y[idx[keep]], f[idx[keep]], res[idx[keep]] = y_new[keep], f_new[keep], r_new[keep]
-    return 2
+    return settled
+
+
+def _stable(k: TorchKernels, g: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``(batch,)`` bool: ``y`` is an isolated, linearly stable steady state.
+
+    Every eigenvalue of ``J - C^T C`` (``C`` the conservation laws, which move the zero
+    eigenvalues the laws cause to -1) must have real part below ``-_STABLE * ||J||``.
+    Otherwise the state is a saddle or repeller that Newton landed on, a centre the
+    trajectory circles forever, or one point of a continuum of steady states
+    (``A -> 0, A -> B``) whose position depends on the transient, none of which is
+    the state the chemistry settles in. A triangular Jacobian without laws has its
+    eigenvalues on the diagonal; otherwise the dense eigenvalues are computed.
+    """
+    if y.shape[0] == 0:
+        return torch.ones(0, dtype=torch.bool, device=y.device)
+    laws = k.conservation
+    if k.triangular and laws is None:
+        d = k.diagonal(k.base(y), k.g_ext(g))  # (n, batch)
+        scale = d.abs().amax(0)
+        return (d < -_STABLE * scale).all(0) if d.shape[0] else torch.ones_like(scale, dtype=bool)
+    j = k.jacobian(g, y)
+    if laws is not None:
+        j = j - laws.T @ laws
+    lam = torch.linalg.eigvals(j)
+    scale = lam.abs().amax(1)
+    return (lam.real < -_STABLE * scale[:, None]).all(1)

@@ -172,7 +172,13 @@ class TorchODE(Solver):
 
     @property
     def fix_hint(self) -> str:
-        return "increase TorchODE(max_steps=...)"
+        return (
+            "increase TorchODE(max_steps=...), or loosen rtol where rate constants span many "
+            "orders of magnitude (float64 roundoff of the fast modes limits it). A steady "
+            "state is also refused when the state reached is not a stable steady state: "
+            "unbounded growth, a saddle or centre (oscillation), or one of a continuum of "
+            "steady states whose position depends on the transient; integrate() such items"
+        )
 
     # ------------------------------------------------------------------ setup
     def prepare(self, network: ReactionNetwork) -> None:

@@ -1,0 +1,106 @@
+"""TorchODE reports converged only for a stable steady state the chemistry settles in.
+
+Each case has a known answer: unbounded growth has no steady state, a saddle or a centre
+is not where the trajectory goes, and a continuum of steady states leaves the answer to
+the transient. The bistable case is checked against a long trajectory.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nncrn.network import Reaction, ReactionNetwork, Species
+from nncrn.simulate import ScipyODE, TorchODE, integrate, steady_state
+
+TRIANGULAR, DENSE = TorchODE(), TorchODE(linear_solver="dense")
+
+
+def _net(reactions, initial=None):
+    initial = initial or {}
+    parsed = [Reaction.parse(r, 1.0) for r, _ in reactions]
+    names = sorted({s for r in parsed for s in (*r.reactants, *r.products)})
+    return ReactionNetwork(
+        [Species(s, "auxiliary", initial.get(s, 0.0)) for s in names],
+        [Reaction.parse(r, k) for r, k in reactions],
+    )
+
+
+def _cubic(n):
+    """``dn/dt = -(n - 1)(n - 2)(n - 3)``: stable at 1 and 3, unstable at 2."""
+    return [(f"0 -> {n}", 6.0), (f"2 {n} -> 3 {n}", 6.0), (f"{n} -> 0", 11.0),
+            (f"3 {n} -> 2 {n}", 1.0)]  # fmt: skip
+
+
+@pytest.mark.parametrize("solver", [TRIANGULAR, DENSE], ids=["triangular", "dense"])
+@pytest.mark.parametrize(
+    "reactions",
+    [
+        [("0 -> A", 1.0)],  # constant inflow: y grew to 2e10 and met rtol * ||y||
+        [("0 -> A", 1e-3), ("A + B -> C", 1.0)],  # B runs out, then A grows without bound
+    ],
+    ids=["inflow", "exhausted-sink"],
+)
+def test_unbounded_growth_is_not_converged(solver, reactions):
+    net = _net(reactions, {"B": 1.0})
+    ss = steady_state(net, solver=solver, throw=False)
+    assert not ss.converged.any()
+
+
+def test_two_bistable_species_follow_the_trajectory():
+    # Both species start just above the unstable state 2: the chemistry goes to (3, 3).
+    # The triangular solve used to check only the sign of det(I/dt - J), which two
+    # positive eigenvalues crossed together leave unchanged; Newton went to (1, 1).
+    net = _net(_cubic("A") + _cubic("B"))
+    y0 = np.array([[2.001, 2.001], [2.0001, 2.0001], [1.5, 2.5]])
+    ss = steady_state(net, y0=y0, solver=TRIANGULAR)
+    assert ss.converged.all()
+    np.testing.assert_allclose(ss.concentrations, [[3, 3], [3, 3], [1, 3]], rtol=1e-10)
+    long = integrate(net, None, [0.0, 60.0], y0=y0, solver=ScipyODE(rtol=1e-10, atol=1e-12))
+    np.testing.assert_allclose(long.concentrations[:, -1], ss.concentrations, rtol=1e-6)
+
+
+@pytest.mark.parametrize("solver", [TRIANGULAR, DENSE], ids=["triangular", "dense"])
+def test_an_item_started_at_a_fixed_point_stays(solver):
+    # The chemistry started exactly at the unstable state (2, 2) or the saddle (2, 1)
+    # stays there; only states Newton moved to are checked for stability.
+    net = _net(_cubic("A") + _cubic("B"))
+    ss = steady_state(net, y0=[[2.0, 2.0], [2.0, 1.0], [3.0, 1.0]], solver=solver)
+    np.testing.assert_array_equal(ss.concentrations, [[2, 2], [2, 1], [3, 1]])
+    assert ss.converged.all()
+
+
+def test_dense_newton_ends_only_on_stable_states():
+    # The dense path checks only the sign of det(I/dt - J), so from just above (2, 2) it
+    # can land on (2, 2) itself; whatever it returns is flagged converged only if stable.
+    net = _net(_cubic("A") + _cubic("B"))
+    y0 = np.array([[2.001, 2.001], [2.0001, 2.0001], [1.5, 2.5], [2.5, 2.5]])
+    ss = steady_state(net, y0=y0, solver=DENSE, throw=False)
+    at_stable = np.isclose(ss.concentrations, 1.0) | np.isclose(ss.concentrations, 3.0)
+    assert ss.converged.tolist() == at_stable.all(1).tolist()
+    assert ss.converged[2:].all()
+
+
+@pytest.mark.parametrize("solver", [TRIANGULAR, DENSE], ids=["auto", "dense"])
+def test_a_centre_is_not_converged(solver):
+    # Lotka-Volterra: the trajectory from (2, 1) circles (1, 1) forever.
+    net = _net([("X -> 2 X", 1.0), ("X + Y -> 2 Y", 1.0), ("Y -> 0", 1.0)], {"X": 2.0, "Y": 1.0})
+    ss = steady_state(net, solver=solver, throw=False)
+    np.testing.assert_allclose(ss.concentrations[0], [1.0, 1.0], rtol=1e-8)
+    assert not ss.converged[0]
+
+
+def test_a_continuum_of_steady_states_is_not_converged():
+    # 2 A -> 0 and A -> B: every (0, b) is a steady state; which one the chemistry reaches
+    # depends on the transient (b = log(1 + 2 A0) / 2 from A0 = 1, B0 = 0).
+    net = _net([("2 A -> 0", 1.0), ("A -> B", 1.0)], {"A": 1.0})
+    ss = steady_state(net, throw=False)
+    assert not ss.converged[0]
+    long = integrate(net, None, [0.0, 200.0], solver=ScipyODE(rtol=1e-10, atol=1e-14))
+    assert long.concentrations[0, -1, 1] == pytest.approx(np.log(3.0) / 2, rel=1e-6)
+
+
+def test_the_failure_message_names_what_to_do():
+    net = _net([("0 -> A", 1.0)])
+    with pytest.raises(Exception, match="not a stable steady state: unbounded growth"):
+        steady_state(net)
