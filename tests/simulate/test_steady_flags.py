@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nncrn import InputError
 from nncrn.network import Reaction, ReactionNetwork, Species
 from nncrn.simulate import ScipyODE, TorchODE, integrate, steady_state
 
@@ -104,3 +105,12 @@ def test_the_failure_message_names_what_to_do():
     net = _net([("0 -> A", 1.0)])
     with pytest.raises(Exception, match="not a stable steady state: unbounded growth"):
         steady_state(net)
+
+
+def test_stability_check_can_be_skipped_on_the_dense_path():
+    net = _net([("X -> 2 X", 1.0), ("X + Y -> 2 Y", 1.0), ("Y -> 0", 1.0)], {"X": 2.0, "Y": 1.0})
+    ss = steady_state(net, solver=TorchODE(check_stability=False))
+    assert ss.converged[0]  # the centre (1, 1), accepted without the eigenvalue check
+    np.testing.assert_allclose(ss.concentrations[0], [1.0, 1.0], rtol=1e-8)
+    with pytest.raises(InputError, match="check_stability"):
+        TorchODE(check_stability="yes")
