@@ -55,6 +55,8 @@ _DT_MAX = 1e10
 _MAX_GROWTH = 10.0
 _GROW = (1.5, 100.0)  # clamp of the per-step growth factor of dt
 _DT0 = 0.1  # first dt, as a fraction of the fastest self-decay time
+_DRIFT = 64  # conserved totals off by more than this many epsilons are projected back
+_ROUNDOFF = 8  # negatives below this many epsilons times ||y||_inf are roundoff
 _SETTLED = 1e-3  # largest final Newton step, relative to ||y|| (see _polish)
 _STABLE = 1e-13  # eigenvalues need real part < -_STABLE * max |eigenvalue| (see _stable)
 
@@ -109,6 +111,7 @@ def ptc_steady_state(
     dt = torch.where(diag > 0, _DT0 / diag.clamp(min=1e-300), torch.ones_like(diag))
     # Slightly negative results of exact-zero steady states (roundoff) are clamped, not rejected.
     neg_tol = 1e-3 * atol
+    eps_dtype = torch.finfo(dt_).eps
     # Working set: unfinished items, compacted only when a third of it has finished, so that
     # most iterations update in place instead of gathering and scattering every array.
     idx = torch.nonzero(~done)[:, 0]
@@ -124,7 +127,9 @@ def ptc_steady_state(
             idx, w, w_done = idx[keep], w.select(keep), w_done[keep]
         system = factor(k, w.g, w.y, 1.0 / w.dt, dense=dense, laws=laws)
         y_new = _project(w.y + system.solve(w.f), laws, w.totals)
-        y_new = torch.where((y_new < 0) & (y_new >= -neg_tol), torch.zeros_like(y_new), y_new)
+        # ... and so are roundoff-level negatives (the projection moves exact zeros by ~1e-16).
+        floor = neg_tol + _ROUNDOFF * eps_dtype * y_new.abs().amax(1, keepdim=True)
+        y_new = torch.where((y_new < 0) & (y_new >= -floor), torch.zeros_like(y_new), y_new)
         f_new = k.rhs(w.g, y_new)
         n_rhs += 2
         r_new = f_new.abs().amax(1)
@@ -185,10 +190,18 @@ class _Work:
 
 
 def _project(y: torch.Tensor, laws: torch.Tensor | None, totals: torch.Tensor | None):
-    """``y`` moved orthogonally onto ``laws @ y = totals`` (orthonormal ``laws``)."""
+    """``y`` moved orthogonally onto ``laws @ y = totals`` (orthonormal ``laws``).
+
+    Only items that drifted by more than roundoff move: correcting a roundoff-level drift
+    would spread ~1e-16 over every species of a law and turn exact zeros (a consumed
+    dual-rail species) negative.
+    """
     if laws is None:
         return y
-    return y - (y @ laws.T - totals) @ laws
+    drift = y @ laws.T - totals
+    scale = torch.maximum(y.abs().amax(1), totals.abs().amax(1))
+    off = drift.abs().amax(1) > _DRIFT * torch.finfo(y.dtype).eps * scale
+    return y - torch.where(off[:, None], drift, torch.zeros_like(drift)) @ laws
 
 
 def _write_back(w: _Work, idx, which, y, f, res, tol, time, steps, done) -> None:
