@@ -71,13 +71,34 @@ def test_steady_state_is_one_hot_argmax(scheme):
 
 def test_bad_arguments():
     one = SmoothReLU().build(stack(0, [2, 1]))
-    with pytest.raises(_errors.NetworkError, match="at least 2 readouts"):
+    with pytest.raises(_errors.NetworkError, match=r"at least 2 readouts.*threshold it"):
         with_argmax(one)
     two = SmoothReLU().build(stack(0, [2, 2]))
     with pytest.raises(_errors.NetworkError, match="prefix"):
         with_argmax(two, prefix="X")
-    with pytest.raises(_errors.NetworkError, match="rate is -1"):
+    with pytest.raises(_errors.InputError, match="rate is -1"):
         with_argmax(two, rate=-1)
+
+
+@pytest.mark.parametrize("rate", ["a", None, True, float("nan"), float("inf"), 0])
+def test_rate_must_be_a_positive_finite_number(rate):
+    two = SmoothReLU().build(stack(0, [2, 2]))
+    with pytest.raises(_errors.InputError, match=r"rate is .*finite number > 0"):
+        with_argmax(two, rate=rate)
+
+
+@pytest.mark.parametrize("prefix", ["", "1a", "W-", None, "Ä"])
+def test_prefix_must_make_valid_species_names(prefix):
+    two = SmoothReLU().build(stack(0, [2, 2]))
+    with pytest.raises(_errors.InputError, match=r"prefix .* valid species names.*prefix='W'"):
+        with_argmax(two, prefix=prefix)
+    assert with_argmax(two, prefix="share_").outputs == two.outputs
+
+
+def test_network_argument_must_be_a_network():
+    model = torch.nn.Linear(2, 2)
+    with pytest.raises(_errors.InputError, match=r"with_argmax .*got Linear.*compile_network"):
+        with_argmax(model)
 
 
 def digits_model():

@@ -1,6 +1,7 @@
 """compile_network's options: input_range, output, scheme, metadata, and bad arguments."""
 
 import importlib.metadata
+import warnings
 
 import numpy as np
 import pytest
@@ -8,7 +9,13 @@ import torch
 from torch import nn
 
 from nncrn import _errors
-from nncrn.compile import DenseLayer, LayerStack, SmoothReLU, compile_network
+from nncrn.compile import (
+    ApproximationWarning,
+    DenseLayer,
+    LayerStack,
+    SmoothReLU,
+    compile_network,
+)
 from nncrn.nn import SmoothReLU as SmoothReLUModule
 from nncrn.simulate import fixed_point
 
@@ -99,6 +106,37 @@ def test_layer_stack_and_metadata():
 
 
 def test_eps_zero_scheme_has_no_leak():
-    net = compile_network(nn.Sequential(nn.Linear(2, 1), nn.ReLU()), scheme=SmoothReLU(0.0))
+    with pytest.warns(ApproximationWarning, match="eps=0"):
+        net = compile_network(nn.Sequential(nn.Linear(2, 1), nn.ReLU()), scheme=SmoothReLU(0.0))
     assert not any(r.equation().startswith("0 ->") for r in net.reactions)
     assert net.metadata["relu_bound"] is None
+
+
+def test_eps_zero_warns_that_neurons_can_stay_at_zero():
+    torch.manual_seed(0)
+    relu = nn.Sequential(nn.Linear(2, 1), nn.ReLU()).double()
+    with torch.no_grad():
+        relu[0].weight.copy_(torch.tensor([[1.0, 1.0]]))
+        relu[0].bias.fill_(0.5)
+    with pytest.warns(ApproximationWarning, match=r"y = 0 is a fixed point.*Use eps > 0"):
+        net = compile_network(relu, scheme=SmoothReLU(eps=0.0))
+    # the hazard the warning names: from the default start 0 nothing produces Y0, so the
+    # chemistry stays at 0 although the model's output is relu(1 + 1 + 0.5) = 2.5
+    rates = {r.equation(): r.rate for r in net.reactions}
+    assert all(not eq.startswith("0 ->") for eq in rates)
+    assert all("Y0" in eq.split("->")[0] for eq in rates)  # every reaction needs Y0 > 0
+    # the model's own SmoothReLU(0) (scheme=None takes its eps) has the same hazard
+    own = nn.Sequential(nn.Linear(2, 2), SmoothReLUModule(0.0), nn.Linear(2, 1))
+    with pytest.warns(ApproximationWarning, match="eps=0"):
+        compile_network(own)
+    with warnings.catch_warnings():  # a linear model has no neuron that can stick at 0
+        warnings.simplefilter("error")
+        compile_network(nn.Sequential(nn.Linear(2, 1)), scheme=SmoothReLU(0.0))
+
+
+@pytest.mark.filterwarnings("ignore:Initializing zero-element tensors")
+def test_model_without_outputs_refused():
+    with pytest.raises(_errors.UnsupportedModelError, match=r"0 outputs.*at least one readout"):
+        compile_network(nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 0)))
+    with pytest.raises(_errors.UnsupportedModelError, match="0 outputs"):
+        compile_network(nn.Linear(3, 0))

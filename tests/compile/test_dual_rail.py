@@ -18,6 +18,7 @@ from nncrn.compile import (
     competition_violations,
     compile_network,
     dual_rail_inputs,
+    layer_stack,
 )
 from nncrn.network import Reaction, ReactionNetwork, Species
 from nncrn.simulate import integrate, steady_state
@@ -110,9 +111,44 @@ def test_rescale_makes_quantized_layers_integer():
     want = stack.forward(x) / (alphas[0] * alphas[1])
     np.testing.assert_allclose(scheme.forward(stack, x), want, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(steady_state(net, x, **TIGHT).outputs, want, rtol=1e-8, atol=1e-8)
-    bad = LayerStack((DenseLayer([[0.3, 1.0]], [0.0], "relu"),), "not a multiple")
-    with pytest.raises(_errors.UnsupportedModelError, match="integer multiples of one unit"):
+    bad = LayerStack((DenseLayer([[1.0, 2**0.5]], [0.0], "relu"),), "not a multiple")
+    with pytest.raises(
+        _errors.UnsupportedModelError,
+        match=r"not integer multiples of a common unit.*w\[0,1\] = 1\.414.* times min\|w\|",
+    ):
         scheme.build(bad)
+
+
+def test_rescale_unit_is_the_common_divisor_not_the_smallest_weight():
+    scheme = DualRail(rescale=True)
+    # integer weights whose smallest magnitude (2) is not the unit (1)
+    integers = LayerStack((DenseLayer([[2.0, 3.0], [-3.0, 2.0]], [0.5, -1.0], "relu"),), "ints")
+    stack, scale = scheme.integerize(integers)
+    assert scale == 1.0
+    np.testing.assert_array_equal(stack.layers[0].weight, [[2, 3], [-3, 2]])
+    # 0.3 and 1.0 are 3 and 10 units of 0.1
+    tenths, scale = scheme.integerize(LayerStack((DenseLayer([[0.3, -1.0]], [0.0], "relu"),), "t"))
+    assert scale == pytest.approx(0.1, rel=1e-15)
+    np.testing.assert_array_equal(tenths.layers[0].weight, [[3, -10]])
+
+
+def test_rescale_accepts_float32_linear_quantization():
+    from nncrn.train import quantize_model
+
+    x = np.random.default_rng(0).uniform(0, 2, size=(5, 4))
+    for seed in range(20):  # the smallest-magnitude unit refused 19 of these 20
+        torch.manual_seed(seed)
+        model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+        q = quantize_model(model, 3, "linear", biases=False)
+        assert q[0].weight.dtype == torch.float32
+        stack = layer_stack(q)
+        integers, scale = DualRail(rescale=True).integerize(stack)
+        for layer in integers.layers:  # 3 bits: levels -3..3 of one step per layer
+            assert np.abs(layer.weight).max() <= 3
+        np.testing.assert_allclose(
+            DualRail(rescale=True).forward(stack, x) * scale, stack.forward(x),
+            rtol=1e-6, atol=1e-6,
+        )  # fmt: skip
 
 
 def test_smooth_relu_layers_become_exact_relu_with_warning():

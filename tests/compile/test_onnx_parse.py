@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -13,14 +15,14 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 from nncrn.compile._onnx import parse_onnx  # noqa: E402
 
 
-def _model(nodes, inits, n_in, out="y", name="mlp"):
+def _model(nodes, inits, n_in, out="y", name="mlp", opset=13):
     graph = helper.make_graph(
         nodes, name,
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, n_in])],
         [helper.make_tensor_value_info(out, TensorProto.FLOAT, [None, None])],
         [numpy_helper.from_array(np.asarray(v, dtype=np.float32), k) for k, v in inits.items()],
     )  # fmt: skip
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
 
 
 @pytest.fixture
@@ -114,3 +116,64 @@ def test_malformed_files_are_format_errors(weights, tmp_path):
         parse_onnx(tmp_path / "junk.onnx")
     with pytest.raises(FormatError, match="does not exist"):
         parse_onnx(tmp_path / "missing.onnx")
+
+
+@pytest.mark.parametrize(
+    ("opset", "axis", "ok"),
+    [(13, None, True), (13, -1, True), (13, 1, True), (11, None, True), (13, 0, False),
+     (11, 0, False), (13, -2, False)],
+)  # fmt: skip
+def test_softmax_only_over_the_last_axis_is_dropped(weights, opset, axis, ok):
+    kw = {} if axis is None else {"axis": axis}
+    nodes = [
+        helper.make_node("Gemm", ["x", "W1", "b1"], ["h"], name="fc1", transB=1),
+        helper.make_node("Softmax", ["h"], ["y"], name="sm", **kw),
+    ]
+    model = _model(nodes, {"W1": weights["W1"], "b1": weights["b1"]}, 3, opset=opset)
+    if ok:  # the default axis is -1 from opset 13 and 1 before: both the feature axis
+        assert "Softmax" in parse_onnx(model).dropped[0]
+    else:  # over the batch axis the softmax mixes examples: the argmax would change
+        with pytest.raises(UnsupportedModelError, match=rf"'sm'.*axis={axis}.*last axis"):
+            parse_onnx(model)
+
+
+def test_bias_must_be_one_value_per_output(weights):
+    nodes = [helper.make_node("Gemm", ["x", "W1", "b1"], ["y"], name="fc1", transB=1)]
+    row = parse_onnx(_model(nodes, {"W1": weights["W1"], "b1": weights["b1"][None, :]}, 3))
+    np.testing.assert_array_equal(row.layers[0].bias, weights["b1"].astype(np.float64))
+    column = {"W1": weights["W1"], "b1": weights["b1"][:, None]}  # (4, 1): one per batch row
+    with pytest.raises(UnsupportedModelError, match=r"bias of shape \(4, 1\).*\(4,\) or \(1, 4\)"):
+        parse_onnx(_model(nodes, column, 3))
+
+
+def test_nncrn_json_and_text_formats_are_format_errors(weights, tmp_path):
+    mlp = tmp_path / "model.json"
+    mlp.write_text('{"format": "nncrn.mlp", "version": 1, "layers": []}')
+    with pytest.raises(FormatError, match=r"nncrn model file.*nncrn compile .*model\.json"):
+        parse_onnx(mlp)
+    net = tmp_path / "net.json"
+    net.write_text('{"format": "nncrn.network", "version": 1}')
+    with pytest.raises(FormatError, match=r"ReactionNetwork\.load"):
+        parse_onnx(net)
+    other = tmp_path / "other.json"
+    other.write_text('{"a": 1}')
+    with pytest.raises(FormatError, match=r"other\.json' is not a valid ONNX model \(read as JSON"):
+        parse_onnx(other)
+    text = tmp_path / "g.onnxtxt"
+    text.write_text("garbage\n")
+    with warnings.catch_warnings():  # onnx calls its text format experimental
+        warnings.simplefilter("ignore", UserWarning)
+        with pytest.raises(FormatError, match=r"read as ONNX text"):
+            parse_onnx(text)
+
+
+def test_missing_external_data_file_is_named(weights, tmp_path):
+    nodes = [helper.make_node("Gemm", ["x", "W1", "b1"], ["y"], name="fc1", transB=1)]
+    model = _model(nodes, {"W1": weights["W1"], "b1": weights["b1"]}, 3)
+    path = tmp_path / "ext.onnx"
+    onnx.save_model(model, path, save_as_external_data=True, location="weights.bin",
+                    size_threshold=0)  # fmt: skip
+    np.testing.assert_array_equal(parse_onnx(path).layers[0].weight, weights["W1"])
+    (tmp_path / "weights.bin").unlink()
+    with pytest.raises(FormatError, match=r"data file 'weights\.bin', which does not exist"):
+        parse_onnx(path)

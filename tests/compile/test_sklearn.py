@@ -8,7 +8,7 @@ from sklearn.exceptions import ConvergenceWarning as SkConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
 from nncrn import _errors
-from nncrn.compile import SmoothReLU, compile_network, layer_stack
+from nncrn.compile import DualRail, SmoothReLU, compile_network, layer_stack
 from nncrn.simulate import fixed_point
 
 RNG = np.random.default_rng(0)
@@ -108,6 +108,31 @@ def test_other_activations_refused(activation):
     )
     with pytest.raises(_errors.UnsupportedModelError, match=f"activation='{activation}'.*relu"):
         compile_network(model)
+    # the refusal holds for every scheme, so it must not blame the default one
+    with pytest.raises(_errors.UnsupportedModelError, match="no nncrn scheme") as info:
+        compile_network(model, scheme=DualRail())
+    assert "smooth-ReLU scheme" not in str(info.value)
+
+
+def test_non_finite_parameters_named_by_their_sklearn_index():
+    model = fit(MLPRegressor(hidden_layer_sizes=(5,), max_iter=5, random_state=0), X[:, 0])
+    model.coefs_[0][2, 4] = np.nan  # coefs_[0] is (n_in=4, n_hidden=5)
+    with pytest.raises(_errors.UnsupportedModelError, match=r"coefs_\[0\]\[2, 4\] is nan"):
+        compile_network(model)
+    model.coefs_[0][2, 4] = 0.0
+    model.intercepts_[1][0] = np.inf
+    with pytest.raises(_errors.UnsupportedModelError, match=r"intercepts_\[1\]\[0\] is inf"):
+        compile_network(model)
+
+
+def test_empty_class_label_falls_back_to_numbered_readouts():
+    y = np.array(["", "x", "y"])[(X[:, 0] * 3).astype(int)]
+    model = fit(MLPClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0), y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", _errors.NNCRNWarning)
+        net = compile_network(model)
+    assert net.outputs == ("y0", "y1", "y2")
+    assert net.metadata["classes"] == ("", "x", "y")
 
 
 def test_unfitted_refused():

@@ -214,3 +214,33 @@ def test_eps_mismatch_and_mixed_eps():
                           SmoothReLUModule(0.02))  # fmt: skip
     with pytest.raises(_errors.UnsupportedModelError, match="different eps"):
         compile_network(mixed)
+
+
+def test_module_used_twice_is_compiled_at_each_position():
+    torch.manual_seed(0)
+    act = SmoothReLUModule(1e-3)
+    shared_act = nn.Sequential(nn.Linear(3, 3), act, nn.Linear(3, 3), act, nn.Linear(3, 2))
+    tied = nn.Linear(3, 3)
+    weight_tied = nn.Sequential(tied, act, tied)
+    x = np.random.default_rng(0).uniform(0, 1, size=(6, 3))
+    for model, n_layers in ((shared_act.double(), 3), (weight_tied.double(), 2)):
+        stack = layer_stack(model)
+        assert len(stack.layers) == n_layers  # named_children() listed a shared module once
+        want = model(torch.tensor(x)).detach().numpy()
+        got = fixed_point(compile_network(model), x).outputs
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_sequential_subclass_with_own_forward_refused():
+    class Doubled(nn.Sequential):
+        def forward(self, x):
+            return 2 * super().forward(x)
+
+    class Plain(nn.Sequential):  # same forward: its layers say what it computes
+        pass
+
+    with pytest.raises(_errors.UnsupportedModelError, match=r"class .*Doubled.*overrides forward"):
+        compile_network(Doubled(nn.Linear(2, 2)))
+    with pytest.raises(_errors.UnsupportedModelError, match=r"module '1'.*Doubled"):
+        compile_network(nn.Sequential(nn.Linear(2, 2), Doubled(nn.Linear(2, 1))))
+    assert compile_network(Plain(nn.Linear(2, 2))).outputs == ("y0", "y1")

@@ -25,8 +25,8 @@ import math
 
 import numpy as np
 
-from nncrn._errors import NetworkError
-from nncrn.network import Reaction, ReactionNetwork, Readout, Role, Species
+from nncrn._errors import InputError, NetworkError
+from nncrn.network import Reaction, ReactionNetwork, Readout, Role, Species, require_network
 from nncrn.network._network import thaw_json
 
 __all__ = ["argmax_map", "with_argmax"]
@@ -48,27 +48,44 @@ def with_argmax(
     Parameters
     ----------
     network:
-        Any network with at least two readouts (a compiled classifier's logits or
-        activations). Its former output species become hidden; the new readouts keep the
-        old names, so ``result.outputs.argmax(1)`` is the class.
+        Any :class:`ReactionNetwork` with at least two readouts (a compiled classifier's
+        logits or activations; compile a model with ``compile_network`` first). Its former
+        output species become hidden; the new readouts keep the old names, so
+        ``result.outputs.argmax(1)`` is the class.
     rate:
         Rate constant ``k`` of every stage reaction, finite and > 0 (default 1): the winner
         separates at rate ``k`` times the gap between the two largest outputs.
     prefix:
-        Name prefix of the share species (default ``"W"``), which must be new.
+        Name prefix of the share species (default ``"W"``): ``prefix + "0"`` must be a valid
+        species name (ASCII letters, digits, ``_``; no leading digit) and the names new.
 
     Every reaction is trimolecular (two shares and one catalysing readout species);
     ``n (n - 1)`` reactions per single-species readout family, twice that for dual-rail.
     """
+    network = require_network(network, "with_argmax")
     n = len(network.readout)
     if n < 2:
         raise NetworkError(
             f"with_argmax needs a network with at least 2 readouts (one per class); this one "
-            f"has {n}"
+            f"has {n} ({list(network.outputs)}). A single output (e.g. a binary classifier's "
+            "one logit) needs no argmax: threshold it instead, or compile a model with one "
+            "output per class"
         )
-    k = float(rate)
+    try:
+        k = math.nan if isinstance(rate, bool) else float(rate)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        k = math.nan
     if not math.isfinite(k) or k <= 0:
-        raise NetworkError(f"with_argmax rate is {rate!r}; it must be finite and > 0")
+        raise InputError(
+            f"with_argmax rate is {rate!r}; it must be a finite number > 0 (the rate constant "
+            "of every argmax reaction), e.g. rate=1.0"
+        )
+    if not (isinstance(prefix, str) and f"{prefix}0".isascii() and f"{prefix}0".isidentifier()):
+        raise InputError(
+            f"with_argmax prefix {prefix!r} does not make valid species names ({prefix!r} + "
+            "'0', '1', ...): a prefix must be a non-empty string of ASCII letters, digits and "
+            "'_' that does not start with a digit; pass e.g. prefix='W'"
+        )
     shares = [f"{prefix}{i}" for i in range(n)]
     clash = [s for s in shares if s in network]
     if clash:

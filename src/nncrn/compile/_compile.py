@@ -148,6 +148,25 @@ def relu_deviation_bound(stack: LayerStack, eps: float) -> float:
     return float(np.max(e, initial=0.0))
 
 
+def _warn_no_leak(stack: LayerStack) -> None:
+    """Warn that ``SmoothReLU(eps=0)`` neurons can stay at 0 whatever their input."""
+    neurons = [
+        layer.source or "a layer" for layer in stack.layers if layer.activation != "identity"
+    ]
+    if not neurons:
+        return
+    warnings.warn(
+        f"{stack.source}: the SmoothReLU scheme with eps=0 has no leak reaction 0 -> Y, so "
+        "y = 0 is a fixed point of every non-linear neuron "
+        f"({', '.join(neurons[:3])}{', ...' if len(neurons) > 3 else ''}): a neuron that starts "
+        "at 0 (the default initial concentration) stays at 0 whatever its input, and "
+        "steady_state then returns a wrong output marked converged. Use eps > 0, e.g. "
+        "scheme=SmoothReLU(eps=1e-3) (within sqrt(eps) ~ 0.03 of ReLU per unit)",
+        ApproximationWarning,
+        stacklevel=3,
+    )
+
+
 def _input_ranges(input_range: object, n: int) -> list[tuple[float, float]] | None:
     if input_range is None:
         return None
@@ -210,6 +229,9 @@ def compile_network(
         (``nncrn compare``); ReLU replaced by ``sigma_eps`` also gets a worst-case bound.
         :class:`DualRail` refuses polynomial and sigmoid layers (``_for_dual_rail``):
         its output rescaling is valid only for ReLU, so nothing true could be stated.
+        ``SmoothReLU(eps=0)`` (passed, or taken from a model trained with ``eps=0``) warns
+        with an :class:`ApproximationWarning` when the network has non-linear neurons:
+        without the leak ``0 -> Y``, a neuron that starts at 0 stays there.
     input_range:
         None (features are concentrations, >= 0), ``(low, high)`` for every feature, or
         ``(n_inputs, 2)`` per-feature pairs; ``high`` may be inf. The shift ``feature - low``
@@ -259,6 +281,8 @@ def compile_network(
             "sigma_eps(logits), not the logits"
         )
     stack = LayerStack(tuple(layers), stack.source, stack.dropped)
+    if isinstance(scheme, SmoothReLU) and scheme.eps == 0:
+        _warn_no_leak(stack)
     meta["output"] = "linear" if stack.layers[-1].activation == "identity" else scheme.name
     bound = None
     if any(layer.activation == "relu" for layer in stack.layers) and eps > 0:

@@ -72,6 +72,34 @@ def _check_integer_weights(stack: LayerStack) -> None:
             )
 
 
+_MAX_K = 256  # units min|w| / k tried: covers 8-bit linear levels (smallest level <= 127)
+_UNIT_RTOL = 1e-6  # float32 stores a weight to 6e-8 relative; random reals miss this by far
+
+
+def _unit(weight: np.ndarray) -> tuple[float, np.ndarray] | str:
+    """``(u, integers)`` with ``weight = u * integers``, ``u`` the largest ``min|w| / k``.
+
+    Every ``|w| / u`` must be within ``_UNIT_RTOL`` (relative) of an integer. On failure,
+    a phrase naming the weight furthest from a multiple of ``min|w|``.
+    """
+    mags = np.abs(weight[weight != 0])
+    if not mags.size:
+        return 1.0, np.zeros_like(weight)
+    low = float(mags.min())
+    for k in range(1, _MAX_K + 1):
+        m = weight * (k / low)
+        r = np.round(m)
+        if np.all(np.abs(m - r) <= _UNIT_RTOL * np.maximum(np.abs(m), 1.0)):
+            return low / k, r
+    m = weight / low
+    i, j = (int(v) for v in np.unravel_index(np.argmax(np.abs(m - np.round(m))), m.shape))
+    return (
+        f"no unit min|w| / k with min|w| = {low!r} and k = 1..{_MAX_K} makes every weight an "
+        f"integer number of units to relative {_UNIT_RTOL:g}; e.g. w[{i},{j}] = "
+        f"{float(weight[i, j])!r} is {float(m[i, j]):.6g} times min|w|"
+    )
+
+
 def competition_violations(network: ReactionNetwork) -> list[str]:
     """Why ``network`` is not non-competitive and acyclic; ``[]`` when it is.
 
@@ -134,9 +162,11 @@ class DualRail(Scheme):
         Rate constant of every reaction (default 1). The result at completion does not
         depend on it; :meth:`convergence_rate` does.
     rescale:
-        False (default): weights must be integers. True: each layer's weights may be any
-        common multiple ``alpha_l * integer`` (the output of binary/ternary quantization,
-        ``alpha * {-1, 0, 1}``); the layer is divided by ``alpha_l`` and later biases by the
+        False (default): weights must be integers. True: each layer's weights may be
+        integer multiples ``alpha_l * integer`` of one unit (the output of binary/ternary or
+        linear quantization, e.g. ``alpha * {-1, 0, 1}``); ``alpha_l`` is the largest such
+        unit (their greatest common divisor, to relative ``1e-6`` so float32 weights pass;
+        see :meth:`integerize`). The layer is divided by ``alpha_l`` and later biases by the
         running product, which ReLU's positive homogeneity allows. The network then
         computes the model's outputs divided by ``output_scale = prod alpha_l`` (same
         argmax), stated by :meth:`forward` and stored in ``metadata["output_scale"]``.
@@ -171,25 +201,27 @@ class DualRail(Scheme):
                 "rescale": self.rescale}  # fmt: skip
 
     def integerize(self, stack: LayerStack) -> tuple[LayerStack, float]:
-        """``(stack with integer weights, output_scale)``; the stack itself unless ``rescale``."""
+        """``(stack with integer weights, output_scale)``; the stack itself unless ``rescale``.
+
+        Each layer's unit is the largest ``u = min|w| / k`` (``k = 1 .. 256``) of which
+        every weight is an integer multiple to relative ``1e-6`` (float32 stores a weight
+        to ``6e-8``), e.g. ``u = 1`` for weights ``[[2, 3], [-3, 2]]``.
+        """
         if not self.rescale:
             return stack, 1.0
         layers, scale = [], 1.0
         for depth, layer in enumerate(stack.layers, start=1):
-            mags = np.abs(layer.weight[layer.weight != 0])
-            alpha = float(mags.min()) if mags.size else 1.0
-            m = layer.weight / alpha
-            if np.abs(m - np.round(m)).max(initial=0.0) > 1e-9 * max(
-                1.0, float(np.abs(m).max(initial=0.0))
-            ):
+            found = _unit(layer.weight)
+            if isinstance(found, str):
                 raise UnsupportedModelError(
-                    f"layer {depth} ({layer.source or 'dense layer'}): its weights are not integer "
-                    f"multiples of one unit (smallest magnitude {alpha!r}), so DualRail(rescale=True) "
+                    f"layer {depth} ({layer.source or 'dense layer'}): its weights are not "
+                    f"integer multiples of a common unit ({found}), so DualRail(rescale=True) "
                     "cannot make them stoichiometric coefficients. Discretize the model first "
                     "(binary/ternary or linear levels, e.g. nncrn.train.quantize_model)"
                 )
-            scale *= alpha
-            layers.append(DenseLayer(np.round(m), layer.bias / scale, layer.activation,
+            unit, integers = found
+            scale *= unit
+            layers.append(DenseLayer(integers, layer.bias / scale, layer.activation,
                                      layer.eps, layer.source))  # fmt: skip
         return LayerStack(tuple(layers), stack.source, stack.dropped), scale
 

@@ -222,6 +222,12 @@ class LayerStack:
         layers = tuple(self.layers)
         if not layers:
             raise UnsupportedModelError(f"{self.source}: the model has no dense layer to compile")
+        if layers[-1].n_out == 0:
+            raise UnsupportedModelError(
+                f"{self.source}: the last layer ({layers[-1].source or 'output layer'}) has 0 "
+                f"outputs (weight shape {layers[-1].weight.shape}); a reaction network needs at "
+                "least one readout. Give the model's last layer at least one output"
+            )
         for prev, nxt in itertools.pairwise(layers):
             if prev.n_out != nxt.n_in:
                 raise UnsupportedModelError(

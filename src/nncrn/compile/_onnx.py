@@ -3,14 +3,17 @@
 Supported graph: one chain of ``Gemm`` (any ``alpha``/``beta``/``transB``; ``transA=0``)
 or ``MatMul`` optionally followed by ``Add`` of a bias, each optionally followed by
 ``Relu``; ``Identity`` and ``Flatten`` anywhere (they do not change a feature vector);
-a final ``Softmax`` is dropped with a note in :attr:`LayerStack.dropped` (the argmax is
-unchanged). Weights come from initializers or ``Constant`` nodes. Any other op is refused
-with its type and node name; a file that is not a valid ONNX model is a
+a final ``Softmax`` over the last axis is dropped with a note in :attr:`LayerStack.dropped`
+(the argmax is unchanged; one over another axis is refused). Weights come from initializers
+or ``Constant`` nodes; a bias is a scalar, ``(n,)`` or ``(1, n)``. Any other op is refused
+with its type and node name; a file that is not a valid ONNX model (including nncrn's own
+model.json, and a model whose external data file is missing) is a
 :class:`~nncrn.FormatError`. Needs ``nncrn[interop]`` (onnx).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -35,22 +38,89 @@ def _onnx():
     return onnx
 
 
-def _load(model, onnx):
+_FORMATS = {".json": "JSON", ".onnxjson": "JSON", ".onnxtxt": "ONNX text",
+            ".onnxtext": "ONNX text", ".txtpb": "protobuf text", ".textproto": "protobuf text",
+            ".prototxt": "protobuf text", ".pbtxt": "protobuf text"}  # fmt: skip
+"""What ``onnx.load`` parses a file as, by extension (anything else: binary protobuf)."""
+
+
+def _nncrn_file(path: Path) -> FormatError | None:
+    """A :class:`FormatError` saying what to do if ``path`` is one of nncrn's own JSON files."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    kind = doc.get("format") if isinstance(doc, dict) else None
+    if kind == "nncrn.mlp":
+        return FormatError(
+            f"{str(path)!r} is an nncrn model file (format 'nncrn.mlp', the model.json written "
+            "by `nncrn train` and `nncrn demo`), not an ONNX model; compile it with "
+            f"`nncrn compile {path} -o network.json`, or pass compile_network the torch "
+            "nn.Sequential it was saved from"
+        )
+    if kind == "nncrn.network":
+        return FormatError(
+            f"{str(path)!r} is an already compiled reaction network (format 'nncrn.network'), "
+            "not a model; load it with nncrn.ReactionNetwork.load(path)"
+        )
+    return None
+
+
+def _read(path: Path, onnx):
+    """``onnx.load(path)`` with every way it fails on a bad file as a :class:`FormatError`."""
+    from google.protobuf import json_format, text_format
     from google.protobuf.message import DecodeError
 
+    fmt = _FORMATS.get(path.suffix.lower(), "binary protobuf")
+    try:
+        # external data separately: a missing data file is then named, not a checker error
+        proto = onnx.load(str(path), load_external_data=False)
+    except (DecodeError, json_format.Error, text_format.ParseError, onnx.parser.ParseError,
+            UnicodeDecodeError) as exc:  # fmt: skip
+        own = _nncrn_file(path)
+        if own is not None:
+            raise own from None
+        text = exc.args[0] if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        text = text.decode(errors="replace") if isinstance(text, bytes) else text
+        first = (text.strip().splitlines() or ["no details"])[0]
+        raise FormatError(
+            f"ONNX file {str(path)!r} is not a valid ONNX model (read as {fmt}, from its "
+            f"extension {path.suffix or '(none)'!r}: {first}); re-export the model, e.g. with "
+            "torch.onnx.export to a .onnx file"
+        ) from None
+    tensors = list(proto.graph.initializer) + [
+        a.t for n in proto.graph.node for a in n.attribute if a.HasField("t")
+    ]
+    for t in tensors:
+        if not onnx.external_data_helper.uses_external_data(t):
+            continue
+        location = {e.key: e.value for e in t.external_data}.get("location", "")
+        if not (path.parent / location).is_file():
+            raise FormatError(
+                f"ONNX file {str(path)!r} keeps tensor {t.name!r} in the external data file "
+                f"{location!r}, which does not exist in {str(path.parent)!r}; put that file next "
+                "to the model, or save the model without external data "
+                "(onnx.save_model(model, path, save_as_external_data=False))"
+            )
+    try:
+        onnx.load_external_data_for_model(proto, str(path.parent))
+    except (onnx.checker.ValidationError, ValueError, OSError) as exc:
+        first = (str(exc).strip().splitlines() or ["no details"])[0]
+        raise FormatError(
+            f"ONNX file {str(path)!r}: its external data cannot be read ({first}); put the data "
+            "files next to the model or save it without external data"
+        ) from None
+    return proto
+
+
+def _load(model, onnx):
     if isinstance(model, onnx.ModelProto):
         proto, source = model, f"ONNX model {model.graph.name or '(unnamed)'!r}"
     elif isinstance(model, str | os.PathLike):
         path = Path(model)
         if not path.is_file():
             raise FormatError(f"ONNX file {str(path)!r} does not exist or is not a file")
-        try:
-            proto = onnx.load(str(path))
-        except DecodeError as exc:
-            raise FormatError(
-                f"ONNX file {str(path)!r} is not a valid ONNX model (protobuf decoding failed: "
-                f"{exc}); re-export the model"
-            ) from None
+        proto = _read(path, onnx)
         source = f"ONNX model {path.name!r}"
     else:
         raise FormatError(
@@ -118,6 +188,7 @@ def parse_onnx(model) -> LayerStack:
     onnx = _onnx()
     proto, source = _load(model, onnx)
     g = _Graph(proto.graph, onnx, source)
+    opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 13)
     inputs = [i.name for i in proto.graph.input if i.name not in g.consts]
     if len(inputs) != 1:
         raise UnsupportedModelError(f"{source}: expected one graph input, found {inputs}")
@@ -147,6 +218,15 @@ def parse_onnx(model) -> LayerStack:
             last = layers[-1]
             layers[-1] = DenseLayer(last.weight, last.bias, "relu", source=last.source)
         elif op == "Softmax":
+            axis = a.get("axis", -1 if opset >= 13 else 1)  # the default changed in opset 13
+            if axis not in (-1, 1):
+                raise g.refuse(
+                    node,
+                    f"a Softmax over axis={axis} of the (batch, features) tensor: it does not "
+                    "normalise each example's outputs on its own, so dropping it would change "
+                    "the argmax. Only a Softmax over the last axis (axis=-1 or 1) is dropped; "
+                    "export the model with softmax over dim=-1, or without the Softmax",
+                )
             dropped.append(f"final Softmax {node.name or '(unnamed)'!r} (argmax unchanged)")
         else:
             raise g.refuse(node, "an unsupported operation")
@@ -182,11 +262,21 @@ def _gemm(g: _Graph, node, a: dict, tensor: str, index: int) -> DenseLayer:
 
 
 def _bias(g: _Graph, node, c: np.ndarray, n_out: int) -> np.ndarray:
+    """The per-output bias ``(n_out,)`` of a bias operand: a scalar, ``(n_out,)`` or ``(1, n_out)``.
+
+    Any other shape broadcasts differently against the ``(batch, n_out)`` activation: a
+    ``(n_out, 1)`` operand adds one value per batch row, not one per output.
+    """
     if c.size == 1:
         return np.full(n_out, float(c.reshape(())))
-    if c.size == n_out and c.squeeze().ndim == 1:
+    if c.shape in ((n_out,), (1, n_out)):
         return c.reshape(n_out)
-    raise g.refuse(node, f"adding a bias of shape {c.shape} to {n_out} outputs")
+    raise g.refuse(
+        node,
+        f"adding a bias of shape {c.shape} to {n_out} outputs: against the (batch, {n_out}) "
+        f"activation it does not broadcast as one value per output. A bias must be a scalar "
+        f"or have shape ({n_out},) or (1, {n_out}); re-export it with that shape",
+    )
 
 
 def _matmul(g: _Graph, node, tensor: str, index: int):

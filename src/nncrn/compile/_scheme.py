@@ -120,8 +120,10 @@ class SmoothReLU(Scheme):
     eps:
         Leak rate, finite and >= 0; default ``1e-3`` (within ``sqrt(eps) ~ 0.032`` of ReLU
         per unit, convergence rate >= ``2 sqrt(eps) ~ 0.063``). ``eps = 0`` omits the leak
-        reactions; it is allowed for negative-control experiments (``y = 0`` then is a
-        fixed point the chemistry never leaves).
+        reactions; it is allowed for negative-control experiments, but ``y = 0`` then is a
+        fixed point the chemistry never leaves (a neuron starting at 0 reports 0 whatever
+        its input, as a converged steady state), so ``compile_network`` warns with an
+        :class:`~nncrn.compile.ApproximationWarning`.
     """
 
     eps: float = 1e-3

@@ -34,9 +34,11 @@ def parse_sklearn(model: object) -> LayerStack:
     act = model.activation
     if act not in _HIDDEN:
         raise UnsupportedModelError(
-            f"{kind} has activation={act!r}; the smooth-ReLU scheme computes only ReLU-like "
-            f"({'relu'!r}) and linear ({'identity'!r}) neurons, and a {act} neuron has no "
-            f"reaction-network form in it. Retrain with activation='relu'"
+            f"{kind} has activation={act!r}; nncrn compiles scikit-learn MLPs with "
+            "activation 'relu' or 'identity' only: no nncrn scheme (SmoothReLU, DualRail, "
+            f"Polynomial, ChemicalSigmoid) has a reaction-network form of a {act} neuron. "
+            "Retrain with activation='relu', or train a torch model with "
+            "nncrn.nn.ChemicalSigmoid for a bounded activation"
         )
     n_layers = len(model.coefs_)
     layers = []
@@ -44,7 +46,10 @@ def parse_sklearn(model: object) -> LayerStack:
         last = k == n_layers - 1
         activation = "identity" if last else _HIDDEN[act]
         where = f"{kind} {'output' if last else 'hidden'} layer {k} (coefs_[{k}])"
-        layers.append(DenseLayer(np.asarray(w, dtype=np.float64).T, b, activation, None, where))
+        w, b = np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64)
+        _check_finite(where, f"coefs_[{k}]", w)
+        _check_finite(where, f"intercepts_[{k}]", b)
+        layers.append(DenseLayer(w.T, b, activation, None, where))
     dropped = []
     out = getattr(model, "out_activation_", "identity")
     if out != "identity":
@@ -52,11 +57,24 @@ def parse_sklearn(model: object) -> LayerStack:
     return LayerStack(tuple(layers), f"sklearn.neural_network.{kind}", tuple(dropped))
 
 
+def _check_finite(where: str, name: str, values: np.ndarray) -> None:
+    """Refuse NaN/inf, indexed as in the fitted model (``coefs_[k]`` is ``(n_in, n_out)``)."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise UnsupportedModelError(
+            f"{where}: {name}[{', '.join(map(str, idx))}] is {values[idx]} ({int(bad.sum())} "
+            "non-finite values); a network with NaN or inf parameters cannot be compiled — "
+            "retrain or repair the model"
+        )
+
+
 def sklearn_output_names(model: object, n_outputs: int) -> tuple[list[str], list | None]:
     """Readout names and the class labels (JSON-compatible) of a fitted MLP.
 
     Multiclass: one logit per class, named by the class label. Binary: one logit, named
-    by the positive class ``classes_[1]``. Multi-label and regressors: ``y0, y1, ...``.
+    by the positive class ``classes_[1]``. Multi-label and regressors: ``y0, y1, ...``, and
+    so are classifiers whose labels would make duplicate or empty names (``""``).
     """
     default = [f"y{i}" for i in range(n_outputs)]
     classes = getattr(model, "classes_", None)
@@ -73,4 +91,5 @@ def sklearn_output_names(model: object, n_outputs: int) -> tuple[list[str], list
         names = [str(labels[1])]
     else:
         return default, labels
-    return (names if len(set(names)) == len(names) else default), labels
+    usable = len(set(names)) == len(names) and all(names)
+    return (names if usable else default), labels

@@ -36,12 +36,32 @@ def _activation(m: nn.Module) -> tuple[str, float | None, dict | None]:
     return "relu", None, None
 
 
+def _check_forward(module: nn.Module, path: str) -> None:
+    """Refuse a subclass of ``Sequential``/``Linear`` whose own ``forward`` the parser would ignore."""
+    for base in (nn.Sequential, nn.Linear):
+        if isinstance(module, base) and type(module).forward is not base.forward:
+            where = "the model" if not path else f"module {path!r}"
+            raise UnsupportedModelError(
+                f"{where} is of class {type(module).__qualname__}, a subclass of nn.{base.__name__} "
+                f"that overrides forward(); compile_network reads the layers of an nn.{base.__name__} "
+                "and would ignore that forward, compiling another function. Rebuild the model "
+                f"as a plain nn.Sequential of {SUPPORTED}"
+            )
+
+
 def _flatten(module: nn.Module, prefix: str = "") -> list[tuple[str, nn.Module]]:
-    """Leaves of nested ``Sequential`` containers with their dotted paths (``"1.0"``)."""
+    """Leaves of nested ``Sequential`` containers with their dotted paths (``"1.0"``).
+
+    Walks ``_modules`` as ``Sequential.forward`` does, so a module used twice (a shared
+    activation, a weight-tied Linear) appears at each of its positions; ``named_children``
+    would list it once.
+    """
+    _check_forward(module, prefix)
     if isinstance(module, nn.Sequential):
         out = []
-        for name, child in module.named_children():
-            out += _flatten(child, f"{prefix}.{name}" if prefix else name)
+        for name, child in module._modules.items():
+            if child is not None:
+                out += _flatten(child, f"{prefix}.{name}" if prefix else name)
         return out
     return [(prefix or "0", module)]
 
@@ -58,7 +78,10 @@ def parse_torch(model: nn.Module) -> LayerStack:
     ``smooth_relu`` with ``eps``, ``PolynomialActivation``/``RectifiedRoot`` as ``polynomial``
     with ``params={"P", "Q"}``, ``ChemicalSigmoid`` as ``chemical_sigmoid`` with
     ``params={"rate"}``, ``ReLU`` as ``relu``. Dropout is skipped and a final Softmax/LogSoftmax is
-    dropped (the argmax is unchanged); both are listed in ``LayerStack.dropped``.
+    dropped (the argmax is unchanged); both are listed in ``LayerStack.dropped``. A module
+    that appears twice (a shared activation, a weight-tied ``Linear``) is compiled at each of
+    its positions, as ``forward`` runs it; a ``Sequential`` or ``Linear`` subclass that
+    overrides ``forward`` is refused, since its layers no longer say what it computes.
     """
     if not isinstance(model, nn.Sequential | nn.Linear):
         raise UnsupportedModelError(
