@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from nncrn._activations import check_eps, smooth_relu, smooth_relu_derivative
+from nncrn._errors import InputError
 from nncrn.nn import SmoothReLU
 
 EPS = [1e-6, 1e-3, 1e-2, 1.0]
@@ -75,7 +76,8 @@ def test_derivative_formula_autograd_and_finite_differences(z, eps):
     np.testing.assert_allclose(smooth_relu_derivative(zs, eps), fd, rtol=1e-6, atol=1e-9)
 
 
-@pytest.mark.parametrize("bad", [-1e-3, math.nan, math.inf, "x"])
+@pytest.mark.parametrize("bad", [-1e-3, math.nan, math.inf, "x", "0.1", True, None])
 def test_bad_eps_rejected(bad):
-    with pytest.raises(ValueError, match="eps"):
+    # InputError is also a ValueError, so callers catching ValueError keep working.
+    with pytest.raises(InputError, match="eps"):
         check_eps(bad)

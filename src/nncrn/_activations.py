@@ -53,7 +53,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.polynomial import polynomial as npoly
 
-from nncrn._errors import UnsupportedModelError
+from nncrn._errors import InputError, UnsupportedModelError
 
 __all__ = [
     "ActivationError",
@@ -69,13 +69,15 @@ __all__ = [
 
 
 def check_eps(eps: object, where: str = "eps") -> float:
-    """Return ``eps`` as a float after checking it is finite and >= 0 (raises ``ValueError``)."""
+    """Return ``eps`` as a float after checking it is finite and >= 0 (raises :class:`InputError`)."""
+    if isinstance(eps, bool | str):
+        raise InputError(f"{where} must be a number >= 0, got {eps!r}")
     try:
         value = float(eps)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise ValueError(f"{where} must be a number >= 0, got {eps!r}") from None
+        raise InputError(f"{where} must be a number >= 0, got {eps!r}") from None
     if not math.isfinite(value) or value < 0:
-        raise ValueError(
+        raise InputError(
             f"{where} is {eps!r}; it must be finite and >= 0 (it is the rate of the leak "
             "reaction 0 -> Y; the default 1e-3 keeps sigma_eps within sqrt(eps) ~ 0.03 of ReLU, "
             "eps = 0 gives exact ReLU but a fixed point at 0 that the chemistry may never leave)"
