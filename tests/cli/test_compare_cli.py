@@ -82,12 +82,12 @@ def test_compare_with_argmax_stage(files, capsys):
 
 
 def test_compare_reports_refusal_and_bad_scheme(tmp_path, capsys):
-    model = relu_model([[0.3, -1]], [0.0], [[1], [-1]], [0.0, 0.0])  # no common unit
+    model = relu_model([[2**0.5, -1]], [0.0], [[1], [-1]], [0.0, 0.0])  # no common unit
     path = tmp_path / "real.json"
     save_model(path, model, {"eps": 1e-3})
     assert main(["compare", str(path), "--schemes", "dual-rail,smooth-relu"]) == 0
     text = capsys.readouterr().out
-    assert "refused" in text and "0.3" in text and "Discretize" in text
+    assert "refused" in text and "1.414" in text and "Discretize" in text
     assert row(text, "species ")[1] == "7"  # smooth-relu still compiled: 2 + 1 + 2 x 2
     assert main(["compare", str(path), "--schemes", "magic"]) == 2
     assert "unknown ['magic']" in capsys.readouterr().err

@@ -72,7 +72,12 @@ def run(args: argparse.Namespace, console: Any) -> int:
     names = [n.strip() for n in args.schemes.split(",") if n.strip()]
     table_of = _schemes()
     unknown = [n for n in names if n not in table_of]
-    if unknown or not names:
+    if not names:
+        raise InputError(
+            f"--schemes {args.schemes!r} names no scheme; pass a comma-separated list from "
+            f"{', '.join(SCHEME_NAMES)}, e.g. --schemes smooth-relu,dual-rail"
+        )
+    if unknown:
         raise InputError(
             f"--schemes {args.schemes!r}: unknown {unknown}; choose from {', '.join(SCHEME_NAMES)}"
         )
@@ -95,6 +100,10 @@ def run(args: argparse.Namespace, console: Any) -> int:
             continue
         if args.argmax:
             network = with_argmax(network)
+        # as `nncrn compile` does: feature names let --inputs name its columns like demo's CSVs
+        extra = {k: meta[k] for k in ("classes", "feature_names") if k in meta}
+        if extra:
+            network = network.with_metadata(**extra)
         X = load_features(args, network)
         chem = None
         if X is not None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import Any
 
-from nncrn.cli._io import load_model
+from nncrn._errors import InputError
+from nncrn.cli._io import check_output_dir, load_model
 
 
 def register(sub: Any) -> None:
@@ -16,26 +18,60 @@ def register(sub: Any) -> None:
     p.add_argument("model", type=Path, help="model.json written by `nncrn train`/`nncrn demo`")
     p.add_argument("-o", "--output", type=Path, required=True, help="network JSON to write")
     p.add_argument("--eps", type=float, default=None,
-                   help="smoothing eps (default: the eps the model was trained with)")  # fmt: skip
+                   help="leak rate eps (> 0) of the smoothed ReLU that replaces the model's plain "
+                   "ReLU layers (default 1e-3); SmoothReLU layers always compile with the eps "
+                   "they were trained with, so --eps must equal it or be omitted")  # fmt: skip
     p.add_argument("--argmax", action="store_true",
                    help="add a winner-take-all stage: the outputs become class shares W0, W1, "
-                   "... whose largest marks the class (trimolecular reactions)")  # fmt: skip
+                   "... whose largest marks the class (trimolecular reactions; needs a model "
+                   "with at least 2 outputs)")  # fmt: skip
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace, console: Any) -> int:
-    from nncrn.compile import SmoothReLU, compile_network, with_argmax
+def _scheme(eps: float | None, model: Any) -> Any:
+    """The scheme for ``--eps`` (None: the model's own, ``compile_network(scheme=None)``)."""
+    from nncrn.compile import SmoothReLU, layer_stack
 
+    if eps is None:
+        return None
+    if not math.isfinite(eps) or eps <= 0:
+        raise InputError(
+            f"--eps is {eps!r}; it must be a finite number > 0 (the leak rate of the smoothed "
+            "ReLU that replaces the model's ReLU layers; eps = 0 leaves neurons stuck at 0). "
+            "Omit --eps for the default 1e-3"
+        )
+    for layer in layer_stack(model).layers:
+        f = layer.function
+        if f.kind == "smooth_relu" and not math.isclose(f.get("eps"), eps, rel_tol=1e-6):
+            trained = f.get("eps")
+            raise InputError(
+                f"--eps {eps!r} differs from the eps={trained!r} the model's SmoothReLU layers "
+                f"were trained with ({layer.source}); a SmoothReLU layer compiles exactly only "
+                f"with its own eps. Use --eps {trained!r} or omit --eps"
+            )
+    return SmoothReLU(eps=eps)
+
+
+def run(args: argparse.Namespace, console: Any) -> int:
+    from nncrn.compile import compile_network, with_argmax
+
+    output = check_output_dir(args.output)
     model, meta = load_model(args.model)
-    eps = args.eps if args.eps is not None else meta.get("eps", 1e-3)
-    rng = meta.get("input_range")
-    network = compile_network(model, scheme=SmoothReLU(eps=eps),
-                              input_range=None if rng is None else [tuple(r) for r in rng])  # fmt: skip
+    scheme = _scheme(args.eps, model)
+    network = compile_network(model, scheme=scheme, input_range=meta.get("input_range"))
     if args.argmax:
+        if len(network.readout) < 2:
+            raise InputError(
+                f"--argmax needs a model with at least 2 outputs (one per class); "
+                f"{args.model.name} has {len(network.readout)} ({', '.join(network.outputs)}). "
+                "A single output needs no winner-take-all stage: drop --argmax and threshold it"
+            )
         network = with_argmax(network)
     extra = {k: meta[k] for k in ("classes", "feature_names") if k in meta}
     if extra:
         network = network.with_metadata(**extra)
-    network.save(args.output)
-    console.print(f"wrote {args.output}: {network.n_species} species, {network.n_reactions} reactions")
+    network.save(output)  # atomic itself: a failed write leaves no partial file
+    console.print(
+        f"wrote {args.output}: {network.n_species} species, {network.n_reactions} reactions"
+    )
     return 0

@@ -8,7 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from nncrn.cli._io import class_labels, input_matrix, read_table, write_atomic
+from nncrn._errors import InputError
+from nncrn.cli._io import check_output_dir, class_labels, input_matrix, read_table, write_atomic
+from nncrn.cli._pipeline import check_seed
 from nncrn.network import ReactionNetwork
 
 
@@ -69,12 +71,13 @@ def _plot(hist: Any, path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     epochs = np.arange(1, hist.loss.size + 1)
-    ax.plot(epochs, hist.loss, label="loss")
+    lines = ax.plot(epochs, hist.loss, label="cross-entropy loss (epoch mean)")
     ax.set(xlabel="epoch", ylabel="cross-entropy loss", title=f"fit ({hist.gradient} gradient)")
     if hist.accuracy is not None:
         ax2 = ax.twinx()
-        ax2.plot(epochs, hist.accuracy, color="tab:orange", label="training accuracy")
+        lines += ax2.plot(epochs, hist.accuracy, color="tab:orange", label="training accuracy")
         ax2.set(ylabel="training accuracy", ylim=(0, 1.02))
+    ax.legend(lines, [line.get_label() for line in lines], loc="center right", fontsize=8)
     fig.tight_layout()
     write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
     plt.close(fig)
@@ -85,18 +88,29 @@ def run(args: argparse.Namespace, console: Any) -> int:
 
     from nncrn.train import Constraints, fit
 
-    if args.plot is not None and not args.plot.parent.is_dir():
-        raise FileNotFoundError(f"output directory {str(args.plot.parent)!r} does not exist")
+    # Every check before training, so a bad option costs no time and leaves no partial output.
+    for option, path in (("-o", args.output), ("--plot", args.plot)):
+        if path is not None:
+            check_output_dir(path)
+            if path.is_dir():
+                raise IsADirectoryError(
+                    f"{option} {str(path)!r} is a directory; give a file name, e.g. "
+                    f"{str(path / ('fitted.json' if option == '-o' else 'fit.png'))!r}"
+                )
+    check_seed(args.seed)
+    for option, value in (("--lr", args.lr), ("--k-min", args.k_min), ("--l1", args.l1)):
+        if not np.isfinite(value):
+            raise InputError(f"{option} {value}: must be a finite number")
     network = ReactionNetwork.load(args.network)
     header, rows = read_table(args.csv)
     y = class_labels(args.csv, header, rows, args.target, network)
     X = input_matrix(network, args.csv)
     constraints = Constraints(k_min=args.k_min, k_max=args.k_max, l1=args.l1,
                               max_levels=args.max_levels)  # fmt: skip
-    before = float((answers(network, X) == y).mean())
     with console.status("training rate constants"):
         trained, hist = fit(network, X, y, epochs=args.epochs, lr=args.lr,
                             batch_size=args.batch_size, constraints=constraints, rng=args.seed)  # fmt: skip
+    before = float((answers(network, X) == y).mean())
     after = float((answers(trained, X) == y).mean())
     trained.save(args.output)
     table = Table(title=f"nncrn fit: {args.network.name} on {args.csv.name} ({len(X)} rows)")
@@ -106,6 +120,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
         ("gradient", hist.gradient), ("trainable terms", f"{hist.n_terms}"),
         ("removed by L1", f"{hist.n_pruned}"), ("loss: first epoch", f"{hist.loss[0]:.4f}"),
         ("loss: last epoch", f"{hist.loss[-1]:.4f}"),
+        ("loss of the written network", f"{hist.final_loss:.4f}"),
         ("training accuracy before (steady state)", f"{before:.4f}"),
         ("training accuracy after (steady state)", f"{after:.4f}"),
         *rate_summary(trained),

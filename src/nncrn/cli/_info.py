@@ -116,7 +116,7 @@ def chemistry_report(network: ReactionNetwork, X: np.ndarray, reference: np.ndar
     ss = steady_state(network, x, throw=False, solver=solver)
     grid = np.concatenate(([0.0], t_max * np.logspace(-_DECADES, 0, _DECADES * _PER_DECADE + 1)))
     traj = integrate(network, x, grid, throw=False, solver=solver)
-    out: dict[str, Any] = {"rows": len(x), "clipped": clipped,
+    out: dict[str, Any] = {"rows": len(x), "clipped": clipped, "t_max": t_max,
                            "converged": int(ss.converged.sum())}  # fmt: skip
     out["max_concentration"] = float(max(np.nanmax(traj.concentrations), np.nanmax(ss.concentrations)))
     for q in (0.9, 0.99):
@@ -144,9 +144,12 @@ def report_rows(network: ReactionNetwork, chem: dict[str, Any] | None) -> list[t
         if chem["clipped"]:
             rows.append(("feature values clipped to input_range", str(chem["clipped"])))
         rows.append(("max concentration reached", f"{chem['max_concentration']:.4g}"))
+        def when(t: float) -> str:  # inf: not done by the last sampled time
+            return f"{t:.4g}" if np.isfinite(t) else f"> t-max {chem.get('t_max', np.inf):g}"
+
         for q in ("90", "99"):
             rows.append((f"time to {q}% completion, median / worst",
-                         f"{chem[f't{q}_median']:.4g} / {chem[f't{q}_worst']:.4g}"))  # fmt: skip
+                         f"{when(chem[f't{q}_median'])} / {when(chem[f't{q}_worst'])}"))  # fmt: skip
         if "agreement" in chem:
             rows.append(("NN agreement (argmax)", f"{chem['agreement']:.4f}"))
     return rows
@@ -216,6 +219,11 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace, console: Any) -> int:
     from rich.table import Table
 
+    if args.model is not None and not (args.dataset or args.inputs):
+        raise InputError(
+            "--model compares the network with the model on data: add --dataset NAME or "
+            "--inputs CSV (the rows to simulate)"
+        )
     network = ReactionNetwork.load(args.network)
     X = load_features(args, network)
     chem = None

@@ -21,17 +21,34 @@ MODEL_FORMAT = "nncrn.mlp"
 MODEL_VERSION = 1
 
 
+def check_output_dir(path: str | os.PathLike) -> Path:
+    """``path`` as a Path if its directory exists; else a ``FileNotFoundError`` naming the directory.
+
+    Commands call it before their work, so a typo in ``-o`` fails fast and the message names
+    the directory, not a temporary file next to the output.
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(
+            f"output directory {str(path.parent)!r} does not exist (for {str(path)!r}); "
+            "create it first or choose another path"
+        )
+    return path
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike):
     """Yield a temporary path next to ``path``; move it into place only if the block succeeds.
 
     A failure anywhere in the block leaves no partial output file behind.
     """
-    path = Path(path)
-    if path.parent and not path.parent.exists():
-        raise FileNotFoundError(f"output directory {str(path.parent)!r} does not exist; create it first")
+    path = check_output_dir(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
     os.close(fd)
+    # mkstemp creates 0600; give the file the mode a plain open() would (umask applied)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     try:
         yield Path(tmp)
         os.replace(tmp, path)
@@ -50,8 +67,17 @@ def read_table(path: str | os.PathLike) -> tuple[list[str], list[list[str]]]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"CSV file {str(path)!r} does not exist")
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        rows = [r for r in csv.reader(fh) if any(cell.strip() for cell in r)]
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            rows = [r for r in csv.reader(fh) if any(cell.strip() for cell in r)]
+    except UnicodeDecodeError as exc:
+        head = path.read_bytes()[:2]
+        kind = " (it starts with a UTF-16 byte-order mark)" if head in (b"\xff\xfe", b"\xfe\xff") else ""
+        raise FormatError(
+            f"CSV file {str(path)!r} is not UTF-8 text{kind}: byte {exc.object[exc.start]:#04x} at "
+            f"offset {exc.start} does not decode; save it as UTF-8 CSV (e.g. \"CSV UTF-8\" in a "
+            "spreadsheet, or `iconv -t UTF-8`)"
+        ) from None
     if not rows:
         raise FormatError(f"CSV file {str(path)!r} is empty; it needs a header row and data rows")
     header = [h.strip() for h in rows[0]]
@@ -130,8 +156,43 @@ def save_model(path: str | os.PathLike, model: Any, meta: dict) -> None:
     write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
+_LAYER_TYPES = ("linear", "SmoothReLU", "ReLU", "Identity")
+_RESAVE = "fix the file or re-save the model with `nncrn train`"
+
+
+def _eps_field(value: object, where: str) -> float:
+    """``value`` as an eps (a finite number >= 0), else a :class:`FormatError` naming ``where``."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if not ok or not math.isfinite(value) or value < 0:  # type: ignore[arg-type]
+        raise FormatError(
+            f"{where} is {value!r}; it must be a finite number >= 0 (the SmoothReLU eps the "
+            f"model was trained with, e.g. 0.001) — {_RESAVE}"
+        )
+    return float(value)  # type: ignore[arg-type]
+
+
+def _array_field(layer: dict, key: str, ndim: int, where: str) -> np.ndarray:
+    """``layer[key]`` as a float64 array of rank ``ndim``, else a :class:`FormatError`."""
+    what = "a list of rows of numbers" if ndim == 2 else "a list of numbers"
+    if key not in layer:
+        raise FormatError(f'{where} has no "{key}" field; a linear layer needs {what} — {_RESAVE}')
+    value = layer[key]
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        arr = None
+    if arr is None or arr.ndim != ndim or isinstance(value, str):
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+        raise FormatError(f'{where}: "{key}" is {shown}; it must be {what} — {_RESAVE}')
+    return arr
+
+
 def load_model(path: str | os.PathLike) -> tuple[Any, dict]:
-    """Inverse of :func:`save_model`: returns ``(nn.Sequential, metadata)``."""
+    """Inverse of :func:`save_model`: returns ``(nn.Sequential, metadata)``.
+
+    Every field the model needs is checked here, so a hand-edited or damaged file is a
+    :class:`FormatError` naming the layer and field, not a ``KeyError`` deep inside torch.
+    """
     import torch
 
     from nncrn.nn import SmoothReLU
@@ -156,27 +217,53 @@ def load_model(path: str | os.PathLike) -> tuple[Any, dict]:
             f"model file {path.name!r} has version {doc.get('version')!r}; this nncrn reads "
             f"version {MODEL_VERSION}"
         )
+    name = f"model file {path.name!r}"
+    if "eps" in doc:
+        doc["eps"] = _eps_field(doc["eps"], f'{name}: top-level "eps"')
+    rng = doc.get("input_range")
+    if rng is not None and not (
+        isinstance(rng, list) and all(isinstance(r, list) and len(r) == 2 for r in rng)
+    ):
+        raise FormatError(
+            f'{name}: "input_range" is {rng!r}; it must be null or a list of [low, high] '
+            f"pairs, one per feature — {_RESAVE}"
+        )
+    layers = doc.get("layers", [])
+    if not isinstance(layers, list):
+        raise FormatError(f'{name}: "layers" must be a list of layer objects — {_RESAVE}')
     modules = []
-    for i, layer in enumerate(doc.get("layers", [])):
+    for i, layer in enumerate(layers):
         kind = layer.get("type") if isinstance(layer, dict) else None
+        where = f"{name} layer {i} ({kind})"
         if kind == "linear":
-            w = torch.tensor(layer["weight"], dtype=torch.float64)
-            b = torch.tensor(layer["bias"], dtype=torch.float64)
-            if w.ndim != 2 or b.shape != (w.shape[0],):
-                raise FormatError(f"model file layer {i}: weight/bias shapes {tuple(w.shape)}/{tuple(b.shape)} do not match")
+            w = _array_field(layer, "weight", 2, where)
+            b = _array_field(layer, "bias", 1, where)
+            if b.shape != (w.shape[0],):
+                raise FormatError(
+                    f"{where}: weight shape {w.shape} (outputs, inputs) needs a bias of shape "
+                    f"({w.shape[0]},), got {b.shape} — {_RESAVE}"
+                )
             lin = torch.nn.Linear(w.shape[1], w.shape[0], dtype=torch.float64)
             with torch.no_grad():
-                lin.weight.copy_(w)
-                lin.bias.copy_(b)
+                lin.weight.copy_(torch.from_numpy(w))
+                lin.bias.copy_(torch.from_numpy(b))
             modules.append(lin)
         elif kind == "SmoothReLU":
-            modules.append(SmoothReLU(layer["eps"]))
+            if "eps" not in layer:
+                raise FormatError(
+                    f'{where} has no "eps" field; a SmoothReLU layer records the eps it was '
+                    f'trained with, e.g. {{"type": "SmoothReLU", "eps": 0.001}} — {_RESAVE}'
+                )
+            modules.append(SmoothReLU(_eps_field(layer["eps"], f'{where}: "eps"')))
         elif kind == "ReLU":
             modules.append(torch.nn.ReLU())
         elif kind == "Identity":
             modules.append(torch.nn.Identity())
         else:
-            raise FormatError(f"model file layer {i} has unsupported type {kind!r}")
+            raise FormatError(
+                f"model file layer {i} has unsupported type {kind!r}; layer types are "
+                f"{', '.join(_LAYER_TYPES)} — {_RESAVE}"
+            )
     meta = {k: v for k, v in doc.items() if k not in ("format", "version", "layers")}
     return torch.nn.Sequential(*modules), meta
 
@@ -203,6 +290,10 @@ def class_labels(path: Path, header: list[str], rows: list[list[str]], target: s
         raise InputError(
             f"{path.name}: no column named {target!r} (--target); columns are {header}"
         )
+    if not network.readout:
+        from nncrn.train._fit import require_readout
+
+        require_readout(network, path.name)
     k = header.index(target)
     classes = [str(c) for c in network.metadata.get("classes") or ()]
     out = []

@@ -11,6 +11,7 @@ import numpy as np
 
 from nncrn._errors import InputError
 from nncrn.cli._io import class_labels, input_matrix, read_table, write_atomic
+from nncrn.cli._pipeline import check_output_directory, check_seed
 from nncrn.network import ReactionNetwork
 
 # The one name -> solver table (DESIGN rule 2: strings live only in the CLI).
@@ -46,6 +47,12 @@ def _volumes(text: str) -> list[float]:
         ) from None
     if not vols:
         raise InputError("--volumes is empty; pass e.g. --volumes 10,100,1000")
+    bad = [v for v in vols if not 0 < v < float("inf")]
+    if bad:
+        raise InputError(
+            f"--volumes {text!r}: every volume must be a finite number > 0 (it converts "
+            f"concentrations to molecule counts); got {bad[0]:g}"
+        )
     return vols
 
 
@@ -56,6 +63,7 @@ def _labels(path: Path, network: ReactionNetwork, batch: int) -> np.ndarray:
     if len(y) != batch:
         raise InputError(f"{path.name} has {len(y)} labels but the inputs have {batch} rows")
     return y
+
 
 def _plot(study: Any, path: Path) -> None:
     import matplotlib
@@ -90,10 +98,13 @@ def run(args: argparse.Namespace, console: Any) -> int:
     solver = {"tau": TauLeaping, "direct": DirectMethod, "next": NextReactionMethod}[args.solver]()
     if args.runs < 1:
         raise InputError(f"--runs must be >= 1, got {args.runs}")
+    check_seed(args.seed)
     if args.output_dir is not None:  # created like `nncrn demo --out`
-        if args.output_dir.exists() and not args.output_dir.is_dir():
-            raise FileExistsError(f"output directory {str(args.output_dir)!r} is a file")
+        check_output_directory(args.output_dir, "--output-dir")
         args.output_dir.mkdir(parents=True, exist_ok=True)
+    if not 0 < args.t_end < float("inf"):
+        raise InputError(f"--t-end must be a finite time > 0, got {args.t_end}")
+    volumes = _volumes(args.volumes)  # checked before the progress bar starts
     network = ReactionNetwork.load(args.network)
     X = input_matrix(network, args.inputs)
     y = None if args.labels is None else _labels(args.labels, network, len(X))
@@ -103,7 +114,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
     ) as bar:  # fmt: skip
         task = bar.add_task("stochastic runs", total=None)
         study = noise_study(
-            network, X, y, volumes=_volumes(args.volumes), runs=args.runs, rng=args.seed,
+            network, X, y, volumes=volumes, runs=args.runs, rng=args.seed,
             t_end=args.t_end, solver=solver,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )  # fmt: skip

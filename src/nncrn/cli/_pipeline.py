@@ -28,6 +28,23 @@ class Dataset:
     feature_names: list[str]
 
 
+def check_seed(seed: int, option: str = "--seed") -> int:
+    """``seed`` if it is a valid random seed (``0 <= seed < 2**32``, what numpy and sklearn take)."""
+    if not 0 <= seed < 2**32:
+        raise InputError(f"{option} {seed}: a random seed must be an integer in [0, 2**32), e.g. 0")
+    return seed
+
+
+def check_output_directory(out: Path, option: str = "--out") -> Path:
+    """``out`` if it is a directory or can be created as one (checked before any work)."""
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(
+            f"{option} {str(out)!r} is a file, not a directory; the command writes several "
+            "files into it: choose a directory path (created if missing)"
+        )
+    return out
+
+
 def builtin_dataset(name: str) -> Dataset:
     """One of scikit-learn's bundled datasets (no download)."""
     from sklearn import datasets
@@ -65,6 +82,32 @@ def csv_dataset(path: str | Path, target: str) -> Dataset:
         )
     index = {c: i for i, c in enumerate(classes)}
     return Dataset(Path(path).stem, X, np.array([index[v] for v in labels]), classes, features)
+
+
+def check_split(ds: Dataset, test_size: float) -> None:
+    """Refuse data the stratified train/test split cannot divide, saying which class is short.
+
+    The split keeps every class's share in both parts, so each class needs a row in each,
+    and each part needs a row per class (what ``StratifiedShuffleSplit`` requires).
+    """
+    counts = np.bincount(ds.y, minlength=len(ds.classes))
+    short = [ds.classes[i] for i in np.flatnonzero(counts < 2)]
+    if short:
+        raise InputError(
+            f"{ds.name}: class {short[0]!r} has {counts[ds.classes.index(short[0])]} row "
+            f"(classes with fewer than 2 rows: {short[:6]}); the held-out test split keeps "
+            "every class in both parts, so each class needs at least 2 rows: add rows or "
+            "drop the class"
+        )
+    n = len(ds.y)
+    n_test = int(np.ceil(test_size * n))
+    n_classes = int((counts > 0).sum())
+    if n_test < n_classes or n - n_test < n_classes:
+        raise InputError(
+            f"{ds.name}: {n} rows are too few to split {round(test_size * 100)}% off for testing "
+            f"with each of the {n_classes} classes in both parts (test rows: {n_test}, training "
+            f"rows: {n - n_test}); give at least {int(np.ceil(n_classes / test_size))} rows"
+        )
 
 
 def parse_hidden(text: str) -> tuple[int, ...]:
@@ -176,8 +219,13 @@ def run(ds: Dataset, *, hidden: tuple[int, ...], eps: float, epochs: int, seed: 
     from nncrn.compile import SmoothReLU, compile_network
     from nncrn.simulate import settling_time, steady_state
 
-    if not eps > 0:
-        raise InputError(f"--eps must be > 0, got {eps}")
+    if not 0 < eps < np.inf:
+        raise InputError(f"--eps must be > 0 and finite, got {eps}")
+    if epochs < 1:
+        raise InputError(f"--epochs must be >= 1, got {epochs}")
+    check_seed(seed)
+    check_output_directory(out)
+    check_split(ds, test_size)
     Xtr, Xte, ytr, yte = train_test_split(
         ds.X, ds.y, test_size=test_size, random_state=seed, stratify=ds.y
     )

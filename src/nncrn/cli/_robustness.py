@@ -13,6 +13,7 @@ from nncrn._errors import InputError
 from nncrn.cli._fit import rate_summary
 from nncrn.cli._io import input_matrix, write_atomic
 from nncrn.cli._noise import _labels
+from nncrn.cli._pipeline import check_output_directory, check_seed
 from nncrn.network import ReactionNetwork
 
 
@@ -81,12 +82,22 @@ def run(args: argparse.Namespace, console: Any) -> int:
 
     from nncrn.train import early_readout, rate_noise
 
+    check_seed(args.seed)
     if args.output_dir is not None:  # created like `nncrn demo --out`
-        if args.output_dir.exists() and not args.output_dir.is_dir():
-            raise FileExistsError(f"output directory {str(args.output_dir)!r} is a file")
+        check_output_directory(args.output_dir, "--output-dir")
         args.output_dir.mkdir(parents=True, exist_ok=True)
     sigmas = _floats(args.sigma, "--sigma", "0.1,0.3,1.0")
+    if not (np.isfinite(sigmas) & (sigmas >= 0)).all():
+        raise InputError(f"--sigma {args.sigma!r}: every sigma of log k must be a finite number >= 0")
     times = None if args.times is None else _floats(args.times, "--times", "1,10,100")
+    if times is not None and not (
+        np.isfinite(times).all() and (times > 0).all() and (np.diff(times) > 0).all()
+    ):
+        raise InputError(
+            f"--times {args.times!r}: readout times must be finite, > 0 and increasing, e.g. 1,10,100"
+        )
+    if args.draws < 1:
+        raise InputError(f"--draws must be >= 1, got {args.draws}")
     network = ReactionNetwork.load(args.network)
     X = input_matrix(network, args.inputs)
     y = None if args.labels is None else _labels(args.labels, network, len(X))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import numbers
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +18,7 @@ from nncrn.train._layered import Layered, NotFeedForward, build_layered
 from nncrn.train._params import Constraints, cluster_levels
 from nncrn.train._terms import Terms, extract_terms
 
-__all__ = ["History", "as_rng", "check_labels", "fit"]
+__all__ = ["History", "as_rng", "check_labels", "fit", "require_readout"]
 
 _LOSSES = ("cross_entropy", "mse")
 _OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
@@ -40,6 +43,10 @@ class History:
         ``"layered"`` (exact closed-form graph) or ``"implicit"`` (IFT on simulated steady states).
     n_terms, n_pruned:
         Trainable signed terms, and how many were removed by the sparsity threshold.
+    final_loss:
+        Data loss of the *returned* network on all of ``(X, y)``: after the last step, the
+        L1 pruning and the ``max_levels`` clustering (``loss[-1]`` is the mean over the last
+        epoch's steps, before them).
     """
 
     loss: np.ndarray
@@ -48,6 +55,7 @@ class History:
     gradient: str
     n_terms: int
     n_pruned: int
+    final_loss: float = math.nan
 
 
 def as_rng(rng: object) -> np.random.Generator:
@@ -55,10 +63,45 @@ def as_rng(rng: object) -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
     if rng is None or (isinstance(rng, int | np.integer) and not isinstance(rng, bool)):
+        if rng is not None and rng < 0:
+            raise InputError(f"rng={rng!r}: an int seed must be >= 0, e.g. rng=0")
         return np.random.default_rng(rng)
     raise InputError(
         f"rng must be a numpy Generator, an int seed or None; got {type(rng).__name__}"
     )
+
+
+def require_readout(network: ReactionNetwork, where: str) -> None:
+    """An :class:`InputError` if ``network`` has no readout (nothing to score or train)."""
+    if not network.readout:
+        raise InputError(
+            f"{where}: the network has no readout, so it has no outputs to score; give it "
+            "one: mark the output species with role 'output' (each becomes a readout) or "
+            "pass readout=[nncrn.Readout('y', 'Y')] to ReactionNetwork (in a network JSON "
+            'file: "readout": [{"name": "y", "plus": "Y", "minus": null}])'
+        )
+
+
+def _argmax_stage(network: ReactionNetwork) -> None:
+    """Refuse a network with a winner-take-all stage: its shares have no isolated steady state."""
+    stage = network.metadata.get("output_stage")
+    if isinstance(stage, Mapping) and stage.get("kind") == "argmax":
+        raise InputError(
+            "fit: the network ends in a winner-take-all (argmax) stage, whose class shares "
+            "W0, W1, ... keep a constant sum, so their steady state is not isolated and has no "
+            "gradient; train the network without the stage (compile without --argmax / "
+            "nncrn.with_argmax) and add it to the trained network afterwards with "
+            "nncrn.with_argmax(trained)"
+        )
+
+
+def _positive_int(value: object, name: str, none_ok: bool = False) -> int | None:
+    if value is None and none_ok:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        more = " or None (full batch)" if none_ok else ""
+        raise InputError(f"{name}={value!r}; pass an int >= 1{more}")
+    return int(value)
 
 
 def check_labels(y: object, n: int, n_outputs: int, loss: str) -> np.ndarray:
@@ -150,7 +193,9 @@ def fit(
         Class indices ``(n,)`` (``loss="cross_entropy"``, readouts are the logits) or
         targets ``(n, n_outputs)`` (``loss="mse"``).
     epochs, lr, optimizer:
-        Passes over the data; step size; ``"adam"``, ``"sgd"`` or a ``torch.optim`` class.
+        Passes over the data; step size (finite, > 0); ``"adam"``, ``"sgd"`` or a
+        ``torch.optim`` class. Every step runs through a closure, so optimisers that
+        re-evaluate the loss (``torch.optim.LBFGS``) work too.
     batch_size:
         None: full batch each step (deterministic, order-free). Otherwise rows are
         shuffled each epoch with ``rng``.
@@ -166,6 +211,8 @@ def fit(
     and decays are fixed. A weight whose sign flips changes reaction kind.
     """
     network = require_network(network, "fit")
+    require_readout(network, "fit")
+    _argmax_stage(network)
     constraints = Constraints() if constraints is None else constraints
     if not isinstance(constraints, Constraints):
         raise InputError(
@@ -175,10 +222,11 @@ def fit(
         raise InputError(f"loss={loss!r}; choose one of {_LOSSES}")
     if gradient not in _GRADIENTS:
         raise InputError(f"gradient={gradient!r}; choose one of {_GRADIENTS}")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise InputError(f"epochs={epochs!r}; pass an int >= 1")
-    if isinstance(lr, bool) or not isinstance(lr, int | float) or not lr > 0:
-        raise InputError(f"lr={lr!r}; the learning rate must be > 0")
+    epochs = _positive_int(epochs, "epochs")
+    batch_size = _positive_int(batch_size, "batch_size", none_ok=True)
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not 0 < lr < math.inf:
+        raise InputError(f"lr={lr!r}; the learning rate must be a finite number > 0, e.g. 1e-2")
+    lr = float(lr)
     opt_cls = _OPTIMIZERS.get(optimizer) if isinstance(optimizer, str) else optimizer
     if opt_cls is None or not (
         isinstance(opt_cls, type) and issubclass(opt_cls, torch.optim.Optimizer)
@@ -201,7 +249,12 @@ def fit(
     gen = as_rng(rng)
     terms = extract_terms(network)
     if terms.n_terms == 0:
-        raise InputError("the network has no trainable weight or bias reactions (see nncrn.train)")
+        raise InputError(
+            "fit: the network has no trainable weight or bias reactions (C + Y -> C + 2 Y, "
+            "C + Y -> C, Y -> 2 Y, Y -> 0 on a neuron Y, or C -> C + Yp / Yn on a linear "
+            "dual-rail pair); fit trains rate constants, and e.g. a DualRail network holds its "
+            "weights in stoichiometric coefficients. Train the model before compiling instead"
+        )
     model = _Model(network, terms, gradient, solver)
     u = torch.tensor(constraints.latents(terms.weights), dtype=torch.float64, requires_grad=True)
     opt = opt_cls([u], lr=lr)
@@ -209,24 +262,36 @@ def fit(
     target = torch.from_numpy(labels)
     loss_fn = (torch.nn.functional.cross_entropy if loss == "cross_entropy"
                else torch.nn.functional.mse_loss)  # fmt: skip
-    bs = n if batch_size is None else int(batch_size)
-    if bs < 1:
-        raise InputError(f"batch_size={batch_size!r}; pass an int >= 1 or None")
+    bs = n if batch_size is None else batch_size
     epoch_loss, step_loss, acc = [], [], []
     for _ in range(epochs):
         order = np.arange(n) if batch_size is None else gen.permutation(n)
         losses = []
         for start in range(0, n, bs):
             idx = order[start : start + bs]
-            opt.zero_grad()
-            out = model.outputs(constraints.weights(u), Xa[idx], conc[idx])
-            data = loss_fn(out, target[idx])
-            total = data + constraints.l1 * u.abs().sum() if constraints.l1 else data
-            total.backward()
-            opt.step()
-            losses.append(float(data.detach()))
+            first: list[float] = []
+
+            def closure(idx=idx, first=first) -> torch.Tensor:
+                # A closure serves every optimiser (LBFGS evaluates it several times per
+                # step); the step's data loss is the one at the weights it started from.
+                opt.zero_grad()
+                data = loss_fn(model.outputs(constraints.weights(u), Xa[idx], conc[idx]),
+                               target[idx])  # fmt: skip
+                total = data + constraints.l1 * u.abs().sum() if constraints.l1 else data
+                total.backward()
+                if not first:
+                    first.append(float(data.detach()))
+                return total
+
+            opt.step(closure)
+            losses.append(first[0])
         step_loss += losses
         epoch_loss.append(float(np.mean(losses)))
+        if not np.isfinite(epoch_loss[-1]) or not torch.isfinite(u).all():
+            raise InputError(
+                f"fit: the loss became {epoch_loss[-1]} in epoch {len(epoch_loss)} (lr={lr!r}); "
+                "the steps diverged: lower lr"
+            )
         if loss == "cross_entropy":
             with torch.no_grad():
                 pred = model.outputs(constraints.weights(u), Xa, conc).argmax(1).numpy()
@@ -240,11 +305,17 @@ def fit(
     w[pruned] = 0.0
     if constraints.max_levels is not None:
         w = cluster_levels(w, constraints.max_levels)
+        if constraints.bounded:  # a level (exp of a mean log) may round an ulp outside
+            nz = w != 0
+            w[nz] = np.sign(w[nz]) * np.clip(np.abs(w[nz]), constraints.k_min, constraints.k_max)
+    with torch.no_grad():
+        final = float(loss_fn(model.outputs(torch.from_numpy(w), Xa, conc), target))
     new = terms.rebuild(w, {"trained": {
         "loss": loss, "epochs": epochs, "lr": lr, "gradient": model.gradient,
         "k_min": constraints.k_min, "k_max": constraints.k_max if np.isfinite(constraints.k_max) else None,
-        "l1": constraints.l1, "max_levels": constraints.max_levels, "final_loss": epoch_loss[-1],
+        "l1": constraints.l1, "max_levels": constraints.max_levels,
+        "last_epoch_loss": epoch_loss[-1], "final_loss": final if math.isfinite(final) else None,
     }})  # fmt: skip
     hist = History(np.array(epoch_loss), np.array(step_loss), np.array(acc) if acc else None,
-                   model.gradient, terms.n_terms, int(pruned.sum()))  # fmt: skip
+                   model.gradient, terms.n_terms, int(pruned.sum()), final)  # fmt: skip
     return new, hist

@@ -99,7 +99,9 @@ class _ImplicitSteadyState(torch.autograd.Function):
                     f"the steady-state Jacobian is singular for batch item {b} ({exc}); the "
                     "implicit gradient needs an isolated steady state. A network with a "
                     "conservation law (e.g. A + B -> 2 B keeps A + B constant) has a family of "
-                    "steady states; train such networks with a closed-form scheme instead"
+                    "steady states (so has a winner-take-all stage from nncrn.with_argmax: "
+                    "train the network without it and add it afterwards); train such networks "
+                    "with a closed-form scheme instead"
                 ) from None
         mono = _monomials(terms, y_ext)  # (batch, n_terms)
         single = terms.minus < 0

@@ -16,6 +16,7 @@ so training is exactly gradient descent on the weights.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,8 +48,10 @@ class Constraints:
         in log space (1-D k-means, deterministic quantile start) into at most this many
         levels. None: no cap. Fixed reactions (leaks, saturations, decays) are not counted.
     sharpness:
-        ``beta`` of the smooth clamp, per unit of natural log; 10 keeps rates within 7% of
-        the bound at the bound and within 1e-4 relative one decade inside.
+        ``beta`` of the smooth clamp, per unit of natural log (finite, > 0); 10 keeps rates
+        within 7% of the bound at the bound and within 1e-4 relative one decade inside.
+
+    Numbers may be numpy scalars; they are stored as Python floats and ints.
     """
 
     k_min: float = 1e-3
@@ -59,24 +62,41 @@ class Constraints:
     sharpness: float = 10.0
 
     def __post_init__(self) -> None:
-        for name in ("k_min", "k_max", "l1", "sharpness"):
+        for name in ("k_min", "k_max", "l1", "sharpness", "prune_below"):
             v = getattr(self, name)
-            if not isinstance(v, int | float) or math.isnan(v) or v < 0:
-                raise InputError(f"Constraints({name}={v!r}): must be a number >= 0")
+            if v is None and name == "prune_below":
+                continue
+            ok = isinstance(v, numbers.Real) and not isinstance(v, bool) and not math.isnan(v)
+            if not ok or v < 0:
+                more = " or None (prune below k_min)" if name == "prune_below" else ""
+                raise InputError(f"Constraints({name}={v!r}): must be a number >= 0{more}")
+            object.__setattr__(self, name, float(v))  # numpy scalars become plain floats
+        for name, why in (
+            ("k_min", "k_min = 0 switches the lower bound off"),
+            ("l1", "e.g. l1=1e-3"),
+            ("sharpness", "the default 10 keeps rates within 7% of a bound; 1000 is nearly a "
+                          "hard clip"),
+            ("prune_below", "None prunes below k_min"),
+        ):  # fmt: skip
+            v = getattr(self, name)
+            if v is not None and not math.isfinite(v):
+                raise InputError(f"Constraints({name}={v!r}): must be finite; {why}")
         if not self.k_min < self.k_max:
             raise InputError(
                 f"Constraints(k_min={self.k_min!r}, k_max={self.k_max!r}): k_min must be < "
                 "k_max; e.g. Constraints(k_min=1e-3, k_max=1e3)"
             )
-        if math.isinf(self.k_min) or self.sharpness == 0:
-            raise InputError("Constraints: k_min must be finite and sharpness > 0")
-        if self.max_levels is not None and (
-            isinstance(self.max_levels, bool) or not isinstance(self.max_levels, int)
-            or self.max_levels < 1
-        ):  # fmt: skip
+        if self.sharpness == 0:
             raise InputError(
-                f"Constraints(max_levels={self.max_levels!r}) must be an int >= 1 or None"
+                "Constraints(sharpness=0.0): the smooth clamp needs sharpness > 0 (default 10)"
             )
+        ml = self.max_levels
+        if ml is not None:
+            if isinstance(ml, bool) or not isinstance(ml, numbers.Integral) or ml < 1:
+                raise InputError(
+                    f"Constraints(max_levels={ml!r}) must be an int >= 1 or None"
+                )
+            object.__setattr__(self, "max_levels", int(ml))
 
     @classmethod
     def none(cls) -> Constraints:
@@ -104,16 +124,27 @@ class Constraints:
         return b - sp(beta * (b - t)) / beta  # type: ignore[operator]
 
     def weights(self, u: torch.Tensor) -> torch.Tensor:
-        """Signed weights from latents ``u`` (same shape); identity when unbounded."""
+        """Signed weights from latents ``u`` (same shape); identity when unbounded.
+
+        Magnitudes are clipped to ``[k_min, k_max]`` after the map (the clamp lies inside
+        the range in exact arithmetic, ``exp`` of it can round an ulp outside); the clip
+        passes the gradient straight through, so it never stalls training at a bound.
+        """
         if not self.bounded:
             return u
         mag = u.abs()
         safe = torch.where(mag > 0, mag, torch.ones_like(mag))
-        w = torch.sign(u) * torch.exp(self._clamp_log(torch.log(safe)))
-        return torch.where(mag > 0, w, torch.zeros_like(w))
+        m = torch.exp(self._clamp_log(torch.log(safe)))
+        m = m + (m.detach().clamp(self.k_min, self.k_max) - m.detach())
+        return torch.where(mag > 0, torch.sign(u) * m, torch.zeros_like(m))
 
     def latents(self, w: np.ndarray) -> np.ndarray:
-        """Inverse of :meth:`weights` (rates outside the range start at the nearest inside)."""
+        """Inverse of :meth:`weights` (rates outside the range start at the nearest inside).
+
+        Computed in log space: with ``x = beta (f - a)`` and ``z = beta (b - f)`` (both > 0),
+        the clamp inverts to ``t = a + (L(x) - L(z) + z) / beta`` where ``L(x) = log(e^x - 1)
+        = x + log(1 - e^-x)``, which never overflows however wide the range or sharp the clamp.
+        """
         w = np.asarray(w, dtype=np.float64)
         if not self.bounded:
             return w.copy()
@@ -123,15 +154,26 @@ class Constraints:
         mag = np.abs(w)
         pad = 1e-9 * max(1.0, abs(a) if np.isfinite(a) else 1.0, abs(b) if np.isfinite(b) else 1.0)
         f = np.clip(np.log(np.where(mag > 0, mag, 1.0)), a + pad, b - pad)
-        if np.isfinite(a) and np.isfinite(b):
-            r = np.exp(beta * (f - a))
-            q = math.exp(-beta * (b - a))
-            t = a + np.log((r - 1.0) / (1.0 - r * q)) / beta
-        elif np.isfinite(a):
-            t = a + np.log(np.expm1(beta * (f - a))) / beta
-        else:
-            t = b - np.log(np.expm1(beta * (b - f))) / beta
-        return np.where(mag > 0, np.sign(w) * np.exp(t), 0.0)
+
+        def log_expm1(x: np.ndarray) -> np.ndarray:  # log(e^x - 1) for x > 0, no overflow
+            return x + np.log(-np.expm1(-x))
+
+        with np.errstate(over="ignore"):
+            if np.isfinite(a) and np.isfinite(b):
+                x, z = beta * (f - a), beta * (b - f)
+                t = a + (log_expm1(x) - log_expm1(z) + z) / beta
+            elif np.isfinite(a):
+                t = a + log_expm1(beta * (f - a)) / beta
+            else:
+                t = b - log_expm1(beta * (b - f)) / beta
+        out = np.where(mag > 0, np.sign(w) * np.exp(t), 0.0)
+        if not np.isfinite(out).all():
+            raise InputError(
+                f"Constraints(k_min={self.k_min!r}, k_max={self.k_max!r}, "
+                f"sharpness={self.sharpness!r}): the rate constants {w[~np.isfinite(out)][:3]} "
+                "have no finite latent; use a smaller sharpness (default 10)"
+            )
+        return out
 
 
 def cluster_levels(w: np.ndarray, max_levels: int) -> np.ndarray:

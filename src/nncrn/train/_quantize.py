@@ -17,7 +17,7 @@ import torch
 from torch.nn.utils import parametrize
 
 from nncrn._errors import InputError
-from nncrn.network import ReactionNetwork
+from nncrn.network import ReactionNetwork, require_network
 from nncrn.train._discretize import _check_method, check_bits, discretization_levels, discretize
 from nncrn.train._fit import as_rng, check_labels
 from nncrn.train._terms import extract_terms
@@ -60,6 +60,10 @@ def discretize_network(
 
     Leaks, saturations and decays keep their rates. Zero-level terms lose their reaction.
     """
+    network = require_network(network, "discretize_network")
+    _check_method(method)
+    if method in ("linear", "exponential"):
+        bits = check_bits(bits)
     terms = extract_terms(network)
     w = terms.weights.copy()
     is_bias = np.array([len(c) == 0 for c in terms.cat_names], dtype=bool)

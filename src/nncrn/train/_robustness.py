@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from nncrn._errors import InputError, NetworkError
-from nncrn.network import ReactionNetwork, input_concentrations
+from nncrn.network import ReactionNetwork, input_concentrations, require_network
 from nncrn.simulate import Solver, fixed_point, integrate, steady_state
-from nncrn.train._fit import as_rng
+from nncrn.train._fit import as_rng, require_readout
 from nncrn.train._layered import NotFeedForward, build_layered
 from nncrn.train._terms import extract_terms
 
@@ -57,7 +58,10 @@ def _labels(labels: object, n: int, n_out: int) -> np.ndarray | None:
 
 
 def _sigmas(sigmas: object) -> np.ndarray:
-    s = np.atleast_1d(np.asarray(sigmas, dtype=np.float64))
+    try:
+        s = np.atleast_1d(np.asarray(sigmas, dtype=np.float64))
+    except (TypeError, ValueError):
+        s = np.array([np.nan])
     if s.ndim != 1 or s.size == 0 or not np.isfinite(s).all() or (s < 0).any():
         raise InputError(f"sigmas must be a non-empty list of finite numbers >= 0; got {sigmas!r}")
     return s
@@ -81,8 +85,11 @@ def rate_noise(
     ``labels`` optional class indices ``(n,)``. 32 draws put the standard error of a mean
     agreement below ``0.5 / sqrt(32) ~ 0.09`` in the worst case, typically far less.
     """
-    if isinstance(n_draws, bool) or not isinstance(n_draws, int) or n_draws < 1:
+    network = require_network(network, "rate_noise")
+    require_readout(network, "rate_noise")
+    if isinstance(n_draws, bool) or not isinstance(n_draws, numbers.Integral) or n_draws < 1:
         raise InputError(f"n_draws={n_draws!r}; pass an int >= 1")
+    n_draws = int(n_draws)
     sig = _sigmas(sigmas)
     conc = input_concentrations(network, X)
     Xa = np.asarray(X, dtype=np.float64)
@@ -158,7 +165,14 @@ def early_readout(
     settles at rate ``>= 2 sqrt(eps)`` (0.063 at ``eps = 1e-3``), so per layer ~16/0.063
     time units suffice in the worst case and 1000 covers a few layers.
     """
-    t = np.geomspace(0.1, 1000.0, 16) if times is None else np.asarray(times, dtype=np.float64)
+    network = require_network(network, "early_readout")
+    require_readout(network, "early_readout")
+    try:
+        t = np.geomspace(0.1, 1000.0, 16) if times is None else np.asarray(times, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"times={times!r}; pass increasing chemical times > 0, e.g. times=[1, 10, 100]"
+        ) from None
     traj = integrate(network, X, t, solver=solver)
     try:
         final = fixed_point(network, X).outputs

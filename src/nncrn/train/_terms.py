@@ -10,8 +10,8 @@ change exactly one species ``Y`` by one molecule:
 * ``C + Y -> C + 2 Y`` / ``C + Y -> C`` (``Y`` not a dual-rail part): signed term on
   ``(Y, C)`` with contribution ``w [C] y`` to ``dy/dt``;
 * ``C -> C + Yp`` / ``C -> C + Yn`` (a dual-rail pair, from ``metadata["layers"]`` or the
-  readouts' plus/minus parts): signed term on ``(pair, C)``, ``relu(w) [C]`` to ``dyp/dt``
-  and ``relu(-w) [C]`` to ``dyn/dt``.
+  readouts' plus/minus parts, whose kinetics are those of a linear neuron): signed term on
+  ``(pair, C)``, ``relu(w) [C]`` to ``dyp/dt`` and ``relu(-w) [C]`` to ``dyn/dt``.
 
 Everything else (leaks ``0 -> Y``, saturations ``2 Y -> Y``, dual-rail decays, reactions
 that change several species) is *fixed*: it shapes the activation, it is not a weight.
@@ -28,8 +28,42 @@ from nncrn.network import Reaction, ReactionNetwork
 __all__ = ["Terms", "extract_terms"]
 
 
+def _is_linear_pair(network: ReactionNetwork, p: str, n: str) -> bool:
+    """Whether ``p``, ``n`` have the kinetics of a linear dual-rail neuron.
+
+    That is what the compile schemes build for an identity layer: every reaction that
+    changes ``p`` or ``n`` changes only that species, either producing one molecule without
+    consuming it (``C -> C + P``, ``0 -> P``) or decaying it at first order (``P -> 0``), and
+    both parts decay. Then ``[p] - [n]`` is linear in the productions, and a signed term can
+    move between the parts. Any other reaction on either part (``2 P -> P``, ``C + P -> C``)
+    makes them two neurons of their own.
+    """
+    if p == n:
+        return False
+    decays = {p: 0.0, n: 0.0}
+    for r in network.reactions:
+        net = r.net()
+        if not net.keys() & decays.keys():
+            continue
+        if len(net) != 1:
+            return False
+        ((y, d),) = net.items()
+        if r.reactants.get(p, 0) or r.reactants.get(n, 0):
+            if dict(r.reactants) != {y: 1} or r.products:  # only P -> 0
+                return False
+            decays[y] += r.rate
+        elif d != 1:
+            return False
+    return all(k > 0 for k in decays.values())
+
+
 def dual_rail_pairs(network: ReactionNetwork) -> dict[str, tuple[str, str]]:
-    """Map each dual-rail part (``Yp`` and ``Yn``) to its ``(plus, minus)`` pair."""
+    """Map each linear dual-rail part (``Yp`` and ``Yn``) to its ``(plus, minus)`` pair.
+
+    Candidates are the identity layers of ``metadata["layers"]`` and the readouts with a
+    minus part; only those with the kinetics of a linear neuron (:func:`_is_linear_pair`)
+    are pairs, so a readout ``[Y] - [Z]`` of two ordinary neurons leaves them separate.
+    """
     pairs: list[tuple[str, str]] = []
     for layer in network.metadata.get("layers") or ():
         if layer.get("activation") == "identity":
@@ -38,7 +72,9 @@ def dual_rail_pairs(network: ReactionNetwork) -> dict[str, tuple[str, str]]:
     pairs += [(ro.plus, ro.minus) for ro in network.readout if ro.minus is not None]
     out: dict[str, tuple[str, str]] = {}
     for p, n in pairs:
-        if p in network and n in network:
+        if p in out or n in out or p not in network or n not in network:
+            continue
+        if _is_linear_pair(network, p, n):
             out[p] = out[n] = (p, n)
     return out
 
