@@ -118,3 +118,9 @@ def test_not_feed_forward_refused(reactions, match):
     with pytest.raises(NetworkError, match=match) as info:
         fixed_point(n, None, y0=[1.0, 1.0])
     assert "steady_state" in str(info.value)
+
+
+def test_network_without_species_has_an_empty_fixed_point():
+    ss = fixed_point(ReactionNetwork([], []))
+    assert ss.concentrations.shape == (1, 0) and ss.outputs.shape == (1, 0)
+    assert ss.converged.tolist() == [True] and ss.residual.tolist() == [0.0]

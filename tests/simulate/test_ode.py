@@ -302,3 +302,28 @@ def test_sigma_helper_is_the_positive_root():
     z = np.linspace(-5, 5, 11)
     s = sigma(z, 1e-3)
     np.testing.assert_allclose(s * s - z * s - 1e-3, 0.0, atol=1e-14)
+
+
+@pytest.mark.parametrize("solver", list(SOLVERS), ids=str)
+def test_times_a_blown_up_item_never_reached_hold_nan(solver):
+    # dA/dt = A^2 from A = 1 blows up at t = 1: t = 0.5 is reached (A = 2), t = 2 is not.
+    net = ReactionNetwork(
+        [Species("A", "auxiliary", 1.0), Species("K", "auxiliary", 3.0)],
+        [Reaction.parse("2 A -> 3 A", 1.0), Reaction.parse("K -> K", 1.0)],
+    )
+    tr = integrate(net, None, [0.0, 0.5, 2.0], solver=SOLVERS[solver], throw=False)
+    assert not tr.converged[0]
+    np.testing.assert_allclose(tr.concentrations[0, :2, 0], [1.0, 2.0], rtol=1e-5)
+    assert tr.concentrations[0, 1, 1] == 3.0  # the constant K, where the state is known
+    assert np.isnan(tr.concentrations[0, 2]).all()
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"max_steps": 1.5}, {"max_steps": "a"}, {"rtol": "a"}, {"atol": True},
+               {"chunk_size": 0}, {"num_threads": 2.5}],
+)  # fmt: skip
+def test_torch_settings_are_validated(kwargs):
+    name = next(iter(kwargs))
+    with pytest.raises(InputError, match=rf"TorchODE\({name}="):
+        TorchODE(**kwargs)
+    assert TorchODE(max_steps=1e4).max_steps == 10_000

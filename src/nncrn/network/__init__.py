@@ -3,7 +3,7 @@
 This package depends on numpy alone.
 """
 
-from nncrn.network._inputs import initial_state, input_concentrations
+from nncrn.network._inputs import initial_state, input_concentrations, input_features
 from nncrn.network._json import load, network_from_json, network_to_json, save
 from nncrn.network._network import KINETICS, ReactionNetwork, Readout, require_network
 from nncrn.network._reaction import Reaction
@@ -20,6 +20,7 @@ __all__ = [
     "StoichiometryView",
     "initial_state",
     "input_concentrations",
+    "input_features",
     "load",
     "network_from_json",
     "network_to_json",

@@ -7,6 +7,7 @@ finite and >= 0) and their messages live in one place.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -14,15 +15,40 @@ import numpy as np
 from nncrn._errors import InputError
 from nncrn.network._network import ReactionNetwork, require_network
 
-__all__ = ["initial_state", "input_concentrations"]
+__all__ = [
+    "as_float_array",
+    "fill_state",
+    "initial_state",
+    "input_concentrations",
+    "input_features",
+]
 
 
-def _as_float_array(value: object, what: str) -> np.ndarray:
+def as_float_array(value: object, what: str) -> np.ndarray:
+    """``value`` as a float64 array; :class:`InputError` for text, complex or non-numeric values.
+
+    Booleans count as 0 and 1 (binary features); strings such as ``"1.0"`` and complex
+    numbers are rejected rather than parsed or truncated to their real part.
+    """
     try:
-        arr = np.asarray(value, dtype=np.float64)
+        raw = np.asarray(value)
     except (TypeError, ValueError):
-        raise InputError(f"{what} must be numeric; could not convert {type(value).__name__}") from None
-    return arr
+        raw = None
+    if raw is not None and raw.dtype.kind in "USc":
+        kind = "complex numbers" if raw.dtype.kind == "c" else "text"
+        raise InputError(
+            f"{what} must be real numbers; got {kind} (dtype {raw.dtype}) — convert it, e.g. "
+            "np.asarray(values, dtype=float), and drop imaginary parts explicitly"
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", np.exceptions.ComplexWarning)
+            return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError, np.exceptions.ComplexWarning):
+        raise InputError(
+            f"{what} must be numeric (an array of real numbers); could not convert "
+            f"{type(value).__name__}"
+        ) from None
 
 
 def _from_mapping(
@@ -36,7 +62,7 @@ def _from_mapping(
     missing = [n for n in names if n not in values]
     if missing:
         raise InputError(f"{what} mapping is missing {missing}; give a value for every one of {list(names)}")
-    cols = [np.atleast_1d(_as_float_array(values[n], f"{what}[{n!r}]")) for n in names]
+    cols = [np.atleast_1d(as_float_array(values[n], f"{what}[{n!r}]")) for n in names]
     lengths = {c.shape for c in cols}
     if len(lengths) != 1 or any(c.ndim != 1 for c in cols):
         raise InputError(
@@ -55,6 +81,16 @@ def input_concentrations(network: ReactionNetwork, inputs: object) -> np.ndarray
     ``feature - low``; a feature without a range is itself a concentration and must be >= 0.
     """
     network = require_network(network, "input_concentrations")
+    x = input_features(network, inputs)
+    species = [network.species[network.index(n)] for n in network.inputs]
+    return x - np.array([s.input_range[0] if s.input_range else 0.0 for s in species])
+
+
+def input_features(network: ReactionNetwork, inputs: object) -> np.ndarray:
+    """Validate ``inputs`` and return them as features ``(batch, n_inputs)``, columns in
+    ``network.inputs`` order (a mapping is arranged by name); see :func:`input_concentrations`.
+    """
+    network = require_network(network, "input_features")
     names = network.inputs
     if inputs is None:
         if names:
@@ -66,7 +102,7 @@ def input_concentrations(network: ReactionNetwork, inputs: object) -> np.ndarray
     if isinstance(inputs, Mapping):
         x = _from_mapping(inputs, names, "inputs")
     else:
-        x = _as_float_array(inputs, "inputs")
+        x = as_float_array(inputs, "inputs")
         if x.ndim != 2:
             hint = (
                 f"; for a single input use x.reshape(1, -1), shape (1, {len(names)})"
@@ -107,7 +143,54 @@ def input_concentrations(network: ReactionNetwork, inputs: object) -> np.ndarray
             f"[{float(low[col])!r}, {float(high[col])!r}] ({int(outside.sum())} values outside in all); "
             "recompile with a wider input_range or clip the features"
         )
-    return x - low
+    return x
+
+
+def fill_state(
+    network: ReactionNetwork, x: np.ndarray, values: object, default: np.ndarray, what: str
+) -> np.ndarray:
+    """``(batch, n_species)`` float array: ``default (n_species,)`` overridden by ``values``.
+
+    ``values`` is None, an array ``(n_species,)`` or ``(batch, n_species)``, or a mapping from
+    species name to a scalar or a ``(batch,)`` array (species not named keep ``default``).
+    ``batch`` is ``x.shape[0]`` (the validated inputs); a network without inputs takes it
+    from a ``(batch, n_species)`` array. Values are converted, not range-checked; input
+    columns are left for the caller to set. ``what`` names the argument in messages.
+    """
+    batch = x.shape[0]
+    if not network.inputs and values is not None and not isinstance(values, Mapping):
+        # No inputs to fix the batch: a (batch, n_species) array sets it.
+        arr = as_float_array(values, what)
+        if arr.ndim == 2 and arr.shape[1] == network.n_species and arr.shape[0] > 0:
+            batch = arr.shape[0]
+    state = np.tile(np.asarray(default, dtype=np.float64), (batch, 1))
+    if isinstance(values, Mapping):
+        for name, value in values.items():
+            if name not in network:
+                raise InputError(
+                    f"{what} names species {name!r}, which is not in the network; its species "
+                    f"are {list(network.species_names)[:8]}"
+                    f"{'...' if network.n_species > 8 else ''}"
+                )
+            col = np.atleast_1d(as_float_array(value, f"{what}[{name!r}]"))
+            if col.shape not in ((1,), (batch,)):
+                raise InputError(
+                    f"{what}[{name!r}] has shape {col.shape}; give a scalar or an array of "
+                    f"shape ({batch},), one value per batch item"
+                )
+            state[:, network.index(name)] = col
+    elif values is not None:
+        arr = as_float_array(values, what)
+        if arr.shape == (network.n_species,):
+            arr = np.broadcast_to(arr, state.shape)
+        if arr.shape != state.shape:
+            raise InputError(
+                f"{what} has shape {arr.shape}; expected ({network.n_species},) or "
+                f"({batch}, {network.n_species}) — batch first, species in network.species "
+                "order — or a mapping from species name to a scalar or a (batch,) array"
+            )
+        state = np.array(arr, dtype=np.float64)
+    return state
 
 
 def initial_state(
@@ -117,38 +200,17 @@ def initial_state(
 
     ``y0`` may be None, an array ``(n_species,)`` or ``(batch, n_species)``, or a mapping
     from species name to a scalar or a ``(batch,)`` array (species not named keep their
-    ``initial``). Input species always take the concentrations given by ``inputs``.
+    ``initial``). Input species always *start* at the concentrations given by ``inputs``;
+    whether they stay there is up to the reactions (a species no reaction changes, such
+    as an input that only catalyses, stays at its initial value; one that is consumed,
+    as in dual-rail networks, changes like any other species).
     """
     network = require_network(network, "initial_state")
     x = input_concentrations(network, inputs)
-    batch = x.shape[0]
-    if not network.inputs and y0 is not None and not isinstance(y0, Mapping):
-        # No inputs to fix the batch: a (batch, n_species) y0 sets it.
-        arr = _as_float_array(y0, "y0")
-        if arr.ndim == 2 and arr.shape[1] == network.n_species and arr.shape[0] > 0:
-            batch = arr.shape[0]
-            x = np.zeros((batch, 0))
-    state = np.tile(np.array([s.initial for s in network.species]), (batch, 1))
-    if isinstance(y0, Mapping):
-        for name, value in y0.items():
-            if name not in network:
-                raise InputError(f"y0 names species {name!r}, which is not in the network")
-            col = np.atleast_1d(_as_float_array(value, f"y0[{name!r}]"))
-            if col.shape not in ((1,), (batch,)):
-                raise InputError(
-                    f"y0[{name!r}] has shape {col.shape}; give a scalar or an array of shape ({batch},)"
-                )
-            state[:, network.index(name)] = col
-    elif y0 is not None:
-        arr = _as_float_array(y0, "y0")
-        if arr.shape == (network.n_species,):
-            arr = np.broadcast_to(arr, state.shape)
-        if arr.shape != state.shape:
-            raise InputError(
-                f"y0 has shape {arr.shape}; expected ({network.n_species},) or "
-                f"({batch}, {network.n_species}) — batch first, species in network.species order"
-            )
-        state = np.array(arr, dtype=np.float64)
+    default = np.array([s.initial for s in network.species])
+    state = fill_state(network, x, y0, default, "y0")
+    if x.shape[0] != state.shape[0]:  # a network without inputs took its batch from y0
+        x = np.zeros((state.shape[0], 0))
     bad = ~np.isfinite(state) | (state < 0)
     if bad.any():
         row, col = np.argwhere(bad)[0]

@@ -22,7 +22,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from nncrn._errors import FormatError
+from nncrn._errors import FormatError, InputError
 from nncrn.network._network import KINETICS, ReactionNetwork, Readout, thaw_json
 from nncrn.network._reaction import Reaction
 from nncrn.network._species import Species
@@ -69,7 +69,7 @@ def _require(doc: dict, key: str, kind: type | tuple[type, ...], where: str) -> 
         raise FormatError(f"network JSON: {where} has no {key!r} entry")
     value = doc[key]
     if not isinstance(value, kind):
-        names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+        names = kind.__name__ if isinstance(kind, type) else "number"
         raise FormatError(
             f"network JSON: {where}.{key} must be a {names}, got {type(value).__name__}"
         )
@@ -83,8 +83,15 @@ def network_from_json(text: str | bytes) -> ReactionNetwork:
     another kinetics convention, and :class:`~nncrn.NetworkError` when the content violates a
     network invariant.
     """
+    if not isinstance(text, str | bytes | bytearray):
+        raise FormatError(
+            f"network JSON must be text (str, or UTF-8 bytes), got {type(text).__name__}; "
+            "read a network file with ReactionNetwork.load(path)"
+        )
     try:
         doc = json.loads(text)
+    except UnicodeDecodeError as exc:
+        raise FormatError(_not_utf8("network JSON", exc)) from None
     except json.JSONDecodeError as exc:
         raise FormatError(
             f"network JSON is malformed at line {exc.lineno} column {exc.colno}: {exc.msg}; "
@@ -96,7 +103,7 @@ def network_from_json(text: str | bytes) -> ReactionNetwork:
             f"not an nncrn network file: expected \"format\": {FORMAT!r}, found {found!r}"
         )
     version = doc.get("version")
-    if version != VERSION:
+    if isinstance(version, bool) or not isinstance(version, int) or version != VERSION:
         raise FormatError(
             f"network file has format version {version!r}; this nncrn reads version {VERSION}. "
             "Upgrade nncrn to read newer files, or re-export the network with this version"
@@ -152,13 +159,40 @@ def network_from_json(text: str | bytes) -> ReactionNetwork:
     return ReactionNetwork(tuple(species), tuple(reactions), tuple(readout), metadata)
 
 
+def _not_utf8(what: str, exc: UnicodeDecodeError) -> str:
+    return (
+        f"{what} is not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r} at position "
+        f"{exc.start}); a network file is the JSON written by ReactionNetwork.save or "
+        "`nncrn compile` — check that this is such a file and not, e.g., SBML or a binary file"
+    )
+
+
 def save(network: ReactionNetwork, path: str | os.PathLike) -> None:
-    """Write ``network`` to ``path`` atomically (a failed write leaves no partial file)."""
+    """Write ``network`` to ``path`` atomically (a failed write leaves no partial file).
+
+    The directory of ``path`` must exist: an :class:`~nncrn.InputError` says so otherwise.
+    """
     path = Path(path)
+    parent = path.parent
+    if not parent.is_dir():
+        problem = "is not a directory" if parent.exists() else "does not exist"
+        raise InputError(
+            f"cannot save the network to {str(path)!r}: the directory {str(parent)!r} "
+            f"{problem}; create it first (e.g. Path({str(parent)!r}).mkdir(parents=True)) or "
+            "choose another path"
+        )
+    if path.is_dir():
+        raise InputError(
+            f"cannot save the network to {str(path)!r}: it is a directory; give a file name, "
+            f"e.g. {str(path / 'network.json')!r}"
+        )
     text = network_to_json(network)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def load(path: str | os.PathLike) -> ReactionNetwork:
@@ -166,4 +200,8 @@ def load(path: str | os.PathLike) -> ReactionNetwork:
     path = Path(path)
     if not path.is_file():
         raise FormatError(f"network file {str(path)!r} does not exist or is not a file")
-    return network_from_json(path.read_text(encoding="utf-8"))
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FormatError(_not_utf8(f"network file {str(path)!r}", exc)) from None
+    return network_from_json(text)

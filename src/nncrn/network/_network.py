@@ -79,6 +79,19 @@ def _freeze_json(value: Any, where: str) -> Any:
     )
 
 
+def _as_tuple(value: object, what: str, example: str) -> tuple:
+    """``tuple(value)`` for a list, tuple or other iterable; a :class:`NetworkError` otherwise."""
+    if not (isinstance(value, str | bytes | Mapping) or value is None):
+        try:
+            return tuple(value)  # type: ignore[arg-type]
+        except TypeError:
+            pass
+    raise NetworkError(
+        f"ReactionNetwork({what}=...) must be a list or tuple, e.g. {what}={example}; got "
+        f"{type(value).__name__}"
+    )
+
+
 def thaw_json(value: Any) -> Any:
     """Inverse of the metadata freeze: plain dicts and lists (for ``json.dumps``)."""
     if isinstance(value, Mapping):
@@ -103,7 +116,8 @@ class ReactionNetwork:
         What the network's output values are. Default: one :class:`Readout` per species
         of role ``OUTPUT``, in species order.
     metadata:
-        JSON-compatible provenance (source model, scheme, eps, ...). Never used in numerics.
+        JSON-compatible provenance (source model, scheme, eps, ...), None for none. Never
+        used in numerics.
 
     Nothing mutates a network; methods such as :meth:`with_rates` return a new one.
 
@@ -125,7 +139,7 @@ class ReactionNetwork:
     kinetics = KINETICS
 
     def __post_init__(self) -> None:
-        species = tuple(self.species)
+        species = _as_tuple(self.species, "species", "[Species('X', role='input'), ...]")
         for i, s in enumerate(species):
             if not isinstance(s, Species):
                 raise NetworkError(
@@ -140,7 +154,9 @@ class ReactionNetwork:
                     "species names must be unique"
                 )
             index[s.name] = i
-        reactions = tuple(self.reactions)
+        reactions = _as_tuple(
+            self.reactions, "reactions", "[Reaction.parse('X -> Y', 1.0), ...], or [] for none"
+        )
         seen: dict[tuple, int] = {}
         for i, r in enumerate(reactions):
             if not isinstance(r, Reaction):
@@ -152,7 +168,7 @@ class ReactionNetwork:
                 if name not in index:
                     raise NetworkError(
                         f"reaction {i} ({r.equation()}) names species {name!r}, which is not "
-                        "among the network's species; add Species({name!r}) or fix the reaction"
+                        f"among the network's species; add Species({name!r}) or fix the reaction"
                     )
             k = r.key()
             if k in seen:
@@ -164,7 +180,9 @@ class ReactionNetwork:
         if self.readout is None:
             readout = tuple(Readout(s.name, s.name) for s in species if s.role is Role.OUTPUT)
         else:
-            readout = tuple(self.readout)
+            readout = _as_tuple(
+                self.readout, "readout", "[Readout('y', 'Y')], or None for the output species"
+            )
         names = set()
         for ro in readout:
             if not isinstance(ro, Readout):
@@ -180,7 +198,13 @@ class ReactionNetwork:
         object.__setattr__(self, "species", species)
         object.__setattr__(self, "reactions", reactions)
         object.__setattr__(self, "readout", readout)
-        object.__setattr__(self, "metadata", _freeze_json(dict(self.metadata), "metadata"))
+        metadata = {} if self.metadata is None else self.metadata
+        if not isinstance(metadata, Mapping):
+            raise NetworkError(
+                f"metadata must be a mapping with string keys (JSON object), or None for none; "
+                f"got {type(metadata).__name__}"
+            )
+        object.__setattr__(self, "metadata", _freeze_json(dict(metadata), "metadata"))
         object.__setattr__(self, "_index", MappingProxyType(index))
 
     # ------------------------------------------------------------------ lookups

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from nncrn._errors import NetworkError
+from nncrn.network._numbers import as_integer, as_real, fmt_number
 from nncrn.network._species import check_name
 
 __all__ = ["Reaction"]
@@ -27,17 +28,18 @@ def _freeze_side(side: object, what: str) -> Mapping[str, int]:
     out: dict[str, int] = {}
     for name, coeff in side.items():
         check_name(name)
-        if isinstance(coeff, bool) or not isinstance(coeff, int | float) or coeff != int(coeff):
+        n = as_integer(coeff)
+        if n is None:
             raise NetworkError(
-                f"species {name!r} has {what} coefficient {coeff!r}; coefficients must be "
-                "positive integers"
+                f"species {name!r} has {what} coefficient {fmt_number(coeff)} (a "
+                f"{type(coeff).__name__}); coefficients must be positive integers, e.g. 2"
             )
-        if int(coeff) <= 0:
+        if n <= 0:
             raise NetworkError(
-                f"species {name!r} has {what} coefficient {coeff!r}; coefficients must be "
-                "positive integers (leave a species out instead of giving it 0)"
+                f"species {name!r} has {what} coefficient {fmt_number(coeff)}; coefficients "
+                "must be positive integers (leave a species out instead of giving it 0)"
             )
-        out[name] = int(coeff)
+        out[name] = n
     return MappingProxyType(out)
 
 
@@ -74,15 +76,19 @@ class Reaction:
     def __post_init__(self) -> None:
         object.__setattr__(self, "reactants", _freeze_side(self.reactants, "reactant"))
         object.__setattr__(self, "products", _freeze_side(self.products, "product"))
-        try:
-            rate = float(self.rate)
-        except (TypeError, ValueError):
-            rate = math.nan
+        rate = as_real(self.rate)
+        if rate is None:
+            raise NetworkError(
+                f"reaction {self} has rate constant {fmt_number(self.rate)} (a "
+                f"{type(self.rate).__name__}); rate constants must be finite and > 0 and given "
+                "as a real number (not a string, bool or complex), e.g. 0.5 (a negative weight "
+                "is encoded by a degradation reaction, not a negative rate)"
+            )
         if not math.isfinite(rate) or rate <= 0:
             raise NetworkError(
-                f"reaction {self} has rate constant {self.rate!r}; rate constants must be finite "
-                "and > 0 (a negative weight is encoded by a degradation reaction, not a negative "
-                "rate; drop reactions whose rate is 0)"
+                f"reaction {self} has rate constant {fmt_number(self.rate)}; rate constants must "
+                "be finite and > 0 (a negative weight is encoded by a degradation reaction, not a "
+                "negative rate; drop reactions whose rate is 0)"
             )
         object.__setattr__(self, "rate", rate)
         if not isinstance(self.label, str):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from nncrn._errors import NetworkError
+from nncrn.network._numbers import as_real, fmt_number
 
 __all__ = ["Role", "Species", "check_name"]
 
@@ -14,10 +15,12 @@ __all__ = ["Role", "Species", "check_name"]
 class Role(StrEnum):
     """What a species stands for in a compiled network.
 
-    ``INPUT`` species are held at the input concentrations (they only ever act as
-    catalysts in compiled networks); ``OUTPUT`` species are read out; ``HIDDEN`` are
-    the neurons between; ``AUXILIARY`` is everything else (fuel, helpers, or any
-    species of a network that was not compiled from a neural network).
+    ``INPUT`` species start at the input concentrations; where they only act as
+    catalysts (the AJD construction) no reaction changes them and they stay there, while
+    schemes such as :class:`~nncrn.DualRail` consume them like any other species (every
+    species some reaction changes is integrated). ``OUTPUT`` species are read out;
+    ``HIDDEN`` are the neurons between; ``AUXILIARY`` is everything else (fuel, helpers,
+    or any species of a network that was not compiled from a neural network).
     """
 
     INPUT = "input"
@@ -35,6 +38,12 @@ def check_name(name: object, what: str = "species name") -> str:
             "use them unchanged); rename it, e.g. to 'X_1'"
         )
     return name
+
+
+def _fmt_range(value: object) -> str:
+    if isinstance(value, tuple | list):
+        return "(" + ", ".join(fmt_number(v) for v in value) + ")"
+    return fmt_number(value)
 
 
 @dataclass(frozen=True)
@@ -71,11 +80,13 @@ class Species:
                 f"species {self.name!r} has role {self.role!r}; the role must be one of {allowed}"
             ) from None
         object.__setattr__(self, "role", role)
-        initial = float(self.initial)
-        if not math.isfinite(initial) or initial < 0:
+        initial = as_real(self.initial)
+        if initial is None or not math.isfinite(initial) or initial < 0:
+            kind = "" if initial is not None else f" (a {type(self.initial).__name__})"
             raise NetworkError(
-                f"species {self.name!r} has initial concentration {self.initial!r}; initial "
-                "concentrations must be finite and >= 0"
+                f"species {self.name!r} has initial concentration "
+                f"{fmt_number(self.initial)}{kind}; initial concentrations must be finite "
+                "numbers >= 0, e.g. Species('A', initial=0.5)"
             )
         object.__setattr__(self, "initial", initial)
         if self.input_range is not None:
@@ -85,11 +96,13 @@ class Species:
                     "input species have an input_range"
                 )
             try:
-                low, high = (float(v) for v in self.input_range)
+                low, high = (as_real(v) for v in self.input_range)
             except (TypeError, ValueError):
+                low = high = None
+            if low is None or high is None:
                 raise NetworkError(
-                    f"species {self.name!r} has input_range {self.input_range!r}; it must be a "
-                    "pair (low, high) of numbers"
+                    f"species {self.name!r} has input_range {_fmt_range(self.input_range)}; it "
+                    "must be a pair (low, high) of numbers, e.g. (-1.0, 1.0) or (0.0, math.inf)"
                 ) from None
             if not math.isfinite(low) or math.isnan(high) or not high > low:
                 raise NetworkError(

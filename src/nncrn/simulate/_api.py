@@ -6,10 +6,13 @@ import numpy as np
 
 from nncrn._errors import InputError
 from nncrn.network import ReactionNetwork, initial_state, require_network
+from nncrn.network._inputs import as_float_array
 from nncrn.simulate._results import SteadyState, Trajectory, report_convergence
-from nncrn.simulate._solver import Solver
+from nncrn.simulate._solver import Solver, check_setting_real
 
 __all__ = ["check_solver", "check_t_eval", "integrate", "steady_state"]
+
+_SSA_SOLVERS = ("DirectMethod", "NextReactionMethod", "TauLeaping")
 
 
 def check_solver(solver: object) -> Solver:
@@ -18,22 +21,29 @@ def check_solver(solver: object) -> Solver:
         from nncrn.simulate._torch_ode import TorchODE
 
         return TorchODE()
+    if isinstance(solver, type) and issubclass(solver, Solver):
+        raise InputError(
+            f"solver must be a solver object, an instance such as {solver.__name__}() (settings "
+            f"go in its fields, e.g. {solver.__name__}(max_steps=...)); got the class "
+            f"{solver.__name__} itself — add the parentheses"
+        )
     if not isinstance(solver, Solver):
+        name = getattr(solver, "__name__", type(solver).__name__)  # a class or an instance
+        if name in _SSA_SOLVERS:
+            hint = "; stochastic solvers (DirectMethod, NextReactionMethod, TauLeaping) are "
+            hint += "for nncrn.gillespie"
+        else:
+            hint = ". Solvers are objects, not strings: pass an instance, e.g. solver=TorchODE()"
         raise InputError(
             f"solver must be a solver object such as nncrn.simulate.TorchODE() or "
-            f"nncrn.simulate.ScipyODE(); got {solver!r}. Solvers are classes, not strings"
+            f"nncrn.simulate.ScipyODE(); got {solver!r}{hint}"
         )
     return solver
 
 
 def check_t_eval(t_eval: object) -> np.ndarray:
     """Validate output times: 1-D, finite, ``>= 0``, strictly increasing, non-empty."""
-    try:
-        t = np.asarray(t_eval, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InputError(
-            f"t_eval must be a 1-D array of times; could not convert {type(t_eval).__name__}"
-        ) from None
+    t = as_float_array(t_eval, "t_eval (a 1-D array of output times)")
     if t.ndim != 1 or t.size == 0:
         raise InputError(
             f"t_eval must be a non-empty 1-D array of output times; got shape {t.shape}"
@@ -43,22 +53,20 @@ def check_t_eval(t_eval: object) -> np.ndarray:
         raise InputError(f"t_eval must be finite; got {t[~np.isfinite(t)][:3].tolist()}")
     if t[0] < 0:
         raise InputError(
-            f"t_eval must be >= 0 (simulations start at time 0); got t_eval[0] = {t[0]!r}"
+            f"t_eval must be >= 0 (simulations start at time 0); got t_eval[0] = {float(t[0])!r}"
         )
     if t.size > 1 and not (np.diff(t) > 0).all():
         i = int(np.flatnonzero(np.diff(t) <= 0)[0])
         raise InputError(
-            f"t_eval must be strictly increasing; t_eval[{i}] = {t[i]!r} >= t_eval[{i + 1}] = "
-            f"{t[i + 1]!r}. Sort it and drop duplicates with np.unique(t_eval)"
+            f"t_eval must be strictly increasing; t_eval[{i}] = {float(t[i])!r} >= "
+            f"t_eval[{i + 1}] = {float(t[i + 1])!r}. Sort it and drop duplicates with "
+            "np.unique(t_eval)"
         )
     return t
 
 
-def _check_tolerance(name: str, value: float) -> float:
-    value = float(value)
-    if not np.isfinite(value) or value < 0:
-        raise InputError(f"steady_state({name}={value!r}) must be a finite number >= 0")
-    return value
+def _check_tolerance(name: str, value: object) -> float:
+    return check_setting_real("steady_state", name, value, inclusive=True)
 
 
 def steady_state(

@@ -46,14 +46,14 @@ def _rates_species_major(view: StoichiometryView, yt: np.ndarray) -> np.ndarray:
 def reaction_rates(view: StoichiometryView, y: np.ndarray) -> np.ndarray:
     """``(batch, n_reactions)`` rates ``k_r prod_s y_s ** a_rs`` (no factorials) for ``y (batch, n_species)``."""
     y = np.asarray(y, dtype=np.float64)
-    flat = y.reshape(-1, y.shape[-1])
+    flat = y.reshape(int(np.prod(y.shape[:-1])), y.shape[-1])  # also with no species
     return _rates_species_major(view, flat.T).T.reshape((*y.shape[:-1], view.n_reactions))
 
 
 def rhs(view: StoichiometryView, y: np.ndarray) -> np.ndarray:
     """``dy/dt`` of shape ``(batch, n_species)`` under mass action without factorials."""
     y = np.asarray(y, dtype=np.float64)
-    flat = y.reshape(-1, y.shape[-1])
+    flat = y.reshape(int(np.prod(y.shape[:-1])), y.shape[-1])  # also with no species
     rates = _rates_species_major(view, flat.T)
     net = sp.csr_array(
         (view.net_coeffs.astype(np.float64), (view.net_rows, view.net_cols)),

@@ -71,9 +71,12 @@ class Trajectory:
     t:
         ``(n_times,)`` output times.
     concentrations:
-        ``(batch, n_times, n_species)``.
+        ``(batch, n_times, n_species)``. An item that did not converge (it blew up, or ran
+        out of steps) holds NaN at every time after the last one its integration reached:
+        the state there is unknown, and a number (the initial or the last state) would read
+        as a result.
     outputs:
-        ``(batch, n_times, n_outputs)`` readout values.
+        ``(batch, n_times, n_outputs)`` readout values (NaN where ``concentrations`` are).
     converged:
         ``(batch,)`` bool: the item was integrated to ``t[-1]`` within the solver's tolerances.
     n_steps:

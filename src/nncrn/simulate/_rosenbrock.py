@@ -188,10 +188,10 @@ def rodas4_integrate(
             wsteps = wsteps + ok.long()
         w = [wt, wh, wy, wf, wg, wtarget, wsteps, wfailed]
     _write_back(w, idx, torch.ones_like(w[7]), (t, h, y, f, None, target, steps, failed))
-    # Items still short of the last output time keep their last state at the missing times.
+    # Items still short of the last output time hold NaN at the times they never reached.
     short = target < n_times
     for i in torch.nonzero(short)[:, 0].tolist():
-        out[i, int(target[i]) :] = y[i]
+        out[i, int(target[i]) :] = float("nan")
     return IntegrationOutcome(out, ~(failed | short), steps, n_rhs)
 
 

@@ -12,7 +12,13 @@ import scipy.sparse.linalg as spla
 from nncrn._errors import InputError
 from nncrn.network import ReactionNetwork
 from nncrn.simulate._results import SteadyState, Trajectory
-from nncrn.simulate._solver import Solver, make_steady_state, make_trajectory
+from nncrn.simulate._solver import (
+    Solver,
+    check_setting_int,
+    check_setting_real,
+    make_steady_state,
+    make_trajectory,
+)
 from nncrn.simulate._structure import MassActionStructure
 
 __all__ = ["ScipyODE"]
@@ -56,11 +62,10 @@ class ScipyODE(Solver):
                 f"{sorted(_METHODS)} (stiff methods: compiled networks are stiff)"
             )
         for name in ("rtol", "atol", "t_max"):
-            value = getattr(self, name)
-            if not np.isfinite(value) or value <= 0:
-                raise InputError(f"ScipyODE({name}={value!r}) must be a finite number > 0")
-        if int(self.max_steps) < 1:
-            raise InputError(f"ScipyODE(max_steps={self.max_steps!r}) must be >= 1")
+            object.__setattr__(self, name, check_setting_real("ScipyODE", name, getattr(self, name)))
+        object.__setattr__(
+            self, "max_steps", check_setting_int("ScipyODE", "max_steps", self.max_steps)
+        )
 
     @property
     def fix_hint(self) -> str:
@@ -105,10 +110,16 @@ class ScipyODE(Solver):
         return out, ok, res, stepper.t, steps, stepper.nfev + stepper.njev + steps + 1 + n_newton
 
     def _integrate_one(self, s: MassActionStructure, y: np.ndarray, t_eval: np.ndarray):
-        out = np.tile(y, (t_eval.size, 1))
+        if s.n_dynamic == 0:  # nothing changes: every time holds the initial state
+            return np.tile(y, (t_eval.size, 1)), True, 0, 0
+        # Times the integration never reaches (it failed or ran out of steps) stay NaN: the
+        # state there is unknown, and any number would read as a result.
+        out = np.full((t_eval.size, y.size), np.nan)
         done = t_eval <= 0.0  # the initial state itself
-        if done.all() or s.n_dynamic == 0:
+        out[done] = y
+        if done.all():
             return out, True, 0, 0
+        const = np.setdiff1d(np.arange(y.size), s.dynamic)  # constant species
         stepper = self._stepper(s, s.coefficients(y), y[s.dynamic], float(t_eval[-1]))
         steps = 0
         while stepper.status == "running" and steps < self.max_steps:
@@ -118,6 +129,7 @@ class ScipyODE(Solver):
             if hit.any():
                 vals = np.atleast_2d(stepper.dense_output()(t_eval[hit])).T
                 out[np.ix_(np.flatnonzero(hit), s.dynamic)] = vals
+                out[np.ix_(np.flatnonzero(hit), const)] = y[const]
                 done |= hit
         ok = stepper.status == "finished" and bool(done.all())
         return out, ok, steps, stepper.nfev + stepper.njev

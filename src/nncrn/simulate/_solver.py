@@ -3,13 +3,58 @@
 from __future__ import annotations
 
 import abc
+import math
 
 import numpy as np
 
+from nncrn._errors import InputError
 from nncrn.network import ReactionNetwork
+from nncrn.network._numbers import as_integer, as_real, fmt_number
 from nncrn.simulate._results import SteadyState, Trajectory
 
-__all__ = ["Solver", "make_steady_state", "make_trajectory", "steady_criterion"]
+__all__ = [
+    "Solver",
+    "check_setting_int",
+    "check_setting_real",
+    "make_steady_state",
+    "make_trajectory",
+    "steady_criterion",
+]
+
+
+def check_setting_real(
+    owner: str, name: str, value: object, *, low: float = 0.0, inclusive: bool = False,
+    hint: str = "",
+) -> float:
+    """Validate a real-valued setting: a finite real number ``> low`` (``>= low`` if ``inclusive``).
+
+    ``owner`` names the call or class (``"TorchODE"``, ``"steady_state"``) and ``name`` the
+    parameter, so the message reads ``TorchODE(rtol='a') must be ...``. Strings, booleans
+    and complex numbers are rejected rather than converted. Returns the value as a float.
+    ``hint`` is appended to the message (e.g. ``"; or None for the default"``).
+    """
+    real = as_real(value)
+    ok = real is not None and math.isfinite(real) and (real >= low if inclusive else real > low)
+    if not ok:
+        got = "" if real is not None else f" (a {type(value).__name__})"
+        bound = f">= {low:g}" if inclusive else f"> {low:g}"
+        raise InputError(
+            f"{owner}({name}={fmt_number(value)}){got}: {name} must be a finite number {bound}"
+            f"{hint}"
+        )
+    return real  # type: ignore[return-value]
+
+
+def check_setting_int(owner: str, name: str, value: object, *, low: int = 1, hint: str = "") -> int:
+    """Validate an integer setting ``>= low`` (integral floats such as ``1e5`` are accepted;
+    ``1.5``, strings and booleans are not). Returns it as an int."""
+    n = as_integer(value)
+    if n is None or n < low:
+        got = "" if n is not None else f" (a {type(value).__name__})"
+        raise InputError(
+            f"{owner}({name}={fmt_number(value)}){got}: {name} must be an integer >= {low}{hint}"
+        )
+    return n
 
 
 class Solver(abc.ABC):

@@ -14,7 +14,13 @@ import numpy as np
 from nncrn._errors import InputError
 from nncrn.network import ReactionNetwork, require_network
 from nncrn.simulate._results import SteadyState, Trajectory
-from nncrn.simulate._solver import Solver, make_steady_state, make_trajectory
+from nncrn.simulate._solver import (
+    Solver,
+    check_setting_int,
+    check_setting_real,
+    make_steady_state,
+    make_trajectory,
+)
 from nncrn.simulate._structure import MassActionStructure
 
 __all__ = ["TorchODE"]
@@ -123,24 +129,21 @@ class TorchODE(Solver):
 
     def __post_init__(self) -> None:
         for name in ("rtol", "atol"):
-            value = getattr(self, name)
-            if value is not None and (not np.isfinite(value) or value <= 0):
-                raise InputError(
-                    f"TorchODE({name}={value!r}) must be a finite number > 0, or None for the "
-                    "default of the dtype"
-                )
-        if int(self.max_steps) < 1:
-            raise InputError(f"TorchODE(max_steps={self.max_steps!r}) must be >= 1")
-        if self.chunk_size is not None and int(self.chunk_size) < 1:
-            raise InputError(
-                f"TorchODE(chunk_size={self.chunk_size!r}) must be >= 1, or None to choose "
-                "automatically"
-            )
-        if self.num_threads is not None and int(self.num_threads) < 1:
-            raise InputError(
-                f"TorchODE(num_threads={self.num_threads!r}) must be >= 1, or None to keep "
-                "torch's setting"
-            )
+            if getattr(self, name) is not None:
+                value = check_setting_real(
+                    "TorchODE", name, getattr(self, name),
+                    hint=", or None for the default of the dtype",
+                )  # fmt: skip
+                object.__setattr__(self, name, value)
+        steps = check_setting_int("TorchODE", "max_steps", self.max_steps)
+        object.__setattr__(self, "max_steps", steps)
+        for name, hint in (
+            ("chunk_size", ", or None to choose automatically"),
+            ("num_threads", ", or None to keep torch's setting"),
+        ):
+            if getattr(self, name) is not None:
+                value = check_setting_int("TorchODE", name, getattr(self, name), hint=hint)
+                object.__setattr__(self, name, value)
         if self.linear_solver not in _LINEAR_SOLVERS:
             raise InputError(
                 f"TorchODE(linear_solver={self.linear_solver!r}) is not supported; choose one "
@@ -361,7 +364,10 @@ class TorchODE(Solver):
                     k, yf, t_dev, rtol=rtol, atol=atol, max_steps=int(self.max_steps),
                     dense=self._dense,
                 )  # fmt: skip
-                out[sl][:, :, dyn] = o.y.cpu().double().numpy()
+                yd = o.y.cpu().double().numpy()
+                out[sl][:, :, dyn] = yd
+                # unreached times (NaN): the whole state is unknown there, constants too
+                out[sl][np.isnan(yd).any(-1)] = np.nan
                 conv[sl] = o.converged.cpu().numpy()
                 steps[sl] = o.n_steps.cpu().numpy()
                 n_rhs += o.n_rhs

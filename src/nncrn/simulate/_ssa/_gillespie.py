@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from nncrn._errors import InputError
+from nncrn._errors import InputError, NNCRNWarning
 from nncrn.network import ReactionNetwork, initial_state, input_concentrations, require_network
+from nncrn.network._numbers import fmt_number
 from nncrn.simulate._results import report_convergence
+from nncrn.simulate._solver import Solver, check_setting_int, check_setting_real
 from nncrn.simulate._ssa._model import (
     SSAModel,
     build_model,
-    check_counts,
     check_initial_propensities,
     check_volume,
+    start_counts,
     to_counts,
 )  # fmt: skip
 from nncrn.simulate._ssa._result import SSAResult
@@ -33,6 +36,7 @@ class _Plan:
     sample_t: np.ndarray
     bounds: np.ndarray
     max_steps: int
+    max_count: int
 
 
 def seed_root(rng: object) -> np.random.SeedSequence:
@@ -48,7 +52,9 @@ def seed_root(rng: object) -> np.random.SeedSequence:
         return np.random.SeedSequence()
     if isinstance(rng, int | np.integer) and not isinstance(rng, bool) and rng >= 0:
         return np.random.SeedSequence(int(rng))
-    raise InputError(f"rng must be a numpy Generator, a non-negative int seed or None; got {rng!r}")
+    raise InputError(
+        f"rng must be a numpy Generator, a non-negative int seed or None; got {fmt_number(rng)}"
+    )
 
 
 def _stream(root: np.random.SeedSequence, item: int, member: int) -> np.random.Generator:
@@ -88,8 +94,66 @@ def _blocks(batch: int, runs: int, n_target: int, chunk_size: int | None):
 
 def _check_positive_int(value: object, name: str, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise InputError(f"{name} must be an integer >= {low}; got {value!r}")
+        raise InputError(
+            f"gillespie({name}={fmt_number(value)}): {name} must be an integer >= {low}"
+        )
     return int(value)
+
+
+def _check_solver(solver: object) -> SSASolver:
+    if solver is None:
+        return DirectMethod()
+    if isinstance(solver, type) and issubclass(solver, SSASolver | Solver):
+        raise InputError(
+            f"solver must be a solver object, an instance such as {solver.__name__}(); got "
+            f"the class {solver.__name__} itself — add the parentheses"
+        )
+    if not isinstance(solver, SSASolver):
+        hint = (
+            "; deterministic solvers (TorchODE, ScipyODE) are for steady_state and integrate"
+            if isinstance(solver, Solver)
+            else ". Solvers are objects, not strings"
+        )
+        raise InputError(
+            "solver must be DirectMethod(), NextReactionMethod() or TauLeaping(); got "
+            f"{solver!r}{hint}"
+        )
+    return solver
+
+
+# Default max_count: explosive growth (2 A -> 3 A blows up in finite time) would otherwise
+# run to max_steps, ~30 s per run at the default; far above any count a bounded network
+# reaches at its concentrations (a concentration of 1e4, or 100x the largest start).
+_MAX_COUNT_FLOOR = 10**6
+_MAX_CONCENTRATION = 1e4
+_MAX_GROWTH = 100
+_MAX_EXACT = 2**53
+
+
+def _default_max_count(volume: float, counts: np.ndarray) -> int:
+    largest = int(counts.max(initial=0))
+    bound = max(_MAX_COUNT_FLOOR, _MAX_CONCENTRATION * volume, _MAX_GROWTH * largest)
+    return int(min(bound, _MAX_EXACT))
+
+
+def _warn_inputs_rounded_to_zero(network: ReactionNetwork, x: np.ndarray, volume: float) -> None:
+    """Warn when a positive input concentration becomes 0 molecules at this volume."""
+    lost = (x > 0) & (np.rint(x * volume) == 0)
+    if not lost.any():
+        return
+    row, col = np.argwhere(lost)[0]
+    conc = float(x[row, col])
+    n_lost = int(lost.sum())
+    more = f" ({n_lost} positive input values become 0 in all)" if n_lost > 1 else ""
+    warnings.warn(
+        f"input {network.inputs[col]!r} has concentration {conc:g} in row {row}, which is "
+        f"round({conc:g} * {volume:g}) = 0 molecules at volume {volume:g}{more}: the "
+        "stochastic network sees no such input. "
+        f"Use a volume of at least {1.0 / float(x[lost].min()):.3g} (one molecule of the "
+        "smallest positive input) to represent every input",
+        NNCRNWarning,
+        stacklevel=3,
+    )
 
 
 def gillespie(
@@ -108,6 +172,7 @@ def gillespie(
     burn_in: float | None = None,
     n_windows: int = 20,
     max_steps: int = 100_000_000,
+    max_count: int | None = None,
     chunk_size: int | None = None,
     throw: bool = True,
     progress: Progress | None = None,
@@ -116,8 +181,11 @@ def gillespie(
 
     Propensities follow the no-factorial convention derived in
     :mod:`nncrn.simulate._ssa._model` (``k * volume**(1-order) * prod falling factorials``),
-    so the ensemble mean tends to the ODE solution as ``volume`` grows. Input species are
-    held at ``round(input_concentration * volume)`` molecules.
+    so the ensemble mean tends to the ODE solution as ``volume`` grows. Input species start
+    at ``round(input_concentration * volume)`` molecules and then follow the reactions, as
+    in the ODE solvers: inputs that only catalyse keep their count, inputs that reactions
+    consume (dual-rail networks) are consumed. A positive input that rounds to 0 molecules
+    triggers an :class:`~nncrn.NNCRNWarning`.
 
     Parameters
     ----------
@@ -139,8 +207,11 @@ def gillespie(
     client:
         Optional ``dask.distributed.Client``; blocks of (input chunk x members) become tasks.
     y0, initial_counts:
-        Start as concentrations (rounded to counts) or as integer counts (``(n_species,)``
-        or ``(batch, n_species)``; non-integers are rejected); default: species' ``initial``.
+        Start as concentrations (rounded to counts) or as integer counts; both take an
+        array ``(n_species,)`` or ``(batch, n_species)`` (which sets the batch of a network
+        without inputs) or a mapping from species name to a scalar or a ``(batch,)`` array
+        (species not named start at their ``initial``). Non-integer counts are rejected.
+        Default: species' ``initial``. Input species start at the inputs either way.
     n_times:
         Number of equally spaced sample times in ``[0, t_end]`` (0 records none).
     burn_in:
@@ -151,46 +222,71 @@ def gillespie(
         stable error estimate while each window stays long).
     max_steps:
         Per-run limit on solver steps (events for exact solvers; leaps plus exact steps
-        for tau-leaping), guarding against explosive networks and runaway costs.
+        for tau-leaping), guarding against runaway costs.
+    max_count:
+        Per-run bound on every molecule count: a run whose count passes it stops as
+        explosive (``completed`` False). Explosive networks (``2 A -> 3 A`` blows up in
+        finite time) would otherwise fire events until ``max_steps``, tens of seconds per
+        run. None (default): the largest of 10**6, ``1e4 * volume`` (a concentration of
+        1e4) and 100 times the largest start count, at most 2**53.
+    chunk_size:
+        Inputs per block of work (a positive integer), or None to split the batch into
+        about 32 blocks (4 per worker with a ``client``). Results do not depend on it.
     throw:
         Raise :class:`~nncrn.ConvergenceError` when some run did not reach ``t_end``;
-        otherwise warn and return the partial result (see ``completed``).
+        otherwise warn and return the partial result (see ``completed``): such a run has
+        NaN counts at the sample times it did not reach and NaN time averages.
     progress:
         Called as ``progress(done_runs, total_runs)`` after each block.
     """
     network = require_network(network, "gillespie")
     volume = check_volume(volume)
-    try:
-        t_end = float(t_end)
-    except (TypeError, ValueError):
-        raise InputError(f"t_end must be a positive number, got {t_end!r}") from None
-    if not math.isfinite(t_end) or t_end <= 0:
-        raise InputError(f"t_end must be finite and > 0 (the simulated time); got {t_end!r}")
-    solver = DirectMethod() if solver is None else solver
-    if not isinstance(solver, SSASolver):
-        raise InputError(
-            f"solver must be DirectMethod(), NextReactionMethod() or TauLeaping(); got {solver!r}"
-        )
+    t_end = check_setting_real("gillespie", "t_end", t_end, hint=" (the simulated time)")
+    solver = _check_solver(solver)
     runs = _check_positive_int(runs, "runs", 1)
     n_times = _check_positive_int(n_times, "n_times", 0)
     n_windows = _check_positive_int(n_windows, "n_windows", 2)
     max_steps = _check_positive_int(max_steps, "max_steps", 1)
-    burn_in = t_end / 2 if burn_in is None else float(burn_in)
+    if chunk_size is not None:
+        chunk_size = check_setting_int(
+            "gillespie", "chunk_size", chunk_size,
+            hint=" (inputs per block of work), or None to choose automatically",
+        )  # fmt: skip
+    if burn_in is None:
+        burn_in = t_end / 2
+    else:
+        burn_in = check_setting_real("gillespie", "burn_in", burn_in, inclusive=True)
     if not 0 <= burn_in < t_end:
-        raise InputError(f"burn_in must be in [0, t_end) = [0, {t_end:g}); got {burn_in!r}")
+        raise InputError(
+            f"burn_in must be in [0, t_end) = [0, {t_end:g}); got {fmt_number(burn_in)}"
+        )
 
+    x = input_concentrations(network, inputs)
+    _warn_inputs_rounded_to_zero(network, x, volume)
     if initial_counts is not None:
         if y0 is not None:
             raise InputError("pass either y0 (concentrations) or initial_counts, not both")
-        x = input_concentrations(network, inputs)
-        counts = check_counts(
-            initial_counts, (x.shape[0], network.n_species), network.species_names
-        )
-        counts = counts.copy()
+        counts = start_counts(network, x, initial_counts, volume)
         idx = [network.index(n) for n in network.inputs]
         counts[:, idx] = to_counts(x, volume, "input concentration")
     else:
         counts = to_counts(initial_state(network, inputs, y0), volume, "initial concentration")
+    if max_count is None:
+        max_count = _default_max_count(volume, counts)
+    else:
+        max_count = check_setting_int(
+            "gillespie", "max_count", max_count, hint=" and <= 2**53 (exact float counts)"
+        )
+        if max_count > _MAX_EXACT:
+            raise InputError(
+                f"gillespie(max_count={max_count}): max_count must be <= 2**53, the largest "
+                "count float64 propensities hold exactly"
+            )
+        if counts.size and counts.max() > max_count:
+            raise InputError(
+                f"gillespie(max_count={max_count}) is below the largest start count "
+                f"{int(counts.max())}; raise max_count (or leave it None)"
+            )
     model = build_model(network, volume)
     check_initial_propensities(model, counts, network)
     plan = _Plan(
@@ -198,6 +294,7 @@ def gillespie(
         sample_t=np.linspace(0.0, t_end, n_times),
         bounds=np.linspace(burn_in, t_end, n_windows + 1),
         max_steps=max_steps,
+        max_count=max_count,
     )
     root = seed_root(rng)
     batch = counts.shape[0]
@@ -225,8 +322,13 @@ def gillespie(
         _run_dask(client, model, solver, plan, counts, root, batch, runs, chunk_size, store)
 
     status = stats[..., 0]
+    # A run that stopped early left its unreached sample rows at -1 (counts are never
+    # negative) and its windows partly filled: NaN both, so no number reads as a result.
+    sampled = out.astype(np.float64)
+    sampled[out < 0] = np.nan
     window = (t_end - burn_in) / n_windows
     means = acc / (window * volume)  # (batch, runs, windows, species) concentrations
+    means[status != 0] = np.nan
     out_means = network.read_outputs(means)
     se = np.sqrt(n_windows)
     result = SSAResult(
@@ -234,7 +336,7 @@ def gillespie(
         output_names=network.outputs,
         volume=volume,
         t=plan.sample_t,
-        counts=out,
+        counts=sampled,
         burn_in=burn_in,
         n_windows=n_windows,
         time_average=means.mean(axis=2),
@@ -246,16 +348,26 @@ def gillespie(
         n_steps=stats[..., 2],
         solver=repr(solver),
     )
-    n_over = int(np.count_nonzero(status == 2))
+    n_steps_hit = int(np.count_nonzero(status == 1))
+    n_explosive = int(np.count_nonzero(status == 2))
+    problems = []
+    if n_steps_hit:
+        problems.append(
+            f"{n_steps_hit} hit max_steps={max_steps} (raise it, or use TauLeaping() when "
+            "counts are large)"
+        )
+    if n_explosive:
+        problems.append(
+            f"{n_explosive} grew without bound — a count passed max_count={max_count} or a "
+            "propensity overflowed float64: the network is explosive at this volume (e.g. "
+            "2 A -> 3 A blows up in finite time). Check the rate constants or shorten t_end; "
+            "raise max_count only if counts that large are expected"
+        )
     report_convergence(
         result.completed.ravel(),
         throw=throw,
         what="reach t_end (flat index item * runs + member)",
-        fix=(
-            f"{int(np.count_nonzero(status == 1))} hit max_steps={max_steps} (raise it or "
-            f"use TauLeaping()), {n_over} had a propensity overflow (the counts grew without "
-            "bound: the network is explosive at this volume; shorten t_end)"
-        ),
+        fix="; ".join(problems),
     )
     return result
 

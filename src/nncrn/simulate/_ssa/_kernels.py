@@ -1,10 +1,12 @@
 """Numba kernels simulating one trajectory of the chemical master equation.
 
-Every kernel shares the signature ``(gen, x, t_end, sample_t, bounds, m..., out, acc, ...)``
-and returns ``(status, n_events, n_steps)`` with ``status`` 0 (reached ``t_end``), 1 (hit
-``max_steps`` solver steps) or 2 (a count or propensity overflowed).  ``x`` (int64
-counts) is updated in place;
-``out[s]`` receives the counts at ``sample_t[s]``; ``acc[w]`` the time integral of the
+Every kernel shares the signature
+``(gen, x, t_end, sample_t, bounds, m..., max_steps, max_count, out, acc, ...)`` and returns
+``(status, n_events, n_steps)`` with ``status`` 0 (reached ``t_end``), 1 (hit ``max_steps``
+solver steps) or 2 (a count passed ``max_count`` or a propensity overflowed: explosive
+growth).  ``x`` (int64 counts) is updated in place;
+``out[s]`` receives the counts at ``sample_t[s]`` (rows of sample times the run never
+reaches are left as the caller filled them); ``acc[w]`` the time integral of the
 counts over ``[bounds[w], bounds[w + 1]]`` (the batch-means windows after the burn-in).
 Integrals are kept lazily: a species' integral is brought up to date only when it
 changes or a window closes, so an event costs O(its dependencies), not O(n_species).
@@ -22,7 +24,6 @@ from numba import njit
 __all__ = ["direct_kernel", "next_reaction_kernel", "tau_leap_kernel"]
 
 OK, MAX_EVENTS, OVERFLOW = 0, 1, 2
-MAX_COUNT = 2**53  # beyond this, counts lose integer precision in float propensities
 
 
 @njit(cache=True)
@@ -83,14 +84,19 @@ def _select(a, target):
 
 
 @njit(cache=True)
-def _fire(j, t, x, nptr, nsp, nnu, wi, nb, last, acc):
+def _fire(j, t, x, nptr, nsp, nnu, wi, nb, last, acc, max_count):
+    """Apply reaction ``j`` at time ``t``; False when a count it raised passed ``max_count``."""
+    ok = True
     for p in range(nptr[j], nptr[j + 1]):
         _change(nsp[p], nnu[p], t, x, wi, nb, last, acc)
+        if x[nsp[p]] > max_count:
+            ok = False
+    return ok
 
 
 @njit(cache=True)
 def direct_kernel(gen, x, t_end, sample_t, bounds, c, rptr, rsp, rnu, nptr, nsp, nnu,
-                  dptr, didx, max_steps, out, acc):  # fmt: skip
+                  dptr, didx, max_steps, max_count, out, acc):  # fmt: skip
     """Gillespie's direct method: one exponential and one linear search per event."""
     n_r = c.shape[0]
     nb = bounds.shape[0]
@@ -114,11 +120,14 @@ def direct_kernel(gen, x, t_end, sample_t, bounds, c, rptr, rsp, rnu, nptr, nsp,
             status = MAX_EVENTS
             break
         r = _select(a, gen.random() * a0)
-        _fire(r, t_new, x, nptr, nsp, nnu, wi, nb, last, acc)
+        if not _fire(r, t_new, x, nptr, nsp, nnu, wi, nb, last, acc, max_count):
+            status = OVERFLOW
         for p in range(dptr[r], dptr[r + 1]):
             a[didx[p]] = _propensity(didx[p], x, c, rptr, rsp, rnu)
         n_ev += 1
         t = t_new
+        if status != OK:
+            break
     _advance(np.inf if status == OK else t, x, sample_t, si, bounds, wi, last, out, acc)
     return status, n_ev, n_ev
 
@@ -152,7 +161,7 @@ def _sift(heap, pos, key, i):
 
 @njit(cache=True)
 def next_reaction_kernel(gen, x, t_end, sample_t, bounds, c, rptr, rsp, rnu, nptr, nsp, nnu,
-                         dptr, didx, max_steps, out, acc):  # fmt: skip
+                         dptr, didx, max_steps, max_count, out, acc):  # fmt: skip
     """Gibson & Bruck's next reaction method: O(dependencies * log n_reactions) per event.
 
     Putative firing times sit in an indexed binary heap; when a dependent reaction's
@@ -183,7 +192,8 @@ def next_reaction_kernel(gen, x, t_end, sample_t, bounds, c, rptr, rsp, rnu, npt
         if n_ev >= max_steps:
             status = MAX_EVENTS
             break
-        _fire(r, t_new, x, nptr, nsp, nnu, wi, nb, last, acc)
+        if not _fire(r, t_new, x, nptr, nsp, nnu, wi, nb, last, acc, max_count):
+            status = OVERFLOW
         for p in range(dptr[r], dptr[r + 1]):
             d = didx[p]
             if d == r:
@@ -247,7 +257,7 @@ def _leap_bound(x, a, crit, c_order, rptr, rsp, rnu, nptr, nsp, nnu, eps, mu, si
 
 @njit(cache=True)
 def tau_leap_kernel(gen, x, t_end, sample_t, bounds, c, rptr, rsp, rnu, nptr, nsp, nnu,
-                    dptr, didx, max_steps, out, acc, c_order, eps, n_critical,
+                    dptr, didx, max_steps, max_count, out, acc, c_order, eps, n_critical,
                     ssa_factor, n_ssa):  # fmt: skip
     """Cao–Gillespie–Petzold (2006) tau-leaping with critical reactions and exact fallback.
 
@@ -306,7 +316,8 @@ def tau_leap_kernel(gen, x, t_end, sample_t, bounds, c, rptr, rsp, rnu, nptr, ns
             if t_new > t_end:
                 break
             r = _select(a, gen.random() * a0)
-            _fire(r, t_new, x, nptr, nsp, nnu, wi, nb, last, acc)
+            if not _fire(r, t_new, x, nptr, nsp, nnu, wi, nb, last, acc, max_count):
+                status = OVERFLOW
             n_ev += 1
             n_steps += 1
             t = t_new
@@ -336,7 +347,7 @@ def tau_leap_kernel(gen, x, t_end, sample_t, bounds, c, rptr, rsp, rnu, nptr, ns
             for i in range(n_s):
                 if x[i] + delta[i] < 0:
                     ok = False
-                if x[i] + delta[i] > MAX_COUNT:
+                if x[i] + delta[i] > max_count:
                     status = OVERFLOW
             if ok or status != OK:
                 break

@@ -27,8 +27,11 @@ prepared here.
 Counts
 ------
 Concentrations become counts as ``round(x * Omega)`` (inputs and ``y0``); counts given
-directly must already be integers.  Input species (role ``input``) are *held*: reactions
-never change their counts, since in compiled networks they only act as catalysts.
+directly must already be integers.  Input species (role ``input``) *start* at the rounded
+input counts and then follow the reactions like every other species, exactly as in the
+ODE solvers: an input that only catalyses (the AJD construction) is changed by no
+reaction and so keeps its count, while one that is consumed (dual-rail networks) is
+consumed.
 """
 
 from __future__ import annotations
@@ -40,23 +43,27 @@ import numpy as np
 import scipy.sparse as sp
 
 from nncrn._errors import InputError
-from nncrn.network import ReactionNetwork, Role
+from nncrn.network import ReactionNetwork
+from nncrn.network._inputs import fill_state
+from nncrn.network._numbers import as_real, fmt_number
 
-__all__ = ["SSAModel", "build_model", "check_volume", "to_counts"]
+__all__ = ["SSAModel", "build_model", "check_volume", "start_counts", "to_counts"]
 
 _MAX_COUNT = 2**53  # counts beyond this lose integer precision in the float propensities
 
 
 def check_volume(volume: object) -> float:
     """Validate ``volume`` (the system size Omega, in units of 1 / concentration)."""
-    try:
-        v = float(volume)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise InputError(f"volume must be a positive number; got {volume!r}") from None
+    v = as_real(volume)
+    if v is None:
+        raise InputError(
+            f"volume must be a positive number; got {fmt_number(volume)} (a "
+            f"{type(volume).__name__})"
+        )
     if not math.isfinite(v) or v <= 0:
         raise InputError(
             f"volume must be finite and > 0 (it converts concentrations to molecule counts, "
-            f"count = round(concentration * volume)); got {volume!r}"
+            f"count = round(concentration * volume)); got {fmt_number(volume)}"
         )
     return v
 
@@ -72,26 +79,26 @@ def to_counts(conc: np.ndarray, volume: float, what: str) -> np.ndarray:
     return scaled.astype(np.int64)
 
 
-def check_counts(counts: object, shape: tuple[int, int], names: tuple[str, ...]) -> np.ndarray:
-    """Validate integer initial counts ``(n_species,)`` or ``(batch, n_species)``."""
-    try:
-        arr = np.asarray(counts, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InputError(f"initial_counts must be numeric, got {type(counts).__name__}") from None
-    if arr.shape == shape[1:]:
-        arr = np.broadcast_to(arr, shape)
-    if arr.shape != shape:
-        raise InputError(
-            f"initial_counts has shape {arr.shape}; expected ({shape[1]},) or {shape} "
-            "(batch first, species in network.species order)"
-        )
+def start_counts(
+    network: ReactionNetwork, x: np.ndarray, counts: object, volume: float
+) -> np.ndarray:
+    """Validated int64 start counts ``(batch, n_species)`` from ``initial_counts``.
+
+    ``counts`` takes the same forms as ``y0`` (see :func:`nncrn.network.initial_state`):
+    an array ``(n_species,)`` or ``(batch, n_species)`` (a network without inputs takes its
+    batch from it), or a mapping from species name to a count or a ``(batch,)`` array of
+    counts; species not named start at ``round(initial * volume)``. Input species start
+    at ``round(input * volume)`` whatever ``counts`` says, as concentrations do.
+    """
+    default = np.rint(np.array([s.initial for s in network.species]) * volume)
+    arr = fill_state(network, x, counts, default, "initial_counts")
     bad = ~np.isfinite(arr) | (arr < 0) | (arr != np.round(arr)) | (arr > _MAX_COUNT)
     if bad.any():
         row, col = np.argwhere(bad)[0]
         raise InputError(
-            f"initial count of {names[col]!r} is {arr[row, col]!r} in row {row}; molecule "
-            "counts must be integers in [0, 2**53] — round them, or pass concentrations "
-            "as y0 (they are rounded to round(y0 * volume))"
+            f"initial count of {network.species_names[col]!r} is {float(arr[row, col])!r} in "
+            f"row {row}; molecule counts must be integers in [0, 2**53] — round them, or pass "
+            "concentrations as y0 (they are rounded to round(y0 * volume))"
         )
     return arr.astype(np.int64)
 
@@ -101,7 +108,7 @@ class SSAModel:
     """Arrays the stochastic kernels read, for one network at one volume (CSR by reaction).
 
     ``react_*`` list each reaction's reactants (species, coefficient); ``net_*`` its net
-    changes of non-held species; ``dep_*`` the reactions whose propensity may change when a
+    changes; ``dep_*`` the reactions whose propensity may change when a
     reaction fires (Gibson & Bruck's dependency graph); ``scaled`` the constants
     ``k * volume ** (1 - order)``; ``order`` the molecularities.
     """
@@ -139,10 +146,13 @@ def _csr(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int):
 
 
 def build_model(network: ReactionNetwork, volume: float) -> SSAModel:
-    """Prepare the kernel arrays of ``network`` at ``volume``; input species are held fixed."""
+    """Prepare the kernel arrays of ``network`` at ``volume``.
+
+    Every species a reaction changes is simulated (inputs included); the others never
+    change, so their counts stay where they start.
+    """
     view = network.stoichiometry
     n_r, n_s = view.n_reactions, view.n_species
-    held = np.array([s.role is Role.INPUT for s in network.species], dtype=bool)
     order = view.order.astype(np.int64)
     with np.errstate(over="ignore"):
         scaled = view.rates * volume ** (1.0 - order.astype(np.float64))
@@ -150,14 +160,13 @@ def build_model(network: ReactionNetwork, volume: float) -> SSAModel:
         j = int(np.flatnonzero(~(np.isfinite(scaled) & (scaled > 0)))[0])
         raise InputError(
             f"reaction {j} ({network.reactions[j].equation()}) at rate {view.rates[j]:g} has "
-            f"scaled propensity constant k*volume**(1-order) = {scaled[j]!r} at volume "
+            f"scaled propensity constant k*volume**(1-order) = {float(scaled[j])!r} at volume "
             f"{volume:g}, which overflows float64; use a volume closer to 1"
         )
-    keep = ~held[view.net_cols]
     react = _csr(view.reactant_rows, view.reactant_cols, view.reactant_coeffs, n_r)
-    net = _csr(view.net_rows[keep], view.net_cols[keep], view.net_coeffs[keep], n_r)
+    net = _csr(view.net_rows, view.net_cols, view.net_coeffs, n_r)
     changes = sp.csr_matrix(
-        (np.ones(int(keep.sum())), (view.net_rows[keep], view.net_cols[keep])), shape=(n_r, n_s)
+        (np.ones(view.net_rows.size), (view.net_rows, view.net_cols)), shape=(n_r, n_s)
     )
     needs = sp.csr_matrix(
         (np.ones(view.reactant_rows.size), (view.reactant_rows, view.reactant_cols)),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nncrn._errors import InputError, NetworkError
-from nncrn.network import ReactionNetwork, require_network
+from nncrn.network import ReactionNetwork, input_features, require_network
 from nncrn.simulate._ssa._gillespie import Progress, gillespie, seed_root
 from nncrn.simulate._ssa._model import check_volume
 from nncrn.simulate._ssa._solvers import SSASolver, TauLeaping
@@ -106,33 +106,50 @@ def noise_study(
     :class:`TauLeaping`: at large volumes exact methods cost ~volume events per unit time,
     while leaping costs ~1/epsilon leaps, and it falls back to exact steps at small counts.
 
-    ``volumes`` are processed in order; ``progress(done_runs, total_runs)`` counts over all.
+    ``X`` is ``(batch, n_inputs)`` features or a mapping from input species name to a
+    ``(batch,)`` array, as for :func:`~nncrn.simulate.steady_state`; ``y`` optional integer
+    labels in ``[0, n_outputs)`` (readout order). ``volumes`` are processed in order;
+    ``progress(done_runs, total_runs)`` counts over all.
     """
     network = require_network(network, "noise_study")
+    n_out = len(network.outputs)
+    if n_out == 0:
+        raise InputError(
+            "noise_study compares answers, the argmax of the readout, but this network has no "
+            "readout (no species of role 'output' and no readout=...); give the network a "
+            "readout, e.g. ReactionNetwork(..., readout=[Readout('y', 'Y')])"
+        )
     vols = [check_volume(v) for v in np.atleast_1d(np.asarray(volumes, dtype=object))]
     if not vols:
         raise InputError("volumes is empty; pass at least one volume, e.g. [10, 100, 1000]")
-    Xa = np.asarray(X, dtype=np.float64)
+    Xa = input_features(network, X)  # an array, or a mapping by input species name
+    batch = Xa.shape[0]
     ref = deterministic_outputs(network, Xa) if reference is None else np.asarray(reference)
-    if ref.shape != (Xa.shape[0], len(network.outputs)):
-        raise InputError(
-            f"reference has shape {ref.shape}; expected ({Xa.shape[0]}, {len(network.outputs)})"
-        )
+    if ref.shape != (batch, n_out):
+        raise InputError(f"reference has shape {ref.shape}; expected ({batch}, {n_out})")
     det = np.argmax(ref, axis=1)
     labels = None
     if y is not None:
         labels = np.asarray(y)
-        if labels.shape != (Xa.shape[0],) or not np.issubdtype(labels.dtype, np.integer):
+        if labels.shape != (batch,) or not np.issubdtype(labels.dtype, np.integer):
             raise InputError(
-                f"y must be integer class indices of shape ({Xa.shape[0]},) (readout order "
+                f"y must be integer class indices of shape ({batch},) (readout order "
                 f"{list(network.outputs)}); got dtype {labels.dtype} and shape {labels.shape}"
+            )
+        bad = (labels < 0) | (labels >= n_out)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError(
+                f"y[{i}] = {int(labels[i])} is not a class index of this network: labels must "
+                f"be in [0, {n_out}), one per readout {list(network.outputs)} "
+                f"({int(bad.sum())} labels outside in all); map the labels to 0..{n_out - 1}"
             )
     solver = TauLeaping() if solver is None else solver
     streams = seed_root(rng).spawn(len(vols))
-    total = len(vols) * Xa.shape[0] * runs
+    total = len(vols) * batch * runs
     agree, agree_se, acc, acc_se, items, events = [], [], [], [], [], []
     for k, (vol, stream) in enumerate(zip(vols, streams, strict=True)):
-        offset = k * Xa.shape[0] * runs
+        offset = k * batch * runs
 
         def step(done: int, _: int, offset: int = offset) -> None:
             if progress is not None:

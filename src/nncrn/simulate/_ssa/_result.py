@@ -24,18 +24,22 @@ class SSAResult:
     t:
         ``(n_times,)`` sample times (chemical time units).
     counts:
-        ``(batch, runs, n_times, n_species)`` int64 molecule counts at ``t``.
+        ``(batch, runs, n_times, n_species)`` molecule counts at ``t``: whole numbers,
+        stored as float64 (exact up to 2**53) so that a run that stopped early
+        (``completed`` False) can hold NaN at the sample times it never reached.
     burn_in, n_windows:
         Time averages are taken over ``[burn_in, t[-1]]``, split into ``n_windows``
         equal windows for the batch-means standard error.
     time_average, time_average_se:
         ``(batch, runs, n_species)`` time-averaged concentrations after the burn-in and
         their batch-means standard error (std of the window means / sqrt(n_windows);
-        valid when a window is longer than the correlation time).
+        valid when a window is longer than the correlation time). NaN for a run that did
+        not complete: it covered only part of the window.
     outputs, outputs_se:
         ``(batch, runs, n_outputs)`` the same for the readout values.
     completed:
-        ``(batch, runs)`` bool: the run reached ``t_end`` (no event limit, no overflow).
+        ``(batch, runs)`` bool: the run reached ``t_end`` (no step limit, no explosive
+        growth past ``max_count``, no overflow).
     n_events, n_steps:
         ``(batch, runs)`` reaction firings and solver steps (equal for exact solvers;
         leaps plus exact steps for tau-leaping).
@@ -70,12 +74,18 @@ class SSAResult:
 
     @property
     def answers(self) -> np.ndarray:
-        """``(batch, runs)`` answer of each run: argmax of its time-averaged readout."""
+        """``(batch, runs)`` answer of each run: argmax of its time-averaged readout.
+
+        -1 for a run without one (it did not complete, so its averages are NaN); such runs
+        never agree with a reference answer.
+        """
         if not self.output_names:
             raise InputError(
                 "the network has no readout, so there is no answer to take an argmax of"
             )
-        return np.argmax(self.outputs, axis=-1)
+        missing = np.isnan(self.outputs).any(axis=-1)
+        answers = np.argmax(np.where(np.isnan(self.outputs), -np.inf, self.outputs), axis=-1)
+        return np.where(missing, -1, answers)
 
     def agreement(self, reference: np.ndarray) -> np.ndarray:
         """``(batch,)`` fraction of runs whose answer equals the reference answer.
@@ -93,7 +103,8 @@ class SSAResult:
                 f"reference has shape {ref.shape}; pass deterministic outputs of shape "
                 f"({batch}, {len(self.output_names)}) or labels of shape ({batch},)"
             )
-        return np.mean(self.answers == ref[:, None], axis=1)
+        answers = self.answers
+        return np.mean((answers == ref[:, None]) & (answers >= 0), axis=1)
 
     def __repr__(self) -> str:
         b, r = self.completed.shape

@@ -13,12 +13,13 @@ approximately with a controlled error.  Pick by network size and molecule counts
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from nncrn._errors import InputError
+from nncrn.network._numbers import fmt_number
+from nncrn.simulate._solver import check_setting_int, check_setting_real
 from nncrn.simulate._ssa import _kernels
 from nncrn.simulate._ssa._model import SSAModel
 
@@ -37,14 +38,18 @@ class SSASolver:
         raise NotImplementedError
 
     def simulate(self, model: SSAModel, gen: np.random.Generator, x: np.ndarray, plan) -> tuple:
-        """Run one trajectory from counts ``x`` (updated in place); see ``_kernels``."""
-        out = np.zeros((plan.sample_t.size, model.n_species), dtype=np.int64)
+        """Run one trajectory from counts ``x`` (updated in place); see ``_kernels``.
+
+        Rows of ``out`` for sample times the run never reached (it stopped early) hold -1.
+        """
+        out = np.full((plan.sample_t.size, model.n_species), -1, dtype=np.int64)
         acc = np.zeros((plan.bounds.size - 1, model.n_species))
         status, n_events, n_steps = self._kernel()(
             gen, x, plan.t_end, plan.sample_t, plan.bounds, model.scaled,
             model.react_ptr, model.react_sp, model.react_nu,
             model.net_ptr, model.net_sp, model.net_nu,
-            model.dep_ptr, model.dep_idx, plan.max_steps, out, acc, *self._extra(model),
+            model.dep_ptr, model.dep_idx, plan.max_steps, plan.max_count, out, acc,
+            *self._extra(model),
         )  # fmt: skip
         return out, acc, int(status), int(n_events), int(n_steps)
 
@@ -108,17 +113,20 @@ class TauLeaping(SSASolver):
     exact = False
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.epsilon) and 0 < self.epsilon < 1):
+        hint = " and < 1; 0.03 is the usual choice, smaller is more accurate and slower"
+        eps = check_setting_real("TauLeaping", "epsilon", self.epsilon, hint=hint)
+        if not eps < 1:
             raise InputError(
-                f"TauLeaping(epsilon={self.epsilon!r}): epsilon must be in (0, 1); 0.03 is the "
-                "usual choice, smaller is more accurate and slower"
+                f"TauLeaping(epsilon={fmt_number(self.epsilon)}): epsilon must be > 0{hint}"
             )
+        object.__setattr__(self, "epsilon", eps)
         for name in ("n_critical", "n_ssa"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
-                raise InputError(f"TauLeaping({name}={v!r}): must be an integer >= 1")
-        if not (math.isfinite(self.ssa_factor) and self.ssa_factor >= 0):
-            raise InputError(f"TauLeaping(ssa_factor={self.ssa_factor!r}): must be finite and >= 0")
+            object.__setattr__(self, name, check_setting_int("TauLeaping", name, getattr(self, name)))
+        object.__setattr__(
+            self,
+            "ssa_factor",
+            check_setting_real("TauLeaping", "ssa_factor", self.ssa_factor, inclusive=True),
+        )
 
     def _kernel(self):
         return _kernels.tau_leap_kernel

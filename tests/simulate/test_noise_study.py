@@ -1,0 +1,52 @@
+"""noise_study: the arguments it takes (name-keyed inputs, labels) and the networks it needs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nncrn import InputError
+from nncrn.network import Reaction, ReactionNetwork, Species
+from nncrn.simulate import DirectMethod, noise_study
+
+
+def two_class() -> ReactionNetwork:
+    """Outputs Y0 = X0 + ... (catalytic copy of X0) and Y1 = 0.5 + X1 at steady state."""
+    return ReactionNetwork(
+        [Species("X0", "input"), Species("X1", "input"), Species("Y0", "output"),
+         Species("Y1", "output")],
+        [Reaction.parse("X0 -> X0 + Y0", 1.0), Reaction.parse("Y0 -> 0", 1.0),
+         Reaction.parse("0 -> Y1", 0.5), Reaction.parse("X1 -> X1 + Y1", 1.0),
+         Reaction.parse("Y1 -> 0", 1.0)],
+    )  # fmt: skip
+
+
+X = np.array([[2.0, 0.0], [0.0, 2.0], [3.0, 0.5]])
+KW = dict(volumes=[20.0], runs=2, rng=0, t_end=6.0, solver=DirectMethod())
+
+
+def test_inputs_by_name_give_the_same_study_as_the_array():
+    by_array = noise_study(two_class(), X, [0, 1, 0], **KW)
+    by_name = noise_study(two_class(), {"X1": X[:, 1], "X0": X[:, 0]}, [0, 1, 0], **KW)
+    np.testing.assert_array_equal(by_name.item_agreement, by_array.item_agreement)
+    np.testing.assert_array_equal(by_name.accuracy, by_array.accuracy)
+    assert by_array.deterministic_accuracy == 1.0
+
+
+def test_network_without_readout_is_rejected_up_front():
+    net = ReactionNetwork(
+        [Species("X", "input"), Species("A")],
+        [Reaction.parse("X -> X + A", 1.0), Reaction.parse("A -> 0", 1.0)],
+    )
+    with pytest.raises(InputError, match=r"noise_study .*this network has no readout.*readout="):
+        noise_study(net, np.ones((2, 1)), volumes=[10], runs=2, t_end=2.0)
+
+
+@pytest.mark.parametrize(
+    "labels, match",
+    [([0, 5, -1], r"y\[1\] = 5 is not a class index.*\[0, 2\).*2 labels outside"),
+     ([0, 1, -1], r"y\[2\] = -1 is not a class index")],
+)  # fmt: skip
+def test_labels_outside_the_readout_are_rejected(labels, match):
+    with pytest.raises(InputError, match=match):
+        noise_study(two_class(), X, np.array(labels), **KW)
