@@ -66,6 +66,10 @@ def test_unparseable_reaction_text():
         Reaction.parse("X = Y", 1.0)
     with pytest.raises(NetworkError, match="cannot parse"):
         Reaction.parse("X + 2.5 Y -> Y", 1.0)
+    # "3PG" is not 3 PG: a coefficient needs a space or '*' (as in the CRN text reader)
+    with pytest.raises(NetworkError, match=r"cannot parse '3PG'.*'2\*Y'"):
+        Reaction.parse("3PG -> 2PG", 1.0)
+    assert Reaction.parse("2*Y -> Y", 1.0) == Reaction.parse("2 Y -> Y", 1.0)
 
 
 def test_network_invariants():

@@ -14,7 +14,9 @@ from nncrn.network._species import check_name
 
 __all__ = ["Reaction"]
 
-_TERM = re.compile(r"^\s*(?:(\d+)\s*\*?\s*)?([A-Za-z_][A-Za-z0-9_]*)\s*$")
+# A coefficient is separated from the name by whitespace or '*' ("2 Y", "2*Y"): "3PG" is
+# not read as 3 PG (names cannot start with a digit, and the CRN text reader agrees).
+_TERM = re.compile(r"^\s*(?:(\d+)(?:\s*\*\s*|\s+))?([A-Za-z_][A-Za-z0-9_]*)\s*$")
 
 
 def _freeze_side(side: object, what: str) -> Mapping[str, int]:
@@ -153,7 +155,8 @@ def _parse_side(side: str, text: str) -> dict[str, int]:
         if m is None:
             raise NetworkError(
                 f"cannot parse {term.strip()!r} in reaction {text!r}: each term must be a species "
-                "name optionally preceded by an integer coefficient, as in '2 Y'"
+                "name optionally preceded by an integer coefficient and a space or '*', as in "
+                "'2 Y' or '2*Y' (species names cannot start with a digit)"
             )
         coeff = int(m.group(1)) if m.group(1) else 1
         out[m.group(2)] = out.get(m.group(2), 0) + coeff

@@ -34,8 +34,8 @@ def check_name(name: object, what: str = "species name") -> str:
     if not isinstance(name, str) or not name.isascii() or not name.isidentifier():
         raise NetworkError(
             f"{what} {name!r} is not a valid identifier: names must be ASCII letters, digits "
-            "and '_' and must not start with a digit (so that SBML, Antimony and CRN text can "
-            "use them unchanged); rename it, e.g. to 'X_1'"
+            "and '_' and must not start with a digit (so that SBML ids and CRN text can use "
+            "them unchanged); rename it, e.g. to 'X_1'"
         )
     return name
 
