@@ -6,7 +6,6 @@ import csv
 import os
 import stat
 
-import numpy as np
 import pytest
 import torch
 
@@ -17,6 +16,8 @@ from nncrn.compile import compile_network
 from nncrn.network import Reaction, ReactionNetwork, Species
 from nncrn.nn import SmoothReLU
 from nncrn.simulate import fixed_point
+
+from ._data import write_task
 
 
 @pytest.fixture(autouse=True)
@@ -34,12 +35,7 @@ def files(tmp_path):
     net.save(tmp_path / "net.json")
     save_model(tmp_path / "model.json", model,
                {"eps": 0.01, "classes": ["no", "yes"], "feature_names": ["width", "height"]})  # fmt: skip
-    rng = np.random.default_rng(0)
-    X = rng.uniform(0, 1, (30, 2))
-    y = (X[:, 0] > X[:, 1]).astype(int)
-    rows = "\n".join(f"{a},{b},{c}" for (a, b), c in zip(X, y, strict=True))
-    (tmp_path / "train.csv").write_text("X0,X1,label\n" + rows + "\n")
-    (tmp_path / "X.csv").write_text("X0,X1\n" + "\n".join(f"{a},{b}" for a, b in X) + "\n")
+    X, y = write_task(tmp_path)
     (tmp_path / "features.csv").write_text(
         "width,height\n" + "\n".join(f"{a},{b}" for a, b in X[:4]) + "\n"
     )

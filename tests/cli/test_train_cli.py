@@ -15,6 +15,8 @@ from nncrn.nn import SmoothReLU
 from nncrn.simulate import fixed_point
 from nncrn.train import extract_terms
 
+from ._data import write_task
+
 
 @pytest.fixture
 def files(tmp_path):
@@ -22,12 +24,7 @@ def files(tmp_path):
     model = torch.nn.Sequential(torch.nn.Linear(2, 4), SmoothReLU(0.01), torch.nn.Linear(4, 2))
     net = compile_network(model.double())
     net.save(tmp_path / "net.json")
-    rng = np.random.default_rng(0)
-    X = rng.uniform(0, 1, (30, 2))
-    y = (X[:, 0] > X[:, 1]).astype(int)
-    rows = "\n".join(f"{a},{b},{c}" for (a, b), c in zip(X, y, strict=True))
-    (tmp_path / "train.csv").write_text("X0,X1,label\n" + rows + "\n")
-    (tmp_path / "X.csv").write_text("X0,X1\n" + "\n".join(f"{a},{b}" for a, b in X) + "\n")
+    X, y = write_task(tmp_path)
     (tmp_path / "y.csv").write_text("label\n" + "\n".join(str(c) for c in y) + "\n")
     return tmp_path, net, X, y
 
