@@ -147,16 +147,20 @@ def _mass_action(compartment: str, param: str, reactants) -> object:
     law.addChild(_name(compartment))
     law.addChild(_name(param))
     for species, coeff in reactants.items():
-        if coeff == 1:
-            law.addChild(_name(species))
-        else:
-            power = libsbml.ASTNode(libsbml.AST_POWER)
-            power.addChild(_name(species))
-            exponent = libsbml.ASTNode(libsbml.AST_INTEGER)
-            exponent.setValue(int(coeff))
-            power.addChild(exponent)
-            law.addChild(power)
+        law.addChild(_name(species) if coeff == 1 else _power(species, int(coeff)))
     return law
+
+
+def _power(name: str, n: int) -> object:
+    """AST of ``name ^ n`` for an integer ``n``."""
+    import libsbml
+
+    power = libsbml.ASTNode(libsbml.AST_POWER)
+    power.addChild(_name(name))
+    exponent = libsbml.ASTNode(libsbml.AST_INTEGER)
+    exponent.setValue(n)
+    power.addChild(exponent)
+    return power
 
 
 def _propensity(compartment: str, param: str, reactants) -> object:
@@ -186,15 +190,7 @@ def _propensity(compartment: str, param: str, reactants) -> object:
         return law
     quotient = libsbml.ASTNode(libsbml.AST_DIVIDE)
     quotient.addChild(law)
-    if order == 1:
-        quotient.addChild(_name(compartment))
-    else:
-        power = libsbml.ASTNode(libsbml.AST_POWER)
-        power.addChild(_name(compartment))
-        exponent = libsbml.ASTNode(libsbml.AST_INTEGER)
-        exponent.setValue(order)
-        power.addChild(exponent)
-        quotient.addChild(power)
+    quotient.addChild(_name(compartment) if order == 1 else _power(compartment, order))
     return quotient
 
 
