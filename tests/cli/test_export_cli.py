@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
 import pytest
 
 from nncrn.cli import main
@@ -147,6 +150,39 @@ def test_output_in_a_missing_directory_or_a_directory(net_json, tmp_path, capsys
         assert f"output '{target}' is a directory; give a file name" in err
         assert "Errno" not in err
     assert list((tmp_path / "d").iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["export", "import"])
+def test_output_under_a_file_is_not_a_directory(net_json, tmp_path, capsys, command):
+    _, path = net_json
+    source = path
+    if command == "import":
+        source = tmp_path / "model.crn"
+        assert main(["export", str(path), "-o", str(source)]) == 0
+        capsys.readouterr()
+    (tmp_path / "afile").write_text("keep me")
+    target = tmp_path / "afile" / "out.crn"
+    assert main([command, str(source), "-o", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert f"'{tmp_path / 'afile'}' is not a directory" in err
+    assert "does not exist" not in err and "Errno" not in err
+    assert (tmp_path / "afile").read_text() == "keep me"
+
+
+@pytest.mark.parametrize("command", ["export", "import"])
+def test_output_file_mode_follows_the_umask(net_json, tmp_path, command):
+    _, path = net_json
+    source = path
+    if command == "import":
+        source = tmp_path / "model.crn"
+        assert main(["export", str(path), "-o", str(source)]) == 0
+    out = tmp_path / ("out.crn" if command == "export" else "out.json")
+    old = os.umask(0o022)
+    try:
+        assert main([command, str(source), "-o", str(out)]) == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644  # as open() gives, not mkstemp's 0600
 
 
 def test_import_ignores_a_byte_order_mark(tmp_path):

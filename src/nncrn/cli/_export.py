@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from nncrn._errors import FormatError, InputError
+from nncrn.cli._io import check_output_dir, write_atomic
 
 __all__ = ["register"]
 
@@ -73,38 +72,6 @@ def _format(explicit: str | None, path: str | None, what: str) -> str:
     )
 
 
-def _check_output(path: str) -> None:
-    """Refuse an output path that names a directory or lies in a missing directory."""
-    target = Path(path)
-    if path.endswith(("/", os.sep)) or target.is_dir():
-        raise InputError(
-            f"output {path!r} is a directory; give a file name, such as "
-            f"{str(target / 'model.xml')!r}"
-        )
-    parent = target.parent
-    if not parent.exists():
-        raise InputError(
-            f"output directory {str(parent)!r} does not exist; create it first (mkdir -p "
-            f"{parent}) or choose another -o path"
-        )
-    if not parent.is_dir():
-        raise InputError(f"output {path!r}: {str(parent)!r} is not a directory")
-
-
-def write_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file, so a failure leaves no partial file."""
-    _check_output(str(path))
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _missing_extra(exc: ImportError) -> int:
     print(f"error: {exc}", file=sys.stderr)
     return 2
@@ -116,7 +83,7 @@ def run_export(args: argparse.Namespace, console) -> int:
 
     to_stdout = args.output in (None, "-")
     if not to_stdout:
-        _check_output(args.output)
+        check_output_dir(args.output, example="model.xml")
     fmt = _format(args.format, None if to_stdout else args.output, "output")
     network = ReactionNetwork.load(args.network)
     writer = {"sbml": export.to_sbml, "antimony": export.to_antimony, "crn": export.to_crn_text}
@@ -134,7 +101,7 @@ def run_export(args: argparse.Namespace, console) -> int:
     if to_stdout:
         sys.stdout.write(text)
         return 0
-    write_atomic(args.output, text)
+    write_atomic(args.output, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     console.print(f"wrote {fmt} ({network.n_species} species, {network.n_reactions} reactions) "
                   f"to {args.output}")  # fmt: skip
     return 0
@@ -148,7 +115,7 @@ def run_import(args: argparse.Namespace, console) -> int:
     if not path.is_file():
         raise FormatError(f"input file {str(path)!r} does not exist or is not a file")
     if args.output != "-":
-        _check_output(args.output)
+        check_output_dir(args.output, example="model.json")
     try:
         text = path.read_text(encoding="utf-8-sig")  # -sig: a byte-order mark is not text
     except UnicodeDecodeError as exc:
@@ -162,6 +129,7 @@ def run_import(args: argparse.Namespace, console) -> int:
     if args.output == "-":
         sys.stdout.write(network.to_json())
         return 0
-    write_atomic(args.output, network.to_json())
+    doc = network.to_json()
+    write_atomic(args.output, lambda tmp: tmp.write_text(doc, encoding="utf-8"))
     console.print(f"read {network!r} from {fmt}; wrote {args.output}")
     return 0

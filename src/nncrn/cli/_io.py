@@ -21,18 +21,28 @@ MODEL_FORMAT = "nncrn.mlp"
 MODEL_VERSION = 1
 
 
-def check_output_dir(path: str | os.PathLike) -> Path:
-    """``path`` as a Path if its directory exists; else a ``FileNotFoundError`` naming the directory.
+def check_output_dir(path: str | os.PathLike, *, example: str | None = None) -> Path:
+    """``path`` as a Path if its directory exists; else an ``OSError`` naming the directory.
 
     Commands call it before their work, so a typo in ``-o`` fails fast and the message names
-    the directory, not a temporary file next to the output.
+    the directory, not a temporary file next to the output. With ``example`` (a file name to
+    suggest), a ``path`` that is a directory, or ends with a separator, is refused as well.
     """
+    given = os.fspath(path)
     path = Path(path)
-    if not path.parent.is_dir():
+    if example is not None and (given.endswith(("/", os.sep)) or path.is_dir()):
+        raise IsADirectoryError(
+            f"output {given!r} is a directory; give a file name, such as "
+            f"{str(path / example)!r}"
+        )
+    parent = path.parent
+    if not parent.exists():
         raise FileNotFoundError(
-            f"output directory {str(path.parent)!r} does not exist (for {str(path)!r}); "
+            f"output directory {str(parent)!r} does not exist (for {str(path)!r}); "
             "create it first or choose another path"
         )
+    if not parent.is_dir():
+        raise NotADirectoryError(f"output {given!r}: {str(parent)!r} is not a directory")
     return path
 
 
