@@ -188,6 +188,19 @@ def test_subnormal_stochastic_volume_is_refused():
         to_sbml(_pair(), stochastic_volume=1e-310)
 
 
+def test_stochastic_sbml_writes_a_subnormal_initial_as_its_count():
+    net = ReactionNetwork(
+        [Species("A", initial=5e-324), Species("B")], [Reaction.parse("A -> B", 1.0)]
+    )
+    text = to_sbml(net, stochastic_volume=100)  # only round(5e-324 * 100) = 0 is written
+    assert 'id="A" compartment="cell" initialAmount="0.0"' in text
+    slow = ReactionNetwork(
+        [Species("A", initial=5e-324), Species("B")], [Reaction.parse("A -> B", 1e-310)]
+    )
+    with pytest.raises(InputError, match="rate constant of reaction 0"):
+        to_sbml(slow, stochastic_volume=100)  # rates are written, so still checked
+
+
 # --- CRN text terms --------------------------------------------------------------------
 
 

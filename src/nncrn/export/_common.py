@@ -160,11 +160,13 @@ def check_xml_labels(network: ReactionNetwork, fmt: str, *, readouts: bool = Tru
             )
 
 
-def check_sbml_numbers(network: ReactionNetwork, fmt: str) -> None:
+def check_sbml_numbers(network: ReactionNetwork, fmt: str, *, initials: bool = True) -> None:
     """Refuse subnormal initial concentrations and rate constants, which libsbml cannot parse.
 
     libsbml reads a double written below ``sys.float_info.min`` (``2.2e-308``, e.g.
     ``5e-324``) as an error and the value as NaN, so a file holding one does not read back.
+    ``initials=False`` checks the rate constants only (a stochastic export writes rounded
+    molecule counts, not the concentrations).
     """
     tiny = sys.float_info.min
 
@@ -176,7 +178,7 @@ def check_sbml_numbers(network: ReactionNetwork, fmt: str) -> None:
                 f"number. {fix}, or export CRN text (to_crn_text), which keeps it exactly"
             )
 
-    for s in network.species:
+    for s in network.species if initials else ():
         check(s.initial, f"initial concentration of species {s.name!r}",
               "Set it to 0.0 or rescale the concentration unit")  # fmt: skip
     for i, r in enumerate(network.reactions):

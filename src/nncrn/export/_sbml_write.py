@@ -58,7 +58,8 @@ libsbml prints doubles with 15 significant digits; the writer rewrites every par
 value and initial concentration (stochastic export: initial amount and volume) with
 Python's shortest round-trip repr so that a file round trip is exact. libsbml cannot parse
 a subnormal double (nonzero, below ``2.2e-308``, e.g. ``5e-324``), so such an initial
-concentration, rate constant or volume is refused with an :class:`~nncrn.InputError`
+concentration (default export only: a stochastic export writes its rounded count), rate
+constant or volume is refused with an :class:`~nncrn.InputError`
 instead of writing a file that does not read back.
 """
 
@@ -295,14 +296,14 @@ def to_sbml(network: ReactionNetwork, *, stochastic_volume: float | None = None)
     FormatError
         A reaction label or readout name holds a control character XML cannot represent.
     InputError
-        A bad ``stochastic_volume``, or a subnormal initial concentration or rate constant
-        (libsbml cannot parse it back).
+        A bad ``stochastic_volume``, or a subnormal rate constant or (default export)
+        initial concentration (libsbml cannot parse it back).
     """
     network = require_network(network, "to_sbml")
     libsbml = import_optional("libsbml", "SBML export")
     volume = None if stochastic_volume is None else _check_volume(stochastic_volume)
     check_xml_labels(network, "SBML")
-    check_sbml_numbers(network, "SBML")
+    check_sbml_numbers(network, "SBML", initials=volume is None)
     substance = "mole" if volume is None else "item"
     ids = element_ids(network)
     compartment, reaction_ids, param_ids = ids.compartment, ids.reactions, ids.params
