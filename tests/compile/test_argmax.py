@@ -80,7 +80,7 @@ def test_bad_arguments():
         with_argmax(two, rate=-1)
 
 
-@pytest.mark.parametrize("rate", ["a", None, True, float("nan"), float("inf"), 0])
+@pytest.mark.parametrize("rate", ["a", "2", None, True, float("nan"), float("inf"), 0, np.complex128(2)])
 def test_rate_must_be_a_positive_finite_number(rate):
     two = SmoothReLU().build(stack(0, [2, 2]))
     with pytest.raises(_errors.InputError, match=r"rate is .*finite number > 0"):

@@ -132,6 +132,16 @@ def test_rescale_unit_is_the_common_divisor_not_the_smallest_weight():
     np.testing.assert_array_equal(tenths.layers[0].weight, [[3, -10]])
 
 
+def test_rescale_refuses_real_weights_with_a_tiny_one():
+    # One weight of 3e-7 among N(0, 1) weights: 1e-6 relative of ~1e7 "units" is a whole
+    # unit, so without a cap on the coefficients every weight looked like an integer.
+    w = np.random.default_rng(0).normal(size=(4, 4))
+    w[0, 0] = 3e-7
+    stack = LayerStack((DenseLayer(w, np.zeros(4), "relu"),), "real")
+    with pytest.raises(_errors.UnsupportedModelError, match=r"span max\|w\| / min\|w\| = .*e\+0[67]"):
+        DualRail(rescale=True).integerize(stack)
+
+
 def test_rescale_accepts_float32_linear_quantization():
     from nncrn.train import quantize_model
 

@@ -28,6 +28,7 @@ import numpy as np
 from nncrn._errors import InputError, NetworkError
 from nncrn.network import Reaction, ReactionNetwork, Readout, Role, Species, require_network
 from nncrn.network._network import thaw_json
+from nncrn.network._numbers import as_real
 
 __all__ = ["argmax_map", "with_argmax"]
 
@@ -71,11 +72,8 @@ def with_argmax(
             "one logit) needs no argmax: threshold it instead, or compile a model with one "
             "output per class"
         )
-    try:
-        k = math.nan if isinstance(rate, bool) else float(rate)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        k = math.nan
-    if not math.isfinite(k) or k <= 0:
+    k = as_real(rate)
+    if k is None or not math.isfinite(k) or k <= 0:
         raise InputError(
             f"with_argmax rate is {rate!r}; it must be a finite number > 0 (the rate constant "
             "of every argmax reaction), e.g. rate=1.0"

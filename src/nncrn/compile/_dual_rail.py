@@ -74,21 +74,32 @@ def _check_integer_weights(stack: LayerStack) -> None:
 
 _MAX_K = 256  # units min|w| / k tried: covers 8-bit linear levels (smallest level <= 127)
 _UNIT_RTOL = 1e-6  # float32 stores a weight to 6e-8 relative; random reals miss this by far
+# Largest stoichiometric coefficient accepted: 16-bit levels. Without a cap the relative
+# tolerance admits any weight once max|w| / min|w| is large (1e-6 of 1e6 units is one unit).
+_MAX_COEFF = 2**15
 
 
 def _unit(weight: np.ndarray) -> tuple[float, np.ndarray] | str:
     """``(u, integers)`` with ``weight = u * integers``, ``u`` the largest ``min|w| / k``.
 
-    Every ``|w| / u`` must be within ``_UNIT_RTOL`` (relative) of an integer. On failure,
-    a phrase naming the weight furthest from a multiple of ``min|w|``.
+    Every ``|w| / u`` must be within ``_UNIT_RTOL`` (relative) of an integer of at most
+    ``_MAX_COEFF``. On failure, a phrase naming why (the weights' span, or the weight
+    furthest from a multiple of ``min|w|``).
     """
     mags = np.abs(weight[weight != 0])
     if not mags.size:
         return 1.0, np.zeros_like(weight)
     low = float(mags.min())
+    if float(mags.max()) / low > _MAX_COEFF:
+        return (
+            f"the weights span max|w| / min|w| = {float(mags.max()) / low:.3g}, more than "
+            f"{_MAX_COEFF} units; they are not the levels of a quantized layer"
+        )
     for k in range(1, _MAX_K + 1):
         m = weight * (k / low)
         r = np.round(m)
+        if np.abs(r).max() > _MAX_COEFF:
+            break  # larger k only makes the coefficients larger
         if np.all(np.abs(m - r) <= _UNIT_RTOL * np.maximum(np.abs(m), 1.0)):
             return low / k, r
     m = weight / low
