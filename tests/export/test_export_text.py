@@ -204,6 +204,27 @@ def test_stochastic_sbml_writes_a_subnormal_initial_as_its_count():
 # --- CRN text terms --------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("term", "says", "not_says"),
+    [
+        ("2 3A", ["coefficient 2 before '3A'", "write '6 A'", "e.g. 'A3'"], ["3 molecules"]),
+        ("\u0663X", ["starts with the digit '\u0663' (U+0663)", "digits 0-9"], ["molecules"]),
+        ("1e3", ["'1e3' is a number where a species name should be", "integers"],
+         ["molecules", "'e3'"]),
+        ("1A", ["1 molecule of 'A'", "Write '1 A'"], ["molecules"]),
+    ],
+)  # fmt: skip
+def test_crn_terms_starting_with_a_digit_are_explained(term, says, not_says):
+    with pytest.raises(FormatError) as info:
+        from_crn_text(f"{term} -> B [k = 1]\n")
+    message = str(info.value)
+    assert message.startswith("CRN text line 1: ")
+    for text in says:
+        assert text in message
+    for text in not_says:
+        assert text not in message
+
+
 def test_crn_coefficients_need_a_space_or_star():
     net = from_crn_text("2*A + 3 * B -> 2 C [k = 1]\n")
     assert [r.equation() for r in net.reactions] == ["2 A + 3 B -> 2 C"]

@@ -68,6 +68,7 @@ _STATEMENT = re.compile(r"^(?P<lhs>[^<>\[\]]*?)(?P<arrow><=>|->)(?P<rhs>[^<>\[\]
                         r"(?:\[(?P<rates>[^\]]*)\])?\s*$")  # fmt: skip
 _K = re.compile(rf"^\s*k\s*=\s*({_NUMBER})\s*$")
 _KFR = re.compile(rf"^\s*kf\s*=\s*({_NUMBER})\s*,\s*kr\s*=\s*({_NUMBER})\s*$")
+_DIGITS = re.compile(r"[0-9]+")
 _TERM = re.compile(r"^(?:(?P<coeff>\d+)(?:\s*\*\s*|\s+))?(?P<name>[^\s+*\[\]#;,=<>]+)$")
 
 
@@ -122,19 +123,49 @@ def _parse_side(text: str, where: str) -> list[tuple[str, int]]:
                 "coefficient needs a species after it, as in '2 Y'"
             )
         if name[0].isdigit():
-            digits = len(name) - len(name.lstrip("0123456789"))
-            coeff, rest = name[:digits], name[digits:]
-            raise FormatError(
-                f"{where}: {term!r} is ambiguous: {coeff} molecules of {rest!r}, or a species "
-                f"named {name!r}? Write '{coeff} {rest}' (or '{coeff}*{rest}') for the "
-                "coefficient; species names must start with a letter or '_', so rename a "
-                f"species such as {name!r} (e.g. '{rest}{coeff}')"
-            )
+            _refuse_leading_digits(term, name, m["coeff"], where)
         coeff = int(m["coeff"]) if m["coeff"] else 1
         if coeff == 0:
             raise FormatError(f"{where}: coefficient 0 in {term!r}; leave the term out")
         out.append((name, coeff))
     return out
+
+
+def _refuse_leading_digits(term: str, name: str, coeff: str | None, where: str) -> None:
+    """Explain a term whose species name starts with a digit (``3A``, ``2 3A``, ``1e3``)."""
+    lead = _DIGITS.match(name)
+    if lead is None:  # a digit outside 0-9, such as the Arabic-Indic '٣'
+        raise FormatError(
+            f"{where}: {term!r} starts with the digit {name[0]!r} (U+{ord(name[0]):04X}); species "
+            "names must start with a letter or '_', and coefficients are written with the "
+            "digits 0-9 and a space or '*' before the species, as in '2 Y'"
+        )
+    digits, rest = lead.group(), name[lead.end() :]
+    try:
+        float(name)
+    except ValueError:
+        pass
+    else:
+        what = f"{name!r} in {term!r}" if coeff else repr(term)
+        raise FormatError(
+            f"{where}: {what} is a number where a species name should be; "
+            "coefficients are integers written before a species name, as in '2 Y'"
+        )
+    rename = (
+        f"species names must start with a letter or '_', so rename a species such as "
+        f"{name!r} (e.g. '{rest}{digits}')"
+    )
+    if coeff:
+        raise FormatError(
+            f"{where}: {term!r} has the coefficient {coeff} before {name!r}, which is not a "
+            f"species name; write '{int(coeff) * int(digits)} {rest}' if {digits} is a second "
+            f"coefficient ({coeff} x {digits}), and note that {rename}"
+        )
+    molecules = "molecule" if int(digits) == 1 else "molecules"
+    raise FormatError(
+        f"{where}: {term!r} is ambiguous: {digits} {molecules} of {rest!r}, or a species named "
+        f"{name!r}? Write '{digits} {rest}' (or '{digits}*{rest}') for the coefficient; {rename}"
+    )
 
 
 def _rate(literal: str, where: str, what: str) -> float:
