@@ -87,7 +87,7 @@ def _check_names(network: ReactionNetwork) -> None:
 
 def _label_text(label: str) -> str:
     """A label as the body of an Antimony string: no ``"``, no line break, backslashes doubled."""
-    return _one_line(label).replace("\\", "\\\\").replace('"', "'")
+    return one_line(label, keep_controls=True).replace("\\", "\\\\").replace('"', "'")
 
 
 def to_antimony(network: ReactionNetwork) -> str:
@@ -149,10 +149,6 @@ def to_antimony(network: ReactionNetwork) -> str:
         lines += [f'  {rid} is "{_label_text(label)}";' for rid, label in labelled]
     lines += ["end", ""]
     return "\n".join(lines)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 _ASSIGN = re.compile(

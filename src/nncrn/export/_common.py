@@ -349,9 +349,14 @@ def layer_of(label: str) -> str | None:
 _NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
 
 
-def one_line(text: str) -> str:
-    """``text`` safe inside a one-line comment: control characters become spaces, runs collapse."""
-    return " ".join(_NOT_ONE_LINE.sub(" ", text).split())
+def one_line(text: str, *, keep_controls: bool = False) -> str:
+    """``text`` safe inside a one-line comment: control characters become spaces, runs collapse.
+
+    With ``keep_controls=True`` only whitespace (``str.split``'s: line breaks, tabs, and
+    also ``\x0b``, ``\x0c``, ``\x1c``-``\x1f``, ``\x85``) becomes single spaces, and other
+    control characters stay, so a reaction label keeps them through a file round trip.
+    """
+    return " ".join((text if keep_controls else _NOT_ONE_LINE.sub(" ", text)).split())
 
 
 def provenance_text(network: ReactionNetwork) -> str:

@@ -91,7 +91,7 @@ def to_crn_text(network: ReactionNetwork) -> str:
         if key is not None and key != group:
             group = key
             lines += ["", f"# --- {one_line(key)}"]
-        label = " ".join(r.label.split())
+        label = one_line(r.label, keep_controls=True)
         note = f"  # {label}" if label else ""
         lines.append(f"{_side(r.reactants)} -> {_side(r.products)} [k = {r.rate!r}]{note}")
     return "\n".join(lines) + "\n"
