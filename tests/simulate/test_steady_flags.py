@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nncrn import InputError
+from nncrn import ConvergenceError, InputError
 from nncrn.network import Reaction, ReactionNetwork, Species
 from nncrn.simulate import ScipyODE, TorchODE, integrate, steady_state
 
@@ -103,7 +103,7 @@ def test_a_continuum_of_steady_states_is_not_converged():
 
 def test_the_failure_message_names_what_to_do():
     net = _net([("0 -> A", 1.0)])
-    with pytest.raises(Exception, match="not a stable steady state: unbounded growth"):
+    with pytest.raises(ConvergenceError, match="not a stable steady state: unbounded growth"):
         steady_state(net)
 
 
@@ -114,3 +114,12 @@ def test_stability_check_can_be_skipped_on_the_dense_path():
     np.testing.assert_allclose(ss.concentrations[0], [1.0, 1.0], rtol=1e-8)
     with pytest.raises(InputError, match="check_stability"):
         TorchODE(check_stability="yes")
+
+
+def test_an_items_flag_does_not_depend_on_the_batch():
+    # 0 -> A, B -> 0: the first item starts within tolerance of steady state (f = 1 next to
+    # A = 1e12) and stays; batched with an item Newton must move, it must stay so.
+    net = _net([("0 -> A", 1.0), ("B -> 0", 1.0)])
+    alone = steady_state(net, y0=[[1e12, 0.0]], throw=False)
+    both = steady_state(net, y0=[[1e12, 0.0], [1e12, 1e9]], throw=False)
+    assert alone.converged[0] and both.converged[0]

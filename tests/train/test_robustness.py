@@ -27,6 +27,16 @@ def test_batched_noise_equals_one_simulation_per_draw(compiled, data):
     assert res.clean_accuracy == pytest.approx((clean == y).mean())
 
 
+def test_inputs_by_name_give_the_same_result(compiled, data):
+    _, net = compiled
+    X, y = data
+    by_name = {name: X[:, j] for j, name in enumerate(net.inputs)}
+    a = rate_noise(net, X, y, sigmas=[0.5], n_draws=3, rng=5)
+    b = rate_noise(net, by_name, y, sigmas=[0.5], n_draws=3, rng=5)
+    np.testing.assert_array_equal(a.agreement, b.agreement)
+    np.testing.assert_array_equal(a.accuracy, b.accuracy)
+
+
 def test_agreement_falls_with_sigma(compiled, data):
     _, net = compiled
     X, _ = data

@@ -159,7 +159,7 @@ def ptc_steady_state(
         # Items that started at a steady state stay there (even an unstable one, like
         # y = 0 of an eps = 0 neuron with z > 0): only items Newton moved are checked.
         moved = ~started_done[done]
-        ok = settled.clone()
+        ok = settled | ~moved  # items that started at a steady state are not checked
         sel = torch.nonzero(done)[:, 0][moved]
         if check_stability or (k.triangular and k.conservation is None):  # free there
             ok[moved] = settled[moved] & _stable(k, g[:, sel], y[sel])

@@ -155,6 +155,7 @@ class TorchODE(Solver):
             raise InputError(
                 f"TorchODE(check_stability={self.check_stability!r}) must be True or False"
             )
+        object.__setattr__(self, "check_stability", bool(self.check_stability))
         if self.steady_method not in _STEADY_METHODS:
             raise InputError(
                 f"TorchODE(steady_method={self.steady_method!r}) is not supported; choose one "
@@ -243,7 +244,11 @@ class TorchODE(Solver):
             s = _structure(network)
             kernels = TorchKernels(s, device, dtype)
             kernels.sweep = LevelSweep(s, kernels) if s.levels is not None else None
-            laws = conservation_basis(network.stoichiometry, kernels.dynamic.cpu().numpy())
+            if "laws" not in entry:  # same species order on every device and dtype
+                entry["laws"] = conservation_basis(
+                    network.stoichiometry, kernels.dynamic.cpu().numpy()
+                )
+            laws = entry["laws"]
             kernels.conservation = (
                 None if laws is None else torch.tensor(laws, dtype=dtype, device=device)
             )

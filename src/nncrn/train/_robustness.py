@@ -9,7 +9,12 @@ import numpy as np
 import torch
 
 from nncrn._errors import InputError, NetworkError
-from nncrn.network import ReactionNetwork, input_concentrations, require_network
+from nncrn.network import (
+    ReactionNetwork,
+    input_concentrations,
+    input_features,
+    require_network,
+)
 from nncrn.simulate import Solver, fixed_point, integrate, steady_state
 from nncrn.train._fit import as_rng, require_readout
 from nncrn.train._layered import NotFeedForward, build_layered
@@ -92,7 +97,7 @@ def rate_noise(
     n_draws = int(n_draws)
     sig = _sigmas(sigmas)
     conc = input_concentrations(network, X)
-    Xa = np.asarray(X, dtype=np.float64)
+    Xa = input_features(network, X)
     y = _labels(labels, conc.shape[0], len(network.outputs))
     gen = as_rng(rng)
     xi = gen.standard_normal((sig.size, n_draws, network.n_reactions))
