@@ -271,19 +271,34 @@ def test_crn_bad_rates_name_the_line(rate, match):
 @pytest.mark.parametrize(
     ("entry", "match"),
     [
-        ('"initial": true', "line 1: species 'A' has initial true"),
-        ('"initial": "1"', "line 1: species 'A' has initial \"1\""),
-        ('"initial": -1', "line 1: species 'A' has initial -1"),
+        ('"initial": true', "line 1: species 'A' has initial concentration True"),
+        ('"initial": "1"', "line 1: species 'A' has initial concentration '1' \\(a str\\)"),
+        ('"initial": -1', "line 1: species 'A' has initial concentration -1"),
         ('"role": "inputs"', "line 1: species 'A' has role 'inputs'"),
         ('"role": "input", "input_range": [false, 1]', "line 1: species 'A' has input_range"),
+        ('"role": "input", "input_range": [0]', r"line 1: species 'A' has input_range \[0\]"),
+        ('"input_range": [0, 1]', "line 1: species 'A' has role 'auxiliary' but an input_range"),
+        ('"initial": 1, "name2": 0', None),
     ],
 )
 def test_crn_pragma_values_are_checked_with_the_line(entry, match):
     text = f'#@nncrn species {{"name": "A", {entry}}}\nA -> 0 [k = 1]\n'
+    if match is None:
+        assert from_crn_text(text).species[0].initial == 1.0
+        return
     with pytest.raises(FormatError, match=match):
         from_crn_text(text)
 
 
-def test_crn_default_rate_must_be_positive():
+def test_crn_pragma_keeps_a_foreign_name_for_renaming():
+    text = '#@nncrn species {"name": "A.1", "initial": 2}\nA.1 -> 0 [k = 1]\n'
+    with pytest.raises(FormatError, match=r"line 1: species 'A\.1' has initial concentration -1"):
+        from_crn_text(text.replace('"initial": 2', '"initial": -1'))
+    net = from_crn_text(text)
+    assert net.species[0].initial == 2.0 and net.metadata["renamed_species"]
+
+
+@pytest.mark.parametrize("default_rate", [0.0, "x", True, float("nan")])
+def test_crn_default_rate_must_be_positive(default_rate):
     with pytest.raises(InputError, match="default_rate must be a finite number > 0"):
-        from_crn_text("A -> B", default_rate=0.0)
+        from_crn_text("A -> B", default_rate=default_rate)

@@ -35,8 +35,8 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from nncrn._errors import FormatError, InputError
-from nncrn.network import ReactionNetwork, Readout, Role
+from nncrn._errors import FormatError, InputError, NetworkError
+from nncrn.network import ReactionNetwork, Readout, Role, Species
 from nncrn.network._network import thaw_json
 
 __all__ = [
@@ -249,11 +249,18 @@ def _range_to_json(rng: tuple[float, float] | None) -> list | None:
     return [rng[0], None if math.isinf(rng[1]) else rng[1]]
 
 
-def range_from_json(value: object, where: str) -> tuple[float, float] | None:
+def range_from_json(value: object, where: str) -> tuple | None:
+    """A pragma's ``input_range`` (``[low, high]``, ``high`` null for infinity) as a pair.
+
+    Only the shape is checked here; :class:`~nncrn.network.Species` checks the numbers.
+    """
     if value is None:
         return None
     if not isinstance(value, list) or len(value) != 2:
-        raise FormatError(f"{where}: input_range must be [low, high] or null, got {value!r}")
+        raise FormatError(
+            f"{where} has input_range {json.dumps(value)}; write [low, high] with numbers "
+            "(high may be null for infinity), or null"
+        )
     return (value[0], math.inf if value[1] is None else value[1])
 
 
@@ -274,32 +281,17 @@ def pragma_lines(network: ReactionNetwork, comment: str, *, initial: bool) -> li
     return lines
 
 
-def _is_number(value: object) -> bool:
-    """A JSON number (``true``/``false`` are not numbers, though Python's bool is an int)."""
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def _check_species_pragma(value: dict, where: str) -> None:
+    """Validate a species pragma as :class:`Species` does, naming the line; normalise ``value``."""
     name = value["name"]
-    initial = value.get("initial", 0.0)
-    if not _is_number(initial) or not math.isfinite(initial) or initial < 0:
-        raise FormatError(
-            f"{where}: species {name!r} has initial {json.dumps(initial)}; the initial "
-            'concentration must be a finite number >= 0, as in "initial": 0.5'
-        )
-    role = value.get("role", Role.AUXILIARY.value)
-    if role not in [r.value for r in Role]:
-        allowed = ", ".join(repr(r.value) for r in Role)
-        raise FormatError(f"{where}: species {name!r} has role {role!r}; use one of {allowed}")
-    rng = value.get("input_range")
-    if rng is not None and not (
-        isinstance(rng, list) and len(rng) == 2 and _is_number(rng[0])
-        and (rng[1] is None or _is_number(rng[1]))
-    ):  # fmt: skip
-        raise FormatError(
-            f"{where}: species {name!r} has input_range {json.dumps(rng)}; write [low, high] "
-            "with numbers (high may be null for infinity), or null"
-        )
+    rng = range_from_json(value.get("input_range"), f"{where}: species {name!r}")
+    safe = sanitise_names([name])[name]  # a foreign name is renamed later, not refused
+    try:
+        species = Species(safe, value.get("role", Role.AUXILIARY.value), value.get("initial", 0.0),
+                          rng)  # fmt: skip
+    except NetworkError as exc:
+        raise FormatError(f"{where}: {str(exc).replace(repr(safe), repr(name), 1)}") from None
+    value.update(role=species.role.value, initial=species.initial, input_range=species.input_range)
 
 
 def parse_pragma(body: str, info: NncrnInfo, where: str) -> None:
@@ -315,7 +307,6 @@ def parse_pragma(body: str, info: NncrnInfo, where: str) -> None:
         if value["name"] in info.species:
             raise FormatError(f"{where}: species {value['name']!r} is declared twice")
         _check_species_pragma(value, where)
-        value["input_range"] = range_from_json(value.get("input_range"), where)
         info.species[value["name"]] = value
     elif kind == "readout":
         if not isinstance(value, dict):

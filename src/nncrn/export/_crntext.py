@@ -45,7 +45,6 @@ errors naming the line.
 from __future__ import annotations
 
 import math
-import numbers
 import re
 
 from nncrn._errors import FormatError, InputError
@@ -60,6 +59,7 @@ from nncrn.export._common import (
     sanitise_names,
 )
 from nncrn.network import Reaction, ReactionNetwork, Species, require_network
+from nncrn.network._numbers import as_real
 
 __all__ = ["from_crn_text", "to_crn_text"]
 
@@ -211,13 +211,13 @@ def from_crn_text(text: str, *, default_rate: float | None = None) -> ReactionNe
     if not isinstance(text, str):
         raise FormatError(f"from_crn_text expects text (str), got {type(text).__name__}")
     if default_rate is not None:
-        ok = isinstance(default_rate, numbers.Real) and not isinstance(default_rate, bool)
-        if not (ok and math.isfinite(default_rate) and default_rate > 0):
+        rate = as_real(default_rate)
+        if rate is None or not (math.isfinite(rate) and rate > 0):
             raise InputError(
                 f"default_rate must be a finite number > 0 (the rate constant of reactions "
                 f"written without '[k = ...]'), or None to require one; got {default_rate!r}"
             )
-        default_rate = float(default_rate)
+        default_rate = rate
     text = text.removeprefix("\ufeff")
     info = NncrnInfo()
     raw: list[tuple[list, list, float, str, int]] = []
