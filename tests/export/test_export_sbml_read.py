@@ -124,6 +124,27 @@ def test_unknown_required_package_is_refused():
         from_sbml(text)
 
 
+@pytest.mark.parametrize(
+    ("sbml", "match"),
+    [
+        ('xmlns="http://www.sbml.org/sbml/level3/version1/core" level="3" version="1" '
+         'xmlns:foo="http://example.com/foo" foo:required="true"',
+         r"package 'foo' \(http://example\.com/foo, required=\"true\""),
+        (_COMP.replace("xmlns:comp", "xmlns:h").replace("comp:required", "h:required"),
+         "'comp' package"),  # comp under another prefix
+    ],
+)
+def test_required_packages_are_refused_by_the_sbml_element(sbml, match):
+    text = _document(
+        _species(("A", 1.0)),
+        _reaction("r", [("A", 1)], [], _times(_ci("k"), _ci("A"))),
+        _param("k", 1.0),
+        sbml=sbml,
+    )
+    with pytest.raises(UnsupportedModelError, match=match):
+        from_sbml(text)
+
+
 _L2 = """<?xml version="1.0" encoding="UTF-8"?>
 <sbml xmlns="http://www.sbml.org/sbml/level2/version4" level="2" version="4"><model id="m">
 <listOfCompartments><compartment id="c" size="1"/></listOfCompartments>

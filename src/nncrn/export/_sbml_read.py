@@ -80,45 +80,37 @@ def read_document(text: str):
 
 
 _SBML_TAG = re.compile(r"<(?:\w+:)?sbml\b[^>]*>")
-_REQUIRED = re.compile(r"""\b([A-Za-z_][\w.-]*):required\s*=\s*["']true["']""")
+_REQUIRED = re.compile(r"""\b([A-Za-z_][\w.-]*):required\s*=\s*["'](?:true|1)["']""")
+_COMP_URI = re.compile(r"^http://www\.sbml\.org/sbml/level3/version\d+/comp/version\d+$")
 
 
 def _refuse_packages(doc, text: str) -> None:
-    """Refuse SBML Level 3 packages that change the model's meaning (``required="true"``)."""
+    """Refuse SBML Level 3 packages that change the model's meaning (``required="true"``).
+
+    ``comp`` is refused by its namespace (its submodels would be dropped); any other
+    package by the ``prefix:required="true"`` attribute of the ``<sbml>`` element, whether
+    libsbml knows the package or not.
+    """
     if doc.getLevel() < 3:  # packages are Level 3; libsbml lists Level 2 annotation layouts
         return
-    core = doc.getURI()
-    for i in range(doc.getNumPlugins()):
-        plugin = doc.getPlugin(i)
-        name, uri = plugin.getPackageName(), plugin.getURI()
-        if uri == core:  # libsbml's internal pseudo-packages of core (l3v2extendedmath)
-            continue
-        if name == "comp" or doc.getPackageRequired(name):
-            raise UnsupportedModelError(_package_message(name, uri))
-    for i in range(doc.getNumUnknownPackages()):
-        uri = doc.getUnknownPackageURI(i)
-        if doc.getPackageRequired(uri):
-            raise UnsupportedModelError(_package_message(doc.getUnknownPackagePrefix(i), uri))
-    # A namespace libsbml does not take for a package at all, yet marked required.
-    tag = _SBML_TAG.search(text)
-    for prefix in _REQUIRED.findall(tag.group(0) if tag else ""):
-        uri = doc.getNamespaces().getURI(prefix) if doc.getNamespaces() else ""
-        raise UnsupportedModelError(_package_message(prefix, uri or "undeclared", comp=False))
-
-
-def _package_message(name: str, uri: str, comp: bool = True) -> str:
-    if name == "comp" and comp:
-        return (
-            f"the SBML document uses the 'comp' package ({uri}): a hierarchical model whose "
+    ns = doc.getNamespaces()
+    uris = [ns.getURI(i) for i in range(ns.getLength())] if ns else []
+    comp = next((uri for uri in uris if _COMP_URI.match(uri)), None)
+    if comp is not None:
+        raise UnsupportedModelError(
+            f"the SBML document uses the 'comp' package ({comp}): a hierarchical model whose "
             "submodels nncrn would drop, since it reads SBML core only. Flatten it first, e.g. "
             "with libsbml: props = libsbml.ConversionProperties(); props.addOption('flatten "
             "comp', True); doc.convert(props); then pass libsbml.writeSBMLToString(doc)"
         )
-    return (
-        f"the SBML document requires the SBML Level 3 package {name!r} ({uri}, "
-        'required="true": it changes the model\'s mathematics); nncrn reads SBML core only. '
-        "Convert the model to core SBML (libsbml's converters) or remove the package"
-    )
+    tag = _SBML_TAG.search(text)
+    for prefix in _REQUIRED.findall(tag.group(0) if tag else ""):
+        uri = (ns.getURI(prefix) if ns else "") or "undeclared"
+        raise UnsupportedModelError(
+            f"the SBML document requires the SBML Level 3 package {prefix!r} ({uri}, "
+            'required="true": it changes the model\'s mathematics); nncrn reads SBML core '
+            "only. Convert the model to core SBML (libsbml's converters) or remove the package"
+        )
 
 
 def from_sbml(text: str) -> ReactionNetwork:
