@@ -28,7 +28,7 @@ from nncrn.network import Reaction, ReactionNetwork
 __all__ = ["Terms", "extract_terms"]
 
 
-def _is_linear_pair(network: ReactionNetwork, p: str, n: str) -> bool:
+def _is_linear_pair(touching: dict[str, list[Reaction]], p: str, n: str) -> bool:
     """Whether ``p``, ``n`` have the kinetics of a linear dual-rail neuron.
 
     That is what the compile schemes build for an identity layer: every reaction that
@@ -36,15 +36,14 @@ def _is_linear_pair(network: ReactionNetwork, p: str, n: str) -> bool:
     consuming it (``C -> C + P``, ``0 -> P``) or decaying it at first order (``P -> 0``), and
     both parts decay. Then ``[p] - [n]`` is linear in the productions, and a signed term can
     move between the parts. Any other reaction on either part (``2 P -> P``, ``C + P -> C``)
-    makes them two neurons of their own.
+    makes them two neurons of their own. ``touching`` maps a species to the reactions
+    that change it.
     """
     if p == n:
         return False
     decays = {p: 0.0, n: 0.0}
-    for r in network.reactions:
+    for r in touching.get(p, []) + touching.get(n, []):
         net = r.net()
-        if not net.keys() & decays.keys():
-            continue
         if len(net) != 1:
             return False
         ((y, d),) = net.items()
@@ -71,10 +70,16 @@ def dual_rail_pairs(network: ReactionNetwork) -> dict[str, tuple[str, str]]:
             pairs += list(zip(sp[0::2], sp[1::2], strict=False))
     pairs += [(ro.plus, ro.minus) for ro in network.readout if ro.minus is not None]
     out: dict[str, tuple[str, str]] = {}
+    if not pairs:
+        return out
+    touching: dict[str, list[Reaction]] = {}
+    for r in network.reactions:  # one pass: the reactions that change each species
+        for s in r.net():
+            touching.setdefault(s, []).append(r)
     for p, n in pairs:
         if p in out or n in out or p not in network or n not in network:
             continue
-        if _is_linear_pair(network, p, n):
+        if _is_linear_pair(touching, p, n):
             out[p] = out[n] = (p, n)
     return out
 
