@@ -148,6 +148,10 @@ class _Law:
         den = self._number(node)
         if den is None:
             raise self.refuse("a species or expression in a denominator")
+        return self._quotient(numerator, den, node)
+
+    def _quotient(self, numerator: float, den: float, node) -> float:
+        """``numerator / den``, ``den`` the value of ``node``; a zero is refused, naming it."""
         if den == 0:
             raise UnsupportedModelError(
                 f"reaction {self.reaction.getId()!r} has kinetic law '{self.formula}', which "
@@ -190,10 +194,10 @@ class _Law:
                 raise self.refuse(f"{node.getName()!r} has no constant value")
             return value
         if t == lib.AST_DIVIDE:
-            num = self._number(node.getChild(0))
-            if num is None or self._number(node.getChild(1)) is None:
+            num, den = self._number(node.getChild(0)), self._number(node.getChild(1))
+            if num is None or den is None:
                 return None
-            return self.divide(num, node.getChild(1))
+            return self._quotient(num, den, node.getChild(1))
         return None
 
     def _collect(self, node, const: list[float], exps: dict[str, int]) -> None:
