@@ -76,7 +76,9 @@ def test_derivative_formula_autograd_and_finite_differences(z, eps):
     np.testing.assert_allclose(smooth_relu_derivative(zs, eps), fd, rtol=1e-6, atol=1e-9)
 
 
-@pytest.mark.parametrize("bad", [-1e-3, math.nan, math.inf, "x", "0.1", True, None])
+@pytest.mark.parametrize(
+    "bad", [-1e-3, math.nan, math.inf, "x", "0.1", b"1", True, np.True_, None, np.complex128(1)]
+)
 def test_bad_eps_rejected(bad):
     # InputError is also a ValueError, so callers catching ValueError keep working.
     with pytest.raises(InputError, match="eps"):

@@ -70,7 +70,8 @@ __all__ = [
 
 def check_eps(eps: object, where: str = "eps") -> float:
     """Return ``eps`` as a float after checking it is finite and >= 0 (raises :class:`InputError`)."""
-    if isinstance(eps, bool | str):
+    # (this module sits below nncrn.network, so it cannot use network._numbers.as_real)
+    if isinstance(eps, bool | np.bool_ | str | bytes | complex | np.complexfloating):
         raise InputError(f"{where} must be a number >= 0, got {eps!r}")
     try:
         value = float(eps)  # type: ignore[arg-type]
