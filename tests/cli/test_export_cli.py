@@ -98,9 +98,8 @@ def test_stochastic_sbml_export_writes_counts(net_json, tmp_path, capsys):
     assert main(["export", str(path), "--stochastic-volume", "100", "-o", str(out)]) == 0
     text = out.read_text()
     assert 'hasOnlySubstanceUnits="true"' in text
-    assert (
-        'id="X" compartment="cell" initialAmount="50.0"' in text
-    )  # input X at 0.5 x volume 100, in molecules
+    # input X at 0.5 x volume 100, in molecules
+    assert 'id="X" compartment="cell" initialAmount="50.0"' in text
     assert main(["import", str(out), "-o", str(tmp_path / "back.json")]) == 2
     assert "stochastic" in capsys.readouterr().err
     assert main(["export", str(path), "--format", "crn", "--stochastic-volume", "100"]) == 2

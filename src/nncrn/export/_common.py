@@ -143,20 +143,23 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 def check_xml_labels(network: ReactionNetwork, fmt: str, *, readouts: bool = True) -> None:
     """Refuse reaction labels (and readout names) that XML (SBML, Antimony's SBML) cannot hold."""
     texts = [
-        (f"reaction {i} ({r.equation()}) has label", r.label, "relabel the reaction")
+        (f"reaction {i} ({r.equation()}) has label", r.label, "relabel the reaction", True)
         for i, r in enumerate(network.reactions)
     ]
     if readouts:
-        texts += [(f"readout {ro.name!r} has name", ro.name, "rename the readout")
+        texts += [(f"readout {ro.name!r} has name", ro.name, "rename the readout", False)
                   for ro in network.readout or ()]  # fmt: skip
-    for what, text, fix in texts:
+    for what, text, fix, label in texts:
         bad = _NOT_XML.search(text)
         if bad is not None:
+            char = bad.group()
+            # CRN text writes a label on one line: whitespace (\x0b, \x0c, \x1c-\x1f) is a space
+            crn = "writes it as a space" if label and char.isspace() else "keeps it"
             raise FormatError(
-                f"{what} {text!r}, which contains the control character {bad.group()!r} "
-                f"(U+{ord(bad.group()):04X}); XML 1.0 has no way to write it, so {fmt} cannot "
+                f"{what} {text!r}, which contains the control character {char!r} "
+                f"(U+{ord(char):04X}); XML 1.0 has no way to write it, so {fmt} cannot "
                 f"hold it. {fix.capitalize()} without control characters (tabs and line "
-                "breaks are fine), or export CRN text (to_crn_text), which keeps them"
+                f"breaks are fine), or export CRN text (to_crn_text), which {crn}"
             )
 
 
