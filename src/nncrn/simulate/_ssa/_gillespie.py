@@ -93,11 +93,7 @@ def _blocks(batch: int, runs: int, n_target: int, chunk_size: int | None):
 
 
 def _check_positive_int(value: object, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise InputError(
-            f"gillespie({name}={fmt_number(value)}): {name} must be an integer >= {low}"
-        )
-    return int(value)
+    return check_setting_int("gillespie", name, value, low=low)
 
 
 def _check_solver(solver: object) -> SSASolver:
