@@ -128,14 +128,19 @@ def test_dash_output_is_standard_output(net_json, tmp_path, monkeypatch, capsys)
     assert not (tmp_path / "-").exists()
 
 
+def _source(command, path, tmp_path, capsys):
+    """The file ``command`` reads: the network JSON for export, its CRN text for import."""
+    if command == "export":
+        return path
+    source = tmp_path / "model.crn"
+    assert main(["export", str(path), "-o", str(source)]) == 0
+    capsys.readouterr()
+    return source
+
+
 @pytest.mark.parametrize("command", ["export", "import"])
 def test_output_in_a_missing_directory_or_a_directory(net_json, tmp_path, capsys, command):
-    _, path = net_json
-    source = path
-    if command == "import":
-        source = tmp_path / "model.crn"
-        assert main(["export", str(path), "-o", str(source)]) == 0
-        capsys.readouterr()
+    source = _source(command, net_json[1], tmp_path, capsys)
     missing = tmp_path / "nodir" / ("a.xml" if command == "export" else "a.json")
     assert main([command, str(source), "-o", str(missing)]) == 2
     err = capsys.readouterr().err
@@ -153,12 +158,7 @@ def test_output_in_a_missing_directory_or_a_directory(net_json, tmp_path, capsys
 
 @pytest.mark.parametrize("command", ["export", "import"])
 def test_output_under_a_file_is_not_a_directory(net_json, tmp_path, capsys, command):
-    _, path = net_json
-    source = path
-    if command == "import":
-        source = tmp_path / "model.crn"
-        assert main(["export", str(path), "-o", str(source)]) == 0
-        capsys.readouterr()
+    source = _source(command, net_json[1], tmp_path, capsys)
     (tmp_path / "afile").write_text("keep me")
     target = tmp_path / "afile" / "out.crn"
     assert main([command, str(source), "-o", str(target)]) == 2
