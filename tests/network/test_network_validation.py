@@ -136,7 +136,9 @@ def test_json_rejects_bool_and_string_numbers(where, value):
         doc["reactions"][0]["rate"] = value
     else:
         doc["species"][1]["initial"] = value
-    with pytest.raises((FormatError, NetworkError), match=where if where == "initial" else "rate"):
+    # a JSON boolean or string is a format error, named with its place in the file
+    place = "reactions\\[0\\].rate" if where == "rate" else "species\\[1\\].initial"
+    with pytest.raises(FormatError, match=rf"{place} must be a number, got {type(value).__name__}"):
         network_from_json(json.dumps(doc))
 
 

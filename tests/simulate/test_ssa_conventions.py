@@ -120,6 +120,13 @@ def test_completed_runs_are_unaffected_by_max_count():
     res = gillespie(net, volume=10, t_end=5.0, runs=2, rng=3, n_times=6)
     assert res.completed.all() and np.isfinite(res.counts).all()
     assert np.all(res.counts == np.round(res.counts)) and np.isfinite(res.time_average).all()
+    # the guard only stops runs: a bound far above the counts gives the same samples
+    # (the birth-death counts stay near k1 / k2 * volume = 100, the default bound is 1e6)
+    loose = gillespie(net, volume=10, t_end=5.0, runs=2, rng=3, n_times=6, max_count=2**52)
+    np.testing.assert_array_equal(res.counts, loose.counts)
+    tight = gillespie(net, volume=10, t_end=5.0, runs=2, rng=3, n_times=6, max_count=60,
+                      throw=False)  # fmt: skip
+    assert not tight.completed.any()  # counts pass 60 on the way to ~100
 
 
 @pytest.mark.parametrize(

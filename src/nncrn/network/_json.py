@@ -64,11 +64,16 @@ def network_to_json(network: ReactionNetwork) -> str:
     return json.dumps(doc, indent=1, allow_nan=False)
 
 
+def _kinds(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
 def _require(doc: dict, key: str, kind: type | tuple[type, ...], where: str) -> Any:
     if key not in doc:
         raise FormatError(f"network JSON: {where} has no {key!r} entry")
     value = doc[key]
-    if not isinstance(value, kind):
+    # JSON true/false are Python bools, which are ints: not a number here
+    if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _kinds(kind)):
         names = kind.__name__ if isinstance(kind, type) else "number"
         raise FormatError(
             f"network JSON: {where}.{key} must be a {names}, got {type(value).__name__}"
