@@ -192,3 +192,18 @@ def test_import_ignores_a_byte_order_mark(tmp_path):
     net = ReactionNetwork.load(out)
     assert net.species_names == ("A", "B", "C")
     assert "renamed_species" not in net.metadata
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "species"),
+    [("empty.crn", "# only a comment\n", 0), ("bare.ant", "model m\n  species A = 1\nend\n", 1)],
+)
+def test_import_of_a_file_without_reactions_is_refused(tmp_path, capsys, name, content, species):
+    src = tmp_path / name
+    src.write_text(content)
+    out = tmp_path / "out.json"
+    assert main(["import", str(src), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"defines {species} species and no reactions" in err
+    assert "intended file" in err
+    assert not out.exists()

@@ -126,6 +126,12 @@ def run_import(args: argparse.Namespace, console) -> int:
         network = reader[fmt](text)
     except export.MissingExtraError as exc:
         return _missing_extra(exc)
+    if network.n_reactions == 0:
+        raise FormatError(
+            f"{str(path)!r} defines {network.n_species} species and no reactions, so there is "
+            f"nothing to simulate; check that it is the intended file and that it is {fmt} "
+            "(--format sbml | antimony | crn)"
+        )
     if args.output == "-":
         sys.stdout.write(network.to_json())
         return 0
