@@ -76,8 +76,10 @@ def test_setting_helpers_for_solver_fields():
     assert check_setting_int("TorchODE", "max_steps", np.int64(7)) == 7
     with pytest.raises(InputError, match=r"TorchODE\(rtol='a'\) \(a str\): rtol must be a finite number > 0, or None"):
         check_setting_real("TorchODE", "rtol", "a", hint=", or None for the default")
-    with pytest.raises(InputError, match=r"TorchODE\(max_steps=1.5\) \(a float\)"):
-        check_setting_int("TorchODE", "max_steps", 1.5)
+    with pytest.raises(InputError, match=r"TorchODE\(max_steps=1.5\): max_steps must be an integer"):
+        check_setting_int("TorchODE", "max_steps", 1.5)  # a number, so no "(a float)"
+    with pytest.raises(InputError, match=r"TorchODE\(max_steps='7'\) \(a str\)"):
+        check_setting_int("TorchODE", "max_steps", "7")
     with pytest.raises(InputError, match=r"TorchODE\(chunk_size=0\): chunk_size must be an integer >= 1"):
         check_setting_int("TorchODE", "chunk_size", 0)
 

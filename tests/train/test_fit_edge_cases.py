@@ -79,6 +79,8 @@ def test_constraints_accept_numpy_numbers():
                     l1=np.float32(0.0), prune_below=np.float64(1e-3))  # fmt: skip
     assert c.max_levels == 3 and type(c.max_levels) is int
     assert type(c.k_min) is float and c.k_min == pytest.approx(1e-3)
+    # an integral float is an integer, as in the solvers' settings (TorchODE(max_steps=1e5))
+    assert Constraints(max_levels=4.0).max_levels == 4
 
 
 @pytest.mark.parametrize(
@@ -90,7 +92,8 @@ def test_constraints_accept_numpy_numbers():
         ({"prune_below": math.inf}, "prune_below=inf"),
         ({"l1": math.inf}, "l1=inf"),
         ({"k_min": math.inf}, "k_min"),
-        ({"max_levels": 2.0}, "max_levels=2.0"),
+        ({"max_levels": 2.5}, r"Constraints\(max_levels=2.5\): max_levels must be an integer"),
+        ({"max_levels": True}, r"max_levels=True\) \(a bool\)"),
     ],
 )
 def test_constraints_reject_bad_values_at_construction(kwargs, match):
@@ -176,7 +179,9 @@ def test_fit_refuses_an_argmax_stage_and_says_how_to_add_it_later(compiled, data
         ({"batch_size": 0}, "batch_size=0"),
         ({"lr": math.inf}, "lr=inf.*finite"),
         ({"lr": math.nan}, "lr=nan"),
-        ({"epochs": 2.0}, "epochs=2.0"),
+        ({"epochs": 2.5}, r"fit\(epochs=2.5\): epochs must be an integer >= 1"),
+        ({"epochs": "3"}, r"epochs='3'\) \(a str\)"),
+        ({"lr": "0.1"}, r"fit\(lr='0.1'\) \(a str\): lr must be a finite number > 0"),
         ({"rng": -1}, "rng=-1.*>= 0"),
     ],
 )
@@ -191,6 +196,8 @@ def test_fit_accepts_numpy_integers(compiled, data):
     _, net = compiled
     X, y = data
     _, hist = fit(net, X, y, epochs=np.int64(2), batch_size=np.int32(16), rng=np.int64(0))
+    assert hist.loss.shape == (2,) and hist.step_loss.shape == (2 * 3,)
+    _, hist = fit(net, X, y, epochs=2.0, batch_size=16.0, rng=0)  # integral floats count
     assert hist.loss.shape == (2,) and hist.step_loss.shape == (2 * 3,)
 
 
@@ -223,8 +230,10 @@ def test_rate_noise_and_discretize_network_reject_malformed_arguments(compiled, 
         early_readout(net, X, times="a")
     with pytest.raises(InputError, match=r"ReactionNetwork\.load"):
         discretize_network("x.json", 2)  # type: ignore[arg-type]
-    with pytest.raises(InputError, match="bits="):
+    with pytest.raises(InputError, match=r"discretize_network\(bits=0\)"):
         discretize_network(net, 0, "linear")
+    with pytest.raises(InputError, match=r"rate_noise\(n_draws=0\): n_draws must be an integer"):
+        rate_noise(net, X, n_draws=0)
 
 
 # ------------------------------------------------------------- exponential discretization

@@ -85,8 +85,12 @@ def test_ste_passes_gradients_straight_through():
 
 def test_qat_rejects_bad_input(digits):
     model, Xtr, ytr, *_ = digits
-    with pytest.raises(InputError, match="bits="):
+    with pytest.raises(InputError, match=r"qat_fit\(bits=0\): bits must be an integer >= 1"):
         qat_fit(model, Xtr, ytr, bits=0, method="linear")
+    with pytest.raises(InputError, match=r"qat_fit\(epochs=0\): epochs must be an integer"):
+        qat_fit(model, Xtr, ytr, bits=2, method="linear", epochs=0)
+    with pytest.raises(InputError, match=r"qat_fit\(batch_size=1.5\)"):
+        qat_fit(model, Xtr, ytr, bits=2, method="linear", batch_size=1.5)
     with pytest.raises(InputError, match=r"y.ravel\(\)"):
         qat_fit(model, Xtr, ytr[:, None], bits=2, method="linear")
     with pytest.raises(InputError, match=r"class indices must lie in \[0, 9\]"):

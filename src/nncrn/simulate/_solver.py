@@ -50,7 +50,7 @@ def check_setting_int(owner: str, name: str, value: object, *, low: int = 1, hin
     ``1.5``, strings and booleans are not). Returns it as an int."""
     n = as_integer(value)
     if n is None or n < low:
-        got = "" if n is not None else f" (a {type(value).__name__})"
+        got = "" if as_real(value) is not None else f" (a {type(value).__name__})"
         raise InputError(
             f"{owner}({name}={fmt_number(value)}){got}: {name} must be an integer >= {low}{hint}"
         )

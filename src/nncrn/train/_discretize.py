@@ -31,22 +31,23 @@ from __future__ import annotations
 import numpy as np
 
 from nncrn._errors import InputError
+from nncrn.simulate._solver import check_setting_int
 
 __all__ = ["METHODS", "check_bits", "discretization_levels", "discretize"]
 
 METHODS = ("linear", "exponential", "binary", "ternary")
 
 
-def check_bits(bits: object) -> int:
-    """``bits`` as an int >= 1 (sign bit included)."""
-    if isinstance(bits, bool) or not isinstance(bits, int | np.integer) or bits < 1:
-        raise InputError(
-            f"bits={bits!r}; pass an int >= 1 (the count includes the sign bit: bits=1 keeps "
-            "only the sign, bits=2 gives magnitudes {0, a})"
-        )
+def check_bits(bits: object, owner: str = "discretize") -> int:
+    """``bits`` as an int >= 1 (sign bit included); ``owner`` names the call in the message."""
+    bits = check_setting_int(
+        owner, "bits", bits,
+        hint=" (the count includes the sign bit: bits=1 keeps only the sign, bits=2 gives "
+        "magnitudes {0, a})",
+    )
     if bits > 24:
         raise InputError(f"bits={bits!r}; more than 24 bits is not a discretization")
-    return int(bits)
+    return bits
 
 
 def _check_method(method: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -13,6 +12,7 @@ import torch
 from nncrn._errors import InputError
 from nncrn.network import ReactionNetwork, input_concentrations, require_network
 from nncrn.simulate import Solver
+from nncrn.simulate._solver import check_setting_int, check_setting_real
 from nncrn.train._implicit import implicit_state
 from nncrn.train._layered import Layered, NotFeedForward, build_layered
 from nncrn.train._params import Constraints, cluster_levels
@@ -93,15 +93,6 @@ def _argmax_stage(network: ReactionNetwork) -> None:
             "nncrn.with_argmax) and add it to the trained network afterwards with "
             "nncrn.with_argmax(trained)"
         )
-
-
-def _positive_int(value: object, name: str, none_ok: bool = False) -> int | None:
-    if value is None and none_ok:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        more = " or None (full batch)" if none_ok else ""
-        raise InputError(f"{name}={value!r}; pass an int >= 1{more}")
-    return int(value)
 
 
 def check_labels(y: object, n: int, n_outputs: int, loss: str) -> np.ndarray:
@@ -222,11 +213,12 @@ def fit(
         raise InputError(f"loss={loss!r}; choose one of {_LOSSES}")
     if gradient not in _GRADIENTS:
         raise InputError(f"gradient={gradient!r}; choose one of {_GRADIENTS}")
-    epochs = _positive_int(epochs, "epochs")
-    batch_size = _positive_int(batch_size, "batch_size", none_ok=True)
-    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not 0 < lr < math.inf:
-        raise InputError(f"lr={lr!r}; the learning rate must be a finite number > 0, e.g. 1e-2")
-    lr = float(lr)
+    epochs = check_setting_int("fit", "epochs", epochs)
+    if batch_size is not None:
+        batch_size = check_setting_int(
+            "fit", "batch_size", batch_size, hint=", or None for the full batch"
+        )
+    lr = check_setting_real("fit", "lr", lr, hint=" (the learning rate), e.g. 1e-2")
     opt_cls = _OPTIMIZERS.get(optimizer) if isinstance(optimizer, str) else optimizer
     if opt_cls is None or not (
         isinstance(opt_cls, type) and issubclass(opt_cls, torch.optim.Optimizer)

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from nncrn._errors import InputError
+from nncrn.simulate._solver import check_setting_int
 
 __all__ = ["Constraints", "cluster_levels"]
 
@@ -92,11 +93,8 @@ class Constraints:
             )
         ml = self.max_levels
         if ml is not None:
-            if isinstance(ml, bool) or not isinstance(ml, numbers.Integral) or ml < 1:
-                raise InputError(
-                    f"Constraints(max_levels={ml!r}) must be an int >= 1 or None"
-                )
-            object.__setattr__(self, "max_levels", int(ml))
+            ml = check_setting_int("Constraints", "max_levels", ml, hint=", or None")
+            object.__setattr__(self, "max_levels", ml)
 
     @classmethod
     def none(cls) -> Constraints:

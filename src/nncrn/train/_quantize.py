@@ -18,6 +18,7 @@ from torch.nn.utils import parametrize
 
 from nncrn._errors import InputError
 from nncrn.network import ReactionNetwork, require_network
+from nncrn.simulate._solver import check_setting_int
 from nncrn.train._discretize import _check_method, check_bits, discretization_levels, discretize
 from nncrn.train._fit import as_rng, check_labels
 from nncrn.train._terms import extract_terms
@@ -41,7 +42,7 @@ def quantize_model(model: torch.nn.Module, bits: int, method: str = "exponential
     """
     _check_method(method)
     if method in ("linear", "exponential"):
-        check_bits(bits)
+        bits = check_bits(bits, "quantize_model")
     out = copy.deepcopy(model)
     with torch.no_grad():
         for layer in _linears(out):
@@ -63,7 +64,7 @@ def discretize_network(
     network = require_network(network, "discretize_network")
     _check_method(method)
     if method in ("linear", "exponential"):
-        bits = check_bits(bits)
+        bits = check_bits(bits, "discretize_network")
     terms = extract_terms(network)
     w = terms.weights.copy()
     is_bias = np.array([len(c) == 0 for c in terms.cat_names], dtype=bool)
@@ -146,10 +147,9 @@ def qat_fit(
     """
     _check_method(method)
     if method in ("linear", "exponential"):
-        check_bits(bits)
-    for name, v in (("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise InputError(f"qat_fit({name}={v!r}); pass an int >= 1")
+        bits = check_bits(bits, "qat_fit")
+    epochs = check_setting_int("qat_fit", "epochs", epochs)
+    batch_size = check_setting_int("qat_fit", "batch_size", batch_size)
     try:
         Xn = np.asarray(X, dtype=np.float64)
     except (TypeError, ValueError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +15,7 @@ from nncrn.network import (
     require_network,
 )
 from nncrn.simulate import Solver, fixed_point, integrate, steady_state
+from nncrn.simulate._solver import check_setting_int
 from nncrn.train._fit import as_rng, require_readout
 from nncrn.train._layered import NotFeedForward, build_layered
 from nncrn.train._terms import extract_terms
@@ -92,9 +92,7 @@ def rate_noise(
     """
     network = require_network(network, "rate_noise")
     require_readout(network, "rate_noise")
-    if isinstance(n_draws, bool) or not isinstance(n_draws, numbers.Integral) or n_draws < 1:
-        raise InputError(f"n_draws={n_draws!r}; pass an int >= 1")
-    n_draws = int(n_draws)
+    n_draws = check_setting_int("rate_noise", "n_draws", n_draws)
     sig = _sigmas(sigmas)
     conc = input_concentrations(network, X)
     Xa = input_features(network, X)
