@@ -38,7 +38,7 @@ def test_network_without_readout_is_rejected_up_front():
         [Species("X", "input"), Species("A")],
         [Reaction.parse("X -> X + A", 1.0), Reaction.parse("A -> 0", 1.0)],
     )
-    with pytest.raises(InputError, match=r"noise_study .*this network has no readout.*readout="):
+    with pytest.raises(InputError, match=r"noise_study: the network has no readout, so it has no answers .*readout="):
         noise_study(net, np.ones((2, 1)), volumes=[10], runs=2, t_end=2.0)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from nncrn._errors import FormatError, InputError
-from nncrn.network import ReactionNetwork
+from nncrn.network import ReactionNetwork, require_readout
 
 MODEL_FORMAT = "nncrn.mlp"
 MODEL_VERSION = 1
@@ -300,10 +300,7 @@ def class_labels(path: Path, header: list[str], rows: list[list[str]], target: s
         raise InputError(
             f"{path.name}: no column named {target!r} (--target); columns are {header}"
         )
-    if not network.readout:
-        from nncrn.train._fit import require_readout
-
-        require_readout(network, path.name)
+    require_readout(network, path.name)
     k = header.index(target)
     classes = [str(c) for c in network.metadata.get("classes") or ()]
     out = []

@@ -5,7 +5,13 @@ This package depends on numpy alone.
 
 from nncrn.network._inputs import initial_state, input_concentrations, input_features
 from nncrn.network._json import load, network_from_json, network_to_json, save
-from nncrn.network._network import KINETICS, ReactionNetwork, Readout, require_network
+from nncrn.network._network import (
+    KINETICS,
+    ReactionNetwork,
+    Readout,
+    require_network,
+    require_readout,
+)
 from nncrn.network._reaction import Reaction
 from nncrn.network._species import Role, Species
 from nncrn.network._stoich import StoichiometryView
@@ -25,5 +31,6 @@ __all__ = [
     "network_from_json",
     "network_to_json",
     "require_network",
+    "require_readout",
     "save",
 ]

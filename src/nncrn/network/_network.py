@@ -348,3 +348,16 @@ def require_network(value: object, where: str) -> ReactionNetwork:
         f"{where} expects an nncrn.ReactionNetwork as its network, got {type(value).__name__}{hint}"
     )
 
+
+def require_readout(network: ReactionNetwork, where: str, needs: str = "outputs to score") -> None:
+    """An :class:`InputError` if ``network`` has no readout; ``needs`` says what is missing.
+
+    ``where`` names the call (``"fit"``) or the file being read.
+    """
+    if not network.readout:
+        raise InputError(
+            f"{where}: the network has no readout, so it has no {needs}; give it one: mark "
+            "the output species with role 'output' (each becomes a readout) or pass "
+            "readout=[nncrn.Readout('y', 'Y')] to ReactionNetwork (in a network JSON file: "
+            '"readout": [{"name": "y", "plus": "Y", "minus": null}])'
+        )

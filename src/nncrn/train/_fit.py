@@ -10,7 +10,12 @@ import numpy as np
 import torch
 
 from nncrn._errors import InputError
-from nncrn.network import ReactionNetwork, input_concentrations, require_network
+from nncrn.network import (
+    ReactionNetwork,
+    input_concentrations,
+    require_network,
+    require_readout,
+)
 from nncrn.simulate import Solver
 from nncrn.simulate._solver import check_setting_int, check_setting_real
 from nncrn.train._implicit import implicit_state
@@ -18,7 +23,7 @@ from nncrn.train._layered import Layered, NotFeedForward, build_layered
 from nncrn.train._params import Constraints, cluster_levels
 from nncrn.train._terms import Terms, extract_terms
 
-__all__ = ["History", "as_rng", "check_labels", "fit", "require_readout"]
+__all__ = ["History", "as_rng", "check_labels", "fit"]
 
 _LOSSES = ("cross_entropy", "mse")
 _OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
@@ -69,17 +74,6 @@ def as_rng(rng: object) -> np.random.Generator:
     raise InputError(
         f"rng must be a numpy Generator, an int seed or None; got {type(rng).__name__}"
     )
-
-
-def require_readout(network: ReactionNetwork, where: str) -> None:
-    """An :class:`InputError` if ``network`` has no readout (nothing to score or train)."""
-    if not network.readout:
-        raise InputError(
-            f"{where}: the network has no readout, so it has no outputs to score; give it "
-            "one: mark the output species with role 'output' (each becomes a readout) or "
-            "pass readout=[nncrn.Readout('y', 'Y')] to ReactionNetwork (in a network JSON "
-            'file: "readout": [{"name": "y", "plus": "Y", "minus": null}])'
-        )
 
 
 def _argmax_stage(network: ReactionNetwork) -> None:

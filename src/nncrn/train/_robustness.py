@@ -13,10 +13,11 @@ from nncrn.network import (
     input_concentrations,
     input_features,
     require_network,
+    require_readout,
 )
 from nncrn.simulate import Solver, fixed_point, integrate, steady_state
 from nncrn.simulate._solver import check_setting_int
-from nncrn.train._fit import as_rng, require_readout
+from nncrn.train._fit import as_rng
 from nncrn.train._layered import NotFeedForward, build_layered
 from nncrn.train._terms import extract_terms
 

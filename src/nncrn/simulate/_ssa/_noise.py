@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nncrn._errors import InputError, NetworkError
-from nncrn.network import ReactionNetwork, input_features, require_network
+from nncrn.network import ReactionNetwork, input_features, require_network, require_readout
 from nncrn.simulate._ssa._gillespie import Progress, gillespie, seed_root
 from nncrn.simulate._ssa._model import check_volume
 from nncrn.simulate._ssa._solvers import SSASolver, TauLeaping
@@ -112,13 +112,8 @@ def noise_study(
     ``progress(done_runs, total_runs)`` counts over all.
     """
     network = require_network(network, "noise_study")
+    require_readout(network, "noise_study", needs="answers (the argmax of the readout) to compare")
     n_out = len(network.outputs)
-    if n_out == 0:
-        raise InputError(
-            "noise_study compares answers, the argmax of the readout, but this network has no "
-            "readout (no species of role 'output' and no readout=...); give the network a "
-            "readout, e.g. ReactionNetwork(..., readout=[Readout('y', 'Y')])"
-        )
     vols = [check_volume(v) for v in np.atleast_1d(np.asarray(volumes, dtype=object))]
     if not vols:
         raise InputError("volumes is empty; pass at least one volume, e.g. [10, 100, 1000]")
