@@ -19,7 +19,7 @@ import numpy as np
 from nncrn._activations import check_activation, check_eps, polynomial_root, smooth_relu, trim
 from nncrn._errors import UnsupportedModelError
 
-__all__ = ["ACTIVATIONS", "DenseLayer", "Function", "LayerStack"]
+__all__ = ["ACTIVATIONS", "DenseLayer", "Function", "LayerStack", "check_finite"]
 
 ACTIVATIONS = ("smooth_relu", "relu", "identity", "polynomial", "chemical_sigmoid")
 """Activations a parser may report. ``smooth_relu`` carries its ``eps``; ``polynomial``
@@ -122,6 +122,18 @@ class Function:
         )
 
 
+def check_finite(where: str, name: str, values: np.ndarray) -> None:
+    """Refuse NaN/inf in a parameter array, naming the first bad entry as ``name[i, j]``."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise UnsupportedModelError(
+            f"{where}: {name}[{', '.join(map(str, idx))}] is {values[idx]} ({int(bad.sum())} "
+            "non-finite values); a network with NaN or inf parameters cannot be compiled — "
+            "retrain or repair the model"
+        )
+
+
 @dataclass(frozen=True, eq=False)
 class DenseLayer:
     """``activation(weight @ x + bias)``; ``weight`` is ``(n_out, n_in)`` like torch's Linear."""
@@ -142,15 +154,8 @@ class DenseLayer:
                 f"{where}: weight must be (n_out, n_in) and bias (n_out,); got {w.shape} and "
                 f"{b.shape}"
             )
-        for name, arr in (("weight", w), ("bias", b)):
-            bad = ~np.isfinite(arr)
-            if bad.any():
-                idx = tuple(int(i) for i in np.argwhere(bad)[0])
-                raise UnsupportedModelError(
-                    f"{where}: {name}{list(idx)} is {arr[idx]} ({int(bad.sum())} non-finite "
-                    f"values); a network with NaN or inf parameters cannot be compiled — retrain "
-                    "or repair the model"
-                )
+        check_finite(where, "weight", w)
+        check_finite(where, "bias", b)
         if self.activation not in ACTIVATIONS:
             raise UnsupportedModelError(
                 f"{where}: activation {self.activation!r} is not one of {ACTIVATIONS}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from nncrn._errors import UnsupportedModelError
-from nncrn.compile._layers import DenseLayer, LayerStack
+from nncrn.compile._layers import DenseLayer, LayerStack, check_finite
 
 __all__ = ["parse_sklearn", "sklearn_output_names"]
 
@@ -47,26 +47,15 @@ def parse_sklearn(model: object) -> LayerStack:
         activation = "identity" if last else _HIDDEN[act]
         where = f"{kind} {'output' if last else 'hidden'} layer {k} (coefs_[{k}])"
         w, b = np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64)
-        _check_finite(where, f"coefs_[{k}]", w)
-        _check_finite(where, f"intercepts_[{k}]", b)
+        # checked before the transpose, so the index reads as in the model: coefs_[k][i_in, j_out]
+        check_finite(where, f"coefs_[{k}]", w)
+        check_finite(where, f"intercepts_[{k}]", b)
         layers.append(DenseLayer(w.T, b, activation, None, where))
     dropped = []
     out = getattr(model, "out_activation_", "identity")
     if out != "identity":
         dropped.append(f"output activation {out!r} (argmax unchanged; outputs are logits)")
     return LayerStack(tuple(layers), f"sklearn.neural_network.{kind}", tuple(dropped))
-
-
-def _check_finite(where: str, name: str, values: np.ndarray) -> None:
-    """Refuse NaN/inf, indexed as in the fitted model (``coefs_[k]`` is ``(n_in, n_out)``)."""
-    bad = ~np.isfinite(values)
-    if bad.any():
-        idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise UnsupportedModelError(
-            f"{where}: {name}[{', '.join(map(str, idx))}] is {values[idx]} ({int(bad.sum())} "
-            "non-finite values); a network with NaN or inf parameters cannot be compiled — "
-            "retrain or repair the model"
-        )
 
 
 def sklearn_output_names(model: object, n_outputs: int) -> tuple[list[str], list | None]:
