@@ -251,3 +251,14 @@ def test_exponential_discretization_keeps_improving_with_bits_without_overflow()
     assert all(b < a for a, b in itertools.pairwise(errors))
     assert errors[4] < 0.006  # 12 bits: was 0.012 (stalled from ~8 bits)
     assert errors[-1] < 1e-4
+
+
+def test_fit_reports_diverging_steps(compiled, data):
+    # Unbounded rates (k_max = inf) and a huge step overflow exp(latent): the loss turns NaN.
+    # The default k_max = 1e3 clamps the rates instead, so the same lr gives a finite loss.
+    _, net = compiled
+    X, y = data
+    with pytest.raises(InputError, match=r"fit: the loss became nan in epoch 2 \(lr=1e\+300\).*lower lr"):
+        fit(net, X, y, epochs=3, lr=1e300, optimizer="sgd", constraints=Constraints(k_max=math.inf))
+    _, hist = fit(net, X, y, epochs=3, lr=1e300, optimizer="sgd")
+    assert np.isfinite(hist.loss).all()
