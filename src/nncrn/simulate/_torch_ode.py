@@ -59,7 +59,12 @@ class TorchODE(Solver):
     only if the full right-hand side then meets the steady-state criterion. Other items
     (and every item of a network with cycles, or with ``steady_method="newton"``) get
     Newton's method with pseudo-transient continuation from their initial state (see
-    :mod:`nncrn.simulate._ptc`), which follows the trajectory to the attractor it reaches.
+    :mod:`nncrn.simulate._ptc`), which follows the trajectory while its pseudo-time step
+    is small and then takes Newton steps. In a network with several stable states it can
+    land on another one than the trajectory from ``y0``: the dense path notices crossing
+    an unstable state only by the sign of a determinant, which two crossings in one step
+    leave unchanged. Where it matters which attractor an input reaches, check with
+    :func:`~nncrn.simulate.integrate` (or :class:`ScipyODE`).
     Swept items report ``n_steps = 0`` and ``time = inf``; :meth:`steady_path` tells which
     path a network takes.
 
