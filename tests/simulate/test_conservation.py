@@ -109,3 +109,69 @@ def test_triangular_network_with_a_law(method):
     ss = steady_state(net, y0=y0, solver=solver)
     np.testing.assert_allclose(ss.concentrations[:, 2], y0.sum(1), rtol=1e-12)
     np.testing.assert_allclose(ss.concentrations.sum(1), y0.sum(1), rtol=1e-15)
+
+
+# ------------------------------------------------- laws that shared reactant complexes add
+
+
+def test_reactions_sharing_a_complex_add_a_law_of_their_rates():
+    # A -> B (1), A -> C (3): f = A * (-4, 1, 3), so B + C + A and 3 B - C are conserved
+    # (the stoichiometry alone gives only the first).
+    laws = _laws(_net([("A -> B", 1.0), ("A -> C", 3.0)], {"A": 1.0, "B": 0.0, "C": 0.0}))
+    assert laws.shape == (2, 3)
+    assert _same_span(laws, [[1, 1, 1], [0, 3, -1]])
+    np.testing.assert_allclose(laws @ laws.T, np.eye(2), atol=1e-14)
+
+
+def test_rates_far_apart_are_not_merged():
+    # 1 next to 1e6 could be a stiff coupling as well as a balance: stoichiometric law only
+    laws = _laws(_net([("A -> B", 1.0), ("A -> C", 1e6)], {"A": 1.0, "B": 0.0, "C": 0.0}))
+    assert laws.shape == (1, 3)
+    assert _same_span(laws, [[1, 1, 1]])
+
+
+def test_complexes_that_differ_in_a_held_species_stay_apart():
+    # X1 + A -> X1 + B and X2 + A -> X2 + C: the inputs X1, X2 are held, and the ratio of the
+    # two branches depends on them, so only A + B + C is conserved for every input.
+    net = ReactionNetwork(
+        [Species("X1", "input"), Species("X2", "input"), Species("A", "auxiliary", 1.0),
+         Species("B", "auxiliary"), Species("C", "auxiliary")],
+        [Reaction.parse("X1 + A -> X1 + B", 1.0), Reaction.parse("X2 + A -> X2 + C", 1.0)],
+    )  # fmt: skip
+    v = net.stoichiometry
+    laws = conservation_basis(v, np.flatnonzero(v.dynamic))
+    assert laws.shape == (1, 3)
+    assert _same_span(laws, [[1, 1, 1]])
+
+
+def test_branches_that_cancel_leave_a_species_conserved():
+    # A + Y -> A + 2 Y at 0.3 and A + Y -> A at 0.1 + 0.2 (= 0.30000000000000004): Y's net
+    # rate is roundoff, so Y is conserved; A -> B (1) and A -> 0 is absent: A + B too.
+    net = _net([("A + Y -> A + 2 Y", 0.3), ("A + Y -> A", 0.1 + 0.2), ("A -> B", 1.0)],
+               {"A": 1.0, "B": 0.0, "Y": 0.5})  # fmt: skip
+    assert _same_span(_laws(net), [[1, 1, 0], [0, 0, 1]])
+
+
+def test_newton_converges_on_competing_branches():
+    # A -> B (k1), A -> C (k2): A* = 0, B* = B0 + k1 / (k1 + k2) A0, C* = C0 + k2 / (k1 + k2) A0.
+    # Without the rate law 3 B - C the steady states form a continuum and were not converged.
+    net = _net([("A -> B", 1.0), ("A -> C", 3.0)], {"A": 0.0, "B": 0.0, "C": 0.0})
+    y0 = np.array([[1.0, 0.0, 0.0], [2.0, 0.5, 0.25], [0.0, 1.0, 1.0]])
+    for method in ("auto", "newton"):
+        ss = steady_state(net, y0=y0, solver=TorchODE(steady_method=method), atol=1e-14)
+        assert ss.converged.all()
+        want = y0 + y0[:, :1] * np.array([-1.0, 0.25, 0.75])
+        np.testing.assert_allclose(ss.concentrations, want, rtol=1e-12, atol=1e-14)
+
+
+def test_equal_inflows_conserve_a_difference():
+    # 0 -> A, 0 -> B (both rate 1) share the empty complex; with A + B -> 0, A - B is
+    # conserved and the steady state solves A B = 1 on the item's own A - B.
+    net = _net([("0 -> A", 1.0), ("0 -> B", 1.0), ("A + B -> 0", 1.0)], {"A": 0.0, "B": 0.0})
+    assert _same_span(_laws(net), [[1, -1]])
+    y0 = np.array([[0.0, 0.0], [2.0, 0.0], [0.5, 3.0]])
+    ss = steady_state(net, y0=y0, solver=TorchODE(), atol=1e-14)
+    assert ss.converged.all()
+    d = y0[:, 0] - y0[:, 1]
+    b = (-d + np.sqrt(d**2 + 4)) / 2
+    np.testing.assert_allclose(ss.concentrations, np.stack([b + d, b], axis=1), rtol=1e-12)

@@ -1,4 +1,4 @@
-"""Linear conservation laws of a network: vectors ``c`` with ``c . (products - reactants) = 0``.
+"""Linear conservation laws of a network: vectors ``c`` with ``c . f(y) = 0`` for every ``y``.
 
 A conserved total ``c . y`` is fixed by the initial state, and so is the steady state the
 chemistry reaches (``Y + Yc = 1`` in a chemical sigmoid, ``A + B`` in ``A <-> B``). Newton's
@@ -7,11 +7,16 @@ singular along them, so near-Newton steps amplify roundoff into drift along ``c`
 residual stays tiny. :func:`conservation_basis` gives an orthonormal basis of the laws, and
 the steady-state solver projects every iterate back onto the totals of the initial state.
 
-Only stoichiometric laws are found, not balances that particular rate constants create
-(``A -> 0`` and ``A -> B`` at equal rates keep ``A + 2 B``): those depend on the rates, and
-with rates spread over many orders of magnitude (``1e12`` next to ``1``) a numerical null
-space of the rate-weighted stoichiometry mistakes stiff couplings for balances. A network
-whose steady states form such a continuum is reported as not converged by the solver.
+Mass action writes ``f(y) = sum_s y^s v_s`` over the distinct reactant complexes ``s``, with
+``v_s = sum_{r from s} k_r (products_r - s)``; the monomials ``y^s`` are independent
+functions, so the laws are the vectors orthogonal to every ``v_s``. Stoichiometric laws
+(orthogonal to each reaction's net change) are among them; reactions that share a reactant
+complex can add laws of their rates (``A -> B`` at rate 1 and ``A -> C`` at rate 3 keep
+``3 B - C``). A complex's reactions are merged only when their rates lie within a factor
+``_SPREAD``: with rates far apart (``1e12`` next to ``1``) the weighted sum could not tell
+a balance from a stiff coupling, and those reactions count one by one (stoichiometric laws
+only). A network whose steady states form a continuum that no law found here describes is
+reported as not converged by the solver.
 """
 
 from __future__ import annotations
@@ -27,15 +32,82 @@ __all__ = ["conservation_basis"]
 # smallest non-zero singular value of a small-integer stoichiometry matrix is far above
 # sqrt(1e-12) of the largest (about pi / n for a chain of n species).
 _NULL = 1e-12
+# Rate-weighted rows (merged complexes) go through an SVD instead, which resolves singular
+# values to roundoff; below this fraction of the largest one is a law.
+_SVD_NULL = 1e-9
+# Reactions of one reactant complex are merged when their rates are within this factor.
+_SPREAD = 1e4
+# A merged entry below this fraction of the sum of its terms' magnitudes is cancellation
+# (``X + Y -> X + 2 Y`` and ``X + Y -> X`` at equal rates leave ``Y`` unchanged).
+_CANCEL = 1e-12
+
+
+def _complexes(view: StoichiometryView) -> np.ndarray:
+    """``(n_reactions,)`` index of each reaction's reactant complex (equal complexes, one index)."""
+    rows = np.asarray(view.reactant_rows, dtype=np.int64)
+    cols = np.asarray(view.reactant_cols, dtype=np.int64)
+    coeffs = np.asarray(view.reactant_coeffs, dtype=np.int64)
+    order = np.lexsort((cols, rows))
+    rows, cols, coeffs = rows[order], cols[order], coeffs[order]
+    counts = np.bincount(rows, minlength=view.n_reactions)
+    width = int(counts.max(initial=0))
+    if width == 0:  # every reaction starts from the empty complex
+        return np.zeros(view.n_reactions, dtype=np.int64)
+    keys = np.full((view.n_reactions, 2 * width), -1, dtype=np.int64)
+    start = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    slot = np.arange(rows.size) - start[rows]
+    keys[rows, 2 * slot] = cols
+    keys[rows, 2 * slot + 1] = coeffs
+    # one integer per complex where it fits in int64 (a 1-D unique is ~20x faster)
+    bases = keys.max(axis=0, initial=0) + 2  # entries lie in [-1, max]
+    if np.sum(np.log2(bases.astype(np.float64))) < 62:
+        weights = np.cumprod(np.concatenate(([1], bases[:-1])))
+        return np.unique((keys + 1) @ weights, return_inverse=True)[1].reshape(-1)
+    return np.unique(keys, axis=0, return_inverse=True)[1].reshape(-1)
+
+
+def _rows(view: StoichiometryView, net: sp.csr_matrix) -> tuple[sp.csr_matrix, bool]:
+    """The rows laws must be orthogonal to: ``v_s`` per mergeable complex, else per reaction.
+
+    Returns the rows and whether any complex was merged (rows then carry rate weights).
+    """
+    group = _complexes(view)
+    rates = np.asarray(view.rates, dtype=np.float64)
+    n_groups = int(group.max(initial=-1)) + 1
+    size = np.bincount(group, minlength=n_groups)
+    if n_groups == 0 or size.max() == 1:  # every compiled network: no complex is shared
+        return net, False
+    k_max = np.zeros(n_groups)
+    k_min = np.full(n_groups, np.inf)
+    np.maximum.at(k_max, group, rates)
+    np.minimum.at(k_min, group, rates)
+    merge = (size > 1) & (k_max <= _SPREAD * k_min)
+    if not merge.any():
+        return net, False
+    n = view.n_reactions
+    m = merge[group]
+    target = np.where(m, group, n_groups + np.arange(n))
+    weight = np.where(m, rates / k_max[group], 1.0)
+    combine = sp.csr_matrix((weight, (target, np.arange(n))), shape=(n_groups + n, n))
+    rows = (combine @ net).tocoo()
+    scale = np.asarray((combine @ abs(net)).tocsr()[rows.row, rows.col]).ravel()
+    data = np.where(np.abs(rows.data) <= _CANCEL * scale, 0.0, rows.data)
+    rows = sp.csr_matrix((data, (rows.row, rows.col)), shape=rows.shape)
+    rows.eliminate_zeros()
+    rows = rows[np.diff(rows.indptr) > 0]
+    peak = abs(rows).max(axis=1).toarray().ravel()
+    return sp.diags(1.0 / peak) @ rows, True
 
 
 def conservation_basis(view: StoichiometryView, dynamic: np.ndarray) -> np.ndarray | None:
     """``(n_laws, len(dynamic))`` orthonormal conservation laws over the ``dynamic`` species.
 
     ``dynamic`` lists species indices (in the caller's order); None when there is no law.
-    Computed from the Gram matrix ``N^T N`` of the integer net stoichiometry ``N``
-    restricted to those species, after dropping the species no law can contain (see the
-    loop below): ``O(nnz)`` for compiled feed-forward networks, ``O(n^3)`` at worst.
+    Species outside ``dynamic`` (held inputs and catalysts) are constants here, so complexes
+    that differ in them stay apart: the laws hold for every value of the held species.
+    Computed from the stoichiometry restricted to the dynamic species, after dropping the
+    species no law can contain (see the loop below): ``O(nnz)`` for compiled feed-forward
+    networks, ``O(n^3)`` at worst.
     """
     dynamic = np.asarray(dynamic, dtype=np.int64)
     nd = dynamic.size
@@ -50,10 +122,11 @@ def conservation_basis(view: StoichiometryView, dynamic: np.ndarray) -> np.ndarr
          (np.asarray(view.net_rows, dtype=np.int64)[keep], cols[keep])),
         shape=(view.n_reactions, nd),
     )  # fmt: skip
-    # A reaction that changes one species alone (0 -> Y, Y -> 0, 2 Y -> Y) forces that
-    # species' coefficient in every law to 0; drop such species and repeat. Every compiled
-    # AJD network drops all of them here, so the O(n^3) eigen-decomposition below only ever
-    # sees the species that can carry a law.
+    n, weighted = _rows(view, n)
+    # A row that changes one species alone (0 -> Y, Y -> 0, 2 Y -> Y) forces that species'
+    # coefficient in every law to 0; drop such species and repeat. Every compiled AJD
+    # network drops all of them here, so the O(n^3) decomposition below only ever sees the
+    # species that can carry a law.
     live = np.ones(nd, dtype=bool)
     n = n.tocsc()
     while True:
@@ -68,11 +141,20 @@ def conservation_basis(view: StoichiometryView, dynamic: np.ndarray) -> np.ndarr
     if keep.size == 0:
         return None
     sub = n[:, keep]
-    gram = (sub.T @ sub).toarray()
-    values, vectors = np.linalg.eigh(gram)
-    null = values <= _NULL * max(float(values[-1]), 1.0)
-    if not null.any():
+    if weighted:
+        dense = sub.toarray()
+        if dense.shape[0] == 0:
+            null_vectors = np.eye(keep.size)
+        else:
+            _, s, vt = np.linalg.svd(dense, full_matrices=True)
+            rank = int((s > _SVD_NULL * s[0]).sum()) if s.size and s[0] > 0 else 0
+            null_vectors = vt[rank:]
+    else:
+        gram = (sub.T @ sub).toarray()
+        values, vectors = np.linalg.eigh(gram)
+        null_vectors = vectors[:, values <= _NULL * max(float(values[-1]), 1.0)].T
+    if null_vectors.shape[0] == 0:
         return None
-    basis = np.zeros((int(null.sum()), nd))
-    basis[:, keep] = vectors[:, null].T
+    basis = np.zeros((null_vectors.shape[0], nd))
+    basis[:, keep] = null_vectors
     return basis
