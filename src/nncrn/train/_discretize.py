@@ -46,7 +46,7 @@ def check_bits(bits: object, owner: str = "discretize") -> int:
         "magnitudes {0, a})",
     )
     if bits > 24:
-        raise InputError(f"bits={bits!r}; more than 24 bits is not a discretization")
+        raise InputError(f"{owner}(bits={bits}): more than 24 bits is not a discretization")
     return bits
 
 
