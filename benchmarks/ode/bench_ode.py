@@ -11,6 +11,9 @@ Every number comes from this one run. Workloads (eps = 1e-3, smoothed-ReLU const
 * 784-100-10: digits upsampled to 28x28 (bilinear, ``scipy.ndimage.zoom``), 10,000 inputs
   made by drawing digits with replacement, shifting them by up to one pixel and adding
   N(0, 0.02) noise (clipped to [0, 1]). No MNIST download is possible here.
+* the 784-100-10 steady state again with ``TorchODE(device="cuda")`` when torch sees a
+  CUDA device (GPU memory peak from ``torch.cuda.max_memory_allocated``); every other row
+  runs on the CPU (``device="cpu"``) whatever the machine has.
 * random bimolecular: 184 species (as many as 64-100-10), inflow and decay of each, 7,500
   random reactions ``A + B -> C + D`` (7,868 in all, like 64-100-10's 7,730): a general
   network whose Jacobian graph has cycles (Newton with dense LU), 256 random initial states.
@@ -142,11 +145,12 @@ def _best(fn, repeat=3):
     return best, out
 
 
-def _child(conn, net, x, y0, threads, kind, t_eval, rtol, method="auto"):
+def _child(conn, net, x, y0, threads, kind, t_eval, rtol, method="auto", device="cpu"):
     """Fresh process: build structures, then solve; report times and peak RSS.
 
     Steady states: the first call (which builds the solver's structures) is timed on its
-    own, then the best of 3 further calls, which reuse the structures.
+    own, then the best of 3 further calls, which reuse the structures. Every call returns
+    numpy arrays, so a CUDA solve is finished (synchronised) when its time is taken.
     """
     import torch
 
@@ -157,18 +161,19 @@ def _child(conn, net, x, y0, threads, kind, t_eval, rtol, method="auto"):
     net = ReactionNetwork.from_json(net)
     warnings.simplefilter("ignore")
     if kind == "steady":
-        solver = TorchODE(steady_method=method)
+        solver = TorchODE(steady_method=method, device=device)
         t0 = time.perf_counter()
         r = steady_state(net, x, y0=y0, solver=solver, throw=False)
         first = time.perf_counter() - t0
         elapsed, r = _best(lambda: steady_state(net, x, y0=y0, solver=solver, throw=False), 3)
     else:
-        solver = TorchODE(rtol=rtol, atol=1e-12)
+        solver = TorchODE(rtol=rtol, atol=1e-12, device=device)
         solver.prepare(net)
         t0 = time.perf_counter()
         r = integrate(net, x, t_eval, y0=y0, solver=solver, throw=False)
         elapsed = first = time.perf_counter() - t0
-    payload = (r.concentrations, r.converged, int(r.n_steps.max()), r.n_rhs, first)
+    gpu_mib = torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else None
+    payload = (r.concentrations, r.converged, int(r.n_steps.max()), r.n_rhs, first, gpu_mib)
     peak = _peak_rss_mib()
     conn.send((elapsed, peak, payload))
     conn.close()
@@ -255,7 +260,8 @@ def _structure_build(model, input_range=None):
 
 
 def steady_workload(
-    name, model, x, args, rr_inputs, scipy_inputs, full_oracle=True, method="auto", net=None
+    name, model, x, args, rr_inputs, scipy_inputs, full_oracle=True, method="auto", net=None,
+    device="cpu",
 ):
     from nncrn.simulate import TorchODE, fixed_point
 
@@ -268,8 +274,8 @@ def steady_workload(
 
     with threadpool_limits(args.threads):  # same thread count as the nncrn solves
         cf_s, cf_out = _best(lambda: forward(x), 20)
-    ours_s, peak, (conc, conv, steps, n_rhs, first_s) = _in_child(
-        net, x, None, args.threads, "steady", None, None, method
+    ours_s, peak, (conc, conv, steps, n_rhs, first_s, gpu_mib) = _in_child(
+        net, x, None, args.threads, "steady", None, None, method, device
     )
     if full_oracle:  # every species against the library's closed form, on the digits networks
         cf = fixed_point(net, x).concentrations
@@ -278,8 +284,9 @@ def steady_workload(
     else:  # outputs against the numpy forward pass
         dev = float(np.abs(net.read_outputs(conc) - cf_out).max())
     label = f"{name} steady state" + (", Newton path" if method == "newton" else "")
+    label += ", CUDA" if device == "cuda" else ""
     row = {
-        "workload": label, "inputs": len(x), "reactions": net.n_reactions,
+        "workload": label, "device": device, "inputs": len(x), "reactions": net.n_reactions,
         "species": net.n_species, "linear_algebra": TorchODE().linear_algebra(net),
         "steady_method": method, "build_s": build_s, "nncrn_s": ours_s,
         "nncrn_first_call_s": first_s, "nncrn_per_input_s": ours_s / len(x),
@@ -287,7 +294,7 @@ def steady_workload(
         "max_dev_vs_closed_form": dev,
         "dev_compares": "all species (fixed_point)" if full_oracle else "outputs (forward pass)",
         "all_converged": bool(conv.all()), "max_newton_steps": steps, "n_rhs": n_rhs,
-        "peak_rss_mib": peak,
+        "peak_rss_mib": peak, "peak_gpu_mib": gpu_mib,
     }  # fmt: skip
     if rr_inputs:
         per, load, out, per_loose, out_loose = _roadrunner(net, x, rr_inputs)
@@ -309,7 +316,7 @@ def trajectory_workload(net, x, args, rtol):
     from nncrn.simulate import ScipyODE, integrate
 
     t = np.concatenate([[0.0], np.geomspace(1e-3, 400.0, 60)])
-    ours_s, peak, (conc, conv, steps, n_rhs, _) = _in_child(
+    ours_s, peak, (conc, conv, steps, n_rhs, *_) = _in_child(
         net, x, None, args.threads, "traj", t, rtol
     )
     k = args.scipy_inputs or 3
@@ -337,7 +344,7 @@ def random_workload(args):
     net = _random_bimolecular(n=184, m=7500)  # the species and reactions of 64-100-10
     rng = np.random.default_rng(1)
     y0 = rng.uniform(0.0, 2.0, (256, net.n_species))
-    ours_s, peak, (conc, conv, steps, _n_rhs, _) = _in_child(
+    ours_s, peak, (conc, conv, steps, *_) = _in_child(
         net, None, y0, args.threads, "steady", None, None
     )
     k = args.scipy_inputs or 3
@@ -411,12 +418,20 @@ def main() -> None:
     print("done: trajectories", flush=True)
     big_train, y_train, big_test = _upsampled(args.mnist_inputs)
     model = _train(big_train, y_train, [784, 100, 10], epochs=100)
-    row, _ = steady_workload(
+    row, net = steady_workload(
         "784-100-10 (upsampled digits)", model, big_test, args, 0, 3, full_oracle=False
     )
     rows.append(row)
     notes["build_s_784-100-10"] = row["build_s"]
     print("done: 784-100-10", flush=True)
+    if torch.cuda.is_available():  # the same network and inputs on the GPU
+        row, _ = steady_workload("784-100-10 (upsampled digits)", model, big_test, args, 0, 0,
+                                 full_oracle=False, net=net, device="cuda")  # fmt: skip
+        row["cpu_over_cuda"] = rows[-1]["nncrn_s"] / row["nncrn_s"]
+        rows.append(row)
+        print("done: 784-100-10 on CUDA", flush=True)
+    else:
+        notes["cuda"] = "no CUDA device (torch.cuda.is_available() is False): no GPU row"
     rows.append(random_workload(args))
     print()
     print_table(rows)
@@ -425,7 +440,8 @@ def main() -> None:
         extra = {k: r[k] for k in ("reactions", "linear_algebra", "build_s",
                                    "nncrn_first_call_s", "n_rhs", "n_rhs_batched",
                                    "scipy_bdf_same_rtol_n_rhs_per_item",
-                                   "max_newton_steps", "all_converged",
+                                   "max_newton_steps", "all_converged", "peak_gpu_mib",
+                                   "cpu_over_cuda",
                                    "rr_max_dev_vs_nncrn", "rr_rtol1e8_per_input_s",
                                    "rr_rtol1e8_over_nncrn_per_input",
                                    "rr_rtol1e8_max_dev_vs_nncrn", "scipy_max_dev_vs_nncrn",
@@ -438,6 +454,7 @@ def main() -> None:
         "machine": platform.platform(), "python": platform.python_version(),
         "cpu_count": os.cpu_count(), "torch_threads": args.threads,
         "load_average_at_start": os.getloadavg(), "torch": torch.__version__,
+        "cuda_device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
     }  # fmt: skip
     args.out.write_text(json.dumps({"meta": meta, "notes": notes, "rows": rows}, indent=1))
     print(f"wrote {args.out}")
