@@ -6,6 +6,7 @@ import contextlib
 import csv
 import io
 import json
+import re
 
 import numpy as np
 import pytest
@@ -119,6 +120,7 @@ def test_info_lists_reaction_kinds(demo_dir, capsys):
     assert "distinct rate constants" in text
     assert "level sweep" in text
     assert "forward substitution" in text
+    assert re.search(r"conservation laws\s*│\s*0\s*│", text)
 
 
 def test_info_says_when_the_solver_falls_back(tmp_path, capsys):
@@ -133,6 +135,21 @@ def test_info_says_when_the_solver_falls_back(tmp_path, capsys):
     assert main(["info", str(path)]) == 0
     text = capsys.readouterr().out
     assert "Newton (graph has a cycle)" in text and "dense LU" in text
+    assert re.search(r"conservation laws\s*│\s*1: A \+ B\s*│", text)
+
+
+def test_info_writes_conservation_laws_with_integer_coefficients(tmp_path, capsys):
+    from nncrn.network import Reaction, Species
+
+    # A -> B (1), A -> C (3): A + B + C and, from the rates, 3 B - C (echelon form below)
+    net = ReactionNetwork(
+        [Species("A"), Species("B"), Species("C")],
+        [Reaction.parse("A -> B", 1.0), Reaction.parse("A -> C", 3.0)],
+    )
+    path = tmp_path / "branches.json"
+    net.save(path)
+    assert main(["info", str(path)]) == 0
+    assert re.search(r"conservation laws\s*│\s*2: 3 A \+ 4 C; 3 B - C\s*│", capsys.readouterr().out)
 
 
 def test_train_on_csv_with_negative_features(tmp_path, capsys):

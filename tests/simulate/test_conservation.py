@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import nncrn.nn
-from nncrn import compile_network
+from nncrn import InputError, compile_network
 from nncrn.network import Reaction, ReactionNetwork, Species
 from nncrn.simulate import TorchODE, steady_state
 from nncrn.simulate._conservation import conservation_basis
@@ -175,3 +175,18 @@ def test_equal_inflows_conserve_a_difference():
     d = y0[:, 0] - y0[:, 1]
     b = (-d + np.sqrt(d**2 + 4)) / 2
     np.testing.assert_allclose(ss.concentrations, np.stack([b + d, b], axis=1), rtol=1e-12)
+
+
+def test_public_conservation_laws_use_the_species_axis():
+    from nncrn.simulate import conservation_laws
+
+    # X is a held catalyst (an input): its column is 0; the law is oriented positive
+    net = ReactionNetwork(
+        [Species("X", "input"), Species("A", "auxiliary", 1.0), Species("B", "auxiliary")],
+        [Reaction.parse("X + A -> X + B", 2.0), Reaction.parse("B -> A", 1.0)],
+    )
+    np.testing.assert_allclose(conservation_laws(net), [[0.0, 2**-0.5, 2**-0.5]], rtol=1e-14)
+    none = conservation_laws(random_ajd(np.random.default_rng(0), [3, 4, 2], 1e-3)[0])
+    assert none.shape == (0, 3 + 4 + 2)
+    with pytest.raises(InputError, match=r"conservation_laws expects an nncrn.ReactionNetwork"):
+        conservation_laws("net.json")

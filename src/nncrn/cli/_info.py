@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -156,14 +157,52 @@ def report_rows(network: ReactionNetwork, chem: dict[str, Any] | None) -> list[t
 
 
 def solver_rows(network: ReactionNetwork) -> list[tuple[str, str]]:
-    """How TorchODE solves ``network`` (its ``steady_path`` and ``linear_algebra``), in words."""
-    from nncrn.simulate import TorchODE
+    """How TorchODE solves ``network`` (its ``steady_path`` and ``linear_algebra``), in words,
+    and the conservation laws whose totals its steady states keep."""
+    from nncrn.simulate import TorchODE, conservation_laws
 
     solver = TorchODE()
     steady = {"sweep": "level sweep", "newton": "Newton (graph has a cycle)"}
     linear = {"triangular": "forward substitution", "dense": "dense LU, O(n^3) per item"}
+    laws = conservation_laws(network)
+    shown = "" if len(laws) == 0 or len(laws) > 3 else ": " + "; ".join(
+        _law_text(network.species_names, row) for row in _echelon(laws)
+    )
     return [("TorchODE steady states", steady[solver.steady_path(network)]),
-            ("TorchODE linear algebra", linear[solver.linear_algebra(network)])]  # fmt: skip
+            ("TorchODE linear algebra", linear[solver.linear_algebra(network)]),
+            ("conservation laws", f"{len(laws)}{shown}")]  # fmt: skip
+
+
+def _echelon(rows: np.ndarray) -> np.ndarray:
+    """Reduced row echelon form (pivots 1): a readable basis of the same laws."""
+    a = rows.copy()
+    r = 0
+    for c in range(a.shape[1]):
+        if r == len(a):
+            break
+        p = r + int(np.abs(a[r:, c]).argmax())
+        if abs(a[p, c]) < 1e-9:
+            continue
+        a[[r, p]] = a[[p, r]]
+        a[r] /= a[r, c]
+        others = np.arange(len(a)) != r
+        a[others] -= np.outer(a[others, c], a[r])
+        r += 1
+    a[np.abs(a) < 1e-9] = 0.0
+    for row in a:  # integer coefficients where a small multiple gives them (stoichiometry)
+        m = next((m for m in range(1, 61) if np.allclose(row * m, np.round(row * m), atol=1e-6)), 1)
+        row *= m
+    return a
+
+
+def _law_text(names: Sequence[str], row: np.ndarray) -> str:
+    """``A + B - 3 C`` for the row ``(1, 1, -3)``."""
+    parts: list[str] = []
+    for name, c in zip(names, row, strict=True):
+        if c != 0:
+            term = name if abs(abs(c) - 1) < 1e-9 else f"{abs(c):.4g} {name}"
+            parts.append(("- " if c < 0 else "+ ") + term if parts else ("-" if c < 0 else "") + term)
+    return " ".join(parts)
 
 
 def add_data_arguments(p: Any) -> None:

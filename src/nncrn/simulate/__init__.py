@@ -12,6 +12,7 @@ from nncrn.simulate._torch_ode import TorchODE
 # -- closed form
 # isort: split
 from nncrn.simulate._closed_form import fixed_point
+from nncrn.simulate._conservation import conservation_laws
 
 # -- stochastic
 from nncrn.simulate._ssa import (
@@ -37,6 +38,7 @@ __all__ = [
     "TauLeaping",
     "TorchODE",
     "Trajectory",
+    "conservation_laws",
     "fixed_point",
     "gillespie",
     "integrate",

@@ -26,7 +26,7 @@ import scipy.sparse as sp
 
 from nncrn.network import StoichiometryView
 
-__all__ = ["conservation_basis"]
+__all__ = ["conservation_basis", "conservation_laws"]
 
 # An eigenvalue of N^T N below this fraction of the largest is a conservation law; the
 # smallest non-zero singular value of a small-integer stoichiometry matrix is far above
@@ -158,3 +158,31 @@ def conservation_basis(view: StoichiometryView, dynamic: np.ndarray) -> np.ndarr
     basis = np.zeros((null_vectors.shape[0], nd))
     basis[:, keep] = null_vectors
     return basis
+
+
+def conservation_laws(network) -> np.ndarray:
+    """``(n_laws, n_species)`` linear conservation laws of ``network``: ``laws @ y`` is constant.
+
+    Rows are orthonormal, in ``network.species`` order, 0 on species no reaction changes
+    (inputs and other held catalysts, whose amounts are constant anyway). These are the laws
+    :class:`TorchODE`'s steady states keep at the initial totals (module docstring: the
+    stoichiometric ones and those the rates create where reactions share a reactant
+    complex). ``(0, n_species)`` when there is none.
+
+    >>> from nncrn.network import Reaction, ReactionNetwork, Species
+    >>> net = ReactionNetwork([Species("A"), Species("B")],
+    ...                       [Reaction.parse("A -> B", 2.0), Reaction.parse("B -> A", 1.0)])
+    >>> conservation_laws(net).round(6)
+    array([[0.707107, 0.707107]])
+    """
+    from nncrn.network import require_network
+
+    network = require_network(network, "conservation_laws")
+    view = network.stoichiometry
+    dynamic = np.flatnonzero(view.dynamic)
+    basis = conservation_basis(view, dynamic)
+    out = np.zeros((0 if basis is None else basis.shape[0], view.n_species))
+    if basis is not None:
+        out[:, dynamic] = basis
+        out *= np.where(out[np.arange(len(out)), np.abs(out).argmax(1)] < 0, -1.0, 1.0)[:, None]
+    return out
