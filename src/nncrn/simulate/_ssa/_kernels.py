@@ -36,7 +36,7 @@ def _propensity(j, x, c, rptr, rsp, rnu):
     return a
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _advance(t_new, x, sample_t, si, bounds, wi, last, out, acc):
     """Record samples and close windows at every mark before ``t_new``; return (si, wi)."""
     ns, nb = sample_t.shape[0], bounds.shape[0]
@@ -58,7 +58,7 @@ def _advance(t_new, x, sample_t, si, bounds, wi, last, out, acc):
             si += 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _change(i, delta, t, x, wi, nb, last, acc):
     if 0 < wi < nb:
         acc[wi - 1, i] += x[i] * (t - last[i])
@@ -83,7 +83,7 @@ def _select(a, target):
     return r
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _fire(j, t, x, nptr, nsp, nnu, wi, nb, last, acc, max_count):
     """Apply reaction ``j`` at time ``t``; False when a count it raised passed ``max_count``."""
     ok = True
