@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from nncrn.network import StoichiometryView
+from nncrn.network import ReactionNetwork, StoichiometryView, require_network
 
 __all__ = ["conservation_basis", "conservation_laws"]
 
@@ -160,7 +160,7 @@ def conservation_basis(view: StoichiometryView, dynamic: np.ndarray) -> np.ndarr
     return basis
 
 
-def conservation_laws(network) -> np.ndarray:
+def conservation_laws(network: ReactionNetwork) -> np.ndarray:
     """``(n_laws, n_species)`` linear conservation laws of ``network``: ``laws @ y`` is constant.
 
     Rows are orthonormal, in ``network.species`` order, 0 on species no reaction changes
@@ -175,8 +175,6 @@ def conservation_laws(network) -> np.ndarray:
     >>> conservation_laws(net).round(6)
     array([[0.707107, 0.707107]])
     """
-    from nncrn.network import require_network
-
     network = require_network(network, "conservation_laws")
     view = network.stoichiometry
     dynamic = np.flatnonzero(view.dynamic)
