@@ -101,6 +101,27 @@ def test_a_continuum_of_steady_states_is_not_converged():
     assert long.concentrations[0, -1, 1] == pytest.approx(np.log(3.0) / 2, rel=1e-6)
 
 
+@pytest.mark.parametrize("method", ["auto", "newton"])
+def test_newton_stopping_short_of_a_continuum_is_not_converged(method):
+    # S0 and S1 run out, and S2 keeps whatever value it has then: every (0, 0, s) is a
+    # steady state. Newton stopped at S0 = 1e-6, S1 = 4e-6, S2 = 2.00002 with a residual of
+    # 4e-11 and eigenvalues -6, -1.7e-5, -6.3e-7 there (all negative: it passed as stable),
+    # while the chemistry reaches S2 = 2.1085. At (0, 0, 2.00002) the Jacobian is singular.
+    net = ReactionNetwork(
+        [Species(f"S{i}") for i in range(3)],
+        [Reaction.parse("S0 + S2 -> 2 S1", 2.0), Reaction.parse("S1 + S2 -> S2", 0.5),
+         Reaction.parse("2 S1 -> S2", 1.0), Reaction.parse("S1 -> S0 + S2", 1.0)],
+    )  # fmt: skip
+    y0 = np.array([[1.609451486382242, 1.9402648453979874, 0.8913875159321815]])
+    ss = steady_state(net, y0=y0, solver=TorchODE(steady_method=method), throw=False)
+    assert not ss.converged[0]
+    long = integrate(net, None, [0.0, 1e3, 2e3], y0=y0, solver=ScipyODE(rtol=1e-10, atol=1e-14))
+    settled = long.concentrations[0, -1]
+    np.testing.assert_allclose(settled, long.concentrations[0, -2], atol=1e-12)
+    assert settled[2] == pytest.approx(2.10854488, rel=1e-6)
+    assert abs(ss.concentrations[0, 2] - settled[2]) > 0.1  # Newton's point is elsewhere
+
+
 def test_the_failure_message_names_what_to_do():
     net = _net([("0 -> A", 1.0)])
     with pytest.raises(ConvergenceError, match="not a stable steady state: unbounded growth"):

@@ -59,6 +59,7 @@ _DRIFT = 64  # conserved totals off by more than this many epsilons are projecte
 _ROUNDOFF = 8  # negatives below this many epsilons times ||y||_inf are roundoff
 _SETTLED = 1e-3  # largest final Newton step, relative to ||y|| (see _polish)
 _STABLE = 1e-13  # eigenvalues need real part < -_STABLE * max |eigenvalue| (see _stable)
+_EDGE = 1e-5  # species below this fraction of ||y|| may be on their way to 0 (see _stable)
 
 
 @dataclass
@@ -162,7 +163,7 @@ def ptc_steady_state(
         ok = settled | ~moved  # items that started at a steady state are not checked
         sel = torch.nonzero(done)[:, 0][moved]
         if check_stability or (k.triangular and k.conservation is None):  # free there
-            ok[moved] = settled[moved] & _stable(k, g[:, sel], y[sel])
+            ok[moved] = settled[moved] & _stable(k, g[:, sel], y[sel], atol, rtol)
         converged[done] = ok
     return SteadyOutcome(y, converged, res, time, steps, n_rhs)
 
@@ -241,7 +242,7 @@ def _polish(k: TorchKernels, g, y, f, res, done, dense: bool, totals, atol: floa
     return settled
 
 
-def _stable(k: TorchKernels, g: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def _stable(k: TorchKernels, g: torch.Tensor, y: torch.Tensor, atol: float, rtol: float):
     """``(batch,)`` bool: ``y`` is an isolated, linearly stable steady state.
 
     Every eigenvalue of ``J - C^T C`` (``C`` the conservation laws, which move the zero
@@ -249,9 +250,29 @@ def _stable(k: TorchKernels, g: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     Otherwise the state is a saddle or repeller that Newton landed on, a centre the
     trajectory circles forever, or one point of a continuum of steady states
     (``A -> 0, A -> B``) whose position depends on the transient, none of which is
-    the state the chemistry settles in. A triangular Jacobian without laws has its
-    eigenvalues on the diagonal; otherwise the dense eigenvalues are computed.
+    the state the chemistry settles in.
+
+    Near such a continuum the eigenvalues are only small, not zero: Newton can stop where
+    species that the chemistry drives to 0 are still ~1e-6 (``S0 + S2 -> 2 S1``,
+    ``S1 -> S0 + S2``, ... keep ``S2`` wherever ``S0`` and ``S1`` run out, and Newton's
+    ``S2`` was 2.00002 where the trajectory's is 2.1085). So where setting the species
+    below ``_EDGE * ||y||`` to exactly 0 still leaves a steady state (within the
+    tolerance), that state must pass the test too.
     """
+    ok = _stable_at(k, g, y)
+    tiny = (y > 0) & (y <= _EDGE * y.abs().amax(1, keepdim=True))
+    idx = torch.nonzero(ok & tiny.any(1))[:, 0]
+    if idx.numel():
+        edge = torch.where(tiny[idx], torch.zeros_like(y[idx]), y[idx])
+        r = k.rhs(g[:, idx], edge).abs().amax(1)
+        on = r <= atol + rtol * edge.abs().amax(1)
+        ok[idx[on]] = _stable_at(k, g[:, idx[on]], edge[on])
+    return ok
+
+
+def _stable_at(k: TorchKernels, g: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The eigenvalue test of :func:`_stable` at ``y`` itself. A triangular Jacobian without
+    laws has its eigenvalues on the diagonal; otherwise the dense eigenvalues are computed."""
     if y.shape[0] == 0:
         return torch.ones(0, dtype=torch.bool, device=y.device)
     laws = k.conservation
