@@ -122,6 +122,23 @@ def test_newton_stopping_short_of_a_continuum_is_not_converged(method):
     assert abs(ss.concentrations[0, 2] - settled[2]) > 0.1  # Newton's point is elsewhere
 
 
+def test_newton_stopping_near_the_origin_is_not_converged():
+    # Every reaction needs two molecules, so everything runs down together, and S1 stops
+    # wherever S0 and S2 run out (0.0761 from this start). Newton stopped near the origin
+    # (3.3e-7, 7.6e-7, 5.2e-8), where every eigenvalue is ~ -1e-6 and the residual ~1e-13:
+    # "stable" relative to the state's own size, but at the origin the Jacobian is 0.
+    net = ReactionNetwork(
+        [Species(f"S{i}") for i in range(3)],
+        [Reaction.parse("2 S2 -> S0", 1.0), Reaction.parse("S0 + S1 -> S1 + S2", 0.5),
+         Reaction.parse("S0 + S2 -> S0 + S1", 1.0), Reaction.parse("S1 + S2 -> 0", 3.0)],
+    )  # fmt: skip
+    y0 = np.array([[1.9978713860856097, 0.6693873765627845, 0.9901937055555897]])
+    ss = steady_state(net, y0=y0, solver=TorchODE(), throw=False)
+    assert not ss.converged[0]
+    long = integrate(net, None, [0.0, 2e3], y0=y0, solver=ScipyODE(rtol=1e-10, atol=1e-14))
+    assert long.concentrations[0, -1, 1] == pytest.approx(0.07612138, rel=1e-5)
+
+
 def test_the_failure_message_names_what_to_do():
     net = _net([("0 -> A", 1.0)])
     with pytest.raises(ConvergenceError, match="not a stable steady state: unbounded growth"):

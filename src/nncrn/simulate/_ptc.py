@@ -91,6 +91,7 @@ def ptc_steady_state(
     """
     b, nd = y_full.shape[0], k.n_dynamic
     y = y_full[:, k.dynamic].clone()
+    start_scale = y.abs().amax(1) if nd else None  # (see _stable)
     dev, dt_ = y.device, y.dtype
     laws = k.conservation
     totals = None if laws is None else y @ laws.T  # (batch, n_laws), fixed by the start
@@ -163,7 +164,7 @@ def ptc_steady_state(
         ok = settled | ~moved  # items that started at a steady state are not checked
         sel = torch.nonzero(done)[:, 0][moved]
         if check_stability or (k.triangular and k.conservation is None):  # free there
-            ok[moved] = settled[moved] & _stable(k, g[:, sel], y[sel], atol, rtol)
+            ok[moved] = settled[moved] & _stable(k, g[:, sel], y[sel], atol, rtol, start_scale[sel])
         converged[done] = ok
     return SteadyOutcome(y, converged, res, time, steps, n_rhs)
 
@@ -242,7 +243,10 @@ def _polish(k: TorchKernels, g, y, f, res, done, dense: bool, totals, atol: floa
     return settled
 
 
-def _stable(k: TorchKernels, g: torch.Tensor, y: torch.Tensor, atol: float, rtol: float):
+def _stable(
+    k: TorchKernels, g: torch.Tensor, y: torch.Tensor, atol: float, rtol: float,
+    start_scale: torch.Tensor,
+) -> torch.Tensor:
     """``(batch,)`` bool: ``y`` is an isolated, linearly stable steady state.
 
     Every eigenvalue of ``J - C^T C`` (``C`` the conservation laws, which move the zero
@@ -257,10 +261,13 @@ def _stable(k: TorchKernels, g: torch.Tensor, y: torch.Tensor, atol: float, rtol
     ``S1 -> S0 + S2``, ... keep ``S2`` wherever ``S0`` and ``S1`` run out, and Newton's
     ``S2`` was 2.00002 where the trajectory's is 2.1085). So where setting the species
     below ``_EDGE * ||y||`` to exactly 0 still leaves a steady state (within the
-    tolerance), that state must pass the test too.
+    tolerance), that state must pass the test too. ``||y||`` is the larger of the final
+    and the initial state's (``start_scale``): where everything ran down to ~1e-6 from
+    amounts of order 1, Newton can stop near the origin as well.
     """
     ok = _stable_at(k, g, y)
-    tiny = (y > 0) & (y <= _EDGE * y.abs().amax(1, keepdim=True))
+    scale = torch.maximum(y.abs().amax(1), start_scale)[:, None]
+    tiny = (y > 0) & (y <= _EDGE * scale)
     idx = torch.nonzero(ok & tiny.any(1))[:, 0]
     if idx.numel():
         edge = torch.where(tiny[idx], torch.zeros_like(y[idx]), y[idx])
