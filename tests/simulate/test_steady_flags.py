@@ -101,42 +101,37 @@ def test_a_continuum_of_steady_states_is_not_converged():
     assert long.concentrations[0, -1, 1] == pytest.approx(np.log(3.0) / 2, rel=1e-6)
 
 
+# Random networks on which Newton stopped short of a continuum of steady states and the
+# state passed as stable (every eigenvalue negative, if small), though the chemistry
+# settles elsewhere: (reactions, start, species index, the value the chemistry reaches).
+SHORT_OF_A_CONTINUUM = {
+    # S0 and S1 run out and S2 keeps its value then; Newton stopped at (1e-6, 4e-6, 2.00002)
+    # with eigenvalues -6, -1.7e-5, -6.3e-7; at (0, 0, 2.00002) the Jacobian is singular.
+    "edge": ([("S0 + S2 -> 2 S1", 2.0), ("S1 + S2 -> S2", 0.5), ("2 S1 -> S2", 1.0),
+              ("S1 -> S0 + S2", 1.0)],
+             [1.609451486382242, 1.9402648453979874, 0.8913875159321815], 2, 2.10854488),
+    # Every reaction needs two molecules, so all runs down together; Newton stopped near the
+    # origin (3.3e-7, 7.6e-7, 5.2e-8), eigenvalues ~ -1e-6; at the origin the Jacobian is 0.
+    "origin": ([("2 S2 -> S0", 1.0), ("S0 + S1 -> S1 + S2", 0.5), ("S0 + S2 -> S0 + S1", 1.0),
+                ("S1 + S2 -> 0", 3.0)],
+               [1.9978713860856097, 0.6693873765627845, 0.9901937055555897], 1, 0.07612138),
+}  # fmt: skip
+
+
 @pytest.mark.parametrize("method", ["auto", "newton"])
-def test_newton_stopping_short_of_a_continuum_is_not_converged(method):
-    # S0 and S1 run out, and S2 keeps whatever value it has then: every (0, 0, s) is a
-    # steady state. Newton stopped at S0 = 1e-6, S1 = 4e-6, S2 = 2.00002 with a residual of
-    # 4e-11 and eigenvalues -6, -1.7e-5, -6.3e-7 there (all negative: it passed as stable),
-    # while the chemistry reaches S2 = 2.1085. At (0, 0, 2.00002) the Jacobian is singular.
-    net = ReactionNetwork(
-        [Species(f"S{i}") for i in range(3)],
-        [Reaction.parse("S0 + S2 -> 2 S1", 2.0), Reaction.parse("S1 + S2 -> S2", 0.5),
-         Reaction.parse("2 S1 -> S2", 1.0), Reaction.parse("S1 -> S0 + S2", 1.0)],
-    )  # fmt: skip
-    y0 = np.array([[1.609451486382242, 1.9402648453979874, 0.8913875159321815]])
+@pytest.mark.parametrize("case", sorted(SHORT_OF_A_CONTINUUM))
+def test_newton_stopping_short_of_a_continuum_is_not_converged(case, method):
+    reactions, start, i, reached = SHORT_OF_A_CONTINUUM[case]
+    net = ReactionNetwork([Species(f"S{j}") for j in range(3)],
+                          [Reaction.parse(r, k) for r, k in reactions])  # fmt: skip
+    y0 = np.array([start])
     ss = steady_state(net, y0=y0, solver=TorchODE(steady_method=method), throw=False)
     assert not ss.converged[0]
     long = integrate(net, None, [0.0, 1e3, 2e3], y0=y0, solver=ScipyODE(rtol=1e-10, atol=1e-14))
     settled = long.concentrations[0, -1]
     np.testing.assert_allclose(settled, long.concentrations[0, -2], atol=1e-12)
-    assert settled[2] == pytest.approx(2.10854488, rel=1e-6)
-    assert abs(ss.concentrations[0, 2] - settled[2]) > 0.1  # Newton's point is elsewhere
-
-
-def test_newton_stopping_near_the_origin_is_not_converged():
-    # Every reaction needs two molecules, so everything runs down together, and S1 stops
-    # wherever S0 and S2 run out (0.0761 from this start). Newton stopped near the origin
-    # (3.3e-7, 7.6e-7, 5.2e-8), where every eigenvalue is ~ -1e-6 and the residual ~1e-13:
-    # "stable" relative to the state's own size, but at the origin the Jacobian is 0.
-    net = ReactionNetwork(
-        [Species(f"S{i}") for i in range(3)],
-        [Reaction.parse("2 S2 -> S0", 1.0), Reaction.parse("S0 + S1 -> S1 + S2", 0.5),
-         Reaction.parse("S0 + S2 -> S0 + S1", 1.0), Reaction.parse("S1 + S2 -> 0", 3.0)],
-    )  # fmt: skip
-    y0 = np.array([[1.9978713860856097, 0.6693873765627845, 0.9901937055555897]])
-    ss = steady_state(net, y0=y0, solver=TorchODE(), throw=False)
-    assert not ss.converged[0]
-    long = integrate(net, None, [0.0, 2e3], y0=y0, solver=ScipyODE(rtol=1e-10, atol=1e-14))
-    assert long.concentrations[0, -1, 1] == pytest.approx(0.07612138, rel=1e-5)
+    assert settled[i] == pytest.approx(reached, rel=1e-5)
+    assert abs(ss.concentrations[0, i] - settled[i]) > 0.05  # Newton's point is elsewhere
 
 
 def test_the_failure_message_names_what_to_do():
