@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from nncrn._errors import FormatError, InputError
+from nncrn.network._jsontext import loads
 from nncrn.network._network import KINETICS, ReactionNetwork, Readout, thaw_json
 from nncrn.network._reaction import Reaction
 from nncrn.network._species import Species
@@ -94,14 +95,10 @@ def network_from_json(text: str | bytes) -> ReactionNetwork:
             "read a network file with ReactionNetwork.load(path)"
         )
     try:
-        doc = json.loads(text)
+        doc = loads(text, "network JSON", "; the file must be one written by "
+                    "ReactionNetwork.save or `nncrn compile`")  # fmt: skip
     except UnicodeDecodeError as exc:
         raise FormatError(_not_utf8("network JSON", exc)) from None
-    except json.JSONDecodeError as exc:
-        raise FormatError(
-            f"network JSON is malformed at line {exc.lineno} column {exc.colno}: {exc.msg}; "
-            "the file must be one written by ReactionNetwork.save or `nncrn compile`"
-        ) from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
         raise FormatError(

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from nncrn._errors import InputError, NetworkError
-from nncrn.network._reaction import Reaction
+from nncrn.network._metadata import check_metadata
+from nncrn.network._reaction import Reaction, check_text
 from nncrn.network._species import Role, Species, check_name
 from nncrn.network._stoich import StoichiometryView
 
@@ -45,6 +46,7 @@ class Readout:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise NetworkError(f"readout name must be a non-empty string, got {self.name!r}")
+        check_text(self.name, "readout name is", "rename the readout")
         check_name(self.plus, "readout species")
         if self.minus is not None:
             check_name(self.minus, "readout species")
@@ -54,17 +56,26 @@ class Readout:
                 )
 
 
-def _freeze_json(value: Any, where: str) -> Any:
+MAX_METADATA_DEPTH = 64
+"""How deeply metadata containers may nest; nncrn's own metadata nests 4 levels deep."""
+
+
+def _freeze_json(value: Any, where: str, depth: int = 0) -> Any:
     """Deep-copy a JSON-compatible value into immutable containers."""
+    if isinstance(value, Mapping | list | tuple) and depth >= MAX_METADATA_DEPTH:
+        raise NetworkError(
+            f"metadata at {where} nests lists and objects more than {MAX_METADATA_DEPTH} levels "
+            "deep; metadata is provenance (names, settings), so flatten it or drop that entry"
+        )
     if isinstance(value, Mapping):
         out = {}
         for k, v in value.items():
             if not isinstance(k, str):
                 raise NetworkError(f"metadata key {k!r} in {where} must be a string")
-            out[k] = _freeze_json(v, f"{where}.{k}")
+            out[k] = _freeze_json(v, f"{where}.{k}", depth + 1)
         return MappingProxyType(out)
     if isinstance(value, list | tuple):
-        return tuple(_freeze_json(v, where) for v in value)
+        return tuple(_freeze_json(v, where, depth + 1) for v in value)
     if isinstance(value, np.generic):
         value = value.item()
     if value is None or isinstance(value, bool | int | str):
@@ -117,7 +128,9 @@ class ReactionNetwork:
         of role ``OUTPUT``, in species order.
     metadata:
         JSON-compatible provenance (source model, scheme, eps, ...), None for none. Never
-        used in numerics.
+        used in numerics. The keys nncrn itself reads (``feature_names``, ``classes``,
+        ``scheme``, ``layers``, ``output_stage``, ``renamed_species``) must have the shape
+        nncrn writes; see :func:`nncrn.network._metadata.check_metadata`.
 
     Nothing mutates a network; methods such as :meth:`with_rates` return a new one.
 
@@ -204,7 +217,9 @@ class ReactionNetwork:
                 f"metadata must be a mapping with string keys (JSON object), or None for none; "
                 f"got {type(metadata).__name__}"
             )
-        object.__setattr__(self, "metadata", _freeze_json(dict(metadata), "metadata"))
+        metadata = _freeze_json(dict(metadata), "metadata")
+        check_metadata(metadata, species, readout)
+        object.__setattr__(self, "metadata", metadata)
         object.__setattr__(self, "_index", MappingProxyType(index))
 
     # ------------------------------------------------------------------ lookups

@@ -15,7 +15,7 @@ import operator
 
 import numpy as np
 
-__all__ = ["as_integer", "as_real", "fmt_number"]
+__all__ = ["as_integer", "as_real", "fmt_digits", "fmt_number"]
 
 _NOT_NUMBERS = (bool, np.bool_, str, bytes, bytearray)
 
@@ -69,7 +69,23 @@ def as_integer(value: object) -> int | None:
 
 
 def fmt_number(value: object) -> str:
-    """``value`` for an error message: plain ``1.5`` / ``3`` for numbers, ``repr`` otherwise."""
+    """``value`` for an error message: plain ``1.5`` / ``3`` for numbers, ``repr`` otherwise.
+
+    An integer too long to print in full (Python refuses ``repr`` past 4300 digits, and
+    such a number helps no reader) is shown by its leading digits and its length.
+    """
     if isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.shape == ()):
         value = value.item()
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 96:
+        if value.bit_length() <= 10_000:
+            return fmt_digits(str(value))
+        return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits"
     return repr(value)
+
+
+def fmt_digits(text: str) -> str:
+    """A run of digits for a message: in full up to 30 characters, else ``123...`` and its length."""
+    digits = text.lstrip("+-")
+    if len(digits) <= 30:
+        return text
+    return f"{text[: len(text) - len(digits) + 12]}... (a {len(digits)}-digit number)"

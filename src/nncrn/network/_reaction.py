@@ -9,17 +9,62 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from nncrn._errors import NetworkError
-from nncrn.network._numbers import as_integer, as_real, fmt_number
+from nncrn.network._numbers import as_integer, as_real, fmt_digits, fmt_number
 from nncrn.network._species import check_name
 
-__all__ = ["Reaction"]
+__all__ = ["MAX_COEFFICIENT", "Reaction", "check_text"]
+
+MAX_COEFFICIENT = 2**15
+"""Largest stoichiometric coefficient a :class:`Reaction` accepts (32768).
+
+Mass action raises a concentration to its reactant coefficient and an SSA propensity
+multiplies that many falling factors, so a coefficient of a million makes every
+simulator crawl and one of ``2**63`` overflows the integer arrays; no compiled network
+comes near (the dual-rail scheme's integer weights stop at the same ``2**15``). Every
+reader (JSON, SBML, Antimony, CRN text) refuses a larger coefficient with this limit.
+"""
 
 # A coefficient is separated from the name by whitespace or '*' ("2 Y", "2*Y"): "3PG" is
 # not read as 3 PG (names cannot start with a digit, and the CRN text reader agrees).
 _TERM = re.compile(r"^\s*(?:(\d+)(?:\s*\*\s*|\s+))?([A-Za-z_][A-Za-z0-9_]*)\s*$")
 
 
-def _freeze_side(side: object, what: str) -> Mapping[str, int]:
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def check_text(text: str, what: str, fix: str) -> None:
+    """Refuse a lone surrogate (``"\\ud800"``) in free text such as a label.
+
+    A lone surrogate is not a character: no UTF-8 file (network JSON aside, which escapes
+    it) can hold one, so a label with one could not be exported to CRN text, Antimony or
+    SBML. ``what`` leads the message (``"reaction 3 (A -> B) has label"``).
+    """
+    bad = _SURROGATE.search(text)
+    if bad is not None:
+        raise NetworkError(
+            f"{what} {text!r}, which contains the lone surrogate {bad.group()!r} (U+"
+            f"{ord(bad.group()):04X}) at position {bad.start()}: half of a UTF-16 pair, not a "
+            f"character, so no text file can hold it. {fix.capitalize()} with the character "
+            "meant (decode the source text as UTF-8, or join the surrogate pair)"
+        )
+
+
+def _raw_equation(reactants: object, products: object) -> str:
+    """The reaction as text for a message, from the (not yet validated) sides."""
+
+    def side(value: object) -> str:
+        if not isinstance(value, Mapping) or not value:
+            return "0"
+        terms = []
+        for name, coeff in value.items():
+            shown = fmt_number(coeff)
+            terms.append(str(name) if shown == "1" else f"{shown} {name}")
+        return " + ".join(terms)
+
+    return f"{side(reactants)} -> {side(products)}"
+
+
+def _freeze_side(side: object, what: str, equation: str) -> Mapping[str, int]:
     if side is None:
         return MappingProxyType({})
     if not isinstance(side, Mapping):
@@ -40,6 +85,13 @@ def _freeze_side(side: object, what: str) -> Mapping[str, int]:
             raise NetworkError(
                 f"species {name!r} has {what} coefficient {fmt_number(coeff)}; coefficients "
                 "must be positive integers (leave a species out instead of giving it 0)"
+            )
+        if n > MAX_COEFFICIENT:
+            raise NetworkError(
+                f"reaction {equation} gives species {name!r} the {what} coefficient "
+                f"{fmt_number(n)}, above the limit of {MAX_COEFFICIENT} (2**15) on "
+                "stoichiometric coefficients; such a reaction cannot be simulated. Split it "
+                "into elementary steps or rescale the species"
             )
         out[name] = n
     return MappingProxyType(out)
@@ -76,8 +128,9 @@ class Reaction:
     label: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "reactants", _freeze_side(self.reactants, "reactant"))
-        object.__setattr__(self, "products", _freeze_side(self.products, "product"))
+        equation = _raw_equation(self.reactants, self.products)
+        object.__setattr__(self, "reactants", _freeze_side(self.reactants, "reactant", equation))
+        object.__setattr__(self, "products", _freeze_side(self.products, "product", equation))
         rate = as_real(self.rate)
         if rate is None:
             raise NetworkError(
@@ -95,6 +148,7 @@ class Reaction:
         object.__setattr__(self, "rate", rate)
         if not isinstance(self.label, str):
             raise NetworkError(f"reaction label must be a string, got {type(self.label).__name__}")
+        check_text(self.label, f"reaction {self} has label", "relabel the reaction")
 
     @classmethod
     def parse(cls, text: str, rate: float, label: str = "") -> Reaction:
@@ -145,6 +199,11 @@ class Reaction:
         return self.equation()
 
 
+def _short(text: str) -> str:
+    """``repr(text)``, cut to 80 characters for a message."""
+    return repr(text) if len(text) <= 80 else f"{text[:60]!r}... ({len(text)} characters)"
+
+
 def _parse_side(side: str, text: str) -> dict[str, int]:
     side = side.strip()
     if side in ("", "0", "∅"):
@@ -158,6 +217,13 @@ def _parse_side(side: str, text: str) -> dict[str, int]:
                 "name optionally preceded by an integer coefficient and a space or '*', as in "
                 "'2 Y' or '2*Y' (species names cannot start with a digit)"
             )
-        coeff = int(m.group(1)) if m.group(1) else 1
+        digits = m.group(1)
+        if digits and len(digits.lstrip("0")) > len(str(MAX_COEFFICIENT)):
+            raise NetworkError(
+                f"reaction {_short(text)} has the coefficient {fmt_digits(digits)}, above the limit "
+                f"of {MAX_COEFFICIENT} (2**15) on stoichiometric coefficients; split it into "
+                "elementary steps or rescale the species"
+            )
+        coeff = int(digits) if digits else 1
         out[m.group(2)] = out.get(m.group(2), 0) + coeff
     return out
