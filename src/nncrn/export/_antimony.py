@@ -33,9 +33,12 @@ SBML route decodes text that looks like an XML entity (``&amp;``). Subnormal num
 
 from __future__ import annotations
 
+import bisect
+import math
 import re
+import sys
 
-from nncrn._errors import FormatError
+from nncrn._errors import FormatError, InputError
 from nncrn.export._common import (
     ANTIMONY_RESERVED,
     PRAGMA,
@@ -53,6 +56,7 @@ from nncrn.export._common import (
 )
 from nncrn.export._sbml_read import model_to_network, read_document
 from nncrn.network import ReactionNetwork, require_network
+from nncrn.network._numbers import fmt_digits
 
 __all__ = ["from_antimony", "to_antimony"]
 
@@ -173,18 +177,86 @@ def _xml_decoded(text: str) -> str:
     return _XML_REF.sub(ref, text)
 
 
-def from_antimony(text: str) -> ReactionNetwork:
+# Antimony's lexer: comments (a line comment ends at any line break, '#' starts one too),
+# strings, numbers and identifiers. A line comment is cut at the first line-break
+# character of any kind and strings never span lines, so text Antimony reads as code is
+# never skipped here.
+_TOKEN = re.compile(
+    r"""(?P<skip>//[^\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]*|#[^\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]*"""
+    r"""|/\*.*?\*/|"[^"\r\n]*")"""
+    r"|(?P<number>(?<![A-Za-z0-9_.])(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
+    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)",
+    re.DOTALL,
+)
+_LINE_BREAK = re.compile("\r\n|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+
+
+def _check_tokens(text: str, allow_imports: bool) -> None:
+    """Refuse ``import`` (unless allowed) and numbers a double cannot hold, naming the line.
+
+    Antimony's ``import "file"`` reads another file into the model (any path on the
+    machine). A literal that overflows a double (``1e400``) is read by Antimony as ``1``
+    with the unit ``e400``, and one that underflows (``1e-400``) as 0, silently.
+    """
+    starts = [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
+
+    def where(pos: int) -> str:
+        lineno = bisect.bisect_right(starts, pos)
+        line = text[starts[lineno - 1] :].splitlines()[0].strip()
+        return f"Antimony line {lineno} ({line if len(line) <= 60 else line[:57] + '...'!r})"
+
+    for m in _TOKEN.finditer(text):
+        if m["name"] == "import" and not allow_imports:
+            raise FormatError(
+                f"{where(m.start())}: 'import' reads another file into the model, and "
+                "from_antimony does not follow file references by default (a model file could "
+                "name any file on this machine). Paste the imported model into the text, or "
+                "pass allow_imports=True if you trust the text and the files it names"
+            )
+        if m["number"] is not None:
+            literal = m["number"]
+            value = float(literal)
+            mantissa = literal.lower().partition("e")[0]
+            if math.isinf(value):
+                raise FormatError(
+                    f"{where(m.start())}: the number {fmt_digits(literal)} is too large for a "
+                    "double (above about 1.8e308), and Antimony would read it as 1 with the "
+                    f"unit 'e...'; use a finite value"
+                )
+            if value < sys.float_info.min and mantissa.strip("0.") != "":
+                raise FormatError(
+                    f"{where(m.start())}: the number {fmt_digits(literal)} is below the smallest "
+                    f"normal double ({sys.float_info.min!r}); Antimony reads it as 0 or "
+                    "inexactly, and SBML readers cannot parse it. Use 0 or rescale the unit"
+                )
+
+
+def from_antimony(text: str, *, allow_imports: bool = False) -> ReactionNetwork:
     """Load Antimony text with the antimony package and read the resulting SBML model.
 
     ``//@nncrn`` pragmas restore roles, input ranges, readout and metadata. Needs the
     ``antimony`` package (``pip install 'nncrn[interop]'``).
+
+    ``allow_imports``: Antimony's ``import "file"`` reads another file (any path) into
+    the model; by default such text is refused with a :class:`~nncrn.FormatError` naming
+    the line, since a model file should not make nncrn read other files. Pass True for
+    trusted text whose imports you want followed.
+
+    Every number in the text must be a finite double above the subnormal range: Antimony
+    itself reads ``1e400`` as 1 (with a unit ``e400``), so such a literal is refused, as is
+    an assignment ``k = 0.5`` whose value Antimony read differently.
     """
     antimony = import_optional("antimony", "Antimony import", extra="interop")
     if not isinstance(text, str):
         raise FormatError(f"from_antimony expects Antimony text (str), got {type(text).__name__}")
+    if not isinstance(allow_imports, bool):
+        raise InputError(
+            f"from_antimony(allow_imports=...) must be True or False, got {allow_imports!r}"
+        )
     text = text.removeprefix("\ufeff")
+    _check_tokens(text, allow_imports)
     info: NncrnInfo | None = None
-    literals: dict[str, float] = {}
+    literals: dict[str, tuple[float, str] | None] = {}
     display: dict[str, str] = {}
     for lineno, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
@@ -192,7 +264,9 @@ def from_antimony(text: str) -> ReactionNetwork:
             info = info or NncrnInfo()
             parse_pragma(stripped[len(PRAGMA) + 2 :], info, f"Antimony line {lineno}")
         elif m := _ASSIGN.match(line.split("//")[0]):
-            literals[m.group(1)] = float(m.group(2))
+            # a name assigned twice (in two modules, say) is left as Antimony read it
+            once = m.group(1) not in literals
+            literals[m.group(1)] = (float(m.group(2)), f"Antimony line {lineno}") if once else None
         elif m := _DISPLAY_NAME.match(line):
             display[m.group(1)] = _ESCAPED.sub(r"\1", m.group(2))
     antimony.clearPreviousLoads()
@@ -208,23 +282,41 @@ def from_antimony(text: str) -> ReactionNetwork:
     return model_to_network(model, info)
 
 
-def _restore_literals(model, literals: dict[str, float]) -> None:
-    """Put back digits Antimony's 15-digit printing dropped (only where the values agree)."""
+def _restore_literals(model, literals: dict[str, tuple[float, str] | None]) -> None:
+    """Put back digits Antimony's 15-digit printing dropped; refuse values Antimony misread.
 
-    def agrees(printed: float, literal: float) -> bool:
-        return float(f"{literal:.15g}") == printed or literal == printed
+    Antimony prints 15 significant digits, so a value that agrees with its literal to 15
+    digits is replaced by the literal. One that does not agree was not read as written
+    (a number Antimony split into a value and a unit, say) and is an error naming the line.
+    """
+
+    def restore(ident: str, printed: float, kind: str, setter) -> None:
+        entry = literals.get(ident)
+        if entry is None:
+            return
+        literal, where = entry
+        if float(f"{literal:.15g}") == printed or literal == printed:
+            setter(literal)
+            return
+        raise FormatError(
+            f"{where}: {ident} = {literal!r} in the text, but Antimony read the {kind} as "
+            f"{printed!r}; write the number as a plain decimal (e.g. 0.25 or 2.5e-3) without "
+            "units"
+        )
 
     for i in range(model.getNumParameters()):
         p = model.getParameter(i)
-        lit = literals.get(p.getId())
-        if lit is not None and p.isSetValue() and agrees(p.getValue(), lit):
-            p.setValue(lit)
+        if p.isSetValue():
+            restore(p.getId(), p.getValue(), "parameter", p.setValue)
     for i in range(model.getNumSpecies()):
         sp = model.getSpecies(i)
-        lit = literals.get(sp.getId())
-        if lit is not None and sp.isSetInitialConcentration():
-            if agrees(sp.getInitialConcentration(), lit):
-                sp.setInitialConcentration(lit)
+        if sp.isSetInitialConcentration():
+            restore(sp.getId(), sp.getInitialConcentration(), "initial concentration",
+                    sp.setInitialConcentration)  # fmt: skip
+    for i in range(model.getNumCompartments()):
+        c = model.getCompartment(i)
+        if c.isSetSize():
+            restore(c.getId(), c.getSize(), "compartment size", c.setSize)
 
 
 def _restore_display_names(model, display: dict[str, str]) -> None:

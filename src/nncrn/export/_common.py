@@ -37,6 +37,7 @@ from typing import Any
 
 from nncrn._errors import FormatError, InputError, NetworkError
 from nncrn.network import ReactionNetwork, Readout, Role, Species
+from nncrn.network._jsontext import loads
 from nncrn.network._network import thaw_json
 
 __all__ = [
@@ -300,10 +301,7 @@ def _check_species_pragma(value: dict, where: str) -> None:
 def parse_pragma(body: str, info: NncrnInfo, where: str) -> None:
     """Add one pragma (the text after ``@nncrn``) to ``info``; malformed ones are errors."""
     kind, _, payload = body.strip().partition(" ")
-    try:
-        value = json.loads(payload)
-    except json.JSONDecodeError as exc:
-        raise FormatError(f"{where}: malformed @nncrn {kind} pragma ({exc.msg})") from None
+    value = loads(payload, f"{where}: the @nncrn {kind} pragma")
     if kind == "species":
         if not isinstance(value, dict) or not isinstance(value.get("name"), str):
             raise FormatError(f"{where}: @nncrn species pragma needs an object with a 'name'")

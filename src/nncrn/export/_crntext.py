@@ -59,7 +59,8 @@ from nncrn.export._common import (
     sanitise_names,
 )
 from nncrn.network import Reaction, ReactionNetwork, Species, require_network
-from nncrn.network._numbers import as_real
+from nncrn.network._numbers import as_real, fmt_digits
+from nncrn.network._reaction import MAX_COEFFICIENT
 
 __all__ = ["from_crn_text", "to_crn_text"]
 
@@ -122,13 +123,25 @@ def _parse_side(text: str, where: str) -> list[tuple[str, int]]:
                 "stands for the empty side (write 'A -> B', not 'A + 0 -> B'), and a "
                 "coefficient needs a species after it, as in '2 Y'"
             )
+        if m["coeff"] and len(m["coeff"].lstrip("0")) > len(str(MAX_COEFFICIENT)):
+            _refuse_coefficient(fmt_digits(m["coeff"]), term, where)
         if name[0].isdigit():
             _refuse_leading_digits(term, name, m["coeff"], where)
         coeff = int(m["coeff"]) if m["coeff"] else 1
+        if coeff > MAX_COEFFICIENT:
+            _refuse_coefficient(str(coeff), term, where)
         if coeff == 0:
             raise FormatError(f"{where}: coefficient 0 in {term!r}; leave the term out")
         out.append((name, coeff))
     return out
+
+
+def _refuse_coefficient(coeff: str, term: str, where: str) -> None:
+    raise FormatError(
+        f"{where}: {term if len(term) <= 60 else term[:40] + '...'!r} has the coefficient "
+        f"{coeff}, above the limit of {MAX_COEFFICIENT} (2**15) on stoichiometric "
+        "coefficients; split the reaction into elementary steps or rescale the species"
+    )
 
 
 def _refuse_leading_digits(term: str, name: str, coeff: str | None, where: str) -> None:
@@ -158,14 +171,21 @@ def _refuse_leading_digits(term: str, name: str, coeff: str | None, where: str) 
     if coeff:
         raise FormatError(
             f"{where}: {term!r} has the coefficient {coeff} before {name!r}, which is not a "
-            f"species name; write '{int(coeff) * int(digits)} {rest}' if {digits} is a second "
+            f"species name; write '{_product(coeff, digits)} {rest}' if {digits} is a second "
             f"coefficient ({coeff} x {digits}), and note that {rename}"
         )
-    molecules = "molecule" if int(digits) == 1 else "molecules"
+    molecules = "molecule" if digits.lstrip("0") == "1" else "molecules"
     raise FormatError(
         f"{where}: {term!r} is ambiguous: {digits} {molecules} of {rest!r}, or a species named "
         f"{name!r}? Write '{digits} {rest}' (or '{digits}*{rest}') for the coefficient; {rename}"
     )
+
+
+def _product(coeff: str, digits: str) -> str:
+    """``coeff * digits`` as text; a product too long to be a coefficient stays symbolic."""
+    if len(digits) > 30:
+        return f"{coeff} x {fmt_digits(digits)}"
+    return str(int(coeff) * int(digits))
 
 
 def _rate(literal: str, where: str, what: str) -> float:

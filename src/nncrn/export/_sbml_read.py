@@ -38,14 +38,17 @@ byte-order mark before the XML is ignored.
 
 from __future__ import annotations
 
-import json
 import math
 import re
+
+import numpy as np
 
 from nncrn._errors import FormatError, UnsupportedModelError
 from nncrn.export._common import NncrnInfo, import_optional
 from nncrn.export._sbml_write import NNCRN_NS
 from nncrn.network import Reaction, ReactionNetwork, Readout, Role, Species
+from nncrn.network._jsontext import loads
+from nncrn.network._reaction import MAX_COEFFICIENT
 
 __all__ = ["from_sbml", "model_to_network", "read_document"]
 
@@ -61,6 +64,7 @@ def read_document(text: str):
             "the SBML text is empty (nothing but whitespace); pass the contents of an SBML "
             "file, which starts with '<?xml' and holds an <sbml> element"
         )
+    _check_xml_shape(text)
     doc = libsbml.readSBMLFromString(text)
     _refuse_packages(doc, text)
     errors = [
@@ -77,6 +81,49 @@ def read_document(text: str):
     if doc.getModel() is None:
         raise FormatError("SBML document contains no <model>")
     return doc
+
+
+MAX_XML_DEPTH = 500
+"""How deeply SBML elements may nest. libsbml crashes the process (a C stack overflow, no
+exception) on MathML nested a few thousand deep; nncrn's own files nest about 10 deep and
+a kinetic law a few dozen at most."""
+
+_XML_SKIP = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>", re.DOTALL)
+_XML_TAG_BODY = r"""(?:[^<>"']|"[^"<]*"|'[^'<]*')*"""
+_XML_EMPTY = re.compile(rf"<[A-Za-z_]{_XML_TAG_BODY}/>")
+_XML_END = re.compile(rf"</{_XML_TAG_BODY}>")
+_XML_START = re.compile(rf"<[A-Za-z_]{_XML_TAG_BODY}>")
+_XML_OTHER = re.compile(r"[^\x00\x01]+")
+
+
+def _check_xml_shape(text: str) -> None:
+    """Refuse entity declarations and nesting deeper than :data:`MAX_XML_DEPTH`, before libsbml.
+
+    Entities (``<!ENTITY ...>``) are refused because libsbml expands them, so a few
+    lines could stand for nesting or text of any size. The depth is counted on the raw
+    text with regular expressions and numpy (no Python loop over elements), since the
+    crash happens inside libsbml's reader.
+    """
+    if "<!ENTITY" in text:
+        raise FormatError(
+            "the SBML text declares an XML entity (<!ENTITY ...>); SBML does not use entities "
+            "and nncrn refuses them (an entity can expand to text of any size). Remove the "
+            "DOCTYPE declaration and write the text out"
+        )
+    marks = _XML_SKIP.sub("", text.replace("\x00", "").replace("\x01", ""))
+    marks = _XML_START.sub("\x00", _XML_END.sub("\x01", _XML_EMPTY.sub("", marks)))
+    marks = _XML_OTHER.sub("", marks)
+    if len(marks) <= 2 * MAX_XML_DEPTH:
+        return
+    steps = np.where(np.frombuffer(marks.encode("ascii"), dtype=np.uint8) == 0, 1, -1)
+    depth = int(np.cumsum(steps, dtype=np.int64).max())
+    if depth > MAX_XML_DEPTH:
+        raise FormatError(
+            f"the SBML elements nest {depth} deep, more than the {MAX_XML_DEPTH} levels nncrn "
+            "reads (its own files nest about 10 deep; libsbml itself crashes on a few "
+            "thousand). A kinetic law nested this deeply is not mass action; write it as a "
+            "flat product k * A * B"
+        )
 
 
 _SBML_TAG = re.compile(r"<(?:\w+:)?sbml\b[^>]*>")
@@ -185,7 +232,7 @@ class _Law:
         if t == lib.AST_INTEGER:
             return float(node.getInteger())
         if t == lib.AST_RATIONAL:
-            return node.getNumerator() / node.getDenominator()
+            return self._quotient(float(node.getNumerator()), float(node.getDenominator()), node)
         if t in (lib.AST_REAL, lib.AST_REAL_E):
             return float(node.getReal())
         if t == lib.AST_NAME and node.getName() not in self.species:
@@ -221,6 +268,8 @@ class _Law:
             name = base.getName()
             if exponent is None:
                 raise self.refuse(f"species {name!r} raised to a power that is not a constant")
+            if not math.isfinite(exponent):
+                raise self.refuse(f"species {name!r} raised to the power {exponent}")
             if exponent != int(exponent):
                 raise self.refuse(f"species {name!r} raised to the non-integer power {exponent:g}")
             if exponent < 0:
@@ -363,6 +412,17 @@ def _side(rx, n: int, get, what: str) -> dict[str, int]:
                 '(SBML Level 3 has no default); set it, e.g. stoichiometry="1"'
             )
         c = ref.getStoichiometry()  # Levels 1 and 2: the default is 1
+        if not math.isfinite(c):
+            raise FormatError(
+                f"reaction {rx.getId()!r}: {what} {ref.getSpecies()!r} has stoichiometry {c}; "
+                "stoichiometries must be finite non-negative integers, e.g. 1 or 2"
+            )
+        if c > MAX_COEFFICIENT:
+            raise FormatError(
+                f"reaction {rx.getId()!r}: {what} {ref.getSpecies()!r} has stoichiometry {c:g}, "
+                f"above the limit of {MAX_COEFFICIENT} (2**15) on stoichiometric coefficients; "
+                "split the reaction into elementary steps or rescale the species"
+            )
         if c != int(c) or c < 0:
             raise UnsupportedModelError(
                 f"reaction {rx.getId()!r}: {what} {ref.getSpecies()!r} has stoichiometry {c}; "
@@ -450,10 +510,7 @@ def _annotation_info(model) -> NncrnInfo | None:
                                         minus))  # fmt: skip
         elif node.getName() == "metadata":
             text = "".join(node.getChild(j).getCharacters() for j in range(node.getNumChildren()))
-            try:
-                info.metadata = json.loads(text) if text.strip() else {}
-            except json.JSONDecodeError as exc:
-                raise FormatError(f"nncrn metadata annotation is not valid JSON: {exc}") from None
+            info.metadata = loads(text, "the nncrn metadata annotation") if text.strip() else {}
     for i in range(model.getNumSpecies()):
         sp = model.getSpecies(i)
         node = _child(sp.getAnnotation(), "species")
