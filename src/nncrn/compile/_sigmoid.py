@@ -35,10 +35,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from nncrn._errors import InputError
 from nncrn.compile._layers import Function, LayerStack
 from nncrn.compile._polynomial import Terms, build_feed_forward, check_activation, warn_replaced
 from nncrn.compile._scheme import Scheme
 from nncrn.network import Reaction, ReactionNetwork, Species
+from nncrn.network._numbers import as_real
 
 __all__ = ["ChemicalSigmoid", "chemical_sigmoid"]
 
@@ -55,12 +57,9 @@ def chemical_sigmoid(z: object, rate: float = 0.25) -> np.ndarray:
 
 
 def _check_rate(rate: object) -> float:
-    try:
-        value = float(rate)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(
+    value = as_real(rate)  # a real number, not a string or bool
+    if value is None or not math.isfinite(value) or value <= 0:
+        raise InputError(
             f"ChemicalSigmoid rate is {rate!r}; it must be finite and > 0 (it is the rate of the "
             "exchange Y <-> Yc that sets the activation's width; the default 0.25 gives slope "
             "1/2 at z = 0)"
