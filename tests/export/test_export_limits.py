@@ -191,3 +191,23 @@ def test_valid_unicode_labels_round_trip_exactly(writer, reader):
     back = reader(writer(net))
     assert back.reactions[0].label == "é 😀 𝔸 ok"
     assert writer(net).encode("utf-8")
+
+
+# ---------------------------------------------------------------- found by the fuzz suite
+def test_sbml_text_with_a_lone_surrogate_is_a_format_error():
+    text = to_sbml(tiny()).replace('name="r"', 'name="r\ud800"')
+    with pytest.raises(FormatError, match=r"lone surrogate '\\ud800' .* on line \d+"):
+        from_sbml(text)  # libsbml raised a TypeError
+
+
+def test_antimony_text_with_a_lone_surrogate_is_a_format_error():
+    pytest.importorskip("antimony")
+    with pytest.raises(FormatError, match="lone surrogate"):
+        from_antimony(BASE.replace("k*A", "k*A // \udfff"))
+
+
+def test_antimony_error_quoting_half_a_character_is_a_format_error():
+    pytest.importorskip("antimony")
+    # Antimony's message cut 'é' in half, and its own decoding raised UnicodeDecodeError
+    with pytest.raises(FormatError, match="Antimony text does not load"):
+        from_antimony("model m\n  é = 1\nend\n")

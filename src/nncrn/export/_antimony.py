@@ -54,7 +54,7 @@ from nncrn.export._common import (
     pragma_lines,
     provenance_text,
 )
-from nncrn.export._sbml_read import model_to_network, read_document
+from nncrn.export._sbml_read import model_to_network, read_document, refuse_surrogates
 from nncrn.network import ReactionNetwork, require_network
 from nncrn.network._numbers import fmt_digits
 
@@ -254,6 +254,7 @@ def from_antimony(text: str, *, allow_imports: bool = False) -> ReactionNetwork:
             f"from_antimony(allow_imports=...) must be True or False, got {allow_imports!r}"
         )
     text = text.removeprefix("\ufeff")
+    refuse_surrogates(text, "the Antimony text")
     _check_tokens(text, allow_imports)
     info: NncrnInfo | None = None
     literals: dict[str, tuple[float, str] | None] = {}
@@ -271,8 +272,11 @@ def from_antimony(text: str, *, allow_imports: bool = False) -> ReactionNetwork:
             display[m.group(1)] = _ESCAPED.sub(r"\1", m.group(2))
     antimony.clearPreviousLoads()
     if antimony.loadAntimonyString(text) < 0:
-        raise FormatError(f"Antimony text does not load: {antimony.getLastError().strip()}")
-    sbml = antimony.getSBMLString(antimony.getMainModuleName())
+        raise FormatError(f"Antimony text does not load: {_utf8(antimony.getLastError).strip()}")
+    main = _utf8(antimony.getMainModuleName)
+    if not main:
+        raise FormatError("the Antimony text defines no model; it needs 'model name ... end'")
+    sbml = _utf8(lambda: antimony.getSBMLString(main))
     antimony.clearPreviousLoads()
     model = read_document(sbml).getModel()
     _restore_literals(model, literals)
@@ -280,6 +284,15 @@ def from_antimony(text: str, *, allow_imports: bool = False) -> ReactionNetwork:
     if info is not None and info.readout is None:
         info.readout = []
     return model_to_network(model, info)
+
+
+def _utf8(call) -> str:
+    """``call()``, a function of the antimony package that returns text, even where its
+    bytes are not UTF-8 (an error message that quotes half of a multi-byte character)."""
+    try:
+        return call() or ""
+    except UnicodeDecodeError as exc:
+        return exc.object.decode("utf-8", "replace")
 
 
 def _restore_literals(model, literals: dict[str, tuple[float, str] | None]) -> None:

@@ -50,7 +50,7 @@ from nncrn.network import Reaction, ReactionNetwork, Readout, Role, Species
 from nncrn.network._jsontext import loads
 from nncrn.network._reaction import MAX_COEFFICIENT
 
-__all__ = ["from_sbml", "model_to_network", "read_document"]
+__all__ = ["from_sbml", "model_to_network", "read_document", "refuse_surrogates"]
 
 
 def read_document(text: str):
@@ -64,6 +64,7 @@ def read_document(text: str):
             "the SBML text is empty (nothing but whitespace); pass the contents of an SBML "
             "file, which starts with '<?xml' and holds an <sbml> element"
         )
+    refuse_surrogates(text, "the SBML text")
     _check_xml_shape(text)
     doc = libsbml.readSBMLFromString(text)
     _refuse_packages(doc, text)
@@ -81,6 +82,23 @@ def read_document(text: str):
     if doc.getModel() is None:
         raise FormatError("SBML document contains no <model>")
     return doc
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def refuse_surrogates(text: str, what: str) -> None:
+    """Refuse a lone surrogate (``"\\ud800"``): not a character, so no file holds one and
+    the readers' C libraries cannot take the text."""
+    bad = _SURROGATE.search(text)
+    if bad is not None:
+        line = text.count("\n", 0, bad.start()) + 1
+        raise FormatError(
+            f"{what} holds the lone surrogate {bad.group()!r} (U+{ord(bad.group()):04X}) on "
+            f"line {line}: half of a UTF-16 pair, not a character, so it is not text any "
+            "file can hold. Decode the file as UTF-8 (open(path, encoding='utf-8')) and "
+            "pass that text"
+        )
 
 
 MAX_XML_DEPTH = 500
