@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,26 +11,13 @@ from nncrn._errors import InputError, NNCRNWarning, UnsupportedModelError
 from nncrn.cli._info import (
     add_data_arguments,
     chemistry_report,
-    clip_features,
     load_features,
     make_solver,
+    model_features,
     report_rows,
+    subsample,
 )
-
-
-def _schemes() -> dict[str, Callable[[float], Any]]:
-    """The CLI's name -> scheme table (the library itself takes scheme objects)."""
-    from nncrn.compile import ChemicalSigmoid, DualRail, Polynomial, SmoothReLU
-
-    return {
-        "smooth-relu": lambda eps: SmoothReLU(eps),
-        "rectified-root": lambda eps: Polynomial.rectified_root(3, eps),
-        "sigmoid": lambda eps: ChemicalSigmoid(),
-        "dual-rail": lambda eps: DualRail(rescale=True),
-    }
-
-
-SCHEME_NAMES = ("smooth-relu", "rectified-root", "sigmoid", "dual-rail")
+from nncrn.cli._schemes import SCHEME_NAMES, make_scheme
 
 
 def _merge(order: list[str], keys: list[str]) -> None:
@@ -59,6 +45,14 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--argmax", action="store_true", help="append the chemical argmax stage to every network"
     )
+    p.add_argument("--labels", type=Path,
+                   help="CSV of class labels (names or indices; column `label` or the first), "
+                   "one per --inputs row: adds each scheme's accuracy")  # fmt: skip
+    p.add_argument("--times", action="store_true",
+                   help="also integrate trajectories for the completion times (90%%, 99%%); "
+                   "far slower than the steady states")  # fmt: skip
+    p.add_argument("--out", type=Path,
+                   help="directory to write each scheme's network into (NAME.json)")
     p.set_defaults(func=run)
 
 
@@ -70,8 +64,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
     from nncrn.compile import compile_network, with_argmax
 
     names = [n.strip() for n in args.schemes.split(",") if n.strip()]
-    table_of = _schemes()
-    unknown = [n for n in names if n not in table_of]
+    unknown = [n for n in names if n not in SCHEME_NAMES]
     if not names:
         raise InputError(
             f"--schemes {args.schemes!r} names no scheme; pass a comma-separated list from "
@@ -85,15 +78,19 @@ def run(args: argparse.Namespace, console: Any) -> int:
     eps = float(meta.get("eps", 1e-3))
     rng = meta.get("input_range")
     input_range = None if rng is None else [tuple(r) for r in rng]
+    if args.labels is not None and not args.inputs:
+        raise InputError("--labels go with --inputs (one label per input row)")
+    written: list[Path] = []
     columns: dict[str, dict[str, str]] = {}
     order: list[str] = []
     for name in names:
-        scheme = table_of[name](eps)
+        scheme = make_scheme(name, eps)
         try:
             with warnings.catch_warnings():
                 # rectified-root and sigmoid say they replace the activation: so does --help
                 warnings.simplefilter("ignore", NNCRNWarning)
-                network = compile_network(model, scheme=scheme, input_range=input_range)
+                network = compile_network(model, scheme=scheme, input_range=input_range,
+                                          input_scale=meta.get("input_scale"))  # fmt: skip
         except UnsupportedModelError as exc:
             columns[name] = {"refused": str(exc)}
             _merge(order, list(columns[name]))
@@ -107,11 +104,21 @@ def run(args: argparse.Namespace, console: Any) -> int:
         X = load_features(args, network)
         chem = None
         if X is not None:
+            labels = None
+            if args.labels is not None:  # one per --inputs row, thinned as --limit thins them
+                from nncrn.cli._io import input_matrix
+                from nncrn.cli._noise import _labels
+
+                n = len(input_matrix(network, args.inputs))
+                labels = _labels(args.labels, network, n)[subsample(n, args.limit)]
             with torch.no_grad():
-                reference = model(torch.tensor(clip_features(network, X)[0])).numpy()
-            chem = chemistry_report(
-                network, X, reference, t_max=args.t_max, solver=make_solver(args)
-            )
+                reference = model(torch.tensor(model_features(network, X))).numpy()
+            chem = chemistry_report(network, X, reference, t_max=args.t_max,
+                                    solver=make_solver(args), times=args.times, labels=labels)  # fmt: skip
+        if args.out is not None:
+            args.out.mkdir(parents=True, exist_ok=True)
+            network.save(args.out / f"{name}.json")
+            written.append(args.out / f"{name}.json")
         columns[name] = dict(report_rows(network, chem))
         _merge(order, list(columns[name]))
     table = Table(title=f"{args.model.name} compiled by {len(names)} schemes", header_style="bold")
@@ -121,4 +128,6 @@ def run(args: argparse.Namespace, console: Any) -> int:
     for key in order:
         table.add_row(key, *(columns[n].get(key, "-") for n in names))
     console.print(table)
+    for path in written:
+        console.print(f"wrote {path}")
     return 0

@@ -9,6 +9,7 @@ from typing import Any
 
 from nncrn._errors import InputError
 from nncrn.cli._io import check_output_dir, load_model
+from nncrn.cli._schemes import SCHEME_NAMES, make_scheme
 
 
 def register(sub: Any) -> None:
@@ -21,6 +22,12 @@ def register(sub: Any) -> None:
                    help="leak rate eps (> 0) of the smoothed ReLU that replaces the model's plain "
                    "ReLU layers (default 1e-3); SmoothReLU layers always compile with the eps "
                    "they were trained with, so --eps must equal it or be omitted")  # fmt: skip
+    p.add_argument("--scheme", choices=SCHEME_NAMES, default=None,
+                   help="construction (default: the model's own, as written by train/demo; "
+                   "else smooth-relu): smooth-relu, rectified-root (eps + z y - y^3), sigmoid, "
+                   "dual-rail (rate-independent; weights must be integer multiples of one unit "
+                   "per layer, e.g. --discretize ternary, and outputs come divided by the "
+                   "product of the units)")  # fmt: skip
     p.add_argument("--argmax", action="store_true",
                    help="add a winner-take-all stage: the outputs become class shares W0, W1, "
                    "... whose largest marks the class (trimolecular reactions; needs a model "
@@ -28,12 +35,16 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _scheme(eps: float | None, model: Any) -> Any:
-    """The scheme for ``--eps`` (None: the model's own, ``compile_network(scheme=None)``)."""
+def _scheme(name: str | None, eps: float | None, model: Any) -> Any:
+    """The scheme for ``--scheme``/``--eps`` (None: the model's own, ``compile_network(scheme=None)``)."""
     from nncrn.compile import SmoothReLU, layer_stack
 
+    if name not in (None, "smooth-relu"):
+        if eps is not None and not (math.isfinite(eps) and eps > 0):
+            raise InputError(f"--eps is {eps!r}; it must be a finite number > 0")
+        return make_scheme(name, 1e-3 if eps is None else eps)
     if eps is None:
-        return None
+        return None if name is None else SmoothReLU()
     if not math.isfinite(eps) or eps <= 0:
         raise InputError(
             f"--eps is {eps!r}; it must be a finite number > 0 (the leak rate of the smoothed "
@@ -57,8 +68,10 @@ def run(args: argparse.Namespace, console: Any) -> int:
 
     output = check_output_dir(args.output)
     model, meta = load_model(args.model)
-    scheme = _scheme(args.eps, model)
-    network = compile_network(model, scheme=scheme, input_range=meta.get("input_range"))
+    name = args.scheme or meta.get("scheme")
+    scheme = _scheme(name if name in SCHEME_NAMES else None, args.eps, model)
+    network = compile_network(model, scheme=scheme, input_range=meta.get("input_range"),
+                              input_scale=meta.get("input_scale"))  # fmt: skip
     if args.argmax:
         if len(network.readout) < 2:
             raise InputError(

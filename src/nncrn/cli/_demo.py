@@ -6,7 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from nncrn._errors import InputError
 from nncrn.cli import _pipeline
+from nncrn.cli._schemes import TRAINABLE
 
 
 def add_pipeline_options(p: argparse.ArgumentParser) -> None:
@@ -14,9 +16,70 @@ def add_pipeline_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--eps", type=float, default=1e-3,
                    help="smoothing eps of the smoothed ReLU (default: 1e-3)")  # fmt: skip
     p.add_argument("--epochs", type=int, default=60, help="training epochs (default: 60)")
-    p.add_argument("--seed", type=int, default=0, help="random seed for split and training")
+    p.add_argument("--seed", type=int, default=0, help="random seed for split and training (default: 0)")
+    p.add_argument("--test-size", type=float, default=0.25,
+                   help="held-out share of the rows, stratified (default: 0.25); 0 tests on the "
+                   "training rows (a train=test study)")  # fmt: skip
+    p.add_argument("--scheme", choices=TRAINABLE, default="smooth-relu",
+                   help="construction: smooth-relu (SmoothReLU activations, exact for real "
+                   "weights) or dual-rail (rate-independent; ReLU activations and integer "
+                   "weight levels: needs --discretize binary|ternary|linear). Default: smooth-relu")  # fmt: skip
+    p.add_argument("--bits", type=int,
+                   help="discretize weights per layer to this many bits (sign included); "
+                   "for --discretize linear|exponential")  # fmt: skip
+    p.add_argument("--discretize", choices=("exponential", "linear", "binary", "ternary"),
+                   help="weight level set (default with --bits: exponential; binary/ternary "
+                   "take no --bits)")  # fmt: skip
+    p.add_argument("--qat", action="store_true",
+                   help="quantization-aware training (straight-through) for --qat-epochs after "
+                   "the float training, instead of rounding the trained weights once")  # fmt: skip
+    p.add_argument("--qat-epochs", type=int, default=300,
+                   help="epochs of quantization-aware training (default: 300)")  # fmt: skip
+    p.add_argument("--quantize-biases", action="store_true",
+                   help="discretize the biases too (default: biases stay real; each is one "
+                   "initial amount or rate constant)")  # fmt: skip
     p.add_argument("--out", type=Path, default=Path("nncrn-out"),
                    help="output directory (default: ./nncrn-out)")  # fmt: skip
+
+
+def discretization_option(args: argparse.Namespace) -> Any:
+    """The :class:`nncrn.data.Discretization` of --bits/--discretize/--qat, or None."""
+    from nncrn.data import Discretization
+    from nncrn.train import check_bits
+
+    method = args.discretize
+    if method is None and args.bits is None:
+        for flag, set_ in (("--qat", args.qat), ("--quantize-biases", args.quantize_biases)):
+            if set_:
+                raise InputError(f"{flag} needs a discretization: add --discretize ternary "
+                                 "(or binary), or --bits N")  # fmt: skip
+        return None
+    method = method or "exponential"
+    if method in ("binary", "ternary"):
+        if args.bits is not None:
+            raise InputError(
+                f"--discretize {method} has fixed levels ({'1' if method == 'binary' else '2'} "
+                f"bit{'' if method == 'binary' else 's'}); drop --bits {args.bits}, or use "
+                f"--discretize linear|exponential --bits {args.bits}"
+            )
+        bits = 1 if method == "binary" else 2
+    elif args.bits is None:
+        raise InputError(f"--discretize {method} needs --bits N, e.g. --bits 3")
+    else:
+        bits = check_bits(args.bits)
+    if args.qat_epochs < 1:
+        raise InputError(f"--qat-epochs must be >= 1, got {args.qat_epochs}")
+    return Discretization(method, bits, qat=bool(args.qat), qat_epochs=args.qat_epochs,
+                          biases=bool(args.quantize_biases))  # fmt: skip
+
+
+def options(args: argparse.Namespace) -> _pipeline.Options:
+    """The pipeline's options from the parsed command line."""
+    return _pipeline.Options(
+        hidden=_pipeline.parse_hidden(args.hidden), eps=args.eps, epochs=args.epochs,
+        seed=args.seed, test_size=args.test_size, scheme=args.scheme,
+        discretization=discretization_option(args),
+    )  # fmt: skip
 
 
 def show(report: _pipeline.Report, title: str, console: Any) -> None:
@@ -28,6 +91,8 @@ def show(report: _pipeline.Report, title: str, console: Any) -> None:
     for label, value in report.rows:
         table.add_row(label, value)
     console.print(table)
+    for w in report.warnings:
+        console.print(f"[bold red]warning:[/bold red] [red]{w}[/red]", highlight=False)
     for f in report.files:
         console.print(f"wrote {f}")
 
@@ -40,16 +105,17 @@ def register(sub: Any) -> None:
         "chemical reaction network, simulate every test input as chemistry (batched, 256 per call), and "
         "compare the chemistry with the network.",
     )
-    p.add_argument("--dataset", choices=_pipeline.DATASETS, default="iris")
+    p.add_argument("--dataset", choices=_pipeline.DATASETS, default="iris",
+                   help="built-in dataset (default: iris); moons and circles are generated "
+                   "2-D two-class patterns")  # fmt: skip
     add_pipeline_options(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, console: Any) -> int:
-    hidden = _pipeline.parse_hidden(args.hidden)
+    opts = options(args)
     ds = _pipeline.builtin_dataset(args.dataset)
-    report = _pipeline.run(ds, hidden=hidden, eps=args.eps, epochs=args.epochs, seed=args.seed,
-                           out=args.out, console=console)  # fmt: skip
-    arch = "-".join(str(n) for n in (ds.X.shape[1], *hidden, len(ds.classes)))
-    show(report, f"nncrn demo: {ds.name} ({arch}, eps={args.eps:g})", console)
+    report = _pipeline.run(ds, opts, out=args.out, console=console)
+    arch = "-".join(str(n) for n in (ds.X.shape[1], *opts.hidden, len(ds.classes)))
+    show(report, f"nncrn demo: {ds.name} ({arch}, {opts.scheme}, eps={args.eps:g})", console)
     return 0

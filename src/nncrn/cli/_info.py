@@ -75,6 +75,23 @@ def clip_features(network: ReactionNetwork, X: np.ndarray) -> tuple[np.ndarray, 
     return np.maximum(X, lows), int((X < lows).sum())
 
 
+def model_features(network: ReactionNetwork, X: np.ndarray) -> np.ndarray:
+    """What the compiled model reads: features clipped (:func:`clip_features`) times each input
+    species' ``input_scale`` (1 unless the network keeps a feature scaling, e.g. min-max)."""
+    X = clip_features(network, X)[0]
+    if _dual_inputs(network):
+        return X
+    scale = np.array([network.species[network.index(n)].input_scale for n in network.inputs])
+    return X * scale
+
+
+def subsample(n: int, limit: int) -> np.ndarray:
+    """Indices of at most ``limit`` of ``n`` rows, evenly spaced (all rows if ``n <= limit``)."""
+    if n <= limit:
+        return np.arange(n)
+    return np.linspace(0, n - 1, limit).round().astype(int)
+
+
 def network_inputs(network: ReactionNetwork, X: np.ndarray) -> tuple[np.ndarray, int]:
     """Features -> the network's input columns (see :func:`clip_features`), clipped count."""
     X, clipped = clip_features(network, X)
@@ -103,29 +120,42 @@ def completion_times(t: np.ndarray, values: np.ndarray, final: np.ndarray, fract
 
 
 def chemistry_report(network: ReactionNetwork, X: np.ndarray, reference: np.ndarray | None = None,
-                     *, t_max: float = 1e4, solver: Any = None) -> dict[str, Any]:  # fmt: skip
+                     *, t_max: float = 1e4, solver: Any = None, times: bool = True,
+                     labels: np.ndarray | None = None) -> dict[str, Any]:  # fmt: skip
     """Resource and speed figures of ``network`` on features ``X`` (rows of a dataset).
 
     ``max_concentration`` is the largest concentration of any species at any sampled time
     or at steady state; ``t90``/``t99`` are :func:`completion_times` at 90% and 99% (median
     and worst over the rows) on a log grid up to ``t_max``; ``agreement`` compares the
-    argmax of the steady-state outputs with that of ``reference`` (the model's outputs).
+    argmax of the steady-state outputs with that of ``reference`` (the model's outputs) and
+    ``accuracy`` with ``labels`` (class indices), each over the converged rows' answers
+    (a row that did not converge counts as wrong). ``times=False`` skips the trajectories
+    (the completion times and the transient part of ``max_concentration``), which cost far
+    more than the steady states.
     """
     from nncrn.simulate import integrate, steady_state
 
     x, clipped = network_inputs(network, X)
     ss = steady_state(network, x, throw=False, solver=solver)
-    grid = np.concatenate(([0.0], t_max * np.logspace(-_DECADES, 0, _DECADES * _PER_DECADE + 1)))
-    traj = integrate(network, x, grid, throw=False, solver=solver)
     out: dict[str, Any] = {"rows": len(x), "clipped": clipped, "t_max": t_max,
                            "converged": int(ss.converged.sum())}  # fmt: skip
+    predicted = np.where(ss.converged, ss.outputs.argmax(1), -1)
+    if labels is not None:
+        out["accuracy"] = float(np.mean(predicted == np.asarray(labels)))
+    if not times:
+        out["max_concentration"] = float(np.nanmax(ss.concentrations))
+        if reference is not None:
+            out["agreement"] = float(np.mean(predicted == np.asarray(reference).argmax(1)))
+        return out
+    grid = np.concatenate(([0.0], t_max * np.logspace(-_DECADES, 0, _DECADES * _PER_DECADE + 1)))
+    traj = integrate(network, x, grid, throw=False, solver=solver)
     out["max_concentration"] = float(max(np.nanmax(traj.concentrations), np.nanmax(ss.concentrations)))
     for q in (0.9, 0.99):
         times = completion_times(grid, traj.outputs, ss.outputs, q)
         out[f"t{round(q * 100)}_median"] = float(np.median(times))
         out[f"t{round(q * 100)}_worst"] = float(times.max())
     if reference is not None:
-        out["agreement"] = float(np.mean(ss.outputs.argmax(1) == np.asarray(reference).argmax(1)))
+        out["agreement"] = float(np.mean(predicted == np.asarray(reference).argmax(1)))
     return out
 
 
@@ -144,13 +174,16 @@ def report_rows(network: ReactionNetwork, chem: dict[str, Any] | None) -> list[t
         rows.append(("rows simulated (converged)", f"{chem['rows']} ({chem['converged']})"))
         if chem["clipped"]:
             rows.append(("feature values clipped to input_range", str(chem["clipped"])))
-        rows.append(("max concentration reached", f"{chem['max_concentration']:.4g}"))
+        where = "" if "t90_median" in chem else " (at steady state)"
+        rows.append((f"max concentration reached{where}", f"{chem['max_concentration']:.4g}"))
         def when(t: float) -> str:  # inf: not done by the last sampled time
             return f"{t:.4g}" if np.isfinite(t) else f"> t-max {chem.get('t_max', np.inf):g}"
 
-        for q in ("90", "99"):
+        for q in ("90", "99") if "t90_median" in chem else ():
             rows.append((f"time to {q}% completion, median / worst",
                          f"{when(chem[f't{q}_median'])} / {when(chem[f't{q}_worst'])}"))  # fmt: skip
+        if "accuracy" in chem:
+            rows.append(("accuracy (labels)", f"{chem['accuracy']:.4f}"))
         if "agreement" in chem:
             rows.append(("NN agreement (argmax)", f"{chem['agreement']:.4f}"))
     return rows
@@ -242,9 +275,7 @@ def load_features(args: argparse.Namespace, network: ReactionNetwork) -> np.ndar
         X = input_matrix(network, args.inputs)
     else:
         return None
-    if len(X) > args.limit:
-        X = X[np.linspace(0, len(X) - 1, args.limit).round().astype(int)]
-    return X
+    return X[subsample(len(X), args.limit)]
 
 
 def register(sub: Any) -> None:
@@ -271,11 +302,12 @@ def run(args: argparse.Namespace, console: Any) -> int:
         if args.model is not None:
             import torch
 
-            from nncrn.cli._io import load_model
+            from nncrn.cli._io import check_model_matches, load_model
 
             model, _ = load_model(args.model)
+            check_model_matches(model, network, str(args.model), str(args.network))
             with torch.no_grad():
-                reference = model(torch.tensor(clip_features(network, X)[0])).numpy()
+                reference = model(torch.tensor(model_features(network, X))).numpy()
         chem = chemistry_report(network, X, reference, t_max=args.t_max, solver=make_solver(args))
     s = summary(network)
     table = Table(title=f"{args.network.name}: {network.n_species} species, "

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import math
 import os
-import tempfile
-from collections.abc import Callable, Sequence
+import stat
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import numpy as np
 
 from nncrn._errors import FormatError, InputError
 from nncrn.network import ReactionNetwork, require_readout
+from nncrn.network._json import atomic_path as _atomic_path
 
 MODEL_FORMAT = "nncrn.mlp"
 MODEL_VERSION = 1
@@ -36,9 +38,12 @@ def check_output_dir(path: str | os.PathLike, *, example: str | None = None) -> 
             f"{str(path / example)!r}"
         )
     parent = path.parent
+    if path.is_symlink():  # the link's target is what gets written
+        parent = Path(os.path.realpath(path)).parent
+        given = f"{given} (a link to {os.path.realpath(path)!r})"
     if not parent.exists():
         raise FileNotFoundError(
-            f"output directory {str(parent)!r} does not exist (for {str(path)!r}); "
+            f"output directory {str(parent)!r} does not exist (for {given!r}); "
             "create it first or choose another path"
         )
     if not parent.is_dir():
@@ -47,29 +52,78 @@ def check_output_dir(path: str | os.PathLike, *, example: str | None = None) -> 
 
 
 @contextmanager
-def atomic_path(path: str | os.PathLike):
-    """Yield a temporary path next to ``path``; move it into place only if the block succeeds.
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield the path to write in place of ``path``; it becomes ``path`` only if the block succeeds.
 
-    A failure anywhere in the block leaves no partial output file behind.
+    The directory is checked first (:func:`check_output_dir`); the rest is
+    :func:`nncrn.network._json.atomic_path`, the one mechanism every output goes through:
+    a unique temporary file renamed into place, a link's target written, a device or FIFO
+    written directly.
     """
     path = check_output_dir(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
-    os.close(fd)
-    # mkstemp creates 0600; give the file the mode a plain open() would (umask applied)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with _atomic_path(path) as tmp:
+        yield tmp
 
 
 def write_atomic(path: str | os.PathLike, writer: Callable[[Path], None]) -> None:
+    """Call ``writer(tmp)`` to write ``path`` through :func:`atomic_path`."""
     with atomic_path(path) as tmp:
         writer(tmp)
+
+
+def check_not_input(
+    output: str | os.PathLike | None,
+    inputs: Mapping[str, str | os.PathLike | None],
+    option: str = "-o",
+) -> None:
+    """Refuse an ``output`` that is one of the ``inputs`` (``{"the network": path, ...}``).
+
+    Writing it would replace an input file the user meant to keep. A path that does not
+    exist yet, ``None`` and ``"-"`` (standard output) never clash; nor does a device or
+    FIFO, which is written, not replaced. Links and hard links to the same file do.
+    """
+    if output is None or os.fspath(output) == "-":
+        return
+    try:
+        out_stat = os.stat(output)
+    except OSError:
+        return
+    if not stat.S_ISREG(out_stat.st_mode):
+        return
+    for what, path in inputs.items():
+        if path is None or os.fspath(path) == "-":
+            continue
+        try:
+            same = os.path.samefile(output, path)
+        except OSError:
+            continue
+        if same:
+            raise InputError(
+                f"{option} {os.fspath(output)!r} is the same file as {what} "
+                f"{os.fspath(path)!r}; writing it would replace the input — choose another "
+                "output path"
+            )
+
+
+MAX_PARAMETERS = 10_000_000
+
+
+def check_model_size(sizes: Sequence[int], option: str = "--hidden") -> int:
+    """The parameter count of an MLP with layer widths ``sizes`` (inputs, hidden..., outputs).
+
+    Refuses, before anything is allocated, a model above :data:`MAX_PARAMETERS`: every
+    weight becomes a reaction and every neuron a species, so such a network could neither
+    be trained here nor simulated.
+    """
+    count = sum((a + 1) * b for a, b in itertools.pairwise(sizes))
+    if count > MAX_PARAMETERS:
+        widths = ",".join(str(s) for s in sizes[1:-1])
+        raise InputError(
+            f"{option} {widths}: layer widths {list(sizes)} (inputs, hidden, outputs) give "
+            f"{count:,} weights and biases; nncrn builds at most {MAX_PARAMETERS:,} (each "
+            "weight becomes a reaction, each neuron a species) — use narrower layers"
+        )
+    return count
 
 
 def read_table(path: str | os.PathLike) -> tuple[list[str], list[list[str]]]:
@@ -79,7 +133,11 @@ def read_table(path: str | os.PathLike) -> tuple[list[str], list[list[str]]]:
         raise FileNotFoundError(f"CSV file {str(path)!r} does not exist")
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
-            rows = [r for r in csv.reader(fh) if any(cell.strip() for cell in r)]
+            reader = csv.reader(fh)
+            try:
+                rows = [r for r in reader if any(cell.strip() for cell in r)]
+            except csv.Error as exc:
+                raise FormatError(_csv_problem(path, reader.line_num, exc)) from None
     except UnicodeDecodeError as exc:
         head = path.read_bytes()[:2]
         kind = " (it starts with a UTF-16 byte-order mark)" if head in (b"\xff\xfe", b"\xfe\xff") else ""
@@ -101,6 +159,22 @@ def read_table(path: str | os.PathLike) -> tuple[list[str], list[list[str]]]:
     if not body:
         raise FormatError(f"CSV file {str(path)!r} has a header but no data rows")
     return header, body
+
+
+def _csv_problem(path: Path, line: int, exc: csv.Error) -> str:
+    """The message for a ``csv.Error`` at ``line`` of ``path``, with the likely cause."""
+    text = str(exc)
+    if "field larger than field limit" in text:
+        text = (
+            f"a field is longer than {csv.field_size_limit():,} characters, usually a double "
+            'quote (") without its closing quote, which runs the field on to the end of the file'
+        )
+        fix = "close or remove the stray quote"
+    elif "NUL" in text:
+        fix = "it looks like a binary file, not CSV text"
+    else:
+        fix = "check the quoting of that line"
+    return f"CSV file {str(path)!r} cannot be parsed at line {line}: {text}; {fix}"
 
 
 def numeric_columns(
@@ -133,7 +207,27 @@ def numeric_columns(
     return out
 
 
+def _utf8(text: str, what: str, path: str | os.PathLike) -> None:
+    """Refuse ``text`` that UTF-8 cannot encode (a lone surrogate such as ``\\ud800``)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise FormatError(
+            f"cannot write {os.fspath(path)!r}: {what} {text!r} holds "
+            f"{text[exc.start]!r}, a lone surrogate that UTF-8 cannot encode; rename it "
+            "(in the network or data file it comes from)"
+        ) from None
+
+
 def write_csv(path: str | os.PathLike, header: Sequence[str], rows: np.ndarray | list) -> None:
+    """Write ``header`` and ``rows`` as UTF-8 CSV through :func:`atomic_path`; floats exactly."""
+    for name in header:
+        _utf8(str(name), "column name", path)
+    for r in rows:
+        for v in r:
+            if isinstance(v, str):
+                _utf8(v, "value", path)
+
     def writer(tmp: Path) -> None:
         with tmp.open("w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
@@ -238,10 +332,21 @@ def load_model(path: str | os.PathLike) -> tuple[Any, dict]:
             f'{name}: "input_range" is {rng!r}; it must be null or a list of [low, high] '
             f"pairs, one per feature — {_RESAVE}"
         )
+    scale = doc.get("input_scale")
+    if scale is not None and not (
+        isinstance(scale, list)
+        and all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+                and v > 0 for v in scale)
+    ):
+        raise FormatError(
+            f'{name}: "input_scale" is {scale!r}; it must be null or a list of finite numbers '
+            f"> 0, one per feature (the factor the model reads each feature with) — {_RESAVE}"
+        )
     layers = doc.get("layers", [])
     if not isinstance(layers, list):
         raise FormatError(f'{name}: "layers" must be a list of layer objects — {_RESAVE}')
     modules = []
+    width: tuple[int, int] | None = None  # (layer, outputs) of the last linear layer
     for i, layer in enumerate(layers):
         kind = layer.get("type") if isinstance(layer, dict) else None
         where = f"{name} layer {i} ({kind})"
@@ -253,6 +358,17 @@ def load_model(path: str | os.PathLike) -> tuple[Any, dict]:
                     f"{where}: weight shape {w.shape} (outputs, inputs) needs a bias of shape "
                     f"({w.shape[0]},), got {b.shape} — {_RESAVE}"
                 )
+            if 0 in w.shape:
+                raise FormatError(
+                    f"{where}: weight shape {w.shape} (outputs, inputs) is empty; a linear "
+                    f"layer needs at least one input and one output — {_RESAVE}"
+                )
+            if width is not None and w.shape[1] != width[1]:
+                raise FormatError(
+                    f"{where}: weight shape {w.shape} takes {w.shape[1]} inputs, but layer "
+                    f"{width[0]} gives {width[1]} outputs — {_RESAVE}"
+                )
+            width = (i, w.shape[0])
             lin = torch.nn.Linear(w.shape[1], w.shape[0], dtype=torch.float64)
             with torch.no_grad():
                 lin.weight.copy_(torch.from_numpy(w))
@@ -274,14 +390,92 @@ def load_model(path: str | os.PathLike) -> tuple[Any, dict]:
                 f"model file layer {i} has unsupported type {kind!r}; layer types are "
                 f"{', '.join(_LAYER_TYPES)} — {_RESAVE}"
             )
+    if width is None:
+        raise FormatError(f'{name}: "layers" has no linear layer; a model needs one — {_RESAVE}')
+    sizes = model_sizes(torch.nn.Sequential(*modules))
+    _check_names(doc, "feature_names", sizes[0], "input features", name, (str,))
+    _check_names(doc, "classes", sizes[1], "outputs", name, (str, int))
     meta = {k: v for k, v in doc.items() if k not in ("format", "version", "layers")}
     return torch.nn.Sequential(*modules), meta
+
+
+def _check_names(
+    doc: dict, key: str, n: int, what: str, name: str, kinds: tuple[type, ...]
+) -> None:
+    """``doc[key]``, if present and not null, must be ``n`` distinct names of ``kinds``."""
+    value = doc.get(key)
+    if value is None:
+        return
+    kind = " or ".join({str: "strings", int: "integers"}[k] for k in kinds)
+    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+    ok = isinstance(value, list) and all(
+        isinstance(v, kinds) and not isinstance(v, bool) for v in value
+    )
+    if not ok:
+        raise FormatError(
+            f'{name}: "{key}" is {shown}; it must be null or a list of {kind}, one per '
+            f"{what[:-1]} — {_RESAVE}"
+        )
+    if len(value) != n:
+        raise FormatError(
+            f'{name}: "{key}" has {len(value)} entries ({shown}) but the model has {n} '
+            f"{what} — {_RESAVE}"
+        )
+    if len({str(v) for v in value}) != len(value):
+        raise FormatError(
+            f'{name}: "{key}" {shown} repeats a name; they must be distinct — {_RESAVE}'
+        )
+
+
+def model_sizes(model: Any) -> tuple[int, int]:
+    """``(inputs, outputs)`` of an MLP: the first linear layer's inputs, the last one's outputs."""
+    import torch
+
+    linear = [m for m in model if isinstance(m, torch.nn.Linear)]
+    return linear[0].in_features, linear[-1].out_features
+
+
+def check_model_matches(
+    model: Any, network: ReactionNetwork, model_name: str, network_name: str
+) -> None:
+    """Refuse a model whose input or output count differs from ``network``'s features or outputs.
+
+    A dual-rail network built with ``dual_inputs`` has two input species per feature.
+    """
+    n_in, n_out = model_sizes(model)
+    dual = bool((network.metadata.get("scheme") or {}).get("dual_inputs"))
+    features = len(network.inputs) // 2 if dual else len(network.inputs)
+    for count, what, theirs in ((n_in, "input features", features),
+                                (n_out, "outputs", len(network.outputs))):  # fmt: skip
+        if count != theirs:
+            raise InputError(
+                f"model {model_name!r} has {n_in} input features and {n_out} outputs, but "
+                f"network {network_name!r} has {features} input features and "
+                f"{len(network.outputs)} outputs ({what} differ); give the model the network "
+                "was compiled from"
+            )
+
+
+def _metadata_names(network: ReactionNetwork, key: str) -> list:
+    """``network.metadata[key]`` as a list of names (strings or integers); absent or null: []."""
+    value = network.metadata.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list | tuple) or not all(
+        isinstance(v, str | int) and not isinstance(v, bool) for v in value
+    ):
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+        raise FormatError(
+            f'the network\'s metadata "{key}" is {shown}; it must be null or a list of names '
+            "(strings) — fix the network file or compile it again from the model"
+        )
+    return list(value)
 
 
 def input_matrix(network: ReactionNetwork, path: Path) -> np.ndarray:
     """Features of ``path`` as an array, columns named by the network's inputs or feature names."""
     header, rows = read_table(path)
-    features = list(network.metadata.get("feature_names", ()))
+    features = _metadata_names(network, "feature_names")
     for names in (list(network.inputs), features):
         if names and set(names) <= set(header):
             return numeric_columns(path, header, rows, names)
@@ -302,7 +496,7 @@ def class_labels(path: Path, header: list[str], rows: list[list[str]], target: s
         )
     require_readout(network, path.name)
     k = header.index(target)
-    classes = [str(c) for c in network.metadata.get("classes") or ()]
+    classes = [str(c) for c in _metadata_names(network, "classes")]
     out = []
     for i, r in enumerate(rows):
         cell = r[k].strip()

@@ -5,28 +5,20 @@ Shared by ``nncrn demo`` (built-in datasets) and ``nncrn train`` (the user's CSV
 
 from __future__ import annotations
 
-import itertools
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nncrn._errors import InputError
+from nncrn._errors import ConvergenceWarning, InputError
 from nncrn.cli._io import numeric_columns, read_table, save_model, write_csv
+from nncrn.data import DATASETS, Dataset, Discretization, load_dataset
 
-DATASETS = ("iris", "digits", "wine", "breast_cancer")
+__all__ = ["DATASETS", "Options", "Report", "builtin_dataset", "csv_dataset", "run"]
+
 SIM_CHUNK = 256  # rows per steady-state call: the progress bar's granularity
-
-
-@dataclass
-class Dataset:
-    name: str
-    X: np.ndarray
-    y: np.ndarray
-    classes: list[str]
-    feature_names: list[str]
-
 
 def check_seed(seed: int, option: str = "--seed") -> int:
     """``seed`` if it is a valid random seed (``0 <= seed < 2**32``, what numpy and sklearn take)."""
@@ -46,15 +38,8 @@ def check_output_directory(out: Path, option: str = "--out") -> Path:
 
 
 def builtin_dataset(name: str) -> Dataset:
-    """One of scikit-learn's bundled datasets (no download)."""
-    from sklearn import datasets
-
-    if name not in DATASETS:
-        raise InputError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
-    bunch = getattr(datasets, f"load_{name}")()
-    names = [str(n) for n in getattr(bunch, "target_names", np.unique(bunch.target))]
-    return Dataset(name, bunch.data.astype(np.float64), bunch.target.astype(np.int64), names,
-                   [str(f) for f in bunch.feature_names])  # fmt: skip
+    """One of the built-in datasets (no download); see :func:`nncrn.data.load_dataset`."""
+    return load_dataset(name)
 
 
 def csv_dataset(path: str | Path, target: str) -> Dataset:
@@ -121,67 +106,6 @@ def parse_hidden(text: str) -> tuple[int, ...]:
     return sizes
 
 
-def train_mlp(X: np.ndarray, y: np.ndarray, n_classes: int, hidden: tuple[int, ...], eps: float,
-              epochs: int, seed: int, progress: Any = None,
-              quantize: tuple[int, str, bool] | None = None) -> Any:  # fmt: skip
-    """Train an MLP with ``nncrn.nn.SmoothReLU`` activations on min-max scaled features.
-
-    The scaling is folded into the first layer afterwards, so the returned model takes raw
-    features: the chemistry then needs no preprocessing step outside the network.
-    ``quantize = (bits, method, qat)`` discretizes the returned (folded) weights and biases
-    per layer with :func:`nncrn.train.quantize_model`, after ``epochs`` more epochs of
-    quantization-aware fine-tuning of the folded model (:func:`nncrn.train.qat_fit`) when
-    ``qat`` is true.
-    """
-    import torch
-
-    from nncrn.nn import SmoothReLU
-
-    if epochs < 1:
-        raise InputError(f"--epochs must be >= 1, got {epochs}")
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
-    low = X.min(axis=0)
-    span = X.max(axis=0) - low
-    span[span == 0] = 1.0  # constant feature: any scale works, its weight only shifts the bias
-    Xs = torch.tensor((X - low) / span)
-    yt = torch.tensor(y)
-    sizes = (X.shape[1], *hidden, n_classes)
-    modules: list[torch.nn.Module] = []
-    for i, (a, b) in enumerate(itertools.pairwise(sizes)):
-        modules.append(torch.nn.Linear(a, b, dtype=torch.float64))
-        if i < len(sizes) - 2:
-            modules.append(SmoothReLU(eps))
-    model = torch.nn.Sequential(*modules)
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3, weight_decay=1e-4)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    batch = 32
-    task = progress.add_task("training", total=epochs) if progress is not None else None
-    for _ in range(epochs):
-        perm = torch.randperm(len(yt), generator=gen)
-        for start in range(0, len(yt), batch):
-            idx = perm[start : start + batch]
-            opt.zero_grad()
-            loss = loss_fn(model(Xs[idx]), yt[idx])
-            loss.backward()
-            opt.step()
-        if task is not None:
-            progress.update(task, advance=1, description=f"training (loss {loss.item():.3f})")
-    first = model[0]
-    with torch.no_grad():
-        w = first.weight / torch.tensor(span)
-        first.bias.sub_(w @ torch.tensor(low))
-        first.weight.copy_(w)
-    if quantize is not None:  # the folded weights are the rate constants: discretize those
-        from nncrn.train import qat_fit, quantize_model
-
-        if quantize[2]:  # straight-through fine-tuning of the folded model on raw features
-            model, _ = qat_fit(model, X, y, bits=quantize[0], method=quantize[1], epochs=epochs,
-                               rng=seed)  # fmt: skip
-        model = quantize_model(model, quantize[0], quantize[1])
-    return model.eval()
-
-
 def infer_input_range(X: np.ndarray) -> list[tuple[float, float]] | None:
     """Input range from training features: concentrations as-is when all are >= 0.
 
@@ -202,40 +126,129 @@ class Report:
     rows: list[tuple[str, str]] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     values: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def add(self, key: str, label: str, value: float, fmt: str) -> None:
         self.values[key] = value
         self.rows.append((label, format(value, fmt)))
 
 
-def run(ds: Dataset, *, hidden: tuple[int, ...], eps: float, epochs: int, seed: int,
-        out: Path, console: Any, test_size: float = 0.25,
-        quantize: tuple[int, str, bool] | None = None) -> Report:  # fmt: skip
-    """Train, compile, simulate every test input in batches, and write the artefacts."""
-    import torch
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+@dataclass(frozen=True)
+class Options:
+    """Settings of the main job (the CLI's options; see ``nncrn train --help``)."""
+
+    hidden: tuple[int, ...] = (32, 16)
+    eps: float = 1e-3
+    epochs: int = 60
+    seed: int = 0
+    test_size: float = 0.25
+    scheme: str = "smooth-relu"
+    discretization: Discretization | None = None
+
+
+def check_options(opts: Options) -> None:
+    """Refuse settings that cannot work, before any training."""
+    from nncrn.cli._schemes import TRAINABLE
+
+    if not 0 < opts.eps < np.inf:
+        raise InputError(f"--eps must be > 0 and finite, got {opts.eps}")
+    if opts.epochs < 1:
+        raise InputError(f"--epochs must be >= 1, got {opts.epochs}")
+    check_seed(opts.seed)
+    if not 0 <= opts.test_size < 1:
+        raise InputError(
+            f"--test-size {opts.test_size!r}: give the held-out share in [0, 1), e.g. 0.25; "
+            "0 tests on the training rows themselves"
+        )
+    if opts.scheme not in TRAINABLE:
+        raise InputError(f"--scheme {opts.scheme!r}: train/demo support {', '.join(TRAINABLE)}")
+    disc = opts.discretization
+    if opts.scheme == "dual-rail" and (disc is None or not disc.integer_levels):
+        got = "real-valued weights" if disc is None else f"--discretize {disc.method}"
+        raise InputError(
+            f"--scheme dual-rail encodes each weight as a stoichiometric coefficient, so the "
+            f"weights must be integer multiples of one unit per layer; {got} are not. Add "
+            "--discretize ternary (or binary, or linear with --bits N), with --qat to train "
+            "for the levels"
+        )
+
+
+def _split(ds: Dataset, test_size: float, seed: int) -> tuple[np.ndarray, ...]:
+    """Stratified train/test split; ``test_size = 0`` tests on the training rows."""
     from sklearn.model_selection import train_test_split
 
-    from nncrn.compile import SmoothReLU, compile_network
+    if test_size == 0:
+        return ds.X, ds.X, ds.y, ds.y
+    check_split(ds, test_size)
+    return tuple(train_test_split(ds.X, ds.y, test_size=test_size, random_state=seed,
+                                  stratify=ds.y))  # fmt: skip
+
+
+def _accuracy_row(report: Report, key: str, label: str, pred: np.ndarray, y: np.ndarray,
+                  majority: float, n_classes: int) -> None:  # fmt: skip
+    """Add an accuracy row; warn when the predictions are one class or no better than the majority."""
+    acc = float((pred == y).mean())
+    report.add(key, label, acc, ".4f")
+    if n_classes < 2:
+        return
+    distinct = np.unique(pred)
+    if distinct.size == 1:
+        report.warnings.append(
+            f"{label}: every test input is predicted as one class ({acc:.4f}, majority-class "
+            f"rate {majority:.4f}); the network has not learned the task"
+        )
+    elif acc <= majority:
+        report.warnings.append(
+            f"{label} {acc:.4f} is at or below the majority-class rate {majority:.4f}: no "
+            "better than always predicting the most frequent class"
+        )
+
+
+def run(ds: Dataset, opts: Options, *, out: Path, console: Any) -> Report:
+    """Train, discretize, compile, simulate every test input in batches, write the artefacts."""
+    import torch
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from nncrn.cli._schemes import make_scheme
+    from nncrn.compile import compile_network
+    from nncrn.data import MinMaxScaling, build_mlp, discretize_mlp, fold_offset, train_mlp
     from nncrn.simulate import settling_time, steady_state
 
-    if not 0 < eps < np.inf:
-        raise InputError(f"--eps must be > 0 and finite, got {eps}")
-    if epochs < 1:
-        raise InputError(f"--epochs must be >= 1, got {epochs}")
-    check_seed(seed)
+    check_options(opts)
     check_output_directory(out)
-    check_split(ds, test_size)
-    Xtr, Xte, ytr, yte = train_test_split(
-        ds.X, ds.y, test_size=test_size, random_state=seed, stratify=ds.y
-    )
+    Xtr, Xte, ytr, yte = _split(ds, opts.test_size, opts.seed)
+    scaling = MinMaxScaling.fit(Xtr)
+    activation = "relu" if opts.scheme == "dual-rail" else "smooth_relu"
+    sizes = (ds.X.shape[1], *opts.hidden, len(ds.classes))
+    initial = build_mlp(sizes, activation, opts.eps, opts.seed)
+    disc = opts.discretization
     out.mkdir(parents=True, exist_ok=True)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
-        model = train_mlp(Xtr, ytr, len(ds.classes), hidden, eps, epochs, seed, progress,
-                          quantize)  # fmt: skip
+        task = progress.add_task("training", total=opts.epochs)
+
+        def advance(epoch: int, loss: float) -> None:
+            progress.update(task, advance=1, description=f"training (loss {loss:.3f})")
+
+        float_model = train_mlp(initial, scaling.transform(Xtr), ytr, epochs=opts.epochs,
+                                seed=opts.seed, on_epoch=advance)  # fmt: skip
+        trained = float_model
+        if disc is not None:
+            what = f"discretizing ({disc.describe()})"
+            qtask = progress.add_task(what, total=1)
+            trained = discretize_mlp(float_model, scaling.transform(Xtr), ytr, disc, seed=opts.seed)
+            progress.update(qtask, advance=1)
+        # the model that reads features * input_scale: the weights stay what was trained
+        model = fold_offset(trained, scaling.low, scaling.input_scale).eval()
         input_range = infer_input_range(Xtr)
-        network = compile_network(model, scheme=SmoothReLU(eps=eps), input_range=input_range)
+        network = compile_network(model, scheme=make_scheme(opts.scheme, opts.eps),
+                                  input_range=input_range, input_scale=scaling.input_scale)  # fmt: skip
         network = network.with_metadata(
             dataset=ds.name, classes=ds.classes, feature_names=ds.feature_names
         )
@@ -250,39 +263,64 @@ def run(ds: Dataset, *, hidden: tuple[int, ...], eps: float, epochs: int, seed: 
         parts, settle_parts = [], []
         for start in range(0, len(Xte), SIM_CHUNK):
             chunk = Xte[start : start + SIM_CHUNK]
-            parts.append(steady_state(network, chunk))
+            with warnings.catch_warnings():  # the report counts and names unconverged items
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                parts.append(steady_state(network, chunk, throw=False))
             progress.update(steady_task, advance=len(chunk))
             settle_parts.append(settling_time(network, chunk, rtol=0.01, steady=parts[-1]))
             progress.update(settle_task, advance=len(chunk))
-        crn = np.concatenate([p.outputs for p in parts])
+        scale = float(network.metadata.get("output_scale", 1.0))
+        crn = np.concatenate([p.outputs for p in parts]) * scale
         conc = np.concatenate([p.concentrations for p in parts])
+        converged = np.concatenate([p.converged for p in parts])
         settle = np.concatenate(settle_parts)
     with torch.no_grad():
-        nn_out = model(torch.tensor(Xte)).numpy()
+        nn_out = model(torch.tensor(Xte * scaling.input_scale)).numpy()
+        float_out = float_model(torch.tensor(scaling.transform(Xte))).numpy()
     nn_pred, crn_pred = nn_out.argmax(1), crn.argmax(1)
+    majority = float(np.bincount(yte, minlength=len(ds.classes)).max() / len(yte))
+    n_classes = len(ds.classes)
     report = Report()
-    report.add("nn_accuracy", "NN test accuracy", float((nn_pred == yte).mean()), ".4f")
-    report.add("crn_accuracy", "CRN test accuracy", float((crn_pred == yte).mean()), ".4f")
+    _accuracy_row(report, "float_accuracy", "float NN test accuracy", float_out.argmax(1), yte,
+                  majority, n_classes)  # fmt: skip
+    if disc is not None:
+        _accuracy_row(report, "nn_accuracy", "discretized NN test accuracy", nn_pred, yte,
+                      majority, n_classes)  # fmt: skip
+    else:
+        report.values["nn_accuracy"] = report.values["float_accuracy"]
+    _accuracy_row(report, "crn_accuracy", "CRN test accuracy", crn_pred, yte, majority, n_classes)
+    report.add("majority_rate", "majority-class rate (test)", majority, ".4f")
     report.add("agreement", "NN/CRN agreement", float((nn_pred == crn_pred).mean()), ".4f")
     report.add("max_abs_diff", "max |CRN - NN| (all outputs)", float(np.abs(crn - nn_out).max()), ".3e")
+    report.add("converged", "test inputs converged", int(converged.sum()), "d")
+    if not converged.all():
+        report.warnings.append(
+            f"{int((~converged).sum())} of {len(converged)} test inputs did not reach a steady "
+            "state; their CRN outputs are not answers"
+        )
     rates = network.stoichiometry.rates
+    report.rows.append(("scheme", opts.scheme))
     report.add("species", "species", network.n_species, "d")
     report.add("reactions", "reactions", network.n_reactions, "d")
     report.add("distinct_rates", "distinct rate constants", len(np.unique(rates)), "d")
-    if quantize is not None:
-        bits, method, qat = quantize
-        kind = method if method in ("binary", "ternary") else f"{method}, {bits} bits"
-        report.rows.append(("discretized weights", kind + (", QAT" if qat else "")))
+    if disc is not None:
+        report.rows.append(("discretized weights", disc.describe()))
+    if network.n_reactions:
         report.add("dynamic_range", "rate dynamic range k_max / k_min", rates.max() / rates.min(), ".4g")
     report.add("t99", "chemical time: 99% of inputs within 1% of steady state",
-               float(np.quantile(settle, 0.99)), ".4g")  # fmt: skip
-    report.add("test_inputs", f"test inputs simulated (batches of <= {SIM_CHUNK})", len(Xte), "d")
+               float(np.quantile(settle, 0.99)), ".6g")  # fmt: skip
+    where = "training rows (--test-size 0)" if opts.test_size == 0 else "held-out test inputs"
+    report.add("test_inputs", f"{where} simulated (batches of <= {SIM_CHUNK})", len(Xte), "d")
     if clipped:
         report.add("clipped", "test feature values clipped to input_range", clipped, "d")
 
     model_path, net_path, png_path = out / "model.json", out / "network.json", out / "trajectories.png"
-    save_model(model_path, model, {"eps": eps, "classes": ds.classes,
-                                   "feature_names": ds.feature_names, "input_range": input_range})  # fmt: skip
+    save_model(model_path, model, {
+        "eps": opts.eps, "classes": ds.classes, "feature_names": ds.feature_names,
+        "input_range": input_range, "input_scale": scaling.input_scale.tolist(),
+        "scheme": opts.scheme,
+        "discretization": None if disc is None else disc.describe(),
+    })  # fmt: skip
     network.save(net_path)
     # one test input of each of the first four classes, so the plot shows different winners
     shown = [int(np.flatnonzero(yte == c)[0]) for c in np.unique(yte)[:4]]
@@ -294,7 +332,6 @@ def run(ds: Dataset, *, hidden: tuple[int, ...], eps: float, epochs: int, seed: 
     write_csv(y_path, ["label"], [[ds.classes[int(c)]] for c in yte])
     report.files = [net_path, model_path, png_path, x_path, y_path]
     return report
-
 
 def plot_trajectories(network: Any, X: np.ndarray, y: np.ndarray, steady: np.ndarray,
                       classes: list[str], t99: float, path: Path) -> None:  # fmt: skip

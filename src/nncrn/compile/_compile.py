@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import warnings
@@ -193,6 +194,44 @@ def _input_ranges(input_range: object, n: int) -> list[tuple[float, float]] | No
     return [(float(lo), float(hi)) for lo, hi in arr]
 
 
+def _input_scales(input_scale: object, n: int) -> np.ndarray | None:
+    if input_scale is None:
+        return None
+    try:
+        arr = np.array(input_scale, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"input_scale {input_scale!r} is not numeric; pass one factor > 0 or one per "
+            f"feature, shape ({n},)"
+        ) from None
+    if arr.ndim == 0:
+        arr = np.full(n, float(arr))
+    if arr.shape != (n,):
+        raise InputError(
+            f"input_scale has shape {arr.shape}; pass one factor or one per feature, shape "
+            f"({n},) for this model's {n} inputs"
+        )
+    bad = ~(np.isfinite(arr) & (arr > 0))
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"input_scale for feature {j} (species X{j}) is {float(arr[j])!r}; every factor "
+            "must be finite and > 0 (e.g. 1 / (max - min) of the training feature)"
+        )
+    return arr
+
+
+def _scale_inputs(network: ReactionNetwork, scales: np.ndarray) -> ReactionNetwork:
+    """``network`` with input species carrying ``scales`` (both rails of a dual-rail input)."""
+    per = len(network.inputs) // len(scales)
+    factor = dict(zip(network.inputs, np.repeat(scales, per), strict=True))
+    species = tuple(
+        dataclasses.replace(s, input_scale=float(factor[s.name])) if s.name in factor else s
+        for s in network.species
+    )
+    return ReactionNetwork(species, network.reactions, network.readout, network.metadata)
+
+
 def _version() -> str:
     try:
         return _metadata.version("nncrn")
@@ -205,6 +244,7 @@ def compile_network(
     *,
     scheme: Scheme | None = None,
     input_range: object = None,
+    input_scale: object = None,
     output: str | None = None,
 ) -> ReactionNetwork:
     """Compile a trained feed-forward model into a mass-action reaction network.
@@ -236,6 +276,14 @@ def compile_network(
         None (features are concentrations, >= 0), ``(low, high)`` for every feature, or
         ``(n_inputs, 2)`` per-feature pairs; ``high`` may be inf. The shift ``feature - low``
         is folded into the first layer's biases (``b' = b + W @ low``).
+    input_scale:
+        None (the model reads the features themselves), one factor ``> 0``, or one per
+        feature: the model reads ``feature * input_scale``, e.g. ``1 / (max - min)`` of a
+        min-max scaling whose offset ``-min / (max - min)`` the first layer's bias already
+        holds. The factors stay out of the weights (discretized levels stay levels) and go
+        to the input species (:attr:`Species.input_scale`): inputs are still passed in
+        feature units and become concentrations ``(feature - low) * input_scale``; the
+        first layer's biases get ``W @ (low * input_scale)``.
     output:
         None: a linear readout (dual-rail ``Y{i}p - Y{i}n``) if the last layer is linear,
         else smoothed ReLU. ``"smooth_relu"`` forces the scheme's own activation on a
@@ -291,9 +339,12 @@ def compile_network(
         warn_replaced(scheme, stack, stacklevel=3)
     meta["relu_bound"] = bound
     ranges = _input_ranges(input_range, stack.n_inputs)
+    scales = _input_scales(input_scale, stack.n_inputs)
     if ranges is not None:
         first = stack.layers[0]
         low = np.array([lo for lo, _ in ranges])
+        if scales is not None:
+            low = low * scales
         shifted = DenseLayer(first.weight, first.bias + first.weight @ low, first.activation,
                              first.eps, first.source, first.params)  # fmt: skip
         stack = LayerStack((shifted, *stack.layers[1:]), stack.source, stack.dropped)
@@ -310,4 +361,5 @@ def compile_network(
             stacklevel=2,
         )
     meta.update(dropped=list(stack.dropped), classes=classes, nncrn_version=_version())
-    return scheme.build(stack, output_names=names, input_range=ranges, metadata=meta)
+    network = scheme.build(stack, output_names=names, input_range=ranges, metadata=meta)
+    return network if scales is None else _scale_inputs(network, scales)

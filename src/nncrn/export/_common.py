@@ -277,6 +277,8 @@ def pragma_lines(network: ReactionNetwork, comment: str, *, initial: bool) -> li
             entry["initial"] = s.initial
         if s.input_range is not None:
             entry["input_range"] = _range_to_json(s.input_range)
+        if s.input_scale != 1.0:
+            entry["input_scale"] = s.input_scale
         lines.append(f"{comment}{PRAGMA} species {json.dumps(entry)}")
     for ro in network.readout or ():
         entry = {"name": ro.name, "plus": ro.plus, "minus": ro.minus}
@@ -292,10 +294,11 @@ def _check_species_pragma(value: dict, where: str) -> None:
     safe = sanitise_names([name])[name]  # a foreign name is renamed later, not refused
     try:
         species = Species(safe, value.get("role", Role.AUXILIARY.value), value.get("initial", 0.0),
-                          rng)  # fmt: skip
+                          rng, value.get("input_scale", 1.0))  # fmt: skip
     except NetworkError as exc:
         raise FormatError(f"{where}: {str(exc).replace(repr(safe), repr(name), 1)}") from None
-    value.update(role=species.role.value, initial=species.initial, input_range=species.input_range)
+    value.update(role=species.role.value, initial=species.initial, input_range=species.input_range,
+                 input_scale=species.input_scale)  # fmt: skip
 
 
 def parse_pragma(body: str, info: NncrnInfo, where: str) -> None:

@@ -287,7 +287,7 @@ def _build(raw, info: NncrnInfo) -> ReactionNetwork:
         extra = info.species.get(old, {})
         initial = extra.get("initial", 0.0)  # checked by parse_pragma
         species.append(Species(mapping[old], extra.get("role", "auxiliary"), initial,
-                               extra.get("input_range")))  # fmt: skip
+                               extra.get("input_range"), extra.get("input_scale", 1.0)))  # fmt: skip
     seen: dict[tuple, int] = {}
     reactions = []
     for lhs, rhs, k, label, lineno in raw:

@@ -378,7 +378,7 @@ def model_to_network(model, info: NncrnInfo | None) -> ReactionNetwork:
         extra = info.species.get(sp.getId(), {}) if info else {}
         species.append(
             Species(sp.getId(), extra.get("role", Role.AUXILIARY), initial,
-                    extra.get("input_range"))
+                    extra.get("input_range"), extra.get("input_scale", 1.0))
         )  # fmt: skip
 
     globals_ = {}
@@ -541,6 +541,11 @@ def _annotation_info(model) -> NncrnInfo | None:
                                         float(node.getAttrValue("high")))  # fmt: skip
             except ValueError:
                 raise FormatError(f"species {sp.getId()!r}: malformed nncrn input range") from None
+        if node.hasAttr("scale"):
+            try:
+                entry["input_scale"] = float(node.getAttrValue("scale"))
+            except ValueError:
+                raise FormatError(f"species {sp.getId()!r}: malformed nncrn input scale") from None
         info.species[sp.getId()] = entry
     return info
 

@@ -96,6 +96,9 @@ _XHTML = "http://www.w3.org/1999/xhtml"
 _ATTRIBUTE_ENTITIES = {'"': "&quot;", "\t": "&#9;", "\n": "&#10;", "\r": "&#13;"}
 
 
+_CHUNK = 2000  # species and reactions per scratch document (see to_sbml)
+
+
 def _check(rc: int, what: str) -> None:
     import libsbml
 
@@ -265,6 +268,8 @@ def _species_annotation(species) -> str:
     if species.input_range is not None:
         low, high = species.input_range
         extra = f' low="{low!r}" high="{high!r}"'
+    if species.input_scale != 1.0:
+        extra += f' scale="{species.input_scale!r}"'
     return (
         f'<annotation><nncrn:species xmlns:nncrn="{NNCRN_NS}" '
         f'role="{species.role.value}"{extra}/></annotation>'
@@ -332,47 +337,66 @@ def to_sbml(network: ReactionNetwork, *, stochastic_volume: float | None = None)
     comp.setUnits("litre")
     comp.setConstant(True)
 
-    for s in network.species:
-        sp = model.createSpecies()
-        _check(sp.setId(s.name), f"use species name {s.name!r} as an SBML id")
-        sp.setCompartment(compartment)
-        if volume is None:
-            sp.setInitialConcentration(s.initial)
-            exact[s.name] = s.initial
-        else:
-            exact[s.name] = _count(s, volume)
-            sp.setInitialAmount(exact[s.name])
-        sp.setHasOnlySubstanceUnits(volume is not None)
-        boundary = s.name in held
-        sp.setBoundaryCondition(boundary)
-        sp.setConstant(boundary)
-        _check(sp.setMetaId(f"meta_{s.name}"), "set a species metaid")
-        _check(sp.setAnnotation(_species_annotation(s)), "annotate a species")
-
     units: dict[int, str] = {}
-    for i, r in enumerate(network.reactions):
-        p = model.createParameter()
-        _check(p.setId(param_ids[i]), f"set parameter id {param_ids[i]!r}")
-        p.setValue(r.rate)
-        p.setConstant(True)
-        kind = None if volume is None else libsbml.UNIT_KIND_ITEM
-        p.setUnits(_rate_unit(model, r.order, units, kind))
-        exact[param_ids[i]] = r.rate
+    kind = None if volume is None else libsbml.UNIT_KIND_ITEM
+    for r in network.reactions:  # unit definitions in order of first use, as one pass made them
+        _rate_unit(model, r.order, units, kind)
 
-        rx = model.createReaction()
-        _check(rx.setId(reaction_ids[i]), f"set reaction id {reaction_ids[i]!r}")
-        if r.label:
-            names[("reaction", reaction_ids[i])] = r.label
-        rx.setReversible(False)
-        for side, create in ((r.reactants, rx.createReactant), (r.products, rx.createProduct)):
-            for species, coeff in side.items():
-                ref = create()
-                ref.setSpecies(species)
-                ref.setStoichiometry(float(coeff))
-                ref.setConstant(True)
-        law = rx.createKineticLaw()
-        build = _mass_action if volume is None else _propensity
-        _check(law.setMath(build(compartment, param_ids[i], r.reactants)), "set a law")
+    # Species, parameters and reactions are built CHUNK at a time in a scratch document and
+    # their text spliced in: a libsbml document holds ~20 kB per species and reaction, so
+    # one document of a 100k-species network peaked at 3 GB. The text is the same.
+    lists: dict[str, list[str]] = {"Species": [], "Parameters": [], "Reactions": []}
+    indent = ""
+    for first in range(0, max(network.n_species, network.n_reactions), _CHUNK):
+        part = libsbml.SBMLDocument(3, 2)
+        scratch = part.createModel()
+        for s in network.species[first : first + _CHUNK]:
+            sp = scratch.createSpecies()
+            _check(sp.setId(s.name), f"use species name {s.name!r} as an SBML id")
+            sp.setCompartment(compartment)
+            if volume is None:
+                sp.setInitialConcentration(s.initial)
+                exact[s.name] = s.initial
+            else:
+                exact[s.name] = _count(s, volume)
+                sp.setInitialAmount(exact[s.name])
+            sp.setHasOnlySubstanceUnits(volume is not None)
+            boundary = s.name in held
+            sp.setBoundaryCondition(boundary)
+            sp.setConstant(boundary)
+            _check(sp.setMetaId(f"meta_{s.name}"), "set a species metaid")
+            _check(sp.setAnnotation(_species_annotation(s)), "annotate a species")
+        for i in range(first, min(first + _CHUNK, network.n_reactions)):
+            r = network.reactions[i]
+            p = scratch.createParameter()
+            _check(p.setId(param_ids[i]), f"set parameter id {param_ids[i]!r}")
+            p.setValue(r.rate)
+            p.setConstant(True)
+            p.setUnits(_rate_unit(model, r.order, units, kind))
+            exact[param_ids[i]] = r.rate
+
+            rx = scratch.createReaction()
+            _check(rx.setId(reaction_ids[i]), f"set reaction id {reaction_ids[i]!r}")
+            if r.label:
+                names[("reaction", reaction_ids[i])] = r.label
+            rx.setReversible(False)
+            for side, create in ((r.reactants, rx.createReactant), (r.products, rx.createProduct)):
+                for species, coeff in side.items():
+                    ref = create()
+                    ref.setSpecies(species)
+                    ref.setStoichiometry(float(coeff))
+                    ref.setConstant(True)
+            law = rx.createKineticLaw()
+            build = _mass_action if volume is None else _propensity
+            _check(law.setMath(build(compartment, param_ids[i], r.reactants)), "set a law")
+        text = libsbml.writeSBMLToString(part)
+        del part, scratch
+        for name, parts in lists.items():
+            found = re.search(rf"^( *)<listOf{name}>\n(.*?)^ *</listOf{name}>\n", text,
+                              re.DOTALL | re.MULTILINE)  # fmt: skip
+            if found is not None:
+                indent = found.group(1)
+                parts.append(found.group(2))
 
     version = nncrn_version()
     _check(model.setMetaId("nncrn_model"), "set the model metaid")
@@ -395,7 +419,13 @@ def to_sbml(network: ReactionNetwork, *, stochastic_volume: float | None = None)
     _check(model.setNotes(notes), "set the model notes")
     annotation, fills = _annotation(network, version, volume)
     _check(model.setAnnotation(annotation), "annotate the model")
-    text = _restore_precision(libsbml.writeSBMLToString(doc), exact)
+    text = libsbml.writeSBMLToString(doc)
+    blocks = "".join(f"{indent}<listOf{name}>\n{''.join(parts)}{indent}</listOf{name}>\n"
+                     for name, parts in lists.items() if parts)  # fmt: skip
+    lists.clear()
+    cut = text.index("</listOfCompartments>\n") + len("</listOfCompartments>\n")
+    text = _restore_precision(text[:cut] + blocks + text[cut:], exact)
+    del blocks
     return _write_names(_fill(text, fills), names)
 
 

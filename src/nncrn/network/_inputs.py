@@ -79,11 +79,15 @@ def input_concentrations(network: ReactionNetwork, inputs: object) -> np.ndarray
     mapping from input species name to a 1-D array of length ``batch``. A feature with
     ``input_range = (low, high)`` must lie in ``[low, high]`` and becomes concentration
     ``feature - low``; a feature without a range is itself a concentration and must be >= 0.
+    Either is then multiplied by the species' ``input_scale`` (1 unless the network keeps a
+    feature scaling, e.g. min-max, outside its weights).
     """
     network = require_network(network, "input_concentrations")
     x = input_features(network, inputs)
     species = [network.species[network.index(n)] for n in network.inputs]
-    return x - np.array([s.input_range[0] if s.input_range else 0.0 for s in species])
+    low = np.array([s.input_range[0] if s.input_range else 0.0 for s in species])
+    scale = np.array([s.input_scale for s in species])
+    return (x - low) * scale if (scale != 1.0).any() else x - low
 
 
 def input_features(network: ReactionNetwork, inputs: object) -> np.ndarray:

@@ -19,6 +19,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +53,7 @@ def network_to_json(network: ReactionNetwork) -> str:
                 if s.input_range is None
                 else [s.input_range[0], None if math.isinf(s.input_range[1]) else s.input_range[1]],
             }
+            | ({"input_scale": s.input_scale} if s.input_scale != 1.0 else {})
             for s in network.species
         ],
         "reactions": [
@@ -131,6 +136,7 @@ def network_from_json(text: str | bytes) -> ReactionNetwork:
                 s.get("role", "auxiliary"),
                 _require(s, "initial", (int, float), where) if "initial" in s else 0.0,
                 rng,
+                _require(s, "input_scale", (int, float), where) if "input_scale" in s else 1.0,
             )
         )
     reactions = []
@@ -189,12 +195,45 @@ def save(network: ReactionNetwork, path: str | os.PathLike) -> None:
             f"e.g. {str(path / 'network.json')!r}"
         )
     text = network_to_json(network)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
+    with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield the path to write in place of ``path``; it becomes ``path`` only if the block succeeds.
+
+    The one way nncrn writes an output file. A regular file (or a new one) is written to a
+    temporary file with a unique name in the same directory, then renamed over ``path``,
+    so a failure leaves neither a partial file nor a stray temporary one, and no other
+    file (such as a user's ``net.json.tmp``) is touched. A symbolic link is followed: its
+    target is replaced and the link kept. A device or named pipe (``/dev/stdout``, a FIFO)
+    cannot be renamed over, so it is yielded itself and written directly. A replaced file
+    keeps its permission bits; a new one gets those a plain ``open`` would give it.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:  # a new file, or a link to one
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        yield Path(path)
+        return
+    target = Path(os.path.realpath(path))
+    if mode is None:
+        umask = os.umask(0)  # read the umask (it cannot be read without setting it)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, stat.S_IMODE(mode))  # mkstemp creates 0600
     finally:
-        tmp.unlink(missing_ok=True)
+        os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, target)
+    finally:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
 
 
 def load(path: str | os.PathLike) -> ReactionNetwork:

@@ -63,12 +63,19 @@ class Species:
         encodes. The species' concentration is ``feature - low`` (so features that can be
         negative become non-negative concentrations); ``high`` may be ``math.inf``.
         ``None`` means the feature is itself a concentration (``low = 0``, ``high = inf``).
+    input_scale:
+        Only for ``INPUT`` species: a finite factor ``> 0`` (default 1) by which the
+        shifted feature is multiplied, so the concentration is
+        ``(feature - low) * input_scale``. A network trained on min-max scaled features
+        keeps the scaling here rather than in its weights, which then stay the trained
+        (e.g. ternary) levels while the user still passes features in their own units.
     """
 
     name: str
     role: Role = Role.AUXILIARY
     initial: float = 0.0
     input_range: tuple[float, float] | None = None
+    input_scale: float = 1.0
 
     def __post_init__(self) -> None:
         check_name(self.name)
@@ -110,3 +117,15 @@ class Species:
                     "and high > low (high may be inf)"
                 )
             object.__setattr__(self, "input_range", (low, high))
+        scale = as_real(self.input_scale)
+        if scale is None or not math.isfinite(scale) or scale <= 0:
+            raise NetworkError(
+                f"species {self.name!r} has input_scale {fmt_number(self.input_scale)}; it must "
+                "be a finite number > 0 (concentration = (feature - low) * input_scale)"
+            )
+        if scale != 1.0 and role is not Role.INPUT:
+            raise NetworkError(
+                f"species {self.name!r} has role {role.value!r} but input_scale {scale!r}; only "
+                "input species have an input_scale"
+            )
+        object.__setattr__(self, "input_scale", scale)

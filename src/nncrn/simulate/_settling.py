@@ -40,8 +40,12 @@ def settling_time(
     20, i.e. successive samples 12% apart). The result is the first sample from which all
     later samples are within tolerance, so it is an upper bound of the true settling time
     within one grid ratio (for trajectories that do not leave the band between samples,
-    such as the monotone ones of compiled networks); ``inf`` if the last sample is still
-    outside, and 0 if the initial state is already within tolerance.
+    such as the monotone ones of compiled networks). Within that last interval the
+    crossing is then located by interpolation: the band excess ``max_s |y_s - y*_s| /
+    (rtol |y*_s| + atol)`` is taken to decay exponentially between the two samples (as a
+    linear relaxation does), so the time returned is where it reaches 1, a value in the
+    interval rather than its end point. ``inf`` if the last sample is still outside, and 0
+    if the initial state is already within tolerance.
 
     Parameters
     ----------
@@ -91,11 +95,26 @@ def settling_time(
     cols = [network.index(n) for n in sorted(names)] or list(range(network.n_species))
     y = traj.concentrations[:, :, cols]
     y_star = steady.concentrations[:, None, cols]
-    inside = (np.abs(y - y_star) <= rtol * np.abs(y_star) + atol).all(axis=2)
+    band = rtol * np.abs(y_star) + atol
+    with np.errstate(invalid="ignore", divide="ignore"):
+        excess = np.where(band > 0, np.abs(y - y_star) / band, np.inf * (y != y_star)).max(axis=2)
+    excess = np.where(np.isnan(excess), np.inf, excess)  # a NaN sample never counts as inside
+    inside = excess <= 1.0
     # first index from which every later sample is inside: count the trailing run of Trues
     trailing = np.cumprod(inside[:, ::-1], axis=1).sum(axis=1)
     first = grid.size - trailing
     out = np.full(inside.shape[0], np.inf)
     settled = trailing > 0
     out[settled] = grid[first[settled]]
+    # interpolate the crossing inside (grid[first - 1], grid[first]] (log excess linear in t)
+    items = np.flatnonzero(settled & (first > 0))
+    if items.size:
+        k = first[items]
+        e_a, e_b = excess[items, k - 1], excess[items, k]
+        t_a, t_b = grid[k - 1], grid[k]
+        finite = np.isfinite(e_a) & (e_b > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frac = np.log(e_a) / (np.log(e_a) - np.log(e_b))
+        frac = np.where(finite, np.clip(frac, 0.0, 1.0), 1.0)
+        out[items] = t_a + frac * (t_b - t_a)
     return out

@@ -34,11 +34,13 @@ def _linears(model: torch.nn.Module) -> list[torch.nn.Linear]:
 
 
 def quantize_model(model: torch.nn.Module, bits: int, method: str = "exponential", *,
-                   biases: bool = True) -> torch.nn.Module:  # fmt: skip
+                   biases: bool = True, weights: bool = True) -> torch.nn.Module:  # fmt: skip
     """A copy of ``model`` with every ``Linear`` weight (and bias) discretized per layer.
 
     Weights and biases of a layer get separate levels (their scales differ). See
-    :mod:`nncrn.train._discretize` for the level sets. Compile the result as usual.
+    :mod:`nncrn.train._discretize` for the level sets. ``weights=False`` leaves the weights
+    as they are (e.g. already on their levels after :func:`qat_fit`) and discretizes only
+    the biases. Compile the result as usual.
     """
     _check_method(method)
     if method in ("linear", "exponential"):
@@ -46,8 +48,9 @@ def quantize_model(model: torch.nn.Module, bits: int, method: str = "exponential
     out = copy.deepcopy(model)
     with torch.no_grad():
         for layer in _linears(out):
-            w = layer.weight.detach().cpu().double().numpy()
-            layer.weight.copy_(torch.as_tensor(discretize(w, bits, method)))
+            if weights:
+                w = layer.weight.detach().cpu().double().numpy()
+                layer.weight.copy_(torch.as_tensor(discretize(w, bits, method)))
             if biases and layer.bias is not None:
                 b = layer.bias.detach().cpu().double().numpy()
                 layer.bias.copy_(torch.as_tensor(discretize(b, bits, method)))
@@ -104,6 +107,12 @@ class STEQuantizer(torch.nn.Module):
             mags = discretization_levels(w, self.bits, self.method)
             self.levels = torch.as_tensor(mags, dtype=weight.dtype, device=weight.device)
 
+    def top_level(self) -> torch.Tensor:
+        """The largest magnitude a weight can take: ``alpha`` or the top of the level set."""
+        if self.method in ("linear", "exponential"):
+            return self.levels[-1]
+        return self.alpha.detach().abs()
+
     def forward(self, w: torch.Tensor) -> torch.Tensor:
         if self.method in ("linear", "exponential"):
             mid = (self.levels[1:] + self.levels[:-1]) / 2
@@ -139,11 +148,19 @@ def qat_fit(
 
     ``model`` (a float64 torch ``nn.Module`` of ``Linear`` layers and activations, logits
     out) is copied, its ``Linear`` weights get an :class:`STEQuantizer`, and Adam trains the
-    latent weights (and binary/ternary scales) with cross entropy on ``X (n, d)``,
-    ``y (n,)`` class indices, shuffled each epoch with ``rng``. The level sets of
-    ``linear``/``exponential`` are recomputed from the latent weights once per epoch. The
-    returned model holds weights exactly on the levels as plain parameters, ready for
-    ``compile_network``; biases stay real (discretize them with :func:`quantize_model`).
+    latent weights (and binary/ternary scales) and the real biases with cross entropy on
+    ``X (n, d)``, ``y (n,)`` class indices, shuffled each epoch with ``rng``. The level
+    sets of ``linear``/``exponential`` are recomputed from the latent weights once per
+    epoch. After each step the latent weights are clipped to 1.5 times their layer's top
+    level, so none drifts so far that it can no longer change level (BinaryConnect clips
+    to the level range; the margin lets a ternary weight cross the zero threshold, which
+    moves with the layer's mean). The learning rate follows a cosine from ``lr`` to 0 so
+    the last epochs settle, and the returned weights are those of the epoch whose
+    quantized network had the lowest full-batch training loss (a straight-through step
+    can make the quantized network worse). ``losses`` are those full-batch losses, one
+    per epoch. The returned model holds weights exactly on the levels as plain
+    parameters, ready for ``compile_network``; biases stay real (discretize them with
+    ``quantize_model(..., weights=False)``).
     """
     _check_method(method)
     if method in ("linear", "exponential"):
@@ -166,21 +183,42 @@ def qat_fit(
             layer, "weight", STEQuantizer(bits, method, layer.weight)
         )
     opt = torch.optim.Adam(net.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     losses = []
     n = Xt.shape[0]
+    layers = _linears(net)
+    best, best_state = np.inf, None
     for _ in range(epochs):
-        for layer in _linears(net):
+        for layer in layers:
             layer.parametrizations.weight[0].refresh(layer.parametrizations.weight.original)
         order = torch.from_numpy(gen.permutation(n))
-        total = 0.0
         for start in range(0, n, batch_size):
             idx = order[start : start + batch_size]
             opt.zero_grad()
             loss = torch.nn.functional.cross_entropy(net(Xt[idx]), yt[idx])
             loss.backward()
             opt.step()
-            total += float(loss.detach()) * len(idx)
-        losses.append(total / n)
-    for layer in _linears(net):
+            with torch.no_grad():
+                for layer in layers:
+                    quantizer = layer.parametrizations.weight[0]
+                    bound = 1.5 * quantizer.top_level()
+                    if bound > 0:  # an all-zero layer has no level range to clip to
+                        latent = layer.parametrizations.weight.original
+                        latent.copy_(torch.maximum(torch.minimum(latent, bound), -bound))
+        schedule.step()
+        with torch.no_grad():
+            full = float(torch.nn.functional.cross_entropy(net(Xt), yt))
+        losses.append(full)
+        if full < best:  # weights on their levels (the parametrized value) and biases
+            best = full
+            best_state = [(layer.weight.detach().clone(), None if layer.bias is None
+                           else layer.bias.detach().clone()) for layer in layers]  # fmt: skip
+    for layer in layers:
         parametrize.remove_parametrizations(layer, "weight", leave_parametrized=True)
+    if best_state is not None:
+        with torch.no_grad():
+            for layer, (w, b) in zip(layers, best_state, strict=True):
+                layer.weight.copy_(w)
+                if b is not None:
+                    layer.bias.copy_(b)
     return net, np.array(losses)

@@ -1,0 +1,48 @@
+"""Min-max scaling kept as the network's input map, not folded into its weights."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nncrn._errors import InputError
+
+__all__ = ["MinMaxScaling"]
+
+
+@dataclass(frozen=True)
+class MinMaxScaling:
+    """``u = (x - low) / span`` per feature, fitted on training features.
+
+    A network trained on ``u`` is compiled with ``input_scale = 1 / span`` (the factor the
+    input species keep, so the weights stay what was trained: discretized levels stay
+    levels) and the offset ``-low / span`` folded into the first layer's bias
+    (:func:`nncrn.data.fold_offset`). A constant feature gets ``span = 1``.
+    """
+
+    low: np.ndarray
+    span: np.ndarray
+
+    @classmethod
+    def fit(cls, X: object) -> MinMaxScaling:
+        """The scaling that maps each column of ``X (n, d)`` onto ``[0, 1]``."""
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[0] == 0 or not np.isfinite(X).all():
+            raise InputError(
+                f"MinMaxScaling.fit needs a non-empty (n, d) array of finite features; got "
+                f"shape {X.shape}"
+            )
+        low = X.min(axis=0)
+        span = X.max(axis=0) - low
+        span[span == 0] = 1.0  # a constant feature: any scale works
+        return cls(low, span)
+
+    @property
+    def input_scale(self) -> np.ndarray:
+        """``1 / span`` ``(d,)``: the factor the model's first layer reads features with."""
+        return 1.0 / self.span
+
+    def transform(self, X: object) -> np.ndarray:
+        """``(X - low) / span``, shape ``(n, d)``."""
+        return (np.asarray(X, dtype=np.float64) - self.low) / self.span
