@@ -25,13 +25,20 @@ An item has converged when ``||f(y)||_inf <= atol + rtol ||y||_inf`` at its fina
 that state is a stable steady state the chemistry settles in:
 
 * a final full Newton step is small (``_polish``): unbounded growth (``0 -> A``) meets the
-  residual criterion only because ``rtol ||y||`` outgrows a constant ``f``;
+  residual criterion only because ``rtol ||y||`` outgrows a constant ``f``; and a second
+  step is much shorter than the first (quadratic convergence to an isolated root, not the
+  linear approach to a continuum of steady states, whose limit depends on the path);
 * every eigenvalue of the Jacobian (conservation laws moved to -1) has negative real part
   (``_stable``): a saddle or an unstable state Newton landed on, a centre the trajectory
   circles forever, or one point of a continuum of steady states (``2 A -> 0, A -> B``)
   whose position depends on the transient are not converged.
 
-Both checks apply to items Newton moved: an item that starts at a steady state (within
+In a network whose every reaction runs to completion (non-competitive and acyclic, e.g.
+dual-rail ReLU networks; see :mod:`._completion`) an item that fails them is still
+converged when it passes the check the construction guarantees: every reaction has a
+reactant at ~0 (``_exhausted``).
+
+These checks apply to items Newton moved: an item that starts at a steady state (within
 the tolerance) stays there, as the chemistry does, even when that state is unstable.
 
 With a triangular Jacobian every pivot of ``I/dt - J`` must be positive; the dense path
@@ -58,6 +65,8 @@ _DT0 = 0.1  # first dt, as a fraction of the fastest self-decay time
 _DRIFT = 64  # conserved totals off by more than this many epsilons are projected back
 _ROUNDOFF = 8  # negatives below this many epsilons times ||y||_inf are roundoff
 _SETTLED = 1e-3  # largest final Newton step, relative to ||y|| (see _polish)
+_CONTRACT = 0.25  # a second Newton step must be this much shorter than the first (_polish)
+_NOISE = 1e-9  # Newton steps below this fraction of ||y|| (plus atol) are roundoff (_polish)
 _STABLE = 1e-13  # eigenvalues need real part < -_STABLE * max |eigenvalue| (see _stable)
 _EDGE = 1e-5  # species below this fraction of ||y|| may be on their way to 0 (see _stable)
 
@@ -155,7 +164,7 @@ def ptc_steady_state(
     _write_back(w, idx, torch.ones_like(w_done), y, f, res, tol, time, steps, done)
     done = res <= tol
     settled = _polish(k, g, y, f, res, done, dense, totals, atol)
-    n_rhs += 2 if settled is not None else 0
+    n_rhs += 4 if settled is not None else 0
     converged = res <= tol
     if settled is not None:
         # Items that started at a steady state stay there (even an unstable one, like
@@ -165,6 +174,8 @@ def ptc_steady_state(
         sel = torch.nonzero(done)[:, 0][moved]
         if check_stability or (k.triangular and k.conservation is None):  # free there
             ok[moved] = settled[moved] & _stable(k, g[:, sel], y[sel], atol, rtol, start_scale[sel])
+        if k.completion is not None:  # see _exhausted
+            ok[moved] = ok[moved] | _exhausted(k, y_full[sel], y[sel], atol, rtol)
         converged[done] = ok
     return SteadyOutcome(y, converged, res, time, steps, n_rhs)
 
@@ -215,32 +226,74 @@ def _write_back(w: _Work, idx, which, y, f, res, tol, time, steps, done) -> None
 
 
 def _polish(k: TorchKernels, g, y, f, res, done, dense: bool, totals, atol: float):
-    """One full Newton step on converged items, kept where it lowers the residual.
+    """Two full Newton steps on converged items, each kept where it lowers the residual.
 
-    Newton converges quadratically, so this cheap step (one Jacobian, one LU, one RHS for
-    the batch) typically takes an item from the tolerance to roundoff level; the criterion
-    was already met, so it can only improve the answer.
+    Newton converges quadratically, so these cheap steps (one Jacobian, one LU, one RHS
+    each, for the batch) typically take an item from the tolerance to roundoff level; the
+    criterion was already met, so they can only improve the answer.
 
-    Returns, per converged item, whether the step was small: ``||dy||_inf <=
-    _SETTLED * ||y||_inf + sqrt(atol)`` (None when no item converged). Near a steady state
-    ``dy ~ f / lambda`` is tiny; an item that met the residual criterion only because
-    ``rtol * ||y||`` outgrew a constant ``f`` (unbounded growth, ``0 -> A``: ``dt`` at its
-    cap makes ``y`` run away) gets a step as large as ``y`` itself.
+    Returns, per converged item, whether the steps say it has settled at an isolated
+    steady state (None when no item converged):
+
+    * the first step is small: ``||dy||_inf <= _SETTLED * ||y||_inf + sqrt(atol)``. Near a
+      steady state ``dy ~ f / lambda`` is tiny; an item that met the residual criterion
+      only because ``rtol * ||y||`` outgrew a constant ``f`` (unbounded growth, ``0 -> A``:
+      ``dt`` at its cap makes ``y`` run away) gets a step as large as ``y`` itself;
+    * the steps contract: ``||dy_2|| <= _CONTRACT ||dy_1||``, unless ``dy_1`` is already
+      below ``_NOISE * ||y|| + atol`` or did not lower the residual (both mean roundoff).
+      Newton converges quadratically to an isolated root (the Kantorovich condition) but
+      only linearly (``dy`` halves) towards a point of a continuum of steady states, where
+      the limit depends on the path: on ``2 A -> B``, ``2 A + B -> B`` (every ``(0, B)``
+      steady) the pseudo-transient path stopped at ``A = 1.4e-5, B = 1.23363`` with
+      residual ``8e-12``, while the trajectory goes to ``B = 1.23607``.
     """
     idx = torch.nonzero(done)[:, 0]
     if idx.numel() == 0:
         return None
     ga, ya = g[:, idx], y[idx]
     sigma = torch.full_like(ya[:, 0], 1.0 / _DT_MAX)
-    y_new = ya + factor(k, ga, ya, sigma, dense=dense, laws=k.conservation).solve(f[idx])
-    y_new = _project(y_new, k.conservation, None if totals is None else totals[idx])
-    step = (y_new - ya).abs().amax(1)
-    settled = step <= _SETTLED * ya.abs().amax(1) + atol**0.5
-    f_new = k.rhs(ga, y_new)
-    r_new = f_new.abs().amax(1)
-    keep = torch.isfinite(r_new) & (r_new <= res[idx]) & (y_new >= 0).all(1)
-    y[idx[keep]], f[idx[keep]], res[idx[keep]] = y_new[keep], f_new[keep], r_new[keep]
-    return settled
+    tot = None if totals is None else totals[idx]
+    y1 = ya + factor(k, ga, ya, sigma, dense=dense, laws=k.conservation).solve(f[idx])
+    y1 = _project(y1, k.conservation, tot)
+    step1 = (y1 - ya).abs().amax(1)
+    scale = ya.abs().amax(1)
+    settled = step1 <= _SETTLED * scale + atol**0.5
+    f1 = k.rhs(ga, y1)
+    r1 = f1.abs().amax(1)
+    keep1 = torch.isfinite(r1) & (r1 <= res[idx]) & (y1 >= 0).all(1)
+    y2 = y1 + factor(k, ga, y1, sigma, dense=dense, laws=k.conservation).solve(f1)
+    y2 = _project(y2, k.conservation, tot)
+    step2 = (y2 - y1).abs().amax(1)
+    f2 = k.rhs(ga, y2)
+    r2 = f2.abs().amax(1)
+    keep2 = keep1 & torch.isfinite(r2) & (r2 <= r1) & (y2 >= 0).all(1)
+    roundoff = _NOISE + 100 * torch.finfo(ya.dtype).eps  # float32 resolves ~1e-7
+    noise = ~keep1 | (step1 <= roundoff * scale + atol)
+    contracting = noise | (step2 <= _CONTRACT * step1)
+    best_y = torch.where(keep2[:, None], y2, torch.where(keep1[:, None], y1, ya))
+    best_f = torch.where(keep2[:, None], f2, torch.where(keep1[:, None], f1, f[idx]))
+    best_r = torch.where(keep2, r2, torch.where(keep1, r1, res[idx]))
+    y[idx], f[idx], res[idx] = best_y, best_f, best_r
+    return settled & contracting
+
+
+def _exhausted(k: TorchKernels, y_full: torch.Tensor, y: torch.Tensor, atol: float, rtol: float):
+    """``(batch,)`` bool: every reaction has a reactant below ``atol + rtol ||y||_inf``.
+
+    Only for networks whose reactions all run to completion (``k.completion``, see
+    :mod:`._completion`): there the one state on the stoichiometric class of the start
+    with every reaction exhausted is the answer, whatever the eigenvalues say (a dead
+    neuron of a dual-rail network sits at 0 with a zero Jacobian). An item short of
+    exhaustion (two rails of a tie running down together, like ``1 / t``) is left to the
+    eigenvalue and Newton-step tests.
+    """
+    full = y_full.clone()
+    full[:, k.dynamic] = y
+    tol = atol + rtol * y.abs().amax(1)
+    idx = k.completion  # (n_reactions, width), -1 pads
+    vals = full[:, idx.clamp(min=0)]  # (batch, n_reactions, width)
+    vals = torch.where(idx >= 0, vals, torch.full_like(vals, float("inf")))
+    return (vals.amin(2) <= tol[:, None]).all(1)
 
 
 def _stable(

@@ -66,8 +66,12 @@ def _step(
     f0: torch.Tensor,
     h: torch.Tensor,
     dense: bool,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """One Rodas4 step of size ``h (b,)`` from ``y (b, nd)`` with ``f0 = f(y)``; ``y_new``, error."""
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One Rodas4 step of size ``h (b,)`` from ``y (b, nd)`` with ``f0 = f(y)``.
+
+    Returns ``y_new``, the error estimate, and whether ``I/(h gamma) - J`` has positive
+    pivots (triangular) or determinant (dense): see :func:`rodas4_integrate`.
+    """
     system = factor(k, g, y, 1.0 / (h * _GAMMA), dense=dense)
     stages = torch.empty((6, *y.shape), dtype=y.dtype, device=y.device)
     flat = stages.view(6, -1)
@@ -79,7 +83,7 @@ def _step(
         if i:
             rhs = rhs + inv_h * (c_t[i] @ flat[:i]).view_as(y)
         stages[i] = system.solve(rhs)
-    return y + (c_t[6] @ flat).view_as(y), stages[5]
+    return y + (c_t[6] @ flat).view_as(y), stages[5], system.det_positive()
 
 
 def _coefficients(y: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
@@ -120,6 +124,13 @@ def rodas4_integrate(
     earlier output times are interpolated (see the module docstring). ``max_steps`` bounds
     the attempted steps (accepted or rejected) of every item. ``n_rhs`` counts batched
     right-hand-side and Jacobian evaluations.
+
+    A step is also rejected when ``h gamma`` times a positive real eigenvalue of ``J``
+    reaches 1 (a pivot of the triangular ``I/(h gamma) - J``, or the dense determinant,
+    is not positive): there the stability function has its pole, and past it the step
+    heads for the unstable fixed point instead of away from it (a neuron growing at rate
+    ``z = 1e8`` from ``Y = 0`` went to the negative root ``-eps / z`` of its rate law with
+    a tiny error estimate, and stayed there).
     """
     b, nd = y_full.shape[0], k.n_dynamic
     n_times = t_eval.shape[0]
@@ -161,13 +172,14 @@ def rodas4_integrate(
         ha = torch.where(last, remaining, wh)
         ha = torch.where(active, ha, torch.ones_like(ha))  # finished items: a harmless dummy
         ga = wg.T
-        y_new, err = _step(k, ga, wy, wf, ha, dense)
+        y_new, err, below_pole = _step(k, ga, wy, wf, ha, dense)
         n_rhs += 6  # five stage right-hand sides and one Jacobian
         weight = atol + rtol * torch.maximum(wy.abs(), y_new.abs())
         enorm = (err / weight).square().mean(1).sqrt()
         ok = torch.isfinite(enorm) & (enorm <= 1.0) & torch.isfinite(y_new).all(1) & active
+        ok = ok & below_pole
         fac = (0.9 * enorm.clamp(min=1e-12) ** (-1.0 / _ORDER_EST)).clamp(0.2, 6.0)
-        fac = torch.where(torch.isfinite(enorm), fac, torch.full_like(fac, 0.2))
+        fac = torch.where(torch.isfinite(enorm) & below_pole, fac, torch.full_like(fac, 0.2))
         fac = torch.where(ok, fac, fac.clamp(max=1.0))
         wh = torch.where(active, ha * fac, wh)
         # A step size below roundoff of t cannot make progress: give up on that item.

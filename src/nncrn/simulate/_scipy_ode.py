@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.integrate as si
+import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from nncrn._errors import InputError
@@ -84,7 +85,10 @@ class ScipyODE(Solver):
             kwargs["jac"] = lambda t, y: jac(t, y).toarray()
         return _METHODS[self.method](fun, 0.0, yd.copy(), t_bound, **kwargs)
 
-    def _steady_one(self, s: MassActionStructure, y: np.ndarray, atol: float, rtol: float):
+    def _steady_one(
+        self, s: MassActionStructure, laws: np.ndarray | None, y: np.ndarray, atol: float,
+        rtol: float,
+    ):  # fmt: skip
         g, dyn = s.coefficients(y), s.dynamic
         out = y.copy()
 
@@ -98,14 +102,16 @@ class ScipyODE(Solver):
         stepper = self._stepper(s, g, y[dyn], self.t_max)
         steps = 0
         while stepper.status == "running" and steps < self.max_steps:
-            stepper.step()
+            if not _advance(s, g, stepper):
+                break
             steps += 1
             ok, res = check(stepper.y)
             if ok:
                 break
         yd, n_newton = stepper.y, 0
         if ok:  # the criterion holds: Newton now takes the last digits to roundoff level
-            yd, res, n_newton = _polish(s, g, yd, res)
+            totals = None if laws is None else laws @ y[dyn]
+            yd, res, n_newton = _polish(s, g, yd, res, laws, totals)
         out[dyn] = yd
         return out, ok, res, stepper.t, steps, stepper.nfev + stepper.njev + steps + 1 + n_newton
 
@@ -123,7 +129,8 @@ class ScipyODE(Solver):
         stepper = self._stepper(s, s.coefficients(y), y[s.dynamic], float(t_eval[-1]))
         steps = 0
         while stepper.status == "running" and steps < self.max_steps:
-            stepper.step()
+            if not _advance(s, s.coefficients(y), stepper):
+                break
             steps += 1
             hit = ~done & (t_eval <= stepper.t)
             if hit.any():
@@ -138,12 +145,16 @@ class ScipyODE(Solver):
     def steady_state(
         self, network: ReactionNetwork, y0: np.ndarray, atol: float, rtol: float
     ) -> SteadyState:
+        from nncrn.simulate._conservation import conservation_basis
+
         s = MassActionStructure.build(network)
-        rows = [self._steady_one(s, y, atol, rtol) for y in np.asarray(y0, dtype=np.float64)]
+        laws = conservation_basis(network.stoichiometry, s.dynamic)
+        y0 = np.asarray(y0, dtype=np.float64)
+        rows = [self._steady_one(s, laws, y, atol, rtol) for y in y0]
         y, ok, res, t, steps, nrhs = (np.array(col) for col in zip(*rows, strict=True))
         return make_steady_state(
             network, y, converged=ok, residual=res, time=t, n_steps=steps,
-            n_rhs=int(nrhs.sum()), solver=self,
+            n_rhs=int(nrhs.sum()), solver=self, atol=atol, rtol=rtol,
         )  # fmt: skip
 
     def integrate(self, network: ReactionNetwork, y0: np.ndarray, t_eval: np.ndarray) -> Trajectory:
@@ -151,28 +162,68 @@ class ScipyODE(Solver):
         rows = [self._integrate_one(s, y, t_eval) for y in np.asarray(y0, dtype=np.float64)]
         y, ok, steps, nrhs = (np.array(col) for col in zip(*rows, strict=True))
         return make_trajectory(
-            network, t_eval, y, converged=ok, n_steps=steps, n_rhs=int(nrhs.sum()), solver=self
-        )
+            network, t_eval, y, converged=ok, n_steps=steps, n_rhs=int(nrhs.sum()), solver=self,
+            atol=self.atol, rtol=self.rtol,
+        )  # fmt: skip
+
+
+def _advance(s: MassActionStructure, g: np.ndarray, stepper) -> bool:
+    """One step of ``stepper``, its step size kept below ``1 / lambda`` of a growing mode.
+
+    Implicit methods are stable for ``h lambda >> 1`` with ``lambda > 0`` too: a step far
+    longer than a growing mode's time lands on the unstable fixed point it grows from and
+    stays (a neuron growing at rate ``z = 1e10`` from ``Y = 0`` sat at the negative root
+    ``-eps / z``). ``max_step`` is capped at ``1 / max(J_ii)``: exact for triangular
+    Jacobians (every compiled network), a self-growth bound otherwise.
+
+    False when the step failed: SciPy's factorisation of ``I - h gamma J`` met an exactly
+    singular matrix (then the item is not converged, and nothing escapes).
+    """
+    diag = s.jacobian(g, stepper.y).diagonal()
+    grow = float(np.max(diag, initial=0.0))
+    stepper.max_step = 1.0 / grow if grow > 0 else np.inf
+    try:
+        stepper.step()
+    except RuntimeError as exc:  # SuperLU: "Factor is exactly singular"
+        if "singular" not in str(exc):
+            raise
+        return False
+    return stepper.status != "failed"
 
 
 def _polish(
-    s: MassActionStructure, g: np.ndarray, yd: np.ndarray, res: float, max_iter: int = 3
-) -> tuple[np.ndarray, float, int]:
+    s: MassActionStructure, g: np.ndarray, yd: np.ndarray, res: float,
+    laws: np.ndarray | None, totals: np.ndarray | None, max_iter: int = 3,
+) -> tuple[np.ndarray, float, int]:  # fmt: skip
     """Newton steps ``y <- y - J^{-1} f(y)`` from a converged state, kept while the residual falls.
 
     Near a stable steady state Newton converges quadratically; a step that raises the
-    residual, makes a concentration negative or meets a singular Jacobian (a conservation
-    law) is discarded, so the result is never worse than the integrator's.
+    residual, makes a concentration negative or meets a singular Jacobian is discarded, so
+    the result is never worse than the integrator's. With conservation laws ``C``
+    (orthonormal rows, ``C J = 0``) the step solves ``(J - C^T C) dy = -f``, whose solution
+    has ``C dy = 0``, and the result is projected onto the initial totals: a plain Newton
+    step moves along the singular directions of ``J`` (``A + B -> 2 A`` from ``(0.5, 0.5)``
+    went to ``(0.625, 0)``, off ``A + B = 1``).
     """
     n = 0
     for _ in range(max_iter):
         if res == 0.0:
             break
+        jac = s.jacobian(g, yd)
+        if laws is not None:
+            jac = jac - sp.csc_matrix(laws.T @ laws)
         with warnings.catch_warnings(), np.errstate(all="ignore"):
-            # a singular Jacobian (conservation law) gives a warning and NaNs: step discarded
+            # a singular Jacobian gives a warning and NaNs: step discarded
             warnings.simplefilter("ignore", spla.MatrixRankWarning)
-            step = spla.spsolve(s.jacobian(g, yd), s.rhs(g, yd))
+            try:
+                step = spla.spsolve(sp.csc_matrix(jac), s.rhs(g, yd))
+            except RuntimeError as exc:  # SuperLU: "Factor is exactly singular"
+                if "singular" not in str(exc):
+                    raise
+                break
         trial = yd - np.atleast_1d(step)
+        if laws is not None:
+            trial = trial - laws.T @ (laws @ trial - totals)
         if not np.isfinite(trial).all() or (trial < 0).any():
             break
         r_new = float(np.max(np.abs(s.rhs(g, trial)), initial=0.0))

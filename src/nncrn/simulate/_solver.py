@@ -18,6 +18,7 @@ __all__ = [
     "check_setting_real",
     "make_steady_state",
     "make_trajectory",
+    "physical",
     "steady_criterion",
 ]
 
@@ -93,6 +94,24 @@ def steady_criterion(f: np.ndarray, y: np.ndarray, atol: float, rtol: float) -> 
     return res <= atol + rtol * scale
 
 
+def physical(y: np.ndarray, atol: float, rtol: float) -> np.ndarray:
+    """``(batch,)`` bool: every value of ``y (batch, ..., n_species)`` is finite and not negative
+    beyond ``atol + rtol * max |y_s|`` (per species, the max over the item's other axes).
+
+    Mass-action kinetics keeps every concentration non-negative from a non-negative start,
+    so a state below that bound is a numerical failure, however small its residual: an
+    implicit step far longer than ``1 / lambda`` of a growing mode can land on the negative
+    root of the rate law (``Y = -eps / z`` of a neuron) and stay there.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    flat = y.reshape(y.shape[0], -1, y.shape[-1])
+    finite = np.isfinite(flat).all(axis=(1, 2))
+    with np.errstate(invalid="ignore"):
+        floor = atol + rtol * np.nanmax(np.abs(flat), axis=1, initial=0.0)
+        low = (flat < -floor[:, None, :]).any(axis=(1, 2))
+    return finite & ~low
+
+
 def make_steady_state(
     network: ReactionNetwork,
     y: np.ndarray,
@@ -103,15 +122,20 @@ def make_steady_state(
     n_steps: np.ndarray,
     n_rhs: int,
     solver: object,
+    atol: float,
+    rtol: float,
 ) -> SteadyState:
-    """Package solver arrays (numpy, batch first) into a :class:`SteadyState`."""
+    """Package solver arrays (numpy, batch first) into a :class:`SteadyState`.
+
+    An item whose state is not :func:`physical` (within ``atol``, ``rtol``) is not converged.
+    """
     y = np.asarray(y, dtype=np.float64)
     return SteadyState(
         species=network.species_names,
         output_names=network.outputs,
         concentrations=y,
         outputs=network.read_outputs(y),
-        converged=np.asarray(converged, dtype=bool),
+        converged=np.asarray(converged, dtype=bool) & physical(y, atol, rtol),
         residual=np.asarray(residual, dtype=np.float64),
         time=np.asarray(time, dtype=np.float64),
         n_steps=np.asarray(n_steps, dtype=np.int64),
@@ -129,8 +153,14 @@ def make_trajectory(
     n_steps: np.ndarray,
     n_rhs: int,
     solver: object,
+    atol: float,
+    rtol: float,
 ) -> Trajectory:
-    """Package ``y (batch, n_times, n_species)`` into a :class:`Trajectory`."""
+    """Package ``y (batch, n_times, n_species)`` into a :class:`Trajectory`.
+
+    An item is integrated only if the solver says so and every point of it is
+    :func:`physical` within the solver's tolerances ``atol``, ``rtol``.
+    """
     y = np.asarray(y, dtype=np.float64)
     return Trajectory(
         species=network.species_names,
@@ -138,7 +168,7 @@ def make_trajectory(
         t=np.asarray(t, dtype=np.float64),
         concentrations=y,
         outputs=network.read_outputs(y),
-        converged=np.asarray(converged, dtype=bool),
+        converged=np.asarray(converged, dtype=bool) & physical(y, atol, rtol),
         n_steps=np.asarray(n_steps, dtype=np.int64),
         n_rhs=int(n_rhs),
         solver=repr(solver),

@@ -133,6 +133,9 @@ class TorchKernels:
         # (n_laws, n_dynamic) orthonormal conservation laws in this numbering, or None;
         # attached by the solver (see nncrn.simulate._conservation)
         self.conservation: torch.Tensor | None = None
+        # (n_reactions, width) reactant species (all species, -1 pads) when every reaction
+        # runs to completion, else None; attached by the solver (see ._completion)
+        self.completion: torch.Tensor | None = None
         nd, n_mono = s.n_dynamic, s.mono_species.shape[0]
         self.n_species, self.n_dynamic = s.n_species, nd
         self.n_reactions, self.n_terms, self.n_monomials = s.n_reactions, s.n_terms, n_mono

@@ -237,6 +237,7 @@ class TorchODE(Solver):
     def _setup(self, network: ReactionNetwork):
         import torch
 
+        from nncrn.simulate._completion import completion_reactants
         from nncrn.simulate._conservation import conservation_basis
         from nncrn.simulate._sweep import LevelSweep
         from nncrn.simulate._torch_kernels import TorchKernels
@@ -253,6 +254,12 @@ class TorchODE(Solver):
                 entry["laws"] = conservation_basis(
                     network.stoichiometry, kernels.dynamic.cpu().numpy()
                 )
+            if "completion" not in entry:
+                entry["completion"] = completion_reactants(network.stoichiometry)
+            done = entry["completion"]
+            kernels.completion = (
+                None if done is None else torch.tensor(done, dtype=torch.long, device=device)
+            )
             laws = entry["laws"]
             kernels.conservation = (
                 None if laws is None else torch.tensor(laws, dtype=dtype, device=device)
@@ -336,7 +343,7 @@ class TorchODE(Solver):
                 n_rhs += o.n_rhs
         return make_steady_state(
             network, y, converged=conv, residual=res, time=time, n_steps=steps,
-            n_rhs=n_rhs, solver=self,
+            n_rhs=n_rhs, solver=self, atol=atol, rtol=rtol,
         )  # fmt: skip
 
     def _steady_chunk(self, k: Any, yf: Any, atol: float, rtol: float):
@@ -382,8 +389,9 @@ class TorchODE(Solver):
                 steps[sl] = o.n_steps.cpu().numpy()
                 n_rhs += o.n_rhs
         return make_trajectory(
-            network, t, out, converged=conv, n_steps=steps, n_rhs=n_rhs, solver=self
-        )
+            network, t, out, converged=conv, n_steps=steps, n_rhs=n_rhs, solver=self,
+            atol=atol, rtol=rtol,
+        )  # fmt: skip
 
 
 def _prepared(network: ReactionNetwork) -> dict:
