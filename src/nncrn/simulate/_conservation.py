@@ -21,9 +21,13 @@ reported as not converged by the solver.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse import csgraph
 
+from nncrn._errors import NNCRNWarning
 from nncrn.network import ReactionNetwork, StoichiometryView, require_network
 
 __all__ = ["conservation_basis", "conservation_laws"]
@@ -35,6 +39,8 @@ _NULL = 1e-12
 # Rate-weighted rows (merged complexes) go through an SVD instead, which resolves singular
 # values to roundoff; below this fraction of the largest one is a law.
 _SVD_NULL = 1e-9
+# Largest set of coupled species whose laws are searched (dense decomposition, O(n^3)).
+_MAX_COMPONENT = 2000
 # Reactions of one reactant complex are merged when their rates are within this factor.
 _SPREAD = 1e4
 # A merged entry below this fraction of the sum of its terms' magnitudes is cancellation
@@ -106,8 +112,10 @@ def conservation_basis(view: StoichiometryView, dynamic: np.ndarray) -> np.ndarr
     Species outside ``dynamic`` (held inputs and catalysts) are constants here, so complexes
     that differ in them stay apart: the laws hold for every value of the held species.
     Computed from the stoichiometry restricted to the dynamic species, after dropping the
-    species no law can contain (see the loop below): ``O(nnz)`` for compiled feed-forward
-    networks, ``O(n^3)`` at worst.
+    species no law can contain (:func:`_unforced`, ``O(nnz)``), one set of coupled species
+    at a time (laws split over them): ``O(nnz)`` for compiled feed-forward networks and
+    chains with inflow or outflow, ``O(m^3)`` for the largest coupled set of ``m`` species.
+    Sets above ``_MAX_COMPONENT`` species are skipped with an :class:`NNCRNWarning`.
     """
     dynamic = np.asarray(dynamic, dtype=np.int64)
     nd = dynamic.size
@@ -123,41 +131,88 @@ def conservation_basis(view: StoichiometryView, dynamic: np.ndarray) -> np.ndarr
         shape=(view.n_reactions, nd),
     )  # fmt: skip
     n, weighted = _rows(view, n)
-    # A row that changes one species alone (0 -> Y, Y -> 0, 2 Y -> Y) forces that species'
-    # coefficient in every law to 0; drop such species and repeat. Every compiled AJD
-    # network drops all of them here, so the O(n^3) decomposition below only ever sees the
-    # species that can carry a law.
-    live = np.ones(nd, dtype=bool)
-    n = n.tocsc()
-    while True:
-        sub = n[:, np.flatnonzero(live)]
-        per_row = np.diff(sub.tocsr().indptr)
-        single = sub[per_row == 1]
-        forced = np.unique(single.tocoo().col)
-        if forced.size == 0:
-            break
-        live[np.flatnonzero(live)[forced]] = False
-    keep = np.flatnonzero(live)
+    keep = _unforced(n.tocsr(), nd)
     if keep.size == 0:
         return None
-    sub = n[:, keep]
-    if weighted:
-        dense = sub.toarray()
-        if dense.shape[0] == 0:
-            null_vectors = np.eye(keep.size)
-        else:
-            _, s, vt = np.linalg.svd(dense, full_matrices=True)
-            rank = int((s > _SVD_NULL * s[0]).sum()) if s.size and s[0] > 0 else 0
-            null_vectors = vt[rank:]
-    else:
-        gram = (sub.T @ sub).toarray()
-        values, vectors = np.linalg.eigh(gram)
-        null_vectors = vectors[:, values <= _NULL * max(float(values[-1]), 1.0)].T
-    if null_vectors.shape[0] == 0:
+    sub = n.tocsc()[:, keep].tocsr()
+    blocks = []
+    for members in _components(sub):
+        block = sub[:, members]
+        block = block[np.diff(block.indptr) > 0]
+        if members.size > _MAX_COMPONENT:
+            warnings.warn(
+                f"conservation laws were not searched among {members.size} coupled species "
+                f"(the largest set searched is {_MAX_COMPONENT}: a dense decomposition of it "
+                "costs O(n^3)); laws among them, if any, are not kept by TorchODE's steady "
+                "states, which then report the affected items as not converged",
+                NNCRNWarning, stacklevel=3,
+            )  # fmt: skip
+            continue
+        null_vectors = _null_space(block, weighted, members.size)
+        if null_vectors.shape[0]:
+            full = np.zeros((null_vectors.shape[0], nd))
+            full[:, keep[members]] = null_vectors
+            blocks.append(full)
+    if not blocks:
         return None
-    basis = np.zeros((null_vectors.shape[0], nd))
-    basis[:, keep] = null_vectors
-    return basis
+    return np.concatenate(blocks)
+
+
+def _unforced(rows: sp.csr_matrix, nd: int) -> np.ndarray:
+    """Species that a law may contain: repeatedly drop those a one-species row forces to 0.
+
+    A row that changes one (remaining) species alone (``0 -> Y``, ``Y -> 0``, ``2 Y -> Y``)
+    forces that species' coefficient in every law to 0. A work-list over the sparse rows:
+    ``O(nnz)``, where re-scanning every row per dropped species was quadratic on a chain.
+    Every compiled AJD network drops all its species here.
+    """
+    csc = rows.tocsc()
+    count = np.diff(rows.indptr).astype(np.int64)
+    live = np.ones(nd, dtype=bool)
+    row_ptr, row_idx = rows.indptr, rows.indices
+    col_ptr, col_idx = csc.indptr, csc.indices
+    stack = np.flatnonzero(count == 1).tolist()
+    while stack:
+        r = stack.pop()
+        if count[r] != 1:
+            continue
+        cols = row_idx[row_ptr[r] : row_ptr[r + 1]]
+        alive = cols[live[cols]]
+        if alive.size != 1:
+            continue
+        c = int(alive[0])
+        live[c] = False
+        touched = col_idx[col_ptr[c] : col_ptr[c + 1]]
+        count[touched] -= 1
+        stack.extend(touched[count[touched] == 1].tolist())
+    return np.flatnonzero(live)
+
+
+def _components(rows: sp.csr_matrix) -> list[np.ndarray]:
+    """Column (species) sets coupled through shared rows: laws split over them."""
+    n_rows, n_cols = rows.shape
+    pattern = rows.copy()
+    pattern.data = np.ones_like(pattern.data)
+    # bipartite graph rows + species; species that appear in no row are components alone
+    graph = sp.bmat([[None, pattern], [pattern.T, None]]).tocsr()
+    _, label = csgraph.connected_components(graph, directed=False)
+    species_label = label[n_rows:]
+    order = np.argsort(species_label, kind="stable")
+    cuts = np.flatnonzero(np.diff(species_label[order])) + 1
+    return np.split(order, cuts) if n_cols else []
+
+
+def _null_space(block: sp.csr_matrix, weighted: bool, n: int) -> np.ndarray:
+    """Orthonormal rows spanning the vectors orthogonal to every row of ``block (m, n)``."""
+    if block.shape[0] == 0:
+        return np.eye(n)
+    if weighted:
+        _, s, vt = np.linalg.svd(block.toarray(), full_matrices=True)
+        rank = int((s > _SVD_NULL * s[0]).sum()) if s.size and s[0] > 0 else 0
+        return vt[rank:]
+    gram = (block.T @ block).toarray()
+    values, vectors = np.linalg.eigh(gram)
+    return vectors[:, values <= _NULL * max(float(values[-1]), 1.0)].T
 
 
 def conservation_laws(network: ReactionNetwork) -> np.ndarray:
