@@ -113,28 +113,76 @@ def iris_csv(tmp_path_factory):
     return d / "iris.csv"
 
 
-@pytest.mark.parametrize(
-    ("method", "qat", "floor"), [("exponential", True, 0.95), ("linear", False, 0.75)]
-)
-def test_train_mlp_discretizes_the_deployed_weights(method, qat, floor):
-    from sklearn.datasets import load_iris
+def _gene_table(path, n=400, seed=7):
+    """A 10-feature, 4-class table with narrow feature ranges (7.0 +- ~0.3), like expression data."""
+    from sklearn.datasets import make_classification
 
-    from nncrn.cli._pipeline import train_mlp
+    X, y = make_classification(n_samples=n, n_features=10, n_informative=6, n_redundant=2,
+                               n_classes=4, n_clusters_per_class=1, class_sep=1.5,
+                               random_state=seed)  # fmt: skip
+    X = 7.0 + 0.08 * X
+    rows = "\n".join(",".join([*(f"{v:.5f}" for v in x), f"type{c}"]) for x, c in zip(X, y, strict=True))
+    path.write_text(",".join(f"g{i}" for i in range(10)) + ",label\n" + rows + "\n")
+    return path
 
-    X, y = load_iris(return_X_y=True)
-    model = train_mlp(X, y, 3, (8,), 1e-3, 80, 0, quantize=(3, method, qat))
-    for layer in (model[0], model[2]):
-        for p in (layer.weight, layer.bias):
-            mags = np.unique(np.abs(p.detach().numpy()))
-            assert (mags > 0).sum() <= 3  # 2^(3-1) magnitudes, one of them 0
-    net = compile_network(model)
-    terms = extract_terms(net)
-    assert np.unique(np.abs(terms.weights)).size <= 3 * 4  # 3 non-zero levels x 2 layers x (w, b)
-    crn = fixed_point(net, X).outputs.argmax(1)
-    with torch.no_grad():
-        nn = model(torch.from_numpy(X)).argmax(1).numpy()
-    assert (crn == nn).all()
-    assert (nn == y).mean() > floor
+
+def _table_value(out: str, label: str) -> float:
+    row = next(line for line in out.splitlines() if label in line)
+    return float(row.split("│")[-2])
+
+
+def test_train_ternary_qat_dual_rail_end_to_end(tmp_path, capsys):
+    """The path that was at chance: ternary + QAT + dual-rail on narrow-range features, then
+    `simulate` on the written network reproduces the reported CRN accuracy."""
+    csv = _gene_table(tmp_path / "genes.csv")
+    out = tmp_path / "out"
+    code = main(["train", "--csv", str(csv), "--target", "label", "--hidden", "8", "--epochs",
+                 "150", "--discretize", "ternary", "--qat", "--qat-epochs", "150", "--scheme",
+                 "dual-rail", "--out", str(out)])  # fmt: skip
+    assert code == 0
+    text = capsys.readouterr().out
+    float_acc = _table_value(text, "float NN test accuracy")
+    crn_acc = _table_value(text, "CRN test accuracy")
+    assert _table_value(text, "NN/CRN agreement") == 1.0
+    assert _table_value(text, "test inputs converged") == 100
+    assert crn_acc >= 0.7 and crn_acc >= float_acc - 0.08  # chance is 0.25
+    assert "warning" not in text
+    net = ReactionNetwork.load(out / "network.json")
+    assert net.metadata["scheme"]["name"] == "dual_rail"
+    assert all(c == 1 for r in net.reactions for c in r.products.values() if c)  # ternary units
+    sim = tmp_path / "sim.csv"
+    assert main(["simulate", str(out / "network.json"), "--inputs", str(out / "test_inputs.csv"),
+                 "-o", str(sim)]) == 0  # fmt: skip
+    header = sim.read_text().splitlines()[0].split(",")
+    assert header[:5] == ["type0", "type1", "type2", "type3", "predicted"]
+    predicted = [line.split(",")[4] for line in sim.read_text().splitlines()[1:]]
+    labels = (out / "test_labels.csv").read_text().splitlines()[1:]
+    assert np.mean(np.array(predicted) == np.array(labels)) == pytest.approx(crn_acc, abs=1e-4)
+    # `compile --scheme dual-rail` on the written model gives the same network
+    again = tmp_path / "again.json"
+    assert main(["compile", str(out / "model.json"), "--scheme", "dual-rail", "-o", str(again)]) == 0
+    assert ReactionNetwork.load(again).reactions == net.reactions
+
+
+def test_report_warns_when_predictions_are_one_class():
+    from nncrn.cli._pipeline import Report, _accuracy_row
+
+    report = Report()
+    y = np.array([0, 0, 0, 1, 2, 2])
+    _accuracy_row(report, "a", "CRN test accuracy", np.zeros(6, int), y, 0.5, 3)
+    _accuracy_row(report, "b", "NN test accuracy", np.array([0, 0, 1, 2, 1, 1]), y, 0.5, 3)
+    _accuracy_row(report, "c", "other", y, y, 0.5, 3)
+    assert len(report.warnings) == 2
+    assert "one class" in report.warnings[0] and "majority-class rate 0.5000" in report.warnings[0]
+    assert "at or below the majority-class rate" in report.warnings[1]
+
+
+def test_train_test_size_zero_tests_on_training_rows(iris_csv, tmp_path, capsys):
+    code = main(["train", "--csv", str(iris_csv), "--target", "species", "--hidden", "4",
+                 "--epochs", "5", "--test-size", "0", "--out", str(tmp_path)])  # fmt: skip
+    assert code == 0
+    out = capsys.readouterr().out
+    assert _table_value(out, "training rows (--test-size 0) simulated") == 150
 
 
 @pytest.mark.slow
@@ -159,6 +207,11 @@ def test_train_cli_with_bits_reports_the_discretization(iris_csv, tmp_path, caps
         (["--bits", "0"], "bits=0"),
         (["--qat"], "--qat needs"),
         (["--discretize", "linear"], "needs --bits"),
+        (["--discretize", "binary", "--bits", "3"], "drop --bits 3"),
+        (["--scheme", "dual-rail"], "--discretize ternary"),
+        (["--scheme", "dual-rail", "--bits", "3"], "--discretize exponential are not"),
+        (["--test-size", "1"], "--test-size"),
+        (["--quantize-biases"], "--quantize-biases needs"),
     ],
 )
 def test_train_cli_bad_discretization(iris_csv, tmp_path, capsys, extra, match):

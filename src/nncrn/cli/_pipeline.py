@@ -277,7 +277,8 @@ def run(ds: Dataset, opts: Options, *, out: Path, console: Any) -> Report:
     with torch.no_grad():
         nn_out = model(torch.tensor(Xte * scaling.input_scale)).numpy()
         float_out = float_model(torch.tensor(scaling.transform(Xte))).numpy()
-    nn_pred, crn_pred = nn_out.argmax(1), crn.argmax(1)
+    # a row that did not converge has no answer: it counts as wrong and as a disagreement
+    nn_pred, crn_pred = nn_out.argmax(1), np.where(converged, crn.argmax(1), -1)
     majority = float(np.bincount(yte, minlength=len(ds.classes)).max() / len(yte))
     n_classes = len(ds.classes)
     report = Report()
@@ -291,7 +292,9 @@ def run(ds: Dataset, opts: Options, *, out: Path, console: Any) -> Report:
     _accuracy_row(report, "crn_accuracy", "CRN test accuracy", crn_pred, yte, majority, n_classes)
     report.add("majority_rate", "majority-class rate (test)", majority, ".4f")
     report.add("agreement", "NN/CRN agreement", float((nn_pred == crn_pred).mean()), ".4f")
-    report.add("max_abs_diff", "max |CRN - NN| (all outputs)", float(np.abs(crn - nn_out).max()), ".3e")
+    diff = np.abs(crn - nn_out)[converged]
+    report.add("max_abs_diff", "max |CRN - NN| (converged rows)",
+               float(diff.max()) if diff.size else float("nan"), ".3e")  # fmt: skip
     report.add("converged", "test inputs converged", int(converged.sum()), "d")
     if not converged.all():
         report.warnings.append(
