@@ -69,7 +69,9 @@ def test_demo_test_split_files_feed_simulate(demo_run, tmp_path):
     labels = [r["label"] for r in csv.DictReader((out / "test_labels.csv").open())]
     assert len(rows) == len(labels) == 38  # 25% of iris, stratified
     classes = net.metadata["classes"]
-    pred = [classes[int(np.argmax([float(r[c]) for c in net.outputs]))] for r in rows]
+    assert list(rows[0])[:4] == [*classes, "predicted"]  # class names head the output columns
+    pred = [classes[int(np.argmax([float(r[c]) for c in classes]))] for r in rows]
+    assert pred == [r["predicted"] for r in rows]
     accuracy = np.mean([p == t for p, t in zip(pred, labels, strict=True)])
     assert accuracy == pytest.approx(_row(text, "CRN test accuracy"), abs=1e-4)
 
@@ -89,13 +91,14 @@ def test_compile_and_simulate_match_demo_network(demo_dir, tmp_path):
     assert main(["simulate", str(net_path), "--inputs", str(inputs), "-o", str(out)]) == 0
     rows = list(csv.DictReader(out.open()))
     assert len(rows) == 2 and all(r["converged"] == "True" for r in rows)
-    logits = np.array([[float(r[c]) for c in again.outputs] for r in rows])
+    classes = again.metadata["classes"]
+    logits = np.array([[float(r[c]) for c in classes] for r in rows])
     assert logits[0].argmax() == 0 and logits[1].argmax() == 2  # setosa, virginica
 
     out_t = tmp_path / "yt.csv"
     assert main(["simulate", str(net_path), "--inputs", str(inputs), "--t-end", "1e4",
                  "-o", str(out_t)]) == 0  # fmt: skip
-    late = np.array([[float(r[c]) for c in again.outputs] for r in csv.DictReader(out_t.open())])
+    late = np.array([[float(r[c]) for c in classes] for r in csv.DictReader(out_t.open())])
     np.testing.assert_allclose(late, logits, rtol=1e-5, atol=1e-7)
 
 
@@ -108,7 +111,8 @@ def test_compile_with_argmax_gives_one_hot_class_shares(demo_dir, tmp_path):
     inputs.write_text("X0,X1,X2,X3\n5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n")
     out = tmp_path / "y.csv"
     assert main(["simulate", str(net_path), "--inputs", str(inputs), "-o", str(out)]) == 0
-    shares = np.array([[float(r[c]) for c in net.outputs] for r in csv.DictReader(out.open())])
+    shares = np.array([[float(r[c]) for c in net.metadata["classes"]]
+                       for r in csv.DictReader(out.open())])  # fmt: skip
     np.testing.assert_allclose(shares, [[1, 0, 0], [0, 0, 1]], atol=1e-9)  # setosa, virginica
 
 
