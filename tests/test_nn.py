@@ -44,3 +44,20 @@ def test_extra_repr_shows_eps():
 def test_bad_eps(bad):
     with pytest.raises(ValueError, match="finite and >= 0"):
         SmoothReLU(bad)
+
+
+@pytest.mark.parametrize("rate", [0, -1.0, float("inf"), "0.5", True, None])
+def test_torch_chemical_sigmoid_refuses_a_bad_rate_with_input_error(rate):
+    from nncrn import InputError
+    from nncrn.nn import ChemicalSigmoid as TorchSigmoid
+
+    with pytest.raises(InputError, match="finite number > 0"):
+        TorchSigmoid(rate)
+
+
+def test_torch_rectified_root_refuses_k_below_two_with_input_error():
+    from nncrn import InputError
+    from nncrn.nn import RectifiedRoot
+
+    with pytest.raises(InputError, match="integer k >= 2"):
+        RectifiedRoot(1)

@@ -15,6 +15,8 @@ import torch
 from numpy.polynomial import polynomial as npoly
 
 from nncrn._activations import check_activation, check_eps, polynomial_root, show, trim
+from nncrn._errors import InputError
+from nncrn.network._numbers import as_real
 
 __all__ = ["ChemicalSigmoid", "PolynomialActivation", "RectifiedRoot", "SmoothReLU"]
 
@@ -146,7 +148,7 @@ class RectifiedRoot(PolynomialActivation):
 
     def __init__(self, k: int = 3, eps: float = 1e-3) -> None:
         if isinstance(k, bool) or int(k) != k or k < 2:
-            raise ValueError(f"RectifiedRoot needs an integer k >= 2, got k={k!r}")
+            raise InputError(f"RectifiedRoot needs an integer k >= 2, got k={k!r}")
         self.k, self.eps = int(k), check_eps(eps, "RectifiedRoot eps")
         super().__init__([self.eps, *([0.0] * (self.k - 1)), -1.0], [0.0, 1.0])
 
@@ -166,9 +168,12 @@ class ChemicalSigmoid(torch.nn.Module):
 
     def __init__(self, rate: float = 0.25) -> None:
         super().__init__()
-        value = float(rate)
+        real = as_real(rate)
+        value = math.nan if real is None else real
         if not math.isfinite(value) or value <= 0:
-            raise ValueError(f"ChemicalSigmoid rate is {rate!r}; it must be finite and > 0")
+            raise InputError(
+                f"ChemicalSigmoid rate is {rate!r}; it must be a finite number > 0, e.g. 0.25"
+            )
         self.rate = value
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +49,16 @@ def summary(network: ReactionNetwork) -> dict[str, Any]:
     }
 
 
+def _scheme(network: ReactionNetwork) -> dict[str, Any]:
+    """The scheme metadata as a mapping (a foreign file may store just a name string)."""
+    scheme = network.metadata.get("scheme")
+    if isinstance(scheme, str):
+        return {"name": scheme}
+    return dict(scheme) if isinstance(scheme, Mapping) else {}
+
+
 def _dual_inputs(network: ReactionNetwork) -> bool:
-    return bool((network.metadata.get("scheme") or {}).get("dual_inputs"))
+    return bool(_scheme(network).get("dual_inputs"))
 
 
 def clip_features(network: ReactionNetwork, X: np.ndarray) -> tuple[np.ndarray, int]:
@@ -318,7 +326,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
         table.add_row(label, value)
     for kind, n in s["by_kind"].items():
         table.add_row(f"reactions: {kind}", str(n))
-    scheme = network.metadata.get("scheme")
+    scheme = _scheme(network)
     if scheme:
         table.add_row("scheme", ", ".join(f"{k}={v}" for k, v in scheme.items()))
     if "source" in network.metadata:
