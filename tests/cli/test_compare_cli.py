@@ -136,3 +136,30 @@ def test_info_on_dual_input_network_reads_either_column_layout(tmp_path, capsys)
     assert row(text, "NN agreement (argmax)") == ["1.0000"]
     # largest: the copy species of the hidden neuron at x = (3, 1), 3 (its positive part)
     assert float(row(text, "max concentration reached")[0]) == pytest.approx(3.0, rel=1e-6)
+
+
+def test_compare_accuracy_from_labels_and_times_only_when_asked(files, tmp_path, capsys):
+    path, csv, model, x = files
+    with torch.no_grad():
+        pred = model(torch.tensor(x)).argmax(1).numpy()
+    labels = tmp_path / "y.csv"
+    truth = pred.copy()
+    truth[0] = 1 - truth[0]  # one wrong label: accuracy 3/4 for every exact scheme
+    labels.write_text("label\n" + "\n".join("ab"[c] for c in truth) + "\n")
+    out = tmp_path / "nets"
+    assert main(["compare", str(path), "--schemes", "smooth-relu,dual-rail", "--inputs", str(csv),
+                 "--labels", str(labels), "--out", str(out)]) == 0  # fmt: skip
+    text = capsys.readouterr().out
+    assert row(text, "accuracy (labels)") == ["0.7500", "0.7500"]
+    assert row(text, "NN agreement (argmax)") == ["1.0000", "1.0000"]
+    assert "completion" not in text  # no trajectories without --times
+    assert (out / "dual-rail.json").exists() and (out / "smooth-relu.json").exists()
+    assert main(["compare", str(path), "--schemes", "dual-rail", "--inputs", str(csv),
+                 "--times"]) == 0  # fmt: skip
+    assert "time to 99% completion" in capsys.readouterr().out
+
+
+def test_compare_labels_need_inputs(files, tmp_path, capsys):
+    path, *_ = files
+    assert main(["compare", str(path), "--dataset", "iris", "--labels", str(tmp_path / "y.csv")]) == 2
+    assert "--labels go with --inputs" in capsys.readouterr().err
