@@ -16,6 +16,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from nncrn._errors import ConvergenceError, NNCRNError
 
@@ -81,13 +82,35 @@ def _one_thread() -> Iterator[None]:
             torch.set_num_threads(threads)
 
 
+class _Stdout:
+    """``sys.stdout`` for the console: a character its encoding lacks is written escaped.
+
+    What the console shows (tables, "wrote ..." lines) holds names from the user's files;
+    a lone surrogate (``\\ud800``) in a reaction label, or an accented name on a console
+    with a narrow encoding, is shown as a backslash escape rather than raising
+    ``UnicodeEncodeError`` after the work is done (stderr already escapes, by Python's
+    default). ``sys.stdout`` is looked up at each call, as a caller may replace it.
+    """
+
+    def write(self, text: str) -> int:
+        stream = sys.stdout
+        try:
+            return stream.write(text)
+        except UnicodeEncodeError:
+            encoding = getattr(stream, "encoding", None) or "utf-8"
+            return stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(sys.stdout, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``nncrn`` command; returns the process exit code."""
     from rich.console import Console
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    console = Console(stderr=False, highlight=False)
+    console = Console(file=_Stdout(), highlight=False)
     try:
         with _one_thread():
             return int(args.func(args, console) or 0)

@@ -394,19 +394,24 @@ def load_model(path: str | os.PathLike) -> tuple[Any, dict]:
         raise FormatError(f'{name}: "layers" has no linear layer; a model needs one — {_RESAVE}')
     sizes = model_sizes(torch.nn.Sequential(*modules))
     _check_names(doc, "feature_names", sizes[0], "input features", name, (str,))
-    _check_names(doc, "classes", sizes[1], "outputs", name, (str, int))
-    meta = {k: v for k, v in doc.items() if k not in ("format", "version", "layers")}
+    _check_names(doc, "classes", sizes[1], "outputs", name, (str, int, float))
+    # null names are no names: dropped, so that no command copies a null into a network
+    meta = {k: v for k, v in doc.items() if k not in ("format", "version", "layers")
+            and not (k in ("feature_names", "classes") and v is None)}  # fmt: skip
     return torch.nn.Sequential(*modules), meta
 
 
 def _check_names(
     doc: dict, key: str, n: int, what: str, name: str, kinds: tuple[type, ...]
 ) -> None:
-    """``doc[key]``, if present and not null, must be ``n`` distinct names of ``kinds``."""
+    """``doc[key]``, if present and not null, must be ``n`` distinct names of ``kinds``.
+
+    Two class names for one output are a binary classifier (as a network's metadata allows).
+    """
     value = doc.get(key)
     if value is None:
         return
-    kind = " or ".join({str: "strings", int: "integers"}[k] for k in kinds)
+    kind = "strings or numbers" if float in kinds else "strings"
     shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
     ok = isinstance(value, list) and all(
         isinstance(v, kinds) and not isinstance(v, bool) for v in value
@@ -416,7 +421,7 @@ def _check_names(
             f'{name}: "{key}" is {shown}; it must be null or a list of {kind}, one per '
             f"{what[:-1]} — {_RESAVE}"
         )
-    if len(value) != n:
+    if len(value) != n and not (key == "classes" and n == 1 and len(value) == 2):
         raise FormatError(
             f'{name}: "{key}" has {len(value)} entries ({shown}) but the model has {n} '
             f"{what} — {_RESAVE}"
