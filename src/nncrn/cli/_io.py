@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import itertools
 import json
 import math
 import os
@@ -103,27 +102,6 @@ def check_not_input(
                 f"{os.fspath(path)!r}; writing it would replace the input — choose another "
                 "output path"
             )
-
-
-MAX_PARAMETERS = 10_000_000
-
-
-def check_model_size(sizes: Sequence[int], option: str = "--hidden") -> int:
-    """The parameter count of an MLP with layer widths ``sizes`` (inputs, hidden..., outputs).
-
-    Refuses, before anything is allocated, a model above :data:`MAX_PARAMETERS`: every
-    weight becomes a reaction and every neuron a species, so such a network could neither
-    be trained here nor simulated.
-    """
-    count = sum((a + 1) * b for a, b in itertools.pairwise(sizes))
-    if count > MAX_PARAMETERS:
-        widths = ",".join(str(s) for s in sizes[1:-1])
-        raise InputError(
-            f"{option} {widths}: layer widths {list(sizes)} (inputs, hidden, outputs) give "
-            f"{count:,} weights and biases; nncrn builds at most {MAX_PARAMETERS:,} (each "
-            "weight becomes a reaction, each neuron a species) — use narrower layers"
-        )
-    return count
 
 
 def read_table(path: str | os.PathLike) -> tuple[list[str], list[list[str]]]:
