@@ -306,9 +306,8 @@ def run(ds: Dataset, opts: Options, *, out: Path, console: Any) -> Report:
     report.add("species", "species", network.n_species, "d")
     report.add("reactions", "reactions", network.n_reactions, "d")
     report.add("distinct_rates", "distinct rate constants", len(np.unique(rates)), "d")
-    if disc is not None:
+    if disc is not None and network.n_reactions:
         report.rows.append(("discretized weights", disc.describe()))
-    if network.n_reactions:
         report.add("dynamic_range", "rate dynamic range k_max / k_min", rates.max() / rates.min(), ".4g")
     report.add("t99", "chemical time: 99% of inputs within 1% of steady state",
                float(np.quantile(settle, 0.99)), ".6g")  # fmt: skip
