@@ -71,19 +71,10 @@ def _plot(study: Any, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from nncrn.plot import plot_noise_study
+
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    ax.errorbar(study.volumes, study.agreement, yerr=study.agreement_se, marker="o", capsize=3,
-                label="agreement with deterministic answer")  # fmt: skip
-    if study.accuracy is not None:
-        ax.errorbar(study.volumes, study.accuracy, yerr=study.accuracy_se, marker="s", capsize=3,
-                    label="accuracy vs labels")  # fmt: skip
-        ax.axhline(study.deterministic_accuracy, ls="--", c="grey", label="deterministic accuracy")
-    ax.set_xscale("log")
-    ax.set_xlabel("volume Ω")
-    ax.set_ylabel("fraction of runs")
-    ax.set_ylim(0, 1.02)
-    ax.legend(loc="lower right", fontsize=8)
-    ax.set_title(f"{study.runs} runs per input, {study.solver.split('(')[0]}")
+    plot_noise_study(study, ax)
     fig.tight_layout()
     write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
     plt.close(fig)

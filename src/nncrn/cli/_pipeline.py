@@ -344,25 +344,21 @@ def plot_trajectories(network: Any, X: np.ndarray, y: np.ndarray, steady: np.nda
     import matplotlib.pyplot as plt
 
     from nncrn.cli._io import write_atomic
+    from nncrn.plot import plot_trajectory
     from nncrn.simulate import integrate
 
     t_end = max(3 * t99, 10.0)
     t = np.concatenate([[0.0], np.geomspace(1e-3, t_end, 300)])
     traj = integrate(network, X, t)
     ss = network.read_outputs(steady)
+    labels = classes if len(classes) == len(network.outputs) else None
     fig, axes = plt.subplots(1, len(X), figsize=(4.2 * len(X), 3.6), sharey=True, squeeze=False)
-    colors = plt.get_cmap("tab10")
     for b, ax in enumerate(axes[0]):
-        for j, name in enumerate(network.outputs):
-            c = colors(j % 10)
-            label = classes[j] if len(classes) == len(network.outputs) else name
-            ax.plot(t[1:], traj.outputs[b, 1:, j], color=c, lw=1.6, label=label)
-            ax.axhline(ss[b, j], color=c, ls=":", lw=0.8)
+        plot_trajectory(traj, ax, items=b, steady=ss, labels=labels, logx=True, legend=False)
         ax.axvline(t99, color="0.4", ls="--", lw=0.8)
-        ax.set_xscale("log")
-        ax.set_xlabel("chemical time")
         pred = classes[int(ss[b].argmax())]
         ax.set_title(f"test input: true {classes[int(y[b])]}, CRN says {pred}", fontsize=9)
+        ax.label_outer()
     axes[0][0].set_ylabel("output (logit) = [Y+] - [Y-]")
     if len(network.outputs) <= 12:
         axes[0][-1].legend(fontsize=7, loc="lower right", ncol=2)

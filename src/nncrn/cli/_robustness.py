@@ -55,23 +55,11 @@ def _plot(noise: Any, early: Any, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from nncrn.plot import plot_early_readout, plot_rate_noise
+
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
-    pos = np.arange(noise.sigmas.size)
-    a1.boxplot(list(noise.agreement), positions=pos, widths=0.35)
-    a1.set_xticks(pos, [f"{s:g}" for s in noise.sigmas])
-    a1.set(xlabel="σ of log k", ylabel="agreement with noise-free answer", ylim=(0, 1.02),
-           title=f"rate noise, {noise.n_draws} draws per σ")  # fmt: skip
-    if noise.accuracy is not None:
-        a1.plot(pos, noise.accuracy.mean(1), "s--", label="mean accuracy")
-        a1.axhline(noise.clean_accuracy, ls=":", c="grey", label="noise-free accuracy")
-        a1.legend(loc="lower left", fontsize=8)
-    a2.semilogx(early.times, early.agreement, "o-", label="agreement with steady state")
-    if early.accuracy is not None:
-        a2.semilogx(early.times, early.accuracy, "s-", label="accuracy")
-    a2.set(
-        xlabel="readout time T", ylabel="fraction of inputs", ylim=(0, 1.02), title="early readout"
-    )
-    a2.legend(loc="lower right", fontsize=8)
+    plot_rate_noise(noise, a1)
+    plot_early_readout(early, a2)
     fig.tight_layout()
     write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
     plt.close(fig)

@@ -319,6 +319,32 @@ class ReactionNetwork:
             f"inputs={list(self.inputs)}, outputs={list(self.outputs)})"
         )
 
+    def __str__(self) -> str:
+        """The ``repr`` line, then one reaction per line with its rate constant.
+
+        Past 40 reactions the middle is elided (``... 800 more reactions ...``): a printed
+        compiled network stays readable. ``to_crn_text`` in :mod:`nncrn.export` writes all.
+        """
+        shown, head = 40, 20
+        more = max(0, self.n_reactions - shown)
+        reactions = self.reactions[:head] + self.reactions[head + more :]
+        width = max((len(r.equation()) for r in reactions), default=0)
+        lines = [f"  {r.equation():<{width}}  [k = {r.rate:.6g}]" for r in reactions]
+        if more:
+            lines.insert(head, f"  ... {more} more reaction{'s' if more > 1 else ''} ...")
+        return "\n".join([repr(self), *lines])
+
+    def _repr_html_(self) -> str:
+        from nncrn._display import HTML_ROWS, html_table
+
+        rows = [[i, r.equation(), r.rate] for i, r in enumerate(self.reactions[:HTML_ROWS])]
+        species = ", ".join(self.species_names[:HTML_ROWS])
+        if self.n_species > HTML_ROWS:
+            species += f", … ({self.n_species - HTML_ROWS} more)"
+        summary = f"{self!r}; species: {species}"
+        return html_table(summary, ["#", "reaction", "k"], rows, n_rows=self.n_reactions,
+                          noun="reactions")  # fmt: skip
+
     # ------------------------------------------------------------------ persistence
     def to_json(self) -> str:
         """Versioned JSON text (see :func:`nncrn.network.network_to_json`)."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
+from nncrn._display import html_table, require_pandas
 from nncrn._errors import InputError, NetworkError
 from nncrn.network import (
     ReactionNetwork,
@@ -20,6 +22,10 @@ from nncrn.simulate._solver import check_setting_int
 from nncrn.train._fit import as_rng
 from nncrn.train._layered import NotFeedForward, build_layered
 from nncrn.train._terms import extract_terms
+
+if TYPE_CHECKING:
+    import pandas
+    from matplotlib.axes import Axes
 
 __all__ = ["EarlyReadout", "NoiseRobustness", "early_readout", "rate_noise"]
 
@@ -53,6 +59,39 @@ class NoiseRobustness:
     clean_accuracy: float | None
     n_draws: int
     method: str
+
+    def to_dataframe(self) -> pandas.DataFrame:
+        """Tidy frame: one row per (sigma, draw) with ``agreement`` (and ``accuracy``).
+
+        ``frame.groupby(level="sigma").describe()`` summarises each sigma. Needs pandas
+        (``pip install pandas``).
+        """
+        pd = require_pandas("NoiseRobustness.to_dataframe")
+        index = pd.MultiIndex.from_product([self.sigmas, range(self.agreement.shape[1])],
+                                           names=["sigma", "draw"])  # fmt: skip
+        data = {"agreement": self.agreement.ravel()}
+        if self.accuracy is not None:
+            data["accuracy"] = self.accuracy.ravel()
+        return pd.DataFrame(data, index=index)
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Box plot of agreement per sigma; see :func:`nncrn.plot.plot_rate_noise`."""
+        from nncrn.plot import plot_rate_noise
+
+        return plot_rate_noise(self, ax)
+
+    def _repr_html_(self) -> str:
+        header = ["sigma", "agreement mean", "min", "5%"]
+        if self.accuracy is not None:
+            header += ["accuracy mean", "min"]
+        rows = []
+        for k, s in enumerate(self.sigmas):
+            ag = self.agreement[k]
+            acc = [] if self.accuracy is None else [self.accuracy[k].mean(), self.accuracy[k].min()]
+            rows.append([s, ag.mean(), ag.min(), np.quantile(ag, 0.05), *acc])
+        clean = "" if self.clean_accuracy is None else f", noise-free accuracy {self.clean_accuracy:.3f}"
+        summary = f"NoiseRobustness({self.n_draws} draws per sigma, method={self.method}{clean})"
+        return html_table(summary, header, rows, noun="sigmas")
 
 
 def _labels(labels: object, n: int, n_out: int) -> np.ndarray | None:
@@ -153,6 +192,31 @@ class EarlyReadout:
     agreement: np.ndarray
     accuracy: np.ndarray | None
     steady_accuracy: float | None
+
+    def to_dataframe(self) -> pandas.DataFrame:
+        """One row per readout time (index ``time``): ``agreement`` (and ``accuracy``).
+
+        Needs pandas (``pip install pandas``).
+        """
+        pd = require_pandas("EarlyReadout.to_dataframe")
+        data = {"agreement": self.agreement}
+        if self.accuracy is not None:
+            data["accuracy"] = self.accuracy
+        return pd.DataFrame(data, index=pd.Index(self.times, name="time"))
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Agreement (and accuracy) against readout time; see :func:`nncrn.plot.plot_early_readout`."""
+        from nncrn.plot import plot_early_readout
+
+        return plot_early_readout(self, ax)
+
+    def _repr_html_(self) -> str:
+        header = ["time", "agreement", *(() if self.accuracy is None else ("accuracy",))]
+        rows = [[t, self.agreement[k], *(() if self.accuracy is None else (self.accuracy[k],))]
+                for k, t in enumerate(self.times)]  # fmt: skip
+        steady = "" if self.steady_accuracy is None else f", steady-state accuracy {self.steady_accuracy:.3f}"
+        summary = f"EarlyReadout({self.times.size} readout times{steady})"
+        return html_table(summary, header, rows, noun="times")
 
 
 def early_readout(

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from nncrn._display import html_table, require_pandas
 from nncrn._errors import InputError, NetworkError
 from nncrn.network import ReactionNetwork, input_features, require_network, require_readout
 from nncrn.simulate._ssa._gillespie import Progress, gillespie, seed_root
 from nncrn.simulate._ssa._model import check_volume
 from nncrn.simulate._ssa._solvers import SSASolver, TauLeaping
+
+if TYPE_CHECKING:
+    import pandas
+    from matplotlib.axes import Axes
 
 __all__ = ["NoiseStudy", "deterministic_outputs", "noise_study"]
 
@@ -52,6 +58,33 @@ class NoiseStudy:
     t_end: float
     burn_in: float
     solver: str
+
+    def _columns(self) -> list[tuple[str, np.ndarray]]:
+        cols = [("agreement", self.agreement), ("agreement_se", self.agreement_se)]
+        if self.accuracy is not None and self.accuracy_se is not None:
+            cols += [("accuracy", self.accuracy), ("accuracy_se", self.accuracy_se)]
+        return [*cols, ("mean_events", self.mean_events)]
+
+    def to_dataframe(self) -> pandas.DataFrame:
+        """One row per volume (index ``volume``): ``agreement``, ``agreement_se``, with labels
+        ``accuracy`` and ``accuracy_se``, and ``mean_events`` per run.
+
+        The per-input fractions are ``item_agreement``. Needs pandas (``pip install pandas``).
+        """
+        pd = require_pandas("NoiseStudy.to_dataframe")
+        index = pd.Index(self.volumes, name="volume")
+        return pd.DataFrame(dict(self._columns()), index=index)
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Agreement (and accuracy) against volume; see :func:`nncrn.plot.plot_noise_study`."""
+        from nncrn.plot import plot_noise_study
+
+        return plot_noise_study(self, ax)
+
+    def _repr_html_(self) -> str:
+        cols = self._columns()
+        rows = [[v, *(c[k] for _, c in cols)] for k, v in enumerate(self.volumes)]
+        return html_table(repr(self), ["volume", *(n for n, _ in cols)], rows, noun="volumes")
 
     def __repr__(self) -> str:
         pairs = ", ".join(

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nncrn._display import (
+    HTML_ROWS,
+    html_table,
+    require_pandas,
+    species_columns,
+    unique_columns,
+)
 from nncrn._errors import InputError
+
+if TYPE_CHECKING:
+    import pandas
+    from matplotlib.axes import Axes
 
 __all__ = ["SSAResult"]
 
@@ -105,6 +118,63 @@ class SSAResult:
             )
         answers = self.answers
         return np.mean((answers == ref[:, None]) & (answers >= 0), axis=1)
+
+    def to_dataframe(
+        self, *, samples: bool = False, species: bool | str | Sequence[str] | None = None
+    ) -> pandas.DataFrame:
+        """Per-run summary, or with ``samples=True`` the sampled concentrations.
+
+        Default: one row per (item, run) (MultiIndex ``(item, run)``) with the time-averaged
+        readout outputs, their standard errors ``"<output>_se"``, ``completed``,
+        ``n_events`` and ``n_steps``; ``species=True`` (or names) appends the species'
+        time averages ``"[S]"`` and their standard errors ``"[S]_se"``.
+
+        ``samples=True``: one row per (item, run, time) with the concentrations
+        ``counts / volume`` of ``species`` (default all) as columns ``"[S]"``; NaN where a
+        run stopped early. ``frame.groupby(level=["item", "time"]).mean()`` is the
+        ensemble mean. Needs pandas (``pip install pandas``).
+        """
+        pd = require_pandas("SSAResult.to_dataframe")
+        batch, runs = self.completed.shape
+        if samples:
+            cols = species_columns(True if species is None else species, self.species,
+                                   "SSAResult.to_dataframe")  # fmt: skip
+            index = pd.MultiIndex.from_product([range(batch), range(runs), self.t],
+                                               names=["item", "run", "time"])  # fmt: skip
+            values = self.counts[..., cols] / self.volume
+            return pd.DataFrame(values.reshape(len(index), len(cols)), index=index,
+                                columns=[f"[{self.species[c]}]" for c in cols])  # fmt: skip
+        cols = species_columns(species, self.species, "SSAResult.to_dataframe")
+        data: list[tuple[str, np.ndarray]] = [
+            *((n, self.outputs[..., j]) for j, n in enumerate(self.output_names)),
+            *((f"{n}_se", self.outputs_se[..., j]) for j, n in enumerate(self.output_names)),
+            ("completed", self.completed),
+            ("n_events", self.n_events),
+            ("n_steps", self.n_steps),
+            *((f"[{self.species[c]}]", self.time_average[..., c]) for c in cols),
+            *((f"[{self.species[c]}]_se", self.time_average_se[..., c]) for c in cols),
+        ]
+        names = unique_columns([n for n, _ in data], "SSAResult.to_dataframe")
+        index = pd.MultiIndex.from_product([range(batch), range(runs)], names=["item", "run"])
+        columns = {n: np.reshape(v, batch * runs) for n, (_, v) in zip(names, data, strict=True)}
+        return pd.DataFrame(columns, index=index)
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Sampled concentrations of one item, a line per run; see :func:`nncrn.plot.plot_ssa`."""
+        from nncrn.plot import plot_ssa
+
+        return plot_ssa(self, ax, **kwargs)
+
+    def _repr_html_(self) -> str:
+        batch, runs = self.completed.shape
+        rows = []
+        for k in range(min(batch * runs, HTML_ROWS)):
+            i, r = divmod(k, runs)
+            rows.append([i, r, *self.outputs[i, r], bool(self.completed[i, r]),
+                         int(self.n_events[i, r])])  # fmt: skip
+        header = ["item", "run", *(f"{n} (time avg.)" for n in self.output_names), "completed",
+                  "events"]  # fmt: skip
+        return html_table(repr(self), header, rows, n_rows=batch * runs, noun="runs")
 
     def __repr__(self) -> str:
         b, r = self.completed.shape

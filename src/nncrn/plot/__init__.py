@@ -1,0 +1,26 @@
+"""Figures of nncrn's values (matplotlib): what the results' ``.plot()`` methods draw.
+
+Each function draws into a given Axes (default: the current one) and returns it; none
+selects a backend or writes a file. ``nncrn.plot`` sits below ``simulate`` and ``train``
+in the package layers (results call it) and above ``network``.
+"""
+
+# -- results: simulation and robustness figures
+from nncrn.plot._results import (
+    plot_early_readout,
+    plot_noise_study,
+    plot_rate_noise,
+    plot_ssa,
+    plot_steady_state,
+    plot_trajectory,
+)
+
+__all__ = [
+    # -- results
+    "plot_early_readout",
+    "plot_noise_study",
+    "plot_rate_noise",
+    "plot_ssa",
+    "plot_steady_state",
+    "plot_trajectory",
+]
