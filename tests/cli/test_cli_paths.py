@@ -300,3 +300,35 @@ def test_info_validates_the_models_layer_shapes(files, capsys, layers, match):
     msg = error_of(["info", str(d / "net.json"), "--inputs", str(d / "X.csv"), "--model", model],
                    capsys)  # fmt: skip
     assert match in msg  # was: a torch RuntimeError, or an identity "model" compared
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["simulate", "{d}/net.json", "--inputs", "{d}/X.csv", "-o", "{d}/X.csv"], "--inputs"),
+        (["simulate", "{d}/net.json", "--inputs", "{d}/X.csv", "-o", "{d}/net.json"], "the network"),
+        (["compile", "{d}/model.json", "-o", "{d}/model.json"], "the model"),
+        (["export", "{d}/net.json", "--format", "crn", "-o", "{d}/net.json"], "the network"),
+        (["import", "{d}/net.crn", "-o", "{d}/net.crn"], "the input file"),
+        (["fit", "{d}/net.json", "--csv", "{d}/train.csv", "-o", "{d}/train.csv"], "--csv"),
+    ],
+)
+def test_commands_refuse_to_overwrite_their_input(files, capsys, argv, named):
+    d, net = files
+    from nncrn.export import to_crn_text
+
+    (d / "net.crn").write_text(to_crn_text(net))
+    (d / "train.csv").write_text("X0,X1,label\n0.1,0.2,no\n0.4,0.3,yes\n")
+    before = {p.name: p.read_bytes() for p in d.iterdir() if p.is_file()}
+    message = error_of([a.format(d=d) for a in argv], capsys)
+    assert "same file as" in message and named in message
+    assert {p.name: p.read_bytes() for p in d.iterdir() if p.is_file()} == before
+
+
+def test_train_refuses_a_table_inside_its_output_directory_under_a_written_name(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    table = out / "test_inputs.csv"
+    table.write_text("a,b,label\n" + "\n".join(f"{i},{i % 3},{'xy'[i % 2]}" for i in range(20)) + "\n")
+    message = error_of(["train", "--csv", str(table), "--target", "label", "--out", str(out)], capsys)
+    assert "--out" in message and "--csv" in message

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from nncrn._errors import InputError
-from nncrn.cli._io import check_output_dir, load_model
+from nncrn.cli._io import check_not_input, check_output_dir, load_model
 from nncrn.cli._schemes import SCHEME_NAMES, make_scheme
 
 
@@ -67,6 +67,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
     from nncrn.compile import compile_network, with_argmax
 
     output = check_output_dir(args.output)
+    check_not_input(args.output, {"the model": args.model})
     model, meta = load_model(args.model)
     name = args.scheme or meta.get("scheme")
     scheme = _scheme(name if name in SCHEME_NAMES else None, args.eps, model)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from nncrn._errors import FormatError, InputError
-from nncrn.cli._io import check_output_dir, write_atomic
+from nncrn.cli._io import check_not_input, check_output_dir, write_atomic
 
 __all__ = ["register"]
 
@@ -84,6 +84,7 @@ def run_export(args: argparse.Namespace, console) -> int:
     to_stdout = args.output in (None, "-")
     if not to_stdout:
         check_output_dir(args.output, example="model.xml")
+        check_not_input(args.output, {"the network": args.network})
     fmt = _format(args.format, None if to_stdout else args.output, "output")
     network = ReactionNetwork.load(args.network)
     writer = {"sbml": export.to_sbml, "antimony": export.to_antimony, "crn": export.to_crn_text}
@@ -116,6 +117,7 @@ def run_import(args: argparse.Namespace, console) -> int:
         raise FormatError(f"input file {str(path)!r} does not exist or is not a file")
     if args.output != "-":
         check_output_dir(args.output, example="model.json")
+        check_not_input(args.output, {"the input file": args.file})
     try:
         text = path.read_text(encoding="utf-8-sig")  # -sig: a byte-order mark is not text
     except UnicodeDecodeError as exc:

@@ -9,7 +9,14 @@ from typing import Any
 import numpy as np
 
 from nncrn._errors import InputError
-from nncrn.cli._io import check_output_dir, class_labels, input_matrix, read_table, write_atomic
+from nncrn.cli._io import (
+    check_not_input,
+    check_output_dir,
+    class_labels,
+    input_matrix,
+    read_table,
+    write_atomic,
+)
 from nncrn.cli._pipeline import check_seed
 from nncrn.network import ReactionNetwork
 
@@ -97,6 +104,9 @@ def run(args: argparse.Namespace, console: Any) -> int:
                     f"{option} {str(path)!r} is a directory; give a file name, e.g. "
                     f"{str(path / ('fitted.json' if option == '-o' else 'fit.png'))!r}"
                 )
+    check_not_input(args.output, {"the network": args.network, "--csv": args.csv})
+    check_not_input(args.plot, {"the network": args.network, "--csv": args.csv, "-o": args.output},
+                    option="--plot")  # fmt: skip
     check_seed(args.seed)
     for option, value in (("--lr", args.lr), ("--k-min", args.k_min), ("--l1", args.l1)):
         if not np.isfinite(value):

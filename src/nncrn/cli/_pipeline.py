@@ -14,11 +14,12 @@ import numpy as np
 
 from nncrn._errors import ConvergenceWarning, InputError
 from nncrn.cli._io import numeric_columns, read_table, save_model, write_csv
-from nncrn.data import DATASETS, Dataset, Discretization, load_dataset
+from nncrn.data import DATASETS, Dataset, Discretization, infer_input_range, load_dataset
 
 __all__ = ["DATASETS", "Options", "Report", "builtin_dataset", "csv_dataset", "run"]
 
 SIM_CHUNK = 256  # rows per steady-state call: the progress bar's granularity
+OUTPUT_FILES = ("network.json", "model.json", "trajectories.png", "test_inputs.csv", "test_labels.csv")
 
 def check_seed(seed: int, option: str = "--seed") -> int:
     """``seed`` if it is a valid random seed (``0 <= seed < 2**32``, what numpy and sklearn take)."""
@@ -104,21 +105,6 @@ def parse_hidden(text: str) -> tuple[int, ...]:
     if any(s < 1 for s in sizes):
         raise InputError(f"--hidden {text!r}: every layer width must be >= 1")
     return sizes
-
-
-def infer_input_range(X: np.ndarray) -> list[tuple[float, float]] | None:
-    """Input range from training features: concentrations as-is when all are >= 0.
-
-    A feature with negative training values gets ``low = min - 10% of its span`` so slightly
-    lower values at prediction time still map to non-negative concentrations; ``high`` is
-    unbounded because large concentrations are chemically harmless.
-    """
-    low = X.min(axis=0)
-    if (low >= 0).all():
-        return None
-    span = np.maximum(X.max(axis=0) - low, 1e-12)
-    lows = np.where(low >= 0, 0.0, low - 0.1 * span)
-    return [(float(v), float("inf")) for v in lows]
 
 
 @dataclass
@@ -316,7 +302,7 @@ def run(ds: Dataset, opts: Options, *, out: Path, console: Any) -> Report:
     if clipped:
         report.add("clipped", "test feature values clipped to input_range", clipped, "d")
 
-    model_path, net_path, png_path = out / "model.json", out / "network.json", out / "trajectories.png"
+    net_path, model_path, png_path, x_path, y_path = (out / name for name in OUTPUT_FILES)
     save_model(model_path, model, {
         "eps": opts.eps, "classes": ds.classes, "feature_names": ds.feature_names,
         "input_range": input_range, "input_scale": scaling.input_scale.tolist(),
@@ -329,7 +315,6 @@ def run(ds: Dataset, opts: Options, *, out: Path, console: Any) -> Report:
     plot_trajectories(network, Xte[shown], yte[shown], conc[shown], ds.classes,
                       report.values["t99"], png_path)  # fmt: skip
     # the held-out split, ready for `nncrn simulate`, `nncrn noise` and `nncrn robustness`
-    x_path, y_path = out / "test_inputs.csv", out / "test_labels.csv"
     write_csv(x_path, ds.feature_names, Xte)
     write_csv(y_path, ["label"], [[ds.classes[int(c)]] for c in yte])
     report.files = [net_path, model_path, png_path, x_path, y_path]

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from nncrn._errors import InputError
-from nncrn.cli._io import input_matrix, write_csv
+from nncrn.cli._io import check_not_input, input_matrix, write_csv
 from nncrn.network import ReactionNetwork
 
 
@@ -52,6 +52,7 @@ def _predicted(values: np.ndarray, ok: np.ndarray, classes: list[str] | None) ->
 def run(args: argparse.Namespace, console: Any) -> int:
     from nncrn.simulate import integrate, steady_state
 
+    check_not_input(args.output, {"the network": args.network, "--inputs": args.inputs})
     network = ReactionNetwork.load(args.network)
     X = input_matrix(network, args.inputs)
     names, classes = _columns(network)

@@ -8,6 +8,7 @@ from typing import Any
 
 from nncrn.cli import _pipeline
 from nncrn.cli._demo import add_pipeline_options, options, show
+from nncrn.cli._io import check_not_input
 
 
 def register(sub: Any) -> None:
@@ -25,6 +26,8 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace, console: Any) -> int:
     opts = options(args)
+    for name in _pipeline.OUTPUT_FILES:  # the table must not be one of the files written
+        check_not_input(args.out / name, {"--csv": args.csv}, option="--out")
     ds = _pipeline.csv_dataset(args.csv, args.target)
     report = _pipeline.run(ds, opts, out=args.out, console=console)
     show(report, f"nncrn train: {args.csv.name} -> {args.target} ({opts.scheme})", console)

@@ -10,7 +10,7 @@ patterns, nothing downloaded), :class:`MinMaxScaling` (kept as the network's inp
 from nncrn.data._datasets import DATASETS, Dataset, load_dataset
 from nncrn.data._discrete import Discretization, discretize_mlp
 from nncrn.data._mlp import build_mlp, fold_offset, train_mlp
-from nncrn.data._scaling import MinMaxScaling
+from nncrn.data._scaling import MinMaxScaling, infer_input_range
 
 __all__ = [
     "DATASETS",
@@ -20,6 +20,7 @@ __all__ = [
     "build_mlp",
     "discretize_mlp",
     "fold_offset",
+    "infer_input_range",
     "load_dataset",
     "train_mlp",
 ]

@@ -51,34 +51,41 @@ def build_mlp(sizes: Sequence[int], activation: str = "smooth_relu", eps: float 
 
 def train_mlp(model, X: object, y: object, *, epochs: int = 60, lr: float = 3e-3,
               batch_size: int = 32, weight_decay: float = 1e-4, seed: int = 0,
+              loss: str = "cross_entropy",
               on_epoch: Callable[[int, float], None] | None = None):  # fmt: skip
-    """Train ``model`` (a copy) with Adam and cross entropy on ``X (n, d)``, ``y (n,)`` class indices.
+    """Train ``model`` (a copy) with Adam on ``X (n, d)`` and ``y``.
 
-    Mini-batches of ``batch_size`` are shuffled each epoch with ``seed``; ``on_epoch(epoch,
-    last batch loss)`` is called after each epoch (a progress bar). Returns the trained copy
-    in eval mode.
+    ``loss="cross_entropy"``: ``y (n,)`` class indices, the model's outputs are logits.
+    ``loss="mse"``: ``y (n, n_outputs)`` real targets (regression). Mini-batches of
+    ``batch_size`` are shuffled each epoch with ``seed``; ``on_epoch(epoch, last batch
+    loss)`` is called after each epoch (a progress bar). Returns the trained copy in eval mode.
     """
     import torch
 
     if not isinstance(epochs, int) or epochs < 1:
         raise InputError(f"epochs must be an integer >= 1, got {epochs!r}")
+    if loss not in ("cross_entropy", "mse"):
+        raise InputError(f"loss={loss!r}; choose 'cross_entropy' (classes) or 'mse' (regression)")
     Xt = torch.as_tensor(np.asarray(X, dtype=np.float64))
-    yt = torch.as_tensor(np.asarray(y, dtype=np.int64))
+    if loss == "mse":
+        yt = torch.as_tensor(np.asarray(y, dtype=np.float64).reshape(len(Xt), -1))
+    else:
+        yt = torch.as_tensor(np.asarray(y, dtype=np.int64))
     model = copy.deepcopy(model)
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    loss_fn = torch.nn.CrossEntropyLoss()
+    loss_fn = torch.nn.CrossEntropyLoss() if loss == "cross_entropy" else torch.nn.MSELoss()
     model.train()
     for epoch in range(epochs):
         perm = torch.randperm(len(yt), generator=gen)
         for start in range(0, len(yt), batch_size):
             idx = perm[start : start + batch_size]
             opt.zero_grad()
-            loss = loss_fn(model(Xt[idx]), yt[idx])
-            loss.backward()
+            value = loss_fn(model(Xt[idx]), yt[idx])
+            value.backward()
             opt.step()
         if on_epoch is not None:
-            on_epoch(epoch, float(loss.detach()))
+            on_epoch(epoch, float(value.detach()))
     return model.eval()
 
 

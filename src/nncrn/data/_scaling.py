@@ -8,7 +8,7 @@ import numpy as np
 
 from nncrn._errors import InputError
 
-__all__ = ["MinMaxScaling"]
+__all__ = ["MinMaxScaling", "infer_input_range"]
 
 
 @dataclass(frozen=True)
@@ -46,3 +46,20 @@ class MinMaxScaling:
     def transform(self, X: object) -> np.ndarray:
         """``(X - low) / span``, shape ``(n, d)``."""
         return (np.asarray(X, dtype=np.float64) - self.low) / self.span
+
+
+def infer_input_range(X: object) -> list[tuple[float, float]] | None:
+    """Input range from training features: concentrations as they are when all are >= 0.
+
+    A feature with negative training values gets ``low = min - 10% of its span`` so slightly
+    lower values at prediction time still map to non-negative concentrations; ``high`` is
+    unbounded because large concentrations are chemically harmless. ``None`` when every
+    feature is >= 0 (each is then a concentration itself).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    low = X.min(axis=0)
+    if (low >= 0).all():
+        return None
+    span = np.maximum(X.max(axis=0) - low, 1e-12)
+    lows = np.where(low >= 0, 0.0, low - 0.1 * span)
+    return [(float(v), float("inf")) for v in lows]

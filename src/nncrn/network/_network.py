@@ -359,6 +359,11 @@ class ReactionNetwork:
 
         return network_from_json(text)
 
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        # In-memory copies (multiprocessing, joblib, copy.deepcopy) travel as the versioned
+        # JSON text, which round-trips exactly; files are written with save(), never pickle.
+        return (_network_from_json, (self.to_json(),))
+
     def save(self, path: str | Any) -> None:
         """Write the network as versioned JSON to ``path`` (never pickle)."""
         from nncrn.network._json import save
@@ -402,3 +407,8 @@ def require_readout(network: ReactionNetwork, where: str, needs: str = "outputs 
             "readout=[nncrn.Readout('y', 'Y')] to ReactionNetwork (in a network JSON file: "
             '"readout": [{"name": "y", "plus": "Y", "minus": null}])'
         )
+
+
+def _network_from_json(text: str) -> ReactionNetwork:
+    """Unpickling hook of :meth:`ReactionNetwork.__reduce__`."""
+    return ReactionNetwork.from_json(text)
