@@ -345,6 +345,26 @@ class ReactionNetwork:
         return html_table(summary, ["#", "reaction", "k"], rows, n_rows=self.n_reactions,
                           noun="reactions")  # fmt: skip
 
+    # ------------------------------------------------------------------ graphs
+    def to_dot(self, *, rankdir: str = "LR") -> str:
+        """Graphviz DOT text of the species–reaction graph, ranked per layer when compiled.
+
+        Pure text, no dependency; see :func:`nncrn.network._dot.network_to_dot`.
+        """
+        from nncrn.network._dot import network_to_dot
+
+        return network_to_dot(self, rankdir=rankdir)
+
+    def to_networkx(self) -> Any:
+        """A ``networkx.DiGraph``: species and reaction nodes, edges with stoichiometry.
+
+        Needs the optional ``networkx`` (``pip install 'nncrn[plot]'``); see
+        :func:`nncrn.network._dot.network_to_networkx` for the node and edge attributes.
+        """
+        from nncrn.network._dot import network_to_networkx
+
+        return network_to_networkx(self)
+
     # ------------------------------------------------------------------ persistence
     def to_json(self) -> str:
         """Versioned JSON text (see :func:`nncrn.network.network_to_json`)."""
