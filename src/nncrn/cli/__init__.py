@@ -34,7 +34,14 @@ _COMMANDS = (
     "nncrn.cli._noise",
     "nncrn.cli._fit",
     "nncrn.cli._robustness",
+    "nncrn.cli._draw",
 )
+
+
+def _version() -> str:
+    from nncrn import __version__
+
+    return __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Compile neural networks into chemical reaction networks and simulate them.",
     )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    parser.add_argument("--version", action="version", version=f"nncrn {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in _COMMANDS:

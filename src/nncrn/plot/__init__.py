@@ -5,6 +5,9 @@ selects a backend or writes a file. ``nncrn.plot`` sits below ``simulate`` and `
 in the package layers (results call it) and above ``network``.
 """
 
+# -- network drawings
+from nncrn.plot._draw import draw_network
+
 # -- results: simulation and robustness figures
 from nncrn.plot._results import (
     plot_early_readout,
@@ -16,6 +19,8 @@ from nncrn.plot._results import (
 )
 
 __all__ = [
+    # -- network drawings
+    "draw_network",
     # -- results
     "plot_early_readout",
     "plot_noise_study",
