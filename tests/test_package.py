@@ -26,3 +26,15 @@ def test_version_is_the_installed_one():
     from importlib.metadata import version
 
     assert nncrn.__version__ == version("nncrn")
+
+
+def test_cli_version_prints_the_package_version(capsys):
+    import pytest
+
+    import nncrn
+    from nncrn.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"nncrn {nncrn.__version__}"
