@@ -97,6 +97,11 @@ def test_bipartite_view_for_other_networks(enzyme, close):
     assert len(_gid(ax, "nncrn-species").get_paths()) == enzyme.n_species
     assert len(_gid(ax, "nncrn-reactions").get_paths()) == enzyme.n_reactions
     assert len(_gid(ax, "nncrn-edges").get_segments()) == 3 + 3 + 3 + 1
+    centres = np.array([p.vertices.mean(axis=0) for gid in ("nncrn-species", "nncrn-reactions")
+                        for p in _gid(ax, gid).get_paths()])  # fmt: skip
+    d = np.hypot(*(centres[:, None, :] - centres[None, :, :]).transpose(2, 0, 1))
+    np.fill_diagonal(d, np.inf)
+    assert d.min() >= 2 * 0.22  # no two nodes overlap
     compiled = SmoothReLU().build(_stack())
     ax = draw_network(compiled, layout="bipartite")
     assert len(_gid(ax, "nncrn-reactions").get_paths()) == compiled.n_reactions

@@ -495,32 +495,37 @@ _ROLES = ("input", "hidden", "auxiliary", "output")
 
 def _spring(n: int, edges: np.ndarray, start: np.ndarray, iterations: int = 150) -> np.ndarray:
     """Fruchterman–Reingold layout of ``n`` nodes from ``start`` (deterministic)."""
-    pos = start.copy()
+    x, y = start[:, 0].copy(), start[:, 1].copy()
     adj = np.zeros((n, n))
     if len(edges):
         adj[edges[:, 0], edges[:, 1]] = adj[edges[:, 1], edges[:, 0]] = 1.0
     k = 1.0 / math.sqrt(max(n, 1))
-    temp = 0.1
     for step in range(iterations):
-        delta = pos[:, None, :] - pos[None, :, :]
-        dist = np.maximum(np.hypot(delta[..., 0], delta[..., 1]), 1e-3)
-        force = k * k / dist**2 - adj * dist / k
-        disp = np.einsum("ij,ijk->ik", force, delta)
-        length = np.maximum(np.hypot(disp[:, 0], disp[:, 1]), 1e-9)
-        pos += disp / length[:, None] * np.minimum(length, temp * (1 - step / iterations))[:, None]
-    return pos
+        dx, dy = x[:, None] - x[None, :], y[:, None] - y[None, :]
+        d2 = np.maximum(dx * dx + dy * dy, 1e-6)
+        force = k * k / d2 - adj * np.sqrt(d2) / k  # repulsion k^2/d, attraction d^2/k
+        fx, fy = (force * dx).sum(axis=1), (force * dy).sum(axis=1)
+        length = np.maximum(np.hypot(fx, fy), 1e-9)
+        move = np.minimum(length, 0.1 * (1 - step / iterations)) / length
+        x += fx * move
+        y += fy * move
+    return np.c_[x, y]
 
 
-def _separate(pos: np.ndarray, gap: float, rounds: int = 30) -> np.ndarray:
+def _separate(pos: np.ndarray, gap: float, rounds: int = 200) -> np.ndarray:
     """Push apart nodes closer than ``gap`` (so no two circles overlap)."""
+    jitter = np.random.default_rng(1).normal(scale=1e-3 * gap, size=pos.shape)
+    x, y = pos[:, 0] + jitter[:, 0], pos[:, 1] + jitter[:, 1]  # no two nodes coincide
     for _ in range(rounds):
-        delta = pos[:, None, :] - pos[None, :, :]
-        dist = np.hypot(delta[..., 0], delta[..., 1]) + np.eye(len(pos)) * 1e9
+        dx, dy = x[:, None] - x[None, :], y[:, None] - y[None, :]
+        dist = np.hypot(dx, dy)
+        np.fill_diagonal(dist, np.inf)
         overlap = np.clip(gap - dist, 0, None)
-        if not overlap.any():
+        if overlap.max() < 0.1 * gap:  # what is left is margin, not overlap
             break
-        pos = pos + 0.5 * np.einsum("ij,ijk->ik", overlap / np.maximum(dist, 1e-6), delta)
-    return pos
+        push = 0.55 * overlap / np.maximum(dist, 1e-6)
+        x, y = x + (push * dx).sum(axis=1), y + (push * dy).sum(axis=1)
+    return np.c_[x, y]
 
 
 def _bipartite(network: ReactionNetwork, labels: bool) -> _Scene:
