@@ -42,11 +42,29 @@ def test_docstring_examples(name):
 def test_readme_python_example(tmp_path, monkeypatch):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
-    assert len(blocks) == 1
+    assert len(blocks) == 2
     monkeypatch.chdir(tmp_path)  # it saves net.json
     out = io.StringIO()
+    namespace = {"__name__": "__readme__"}
     with contextlib.redirect_stdout(out):
-        exec(compile(blocks[0], "README.md", "exec"), {"__name__": "__readme__"})
+        exec(compile(blocks[0], "README.md", "exec"), namespace)
     # the example prints the largest deviation from the torch model ("~1e-12")
     assert float(out.getvalue().split()[-1]) < 1e-9
     assert (tmp_path / "net.json").is_file()
+
+
+def test_readme_notebook_example(tmp_path, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.findall(r"```python\n(.*?)```", readme, flags=re.S)[1]
+    monkeypatch.chdir(tmp_path)
+    out = io.StringIO()
+    # the second block continues the first one's session (steady_state is imported there)
+    namespace = {"__name__": "__readme__", "steady_state": importlib.import_module("nncrn").steady_state}
+    with contextlib.redirect_stdout(out):
+        exec(compile(block, "README.md", "exec"), namespace)
+    text = out.getvalue()
+    assert float(text.splitlines()[0]) > 0.85  # cross-validated accuracy of the chemistry
+    assert "ReactionNetwork(" in text and "converged" in text
