@@ -342,6 +342,7 @@ def _layered(network: ReactionNetwork, layers: _Layers, labels: bool) -> _Scene:
 
     def paint(ax: Any, pt: float) -> None:
         from matplotlib.collections import LineCollection
+        from matplotlib.colors import to_rgba
         from matplotlib.patches import FancyBboxPatch
 
         segs, colors, widths = [], [], []
@@ -349,9 +350,10 @@ def _layered(network: ReactionNetwork, layers: _Layers, labels: bool) -> _Scene:
         for (a, b), w in sorted(weights.items(), key=lambda kv: abs(kv[1])):
             (xa, ya), (xb, yb) = pos[a], pos[b]
             segs.append([(xa + half(*a), ya), (xb - half(*b), yb)])
-            colors.append(POSITIVE if w > 0 else NEGATIVE)
+            # faint small weights: in a dense layer the large ones still stand out
+            colors.append(to_rgba(POSITIVE if w > 0 else NEGATIVE, 0.3 + 0.55 * abs(w) / wmax))
             widths.append((0.4 + 2.4 * abs(w) / wmax) * pt / _BASE_PT)
-        edges = LineCollection(segs, colors=colors, linewidths=widths, alpha=0.75, zorder=1)
+        edges = LineCollection(segs, colors=colors, linewidths=widths, zorder=1)
         edges.set_gid("nncrn-edges")
         ax.add_collection(edges)
         xy, fills, texts = [], [], []
