@@ -7,6 +7,8 @@ converged, and must fail with nncrn's own errors, not a library's traceback.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -25,14 +27,17 @@ def _net(reactions, names=None, inputs=()):
 
 # ---------------------------------------------------------------- continua (TorchODE)
 def test_a_point_of_a_continuum_off_the_trajectory_is_not_converged():
-    # Every (0, B) is a steady state; the trajectory from (1, 1) ends at B = 1.23607 (see
-    # ScipyODE below), Newton's pseudo-transient path stopped at A = 1.4e-5, B = 1.23363
-    # with residual 8e-12, and it was flagged converged.
+    # Every (0, B) is a steady state; the trajectory from (1, 1) ends at B = sqrt(5) - 1
+    # (dA/dB = -2 (1 + B), so A + 2 B + B^2 is conserved), Newton's pseudo-transient path
+    # stopped at A = 1.4e-5, B = 1.23363 with residual 8e-12, and it was flagged converged.
+    # A runs down like 1 / t, so no solver can tell its distance to the end: ScipyODE
+    # (which used to call the residual criterion at B = 1.2360679 - 1e-7 converged) refuses it.
     net = _net([("2 A -> B", 0.01), ("2 A + B -> B", 0.01)])
-    ref = steady_state(net, y0=[[1.0, 1.0]], solver=ScipyODE(rtol=1e-11, atol=1e-14))
-    b = ref.concentration("B")[0]
-    assert b == pytest.approx(1.2360679, rel=1e-5)
-    for solver in (TorchODE(), TorchODE(linear_solver="dense"), TorchODE(steady_method="newton")):
+    b = np.sqrt(5.0) - 1.0
+    tr = integrate(net, None, [0.0, 1e9], y0=[[1.0, 1.0]], solver=ScipyODE(rtol=1e-11, atol=1e-14))
+    assert tr.concentration("B")[0, -1] == pytest.approx(b, rel=1e-6)
+    for solver in (TorchODE(), TorchODE(linear_solver="dense"), TorchODE(steady_method="newton"),
+                   ScipyODE(rtol=1e-11, atol=1e-14)):  # fmt: skip
         ss = steady_state(net, y0=[[1.0, 1.0]], solver=solver, throw=False)
         if ss.converged[0]:
             assert ss.concentration("B")[0] == pytest.approx(b, rel=1e-6)
@@ -97,6 +102,28 @@ def test_a_singular_scipy_factorisation_is_a_convergence_failure():
             steady_state(net, y0=y0, solver=ScipyODE())
 
 
+@pytest.mark.parametrize("solver", [ScipyODE(), ScipyODE(t_max=1e5, max_steps=20_000)])
+def test_scipy_does_not_call_a_slow_point_of_a_continuum_converged(solver):
+    # Every state with S2 = S4 = 0 is steady. The residual criterion held at t = 702 and
+    # ScipyODE's Newton polish then moved along the continuum (a near-singular Jacobian) to
+    # S5 = 0.01145, flagged converged; the trajectory settles at S5 = 0.0154230.
+    net = _net([
+        ("S0 + S2 + S3 -> S0 + S3 + S4", 0.5), ("S0 + S2 + S3 -> S1 + S4 + S5", 1.0),
+        ("S0 + S2 -> S5", 3.0), ("S1 + S4 + S5 -> 2 S3 + S1", 2.0), ("S0 + S1 + S4 -> 0", 3.0),
+        ("S1 + S2 + S5 -> 2 S4", 3.0), ("S0 + S3 + S4 -> S2 + S5", 1.0),
+        ("S0 + S2 + S3 -> S1 + S2 + S4", 0.5),
+    ])  # fmt: skip
+    y0 = [[0.9327320898765006, 1.6536371720151342, 0.8765933321105699, 1.0837244436552564,
+           0.322375778602626, 1.6466123865752125]]  # fmt: skip
+    ref = integrate(net, None, [0.0, 5e3, 1e4], y0=y0, solver=ScipyODE(rtol=1e-11, atol=1e-15))
+    half, end = ref.concentrations[0, 1], ref.concentrations[0, 2]
+    np.testing.assert_allclose(half, end, rtol=0, atol=1e-12)  # settled
+    assert end[net.index("S5")] == pytest.approx(0.0154230126, rel=1e-8)
+    ss = steady_state(net, y0=y0, solver=solver, throw=False)
+    if ss.converged[0]:
+        np.testing.assert_allclose(ss.concentrations[0], end, rtol=0, atol=1e-6 * end.max())
+
+
 # ---------------------------------------------------------------- completion networks
 def test_a_dead_dual_rail_neuron_is_converged_at_its_exact_completion_state():
     # A hidden neuron with all-zero weights and bias (common after ternary quantization)
@@ -131,3 +158,78 @@ def test_a_network_that_does_not_run_to_completion_keeps_the_eigenvalue_test():
     assert not ss.converged[0]
     dual = _net([("A -> B + C", 1.0), ("B + D -> E", 1.0)])
     assert completion_reactants(dual.stoichiometry) is not None
+
+
+# ---------------------------------------------------------------- ties in completion networks
+def _completion_state(net: ReactionNetwork, y: np.ndarray) -> np.ndarray:
+    """The completion state, computed by firing each reaction as far as it goes until none
+    can: an independent oracle for non-competitive acyclic networks (no ODE involved)."""
+    react = net.stoichiometry.reactant_dense()
+    change = net.stoichiometry.net_dense()
+    y = np.array(y, dtype=float)
+    for _ in range(4 * len(react)):
+        fired = False
+        for a, n in zip(react, change, strict=True):
+            used, catalysts = n < 0, (a > 0) & (n >= 0)
+            extent = float(np.min(y[used] / -n[used])) if used.any() else 0.0
+            if extent > 0 and (y[catalysts] > 0).all():
+                y = y + extent * n
+                y[used & (y < 1e-15)] = 0.0  # the limiting reactant is used up exactly
+                fired = True
+        if not fired:
+            return y
+    raise AssertionError("the network does not run to completion")
+
+
+def _tie_network():
+    """One dual-rail ReLU neuron ``relu(x0 - x1)`` read out linearly."""
+    torch = pytest.importorskip("torch")
+    from nncrn.compile import DualRail, compile_network
+
+    model = torch.nn.Sequential(torch.nn.Linear(2, 1), torch.nn.ReLU(), torch.nn.Linear(1, 1))
+    with torch.no_grad():
+        model[0].weight[:] = torch.tensor([[1.0, -1.0]])
+        model[0].bias[:] = 0.0
+        model[2].weight[:] = torch.tensor([[1.0]])
+        model[2].bias[:] = 0.0
+    return compile_network(model, scheme=DualRail())
+
+
+_COMPLETION_SOLVERS = [TorchODE(), TorchODE(steady_method="newton"), ScipyODE()]
+_COMPLETION_IDS = ["torch", "torch-newton", "scipy"]
+
+
+@pytest.mark.parametrize("solver", _COMPLETION_SOLVERS, ids=_COMPLETION_IDS)
+def test_dual_rail_near_and_exact_ties_converge_to_the_completion_state(solver):
+    # p = 7, n = 7 + d. Near a tie the debt reaction n + c -> d runs down c at the slow
+    # rate |p - n|, and an exact tie like 1 / t: the residual criterion held while c still
+    # had up to 2e-5 to go. TorchODE flagged outputs 1.5e-6 off converged (d = -1e-4) and
+    # refused the exact tie; ScipyODE flagged all of them converged, up to 2.6e-5 off.
+    net = _tie_network()
+    d = np.array([1e-2, 1.36e-3, 3e-4, 1e-4, 1e-5, 0.0, -1e-5, -1e-4, -1e-3])
+    x = np.stack([np.full_like(d, 7.0), 7.0 + d], axis=1)
+    ss = steady_state(net, x, solver=solver, throw=False)
+    assert ss.converged.all(), d[~ss.converged]
+    np.testing.assert_allclose(ss.outputs[:, 0], np.maximum(-d, 0.0), rtol=0, atol=2e-9)
+
+
+@pytest.mark.parametrize("solver", _COMPLETION_SOLVERS, ids=_COMPLETION_IDS)
+def test_a_dual_rail_network_with_near_ties_converges_to_its_completion_state(solver):
+    # A 10-8-4 ternary network on two inputs where hidden neurons end with n - p ~ 1e-3:
+    # TorchODE stopped with 2.8e-7 and 5.6e-6 of the copy species c left (residual 4e-10,
+    # within the tolerance) and refused both items; ScipyODE flagged them converged with
+    # outputs 1.5e-5 and 3.1e-5 off (the completion state, which a long integration to
+    # t = 1e6 reaches to 1e-12).
+    from nncrn.network import initial_state
+
+    net = ReactionNetwork.load(Path(__file__).parent / "data" / "neartie_dual_rail.json")
+    x = np.array([
+        [6.94193, 6.96291, 7.10694, 6.84063, 6.84737, 7.01244, 7.04382, 7.15208, 7.01197, 7.1243],
+        [6.87833, 6.88727, 7.05142, 6.90867, 7.01533, 6.90723, 7.06425, 6.72909, 6.8944, 7.25919],
+    ])  # fmt: skip
+    exact = np.array([_completion_state(net, y) for y in initial_state(net, x, None)])
+    plus = [net.index(r.plus) for r in net.readout]
+    minus = [net.index(r.minus) for r in net.readout]
+    ss = steady_state(net, x, solver=solver, throw=False)
+    assert ss.converged.all()
+    np.testing.assert_allclose(ss.outputs, exact[:, plus] - exact[:, minus], rtol=0, atol=1e-8)

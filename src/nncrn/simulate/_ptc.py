@@ -34,9 +34,13 @@ that state is a stable steady state the chemistry settles in:
   whose position depends on the transient are not converged.
 
 In a network whose every reaction runs to completion (non-competitive and acyclic, e.g.
-dual-rail ReLU networks; see :mod:`._completion`) an item that fails them is still
-converged when it passes the check the construction guarantees: every reaction has a
-reactant at ~0 (``_exhausted``).
+dual-rail ReLU networks; see :mod:`._completion`) convergence is decided by the check the
+construction guarantees instead: every reaction has a reactant at ~0 (``_exhausted``), and
+an item keeps iterating until it passes. The eigenvalue test refuses exact completion
+states (a dead neuron sits at 0 with a zero Jacobian), and the residual alone accepts a
+near tie too early: with ``p = n + 2.8e-7`` the debt reaction ``n + c -> d`` still runs at
+``k n c ~ 4e-10`` (within the residual tolerance) where ``c = 2.8e-7`` must still go to
+``d``, moving the outputs by ``2.8e-7``.
 
 These checks apply to items Newton moved: an item that starts at a steady state (within
 the tolerance) stays there, as the chemistry does, even when that state is unstable.
@@ -110,6 +114,8 @@ def ptc_steady_state(
     n_rhs = 1
     tol = atol + rtol * (y.abs().amax(1) if nd else torch.zeros_like(res))
     done = res <= tol
+    if k.completion is not None and nd:  # see _exhausted: a slow reaction is still running
+        done = done & _exhausted(k, y_full, y, atol, rtol)
     steps = torch.zeros(b, dtype=torch.long, device=dev)
     time = torch.zeros(b, dtype=dt_, device=dev)
     if nd == 0 or bool(done.all()):
@@ -160,7 +166,12 @@ def ptc_steady_state(
         w.res = torch.where(ok, r_new, w.res)
         w.steps = w.steps + ok.long()
         w.tol = torch.where(ok, atol + rtol * y_new.abs().amax(1), w.tol)
-        w_done = w_done | (ok & (w.res <= w.tol))
+        met = ok & (w.res <= w.tol)
+        if k.completion is not None and bool(met.any()):
+            # A completion network's answer has every reaction exhausted: an item whose
+            # residual is small only because a near tie runs down slowly keeps stepping.
+            met = met & _exhausted(k, y_full[idx], w.y, atol, rtol)
+        w_done = w_done | met
     _write_back(w, idx, torch.ones_like(w_done), y, f, res, tol, time, steps, done)
     done = res <= tol
     settled = _polish(k, g, y, f, res, done, dense, totals, atol)
@@ -175,7 +186,7 @@ def ptc_steady_state(
         if check_stability or (k.triangular and k.conservation is None):  # free there
             ok[moved] = settled[moved] & _stable(k, g[:, sel], y[sel], atol, rtol, start_scale[sel])
         if k.completion is not None:  # see _exhausted
-            ok[moved] = ok[moved] | _exhausted(k, y_full[sel], y[sel], atol, rtol)
+            ok[moved] = _exhausted(k, y_full[sel], y[sel], atol, rtol)
         converged[done] = ok
     return SteadyOutcome(y, converged, res, time, steps, n_rhs)
 
@@ -284,8 +295,9 @@ def _exhausted(k: TorchKernels, y_full: torch.Tensor, y: torch.Tensor, atol: flo
     :mod:`._completion`): there the one state on the stoichiometric class of the start
     with every reaction exhausted is the answer, whatever the eigenvalues say (a dead
     neuron of a dual-rail network sits at 0 with a zero Jacobian). An item short of
-    exhaustion (two rails of a tie running down together, like ``1 / t``) is left to the
-    eigenvalue and Newton-step tests.
+    exhaustion is not converged, whatever its residual and eigenvalues: it is still on
+    its way (a near tie decays at the rate ``k |p - n|``; an exact tie like ``1 / t``,
+    which Newton halves at each step).
     """
     full = y_full.clone()
     full[:, k.dynamic] = y

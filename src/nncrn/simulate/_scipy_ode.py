@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.integrate as si
-import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 from nncrn._errors import InputError
 from nncrn.network import ReactionNetwork
 from nncrn.simulate._results import SteadyState, Trajectory
+from nncrn.simulate._settled import exhausted, newton, stable
 from nncrn.simulate._solver import (
     Solver,
     check_setting_int,
@@ -26,6 +24,9 @@ __all__ = ["ScipyODE"]
 
 # Implicit methods only: the networks are stiff (rates spread over orders of magnitude).
 _METHODS = {"BDF": si.BDF, "Radau": si.Radau, "LSODA": si.LSODA}
+_POLISH = 4  # Newton steps from a stable state: quadratic convergence takes it to roundoff
+_TIE_NEWTON = 60  # Newton steps on a completion network: an exact tie halves at each one
+_ROUNDOFF = 1e-13  # relative size of a last Newton step that is float64 roundoff
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,15 @@ class ScipyODE(Solver):
 
     Slow (a Python loop over the batch) but independent of the torch solver, so the two
     check each other.
+
+    Steady states: each item is integrated until it meets the criterion of
+    :func:`~nncrn.simulate.steady_state` *and* has settled: it is an isolated, linearly
+    stable steady state that Newton's method confirms within the tolerance, or, in a
+    network whose every reaction runs to completion (dual-rail networks), every reaction
+    has a reactant at ~0. A small residual on a slow approach, near a saddle or on a
+    continuum of steady states (where the limit depends on the transient) is not
+    convergence: the integration goes on to ``t_max`` and such an item is refused;
+    :meth:`integrate` it instead.
 
     Parameters
     ----------
@@ -86,34 +96,70 @@ class ScipyODE(Solver):
         return _METHODS[self.method](fun, 0.0, yd.copy(), t_bound, **kwargs)
 
     def _steady_one(
-        self, s: MassActionStructure, laws: np.ndarray | None, y: np.ndarray, atol: float,
-        rtol: float,
+        self, s: MassActionStructure, laws: np.ndarray | None, reactants: np.ndarray | None,
+        y: np.ndarray, atol: float, rtol: float,
     ):  # fmt: skip
+        """Integrate until the state passes the residual criterion and is settled.
+
+        Settled (see :mod:`._settled`): in a network whose reactions all run to completion,
+        every reaction exhausted (Newton steps are tried where the integrator is slow);
+        otherwise an isolated, stable steady state within one Newton step of the tolerance
+        (tested at doubling times, as it costs an eigenvalue computation). A residual
+        criterion met far from the answer (a slow mode, a saddle passed by, a continuum of
+        steady states) is not convergence: the integration goes on, and the item is refused
+        if it never settles.
+        """
         g, dyn = s.coefficients(y), s.dynamic
         out = y.copy()
+        totals = None if laws is None else laws @ y[dyn]
+        start_scale = float(np.max(np.abs(y[dyn]), initial=0.0))
 
         def check(yd: np.ndarray) -> tuple[bool, float]:
             res = float(np.max(np.abs(s.rhs(g, yd)), initial=0.0))
             return res <= atol + rtol * float(np.max(np.abs(yd), initial=0.0)), res
 
+        def done(yd: np.ndarray) -> bool:
+            return reactants is None or exhausted(reactants, y, dyn, yd, atol, rtol)
+
         ok, res = check(y[dyn])
-        if ok:
+        if ok and done(y[dyn]):
+            # Already at a steady state: the chemistry stays there, stable or not.
             return out, True, res, 0.0, 0, 1
         stepper = self._stepper(s, g, y[dyn], self.t_max)
-        steps = 0
+        steps = n_newton = 0
+        settled, next_test = False, 0.0
+        yd = y[dyn]
         while stepper.status == "running" and steps < self.max_steps:
             if not _advance(s, g, stepper):
                 break
             steps += 1
             ok, res = check(stepper.y)
-            if ok:
+            if not ok:
+                continue
+            yd = stepper.y
+            if reactants is not None:
+                if not done(yd):  # a slow tie: Newton halves it at each step
+                    yn, rn, n, _ = newton(s, g, yd, res, laws, totals, _TIE_NEWTON, atol)
+                    n_newton += n
+                    if check(yn)[0] and done(yn):
+                        yd, res = yn, rn
+                settled = done(yd)
+            elif stepper.t >= next_test:
+                next_test = 2.0 * stepper.t
+                if stable(s, g, yd, laws, atol, rtol, start_scale):
+                    yn, rn, n, last = newton(s, g, yd, res, laws, totals, _POLISH, atol)
+                    n_newton += n
+                    scale = float(np.max(np.abs(yn), initial=0.0))
+                    settled = last <= atol + max(rtol, _ROUNDOFF) * scale
+                    if settled:
+                        yd, res = yn, rn
+            if settled:
                 break
-        yd, n_newton = stepper.y, 0
-        if ok:  # the criterion holds: Newton now takes the last digits to roundoff level
-            totals = None if laws is None else laws @ y[dyn]
-            yd, res, n_newton = _polish(s, g, yd, res, laws, totals)
-        out[dyn] = yd
-        return out, ok, res, stepper.t, steps, stepper.nfev + stepper.njev + steps + 1 + n_newton
+        out[dyn] = yd if settled else stepper.y
+        if not settled:
+            res = check(stepper.y)[1]
+        nfev = stepper.nfev + stepper.njev + steps + 1 + 2 * n_newton
+        return out, settled, res, stepper.t, steps, nfev
 
     def _integrate_one(self, s: MassActionStructure, y: np.ndarray, t_eval: np.ndarray):
         if s.n_dynamic == 0:  # nothing changes: every time holds the initial state
@@ -145,12 +191,14 @@ class ScipyODE(Solver):
     def steady_state(
         self, network: ReactionNetwork, y0: np.ndarray, atol: float, rtol: float
     ) -> SteadyState:
+        from nncrn.simulate._completion import completion_reactants
         from nncrn.simulate._conservation import conservation_basis
 
         s = MassActionStructure.build(network)
         laws = conservation_basis(network.stoichiometry, s.dynamic)
+        reactants = completion_reactants(network.stoichiometry)
         y0 = np.asarray(y0, dtype=np.float64)
-        rows = [self._steady_one(s, laws, y, atol, rtol) for y in y0]
+        rows = [self._steady_one(s, laws, reactants, y, atol, rtol) for y in y0]
         y, ok, res, t, steps, nrhs = (np.array(col) for col in zip(*rows, strict=True))
         return make_steady_state(
             network, y, converged=ok, residual=res, time=t, n_steps=steps,
@@ -189,46 +237,3 @@ def _advance(s: MassActionStructure, g: np.ndarray, stepper) -> bool:
             raise
         return False
     return stepper.status != "failed"
-
-
-def _polish(
-    s: MassActionStructure, g: np.ndarray, yd: np.ndarray, res: float,
-    laws: np.ndarray | None, totals: np.ndarray | None, max_iter: int = 3,
-) -> tuple[np.ndarray, float, int]:  # fmt: skip
-    """Newton steps ``y <- y - J^{-1} f(y)`` from a converged state, kept while the residual falls.
-
-    Near a stable steady state Newton converges quadratically; a step that raises the
-    residual, makes a concentration negative or meets a singular Jacobian is discarded, so
-    the result is never worse than the integrator's. With conservation laws ``C``
-    (orthonormal rows, ``C J = 0``) the step solves ``(J - C^T C) dy = -f``, whose solution
-    has ``C dy = 0``, and the result is projected onto the initial totals: a plain Newton
-    step moves along the singular directions of ``J`` (``A + B -> 2 A`` from ``(0.5, 0.5)``
-    went to ``(0.625, 0)``, off ``A + B = 1``).
-    """
-    n = 0
-    for _ in range(max_iter):
-        if res == 0.0:
-            break
-        jac = s.jacobian(g, yd)
-        if laws is not None:
-            jac = jac - sp.csc_matrix(laws.T @ laws)
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            # a singular Jacobian gives a warning and NaNs: step discarded
-            warnings.simplefilter("ignore", spla.MatrixRankWarning)
-            try:
-                step = spla.spsolve(sp.csc_matrix(jac), s.rhs(g, yd))
-            except RuntimeError as exc:  # SuperLU: "Factor is exactly singular"
-                if "singular" not in str(exc):
-                    raise
-                break
-        trial = yd - np.atleast_1d(step)
-        if laws is not None:
-            trial = trial - laws.T @ (laws @ trial - totals)
-        if not np.isfinite(trial).all() or (trial < 0).any():
-            break
-        r_new = float(np.max(np.abs(s.rhs(g, trial)), initial=0.0))
-        n += 2
-        if not r_new < res:
-            break
-        yd, res = trial, r_new
-    return yd, res, n
