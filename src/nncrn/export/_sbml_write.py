@@ -17,6 +17,10 @@ What the (default, deterministic) document contains and why:
   SBML expects, so the concentration dynamics stay the same if the volume is changed;
 * units: concentrations in mole/litre, time in seconds; ``k`` of a reaction of order
   ``n`` has unit ``(mole/litre)^(1-n) / second``. The scale itself is arbitrary;
+* SBO terms: compartment SBO:0000290 (physical compartment), species SBO:0000247 (simple
+  chemical), rate parameters SBO:0000009 (kinetic constant), reactions SBO:0000176
+  (biochemical reaction), kinetic laws SBO:0000163 (irreversible mass action, continuous
+  scheme: no factorials) or, in the stochastic export, its parent SBO:0000041;
 * provenance (nncrn version, source model, scheme, eps) in the model's notes; roles,
   input ranges, readout and the full metadata in ``nncrn`` annotations, so
   :func:`~nncrn.export.from_sbml` restores the network exactly. Reaction labels are
@@ -86,6 +90,19 @@ from nncrn.network import ReactionNetwork, require_network
 from nncrn.network._network import thaw_json
 
 __all__ = ["NNCRN_NS", "to_sbml"]
+
+# Systems Biology Ontology terms on every element, so SBML tools that read SBO (and
+# readers of the file) see what each element is without nncrn's annotations:
+SBO_COMPARTMENT = 290  # physical compartment
+SBO_SPECIES = 247  # simple chemical: an abstract, small, unstructured molecular species
+SBO_RATE_CONSTANT = 9  # kinetic constant
+SBO_REACTION = 176  # biochemical reaction
+# Deterministic laws: "mass action rate law for irreversible reactions, continuous
+# scheme" (k prod [S]^n, no factorials), the term COPASI gives its irreversible mass action.
+SBO_MASS_ACTION = 163
+# Stochastic export (propensities with falling factorials): the parent term "mass action
+# rate law for irreversible reactions", which covers either scheme.
+SBO_MASS_ACTION_ANY = 41
 
 NNCRN_NS = "https://nncrn.org/sbml/annotation/1"
 """XML namespace of nncrn's SBML annotations (format version 1)."""
@@ -336,6 +353,7 @@ def to_sbml(network: ReactionNetwork, *, stochastic_volume: float | None = None)
     comp.setSpatialDimensions(3)
     comp.setUnits("litre")
     comp.setConstant(True)
+    _check(comp.setSBOTerm(SBO_COMPARTMENT), "set the compartment's SBO term")
 
     units: dict[int, str] = {}
     kind = None if volume is None else libsbml.UNIT_KIND_ITEM
@@ -364,6 +382,7 @@ def to_sbml(network: ReactionNetwork, *, stochastic_volume: float | None = None)
             boundary = s.name in held
             sp.setBoundaryCondition(boundary)
             sp.setConstant(boundary)
+            _check(sp.setSBOTerm(SBO_SPECIES), "set a species' SBO term")
             _check(sp.setMetaId(f"meta_{s.name}"), "set a species metaid")
             _check(sp.setAnnotation(_species_annotation(s)), "annotate a species")
         for i in range(first, min(first + _CHUNK, network.n_reactions)):
@@ -372,6 +391,7 @@ def to_sbml(network: ReactionNetwork, *, stochastic_volume: float | None = None)
             _check(p.setId(param_ids[i]), f"set parameter id {param_ids[i]!r}")
             p.setValue(r.rate)
             p.setConstant(True)
+            _check(p.setSBOTerm(SBO_RATE_CONSTANT), "set a parameter's SBO term")
             p.setUnits(_rate_unit(model, r.order, units, kind))
             exact[param_ids[i]] = r.rate
 
@@ -380,6 +400,7 @@ def to_sbml(network: ReactionNetwork, *, stochastic_volume: float | None = None)
             if r.label:
                 names[("reaction", reaction_ids[i])] = r.label
             rx.setReversible(False)
+            _check(rx.setSBOTerm(SBO_REACTION), "set a reaction's SBO term")
             for side, create in ((r.reactants, rx.createReactant), (r.products, rx.createProduct)):
                 for species, coeff in side.items():
                     ref = create()
@@ -387,6 +408,8 @@ def to_sbml(network: ReactionNetwork, *, stochastic_volume: float | None = None)
                     ref.setStoichiometry(float(coeff))
                     ref.setConstant(True)
             law = rx.createKineticLaw()
+            _check(law.setSBOTerm(SBO_MASS_ACTION if volume is None else SBO_MASS_ACTION_ANY),
+                   "set a kinetic law's SBO term")  # fmt: skip
             build = _mass_action if volume is None else _propensity
             _check(law.setMath(build(compartment, param_ids[i], r.reactants)), "set a law")
         text = libsbml.writeSBMLToString(part)
