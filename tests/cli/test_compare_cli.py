@@ -163,3 +163,17 @@ def test_compare_labels_need_inputs(files, tmp_path, capsys):
     path, *_ = files
     assert main(["compare", str(path), "--dataset", "iris", "--labels", str(tmp_path / "y.csv")]) == 2
     assert "--labels go with --inputs" in capsys.readouterr().err
+
+
+def test_info_json_is_one_object_with_the_table_numbers(files, tmp_path, capsys):
+    import json
+
+    path, csv, model, x = files
+    net_path = tmp_path / "net.json"
+    assert main(["compile", str(path), "-o", str(net_path)]) == 0
+    capsys.readouterr()
+    assert main(["info", str(net_path), "--json", "--inputs", str(csv), "--model", str(path)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["species"] == 9 and doc["inputs"] == ["X0", "X1"]
+    assert doc["chemistry"]["rows"] == 4 and doc["chemistry"]["agreement"] == 1.0
+    assert doc["torch_steady_path"] == "sweep"

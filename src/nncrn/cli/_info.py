@@ -291,6 +291,8 @@ def register(sub: Any) -> None:
     p.add_argument("network", type=Path, help="network JSON")
     add_data_arguments(p)
     p.add_argument("--model", type=Path, help="model.json to measure NN agreement against")
+    p.add_argument("--json", action="store_true",
+                   help="print the report as one JSON object on standard output instead of a table")  # fmt: skip
     p.set_defaults(func=run)
 
 
@@ -318,6 +320,9 @@ def run(args: argparse.Namespace, console: Any) -> int:
                 reference = model(torch.tensor(model_features(network, X))).numpy()
         chem = chemistry_report(network, X, reference, t_max=args.t_max, solver=make_solver(args))
     s = summary(network)
+    if args.json:
+        _print_json(network, s, chem)
+        return 0
     table = Table(title=f"{args.network.name}: {network.n_species} species, "
                   f"{network.n_reactions} reactions", header_style="bold")  # fmt: skip
     table.add_column("quantity")
@@ -336,3 +341,33 @@ def run(args: argparse.Namespace, console: Any) -> int:
     table.add_row("outputs", ", ".join(network.outputs[:12]) + (" ..." if len(network.outputs) > 12 else ""))
     console.print(table)
     return 0
+
+
+def _print_json(network: ReactionNetwork, s: dict[str, Any], chem: dict[str, Any] | None) -> None:
+    """The report as one JSON object (finite numbers; ``null`` where a value is inf or NaN)."""
+    import json
+    import sys
+
+    from nncrn.simulate import TorchODE, conservation_laws
+
+    def finite(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(k): finite(v) for k, v in value.items()}
+        if isinstance(value, float | np.floating):
+            return float(value) if np.isfinite(value) else None
+        if isinstance(value, np.integer):
+            return int(value)
+        return value
+
+    solver = TorchODE()
+    doc = {
+        **s,
+        "scheme": _scheme(network) or None,
+        "inputs": list(network.inputs),
+        "outputs": list(network.outputs),
+        "torch_steady_path": solver.steady_path(network),
+        "torch_linear_algebra": solver.linear_algebra(network),
+        "conservation_laws": len(conservation_laws(network)),
+        "chemistry": chem,
+    }
+    sys.stdout.write(json.dumps(finite(doc), ensure_ascii=True) + "\n")
