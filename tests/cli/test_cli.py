@@ -44,6 +44,7 @@ def test_demo_on_iris_writes_network_model_and_plot(demo_dir):
     png = (demo_dir / "trajectories.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
     assert json.loads((demo_dir / "model.json").read_text())["format"] == "nncrn.mlp"
+    assert not (demo_dir / "model.onnx").exists()  # ONNX has no SmoothReLU operator
 
 
 def test_demo_report_numbers(demo_run):

@@ -168,7 +168,7 @@ def test_compare_labels_need_inputs(files, tmp_path, capsys):
 def test_info_json_is_one_object_with_the_table_numbers(files, tmp_path, capsys):
     import json
 
-    path, csv, model, x = files
+    path, csv, *_ = files
     net_path = tmp_path / "net.json"
     assert main(["compile", str(path), "-o", str(net_path)]) == 0
     capsys.readouterr()

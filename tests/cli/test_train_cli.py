@@ -162,6 +162,20 @@ def test_train_ternary_qat_dual_rail_end_to_end(tmp_path, capsys):
     again = tmp_path / "again.json"
     assert main(["compile", str(out / "model.json"), "--scheme", "dual-rail", "-o", str(again)]) == 0
     assert ReactionNetwork.load(again).reactions == net.reactions
+    # a ReLU model is also written as ONNX (Gemm + Relu), with the input map in its metadata
+    from onnx.reference import ReferenceEvaluator
+
+    from nncrn.cli._io import load_model
+
+    from_onnx = tmp_path / "from_onnx.json"
+    assert main(["compile", str(out / "model.onnx"), "-o", str(from_onnx)]) == 0
+    onnx_net = ReactionNetwork.load(from_onnx)
+    assert onnx_net.reactions == net.reactions and onnx_net.species == net.species
+    model, meta = load_model(out / "model.json")
+    x = np.loadtxt(out / "test_inputs.csv", delimiter=",", skiprows=1) * np.array(meta["input_scale"])
+    onnx_out = ReferenceEvaluator(str(out / "model.onnx")).run(None, {"input": x})[0]
+    with torch.no_grad():
+        np.testing.assert_allclose(onnx_out, model(torch.tensor(x)).numpy(), atol=1e-12)
 
 
 def test_report_warns_when_predictions_are_one_class():

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from nncrn._errors import InputError
-from nncrn.cli._io import check_not_input, check_output_dir, load_model
+from nncrn.cli._io import check_not_input, check_output_dir, load_model, load_onnx_meta
 from nncrn.cli._schemes import SCHEME_NAMES, make_scheme
 
 
@@ -16,7 +16,8 @@ def register(sub: Any) -> None:
     p = sub.add_parser("compile", help="compile a saved model (model.json) into a network JSON",
                        description="Compile the model.json written by `nncrn train` or "
                        "`nncrn demo` into a reaction network.")  # fmt: skip
-    p.add_argument("model", type=Path, help="model.json written by `nncrn train`/`nncrn demo`")
+    p.add_argument("model", type=Path, help="model.json (or model.onnx) written by `nncrn "
+                   "train`/`nncrn demo`, or any ONNX MLP (Gemm/MatMul+Add, Relu)")  # fmt: skip
     p.add_argument("-o", "--output", type=Path, required=True, help="network JSON to write")
     p.add_argument("--eps", type=float, default=None,
                    help="leak rate eps (> 0) of the smoothed ReLU that replaces the model's plain "
@@ -68,7 +69,13 @@ def run(args: argparse.Namespace, console: Any) -> int:
 
     output = check_output_dir(args.output)
     check_not_input(args.output, {"the model": args.model})
-    model, meta = load_model(args.model)
+    if args.model.suffix.lower() == ".onnx":  # any ONNX MLP; nncrn's own carries its metadata
+        from nncrn.compile import layer_stack
+
+        model = layer_stack(args.model)
+        meta = load_onnx_meta(args.model, model.n_inputs, model.n_outputs)
+    else:
+        model, meta = load_model(args.model)
     name = args.scheme or meta.get("scheme")
     scheme = _scheme(name if name in SCHEME_NAMES else None, args.eps, model)
     network = compile_network(model, scheme=scheme, input_range=meta.get("input_range"),

@@ -302,24 +302,7 @@ def load_model(path: str | os.PathLike) -> tuple[Any, dict]:
     name = f"model file {path.name!r}"
     if "eps" in doc:
         doc["eps"] = _eps_field(doc["eps"], f'{name}: top-level "eps"')
-    rng = doc.get("input_range")
-    if rng is not None and not (
-        isinstance(rng, list) and all(isinstance(r, list) and len(r) == 2 for r in rng)
-    ):
-        raise FormatError(
-            f'{name}: "input_range" is {rng!r}; it must be null or a list of [low, high] '
-            f"pairs, one per feature — {_RESAVE}"
-        )
-    scale = doc.get("input_scale")
-    if scale is not None and not (
-        isinstance(scale, list)
-        and all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-                and v > 0 for v in scale)
-    ):
-        raise FormatError(
-            f'{name}: "input_scale" is {scale!r}; it must be null or a list of finite numbers '
-            f"> 0, one per feature (the factor the model reads each feature with) — {_RESAVE}"
-        )
+    _check_input_map(doc, name)
     layers = doc.get("layers", [])
     if not isinstance(layers, list):
         raise FormatError(f'{name}: "layers" must be a list of layer objects — {_RESAVE}')
@@ -377,6 +360,28 @@ def load_model(path: str | os.PathLike) -> tuple[Any, dict]:
     meta = {k: v for k, v in doc.items() if k not in ("format", "version", "layers")
             and not (k in ("feature_names", "classes") and v is None)}  # fmt: skip
     return torch.nn.Sequential(*modules), meta
+
+
+def _check_input_map(doc: dict, name: str) -> None:
+    """``input_range`` and ``input_scale`` of a model's metadata have the shapes compile needs."""
+    rng = doc.get("input_range")
+    if rng is not None and not (
+        isinstance(rng, list) and all(isinstance(r, list) and len(r) == 2 for r in rng)
+    ):
+        raise FormatError(
+            f'{name}: "input_range" is {rng!r}; it must be null or a list of [low, high] '
+            f"pairs, one per feature — {_RESAVE}"
+        )
+    scale = doc.get("input_scale")
+    if scale is not None and not (
+        isinstance(scale, list)
+        and all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+                and v > 0 for v in scale)
+    ):
+        raise FormatError(
+            f'{name}: "input_scale" is {scale!r}; it must be null or a list of finite numbers '
+            f"> 0, one per feature (the factor the model reads each feature with) — {_RESAVE}"
+        )
 
 
 def _check_names(
@@ -498,3 +503,75 @@ def class_labels(path: Path, header: list[str], rows: list[list[str]], target: s
             )
         out.append(int(value))
     return np.array(out, dtype=np.int64)
+
+
+ONNX_META_KEY = "nncrn"  # metadata_props entry holding the model.json metadata as JSON
+
+
+def save_onnx(path: str | os.PathLike, model: Any, meta: dict) -> bool:
+    """Write a ReLU/linear torch ``nn.Sequential`` as ONNX (Gemm + Relu); False if it has other layers.
+
+    ONNX has no operator for nncrn's SmoothReLU, so models with one are not written (their
+    model.json is the exact record). ``meta`` (classes, feature names, input range and
+    scale) goes into the model's ``metadata_props`` under ``"nncrn"`` as JSON, which
+    :func:`load_onnx_meta` reads back.
+    """
+    import onnx
+    import torch
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes, inits = [], []
+    tensor, width, n_out = "input", None, None
+    for i, module in enumerate(model):
+        if isinstance(module, torch.nn.Linear):
+            w = module.weight.detach().double().numpy()
+            b = module.bias.detach().double().numpy()
+            width, n_out = width or w.shape[1], w.shape[0]
+            inits += [numpy_helper.from_array(w, f"W{i}"), numpy_helper.from_array(b, f"b{i}")]
+            nodes.append(helper.make_node("Gemm", [tensor, f"W{i}", f"b{i}"], [f"z{i}"],
+                                          name=f"dense{i}", transB=1))  # fmt: skip
+            tensor = f"z{i}"
+        elif isinstance(module, torch.nn.ReLU):
+            nodes.append(helper.make_node("Relu", [tensor], [f"a{i}"], name=f"relu{i}"))
+            tensor = f"a{i}"
+        elif not isinstance(module, torch.nn.Identity):
+            return False
+    graph = helper.make_graph(
+        nodes, "nncrn_mlp",
+        [helper.make_tensor_value_info("input", TensorProto.DOUBLE, [None, width])],
+        [helper.make_tensor_value_info(tensor, TensorProto.DOUBLE, [None, n_out])],
+        initializer=inits,
+    )  # fmt: skip
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
+                              producer_name="nncrn")  # fmt: skip
+    helper.set_model_props(proto, {ONNX_META_KEY: json.dumps(meta)})
+    onnx.checker.check_model(proto)
+    data = proto.SerializeToString()
+    write_atomic(path, lambda tmp: tmp.write_bytes(data))
+    return True
+
+
+def load_onnx_meta(path: str | os.PathLike, n_inputs: int, n_outputs: int) -> dict:
+    """The nncrn metadata of an ONNX file written by :func:`save_onnx` (``{}`` for any other).
+
+    Call it after the model parsed (so the file is valid ONNX). Only the keys
+    ``nncrn compile`` uses are kept, each checked as in model.json.
+    """
+    import onnx
+
+    proto = onnx.load(os.fspath(path), load_external_data=False)
+    props = {p.key: p.value for p in proto.metadata_props}
+    if ONNX_META_KEY not in props:
+        return {}
+    name = f"ONNX model {Path(path).name!r} (metadata entry {ONNX_META_KEY!r})"
+    try:
+        doc = json.loads(props[ONNX_META_KEY])
+    except json.JSONDecodeError:
+        raise FormatError(f"{name} is not JSON; re-export the model or remove the entry") from None
+    if not isinstance(doc, dict):
+        raise FormatError(f"{name} must be a JSON object")
+    _check_input_map(doc, name)
+    _check_names(doc, "feature_names", n_inputs, "input features", name, (str,))
+    _check_names(doc, "classes", n_outputs, "outputs", name, (str, int, float))
+    return {k: doc[k] for k in ("classes", "feature_names", "input_range", "input_scale", "scheme")
+            if doc.get(k) is not None}  # fmt: skip

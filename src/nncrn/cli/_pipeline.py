@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from nncrn._errors import ConvergenceWarning, InputError
-from nncrn.cli._io import numeric_columns, read_table, save_model, write_csv
+from nncrn.cli._io import numeric_columns, read_table, save_model, save_onnx, write_csv
 from nncrn.data import DATASETS, Dataset, Discretization, infer_input_range, load_dataset
 
 __all__ = ["DATASETS", "Options", "Report", "builtin_dataset", "csv_dataset", "run"]
@@ -303,12 +303,16 @@ def run(ds: Dataset, opts: Options, *, out: Path, console: Any) -> Report:
         report.add("clipped", "test feature values clipped to input_range", clipped, "d")
 
     net_path, model_path, png_path, x_path, y_path = (out / name for name in OUTPUT_FILES)
-    save_model(model_path, model, {
+    meta = {
         "eps": opts.eps, "classes": ds.classes, "feature_names": ds.feature_names,
         "input_range": input_range, "input_scale": scaling.input_scale.tolist(),
         "scheme": opts.scheme,
         "discretization": None if disc is None else disc.describe(),
-    })  # fmt: skip
+    }  # fmt: skip
+    save_model(model_path, model, meta)
+    onnx_path = out / "model.onnx"
+    # ONNX has no SmoothReLU operator: only ReLU models (the dual-rail path) are written
+    wrote_onnx = _onnx_available() and save_onnx(onnx_path, model, meta)
     network.save(net_path)
     # one test input of each of the first four classes, so the plot shows different winners
     shown = [int(np.flatnonzero(yte == c)[0]) for c in np.unique(yte)[:4]]
@@ -317,8 +321,15 @@ def run(ds: Dataset, opts: Options, *, out: Path, console: Any) -> Report:
     # the held-out split, ready for `nncrn simulate`, `nncrn noise` and `nncrn robustness`
     write_csv(x_path, ds.feature_names, Xte)
     write_csv(y_path, ["label"], [[ds.classes[int(c)]] for c in yte])
-    report.files = [net_path, model_path, png_path, x_path, y_path]
+    report.files = [net_path, model_path, *([onnx_path] if wrote_onnx else []), png_path,
+                    x_path, y_path]  # fmt: skip
     return report
+
+def _onnx_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("onnx") is not None
+
 
 def plot_trajectories(network: Any, X: np.ndarray, y: np.ndarray, steady: np.ndarray,
                       classes: list[str], t99: float, path: Path) -> None:  # fmt: skip
