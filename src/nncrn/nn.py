@@ -66,8 +66,12 @@ class SmoothReLU(torch.nn.Module):
         the activation within ``sqrt(eps) ~ 0.032`` of ReLU, and gives every neuron a
         convergence rate of at least ``2 sqrt(eps) ~ 0.063``. ``eps = 0`` is plain ReLU.
 
+    Notes
+    -----
     Shape: any; the output has the input's shape and dtype.
 
+    Examples
+    --------
     >>> import torch
     >>> SmoothReLU(0.04)(torch.tensor([0.0, -1e8]))
     tensor([2.0000e-01, 4.0000e-10])

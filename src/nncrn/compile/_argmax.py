@@ -60,6 +60,8 @@ def with_argmax(
         Name prefix of the share species (default ``"W"``): ``prefix + "0"`` must be a valid
         species name (ASCII letters, digits, ``_``; no leading digit) and the names new.
 
+    Notes
+    -----
     Every reaction is trimolecular (two shares and one catalysing readout species);
     ``n (n - 1)`` reactions per single-species readout family, twice that for dual-rail.
     """

@@ -290,6 +290,8 @@ def compile_network(
         linear last layer (``sigma_eps(logits)`` for :class:`SmoothReLU`). ``"linear"``
         requires a linear last layer.
 
+    Notes
+    -----
     A model with plain ReLU compiles with an :class:`ApproximationWarning` that states the
     worst-case deviation (:func:`relu_deviation_bound`), also stored in ``metadata["relu_bound"]``.
     """

@@ -182,6 +182,8 @@ class DualRail(Scheme):
         computes the model's outputs divided by ``output_scale = prod alpha_l`` (same
         argmax), stated by :meth:`forward` and stored in ``metadata["output_scale"]``.
 
+    Notes
+    -----
     Every reaction is mono- or bimolecular. Inputs are consumed: read the outputs at
     completion (steady state), not from the input species.
     """

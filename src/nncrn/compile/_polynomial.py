@@ -35,6 +35,8 @@ class Polynomial(Scheme):
     label:
         Name stored in metadata (default ``"polynomial"``).
 
+    Notes
+    -----
     Realisation (mass action without factorials): each monomial ``c y^k`` of ``P``, and of
     every ``w_j q_k x_j y^k`` (catalyst ``X_j``) and ``b q_k y^k``, becomes one reaction
     ``[X_j +] k Y -> [X_j +] (k + 1) Y`` at rate ``c`` if ``c > 0`` or ``-> (k - 1) Y`` at

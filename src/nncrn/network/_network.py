@@ -132,8 +132,12 @@ class ReactionNetwork:
         ``scheme``, ``layers``, ``output_stage``, ``renamed_species``) must have the shape
         nncrn writes; see :func:`nncrn.network._metadata.check_metadata`.
 
+    Notes
+    -----
     Nothing mutates a network; methods such as :meth:`with_rates` return a new one.
 
+    Examples
+    --------
     >>> from nncrn import ReactionNetwork, Species, Reaction
     >>> net = ReactionNetwork(
     ...     [Species("X", "input"), Species("Y", "output")],

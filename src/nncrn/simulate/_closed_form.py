@@ -175,10 +175,13 @@ def fixed_point(
         Raise :class:`~nncrn.ConvergenceError` if some item has no finite steady state
         (a species grows without bound); with ``False`` warn and flag it ``converged=False``.
 
-    Returns a :class:`SteadyState` with ``time = inf`` (the limit the ODE approaches, not a
-    time reached), ``n_steps = 0``, ``n_rhs = 1`` (the residual ``||f(y)||_inf`` check) and
-    ``solver = "fixed_point"``. With ``eps = 0`` the result is the positive root, although a
-    neuron started at exactly 0 stays there.
+    Returns
+    -------
+    SteadyState
+        With ``time = inf`` (the limit the ODE approaches, not a time reached),
+        ``n_steps = 0``, ``n_rhs = 1`` (the residual ``||f(y)||_inf`` check) and
+        ``solver = "fixed_point"``. With ``eps = 0`` the result is the positive root,
+        although a neuron started at exactly 0 stays there.
     """
     network = require_network(network, "fixed_point")
     levels = _plan(network)

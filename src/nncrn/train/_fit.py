@@ -192,6 +192,8 @@ def fit(
     rng:
         ``numpy.random.Generator``, int seed or None; only the shuffling is random.
 
+    Notes
+    -----
     Only weights and biases are trained (see :mod:`nncrn.train._terms`); leaks, saturations
     and decays are fixed. A weight whose sign flips changes reaction kind.
     """

@@ -52,6 +52,8 @@ class Constraints:
         ``beta`` of the smooth clamp, per unit of natural log (finite, > 0); 10 keeps rates
         within 7% of the bound at the bound and within 1e-4 relative one decade inside.
 
+    Notes
+    -----
     Numbers may be numpy scalars; they are stored as Python floats and ints.
     """
 
