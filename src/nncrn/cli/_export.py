@@ -1,4 +1,8 @@
-"""``nncrn export`` and ``nncrn import``: convert networks to and from SBML, Antimony, CRN text."""
+"""``nncrn export`` and ``nncrn import``: convert networks to and from SBML, Antimony, CRN text.
+
+``nncrn export`` also writes a COMBINE/OMEX archive (SBML + a SED-ML time course per
+``--inputs`` row), which ``nncrn import`` does not read.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from nncrn.cli._io import check_not_input, check_output_dir, write_atomic
 __all__ = ["register"]
 
 _FORMATS = ("sbml", "antimony", "crn")
+_WRITE_FORMATS = (*_FORMATS, "omex")
 _EXTENSIONS = {
     ".xml": "sbml",
     ".sbml": "sbml",
@@ -20,17 +25,20 @@ _EXTENSIONS = {
     ".crn": "crn",
     ".txt": "crn",
 }
+_WRITE_EXTENSIONS = {**_EXTENSIONS, ".omex": "omex"}
 
 
 def register(subparsers) -> None:
     exp = subparsers.add_parser(
         "export",
-        help="write a network (JSON) as SBML, Antimony or CRN text",
-        description="Export a network saved as JSON to SBML Level 3 Version 2, Antimony or "
-        "plain CRN text. The format comes from --format or the output file's extension.",
+        help="write a network (JSON) as SBML, Antimony, CRN text or an OMEX archive",
+        description="Export a network saved as JSON to SBML Level 3 Version 2, Antimony, "
+        "plain CRN text, or a COMBINE/OMEX archive (.omex: the SBML and a SED-ML simulation "
+        "experiment, one time course per --inputs row, that COPASI or Tellurium run "
+        "unchanged). The format comes from --format or the output file's extension.",
     )
     exp.add_argument("network", help="network JSON file (from `nncrn compile`)")
-    exp.add_argument("--format", choices=_FORMATS,
+    exp.add_argument("--format", choices=_WRITE_FORMATS,
                      help="output format (default: from the extension of -o)")  # fmt: skip
     exp.add_argument("-o", "--output",
                      help="output file; '-' or none for standard output (then --format is "
@@ -40,6 +48,16 @@ def register(subparsers) -> None:
         help="SBML only: write molecule counts at this volume and kinetic laws equal to "
         "nncrn's SSA propensities, for stochastic simulators (default: deterministic laws)",
     )  # fmt: skip
+    omex = exp.add_argument_group("OMEX archive (SED-ML experiment)")
+    omex.add_argument("--inputs", type=Path,
+                      help="inputs CSV (columns named by the network's inputs or features): one "
+                      "run per row (default: one run from the initial values in the SBML)")  # fmt: skip
+    omex.add_argument("--t-end", type=float, default=None,
+                      help="end of each time course, chemical time (default 100)")  # fmt: skip
+    omex.add_argument("--n-points", type=int, default=None,
+                      help="output points of each time course, 0 to --t-end (default 101)")  # fmt: skip
+    omex.add_argument("--steady", action="store_true",
+                      help="also write a steady-state task per row and its report")  # fmt: skip
     exp.set_defaults(func=run_export)
 
     imp = subparsers.add_parser(
@@ -56,19 +74,29 @@ def register(subparsers) -> None:
 
 
 def _format(explicit: str | None, path: str | None, what: str) -> str:
+    writing = what == "output"
+    formats = _WRITE_FORMATS if writing else _FORMATS
+    extensions = _WRITE_EXTENSIONS if writing else _EXTENSIONS
     if explicit:
         return explicit
     if path is None:
         raise InputError(
             "nncrn export writes to standard output when -o is not given (or is '-'), and "
-            f"then needs --format {{{','.join(_FORMATS)}}}; or give -o FILE with an extension among "
-            f"{', '.join(sorted(_EXTENSIONS))}"
+            f"then needs --format {{{','.join(_FORMATS)}}} (or omex, whose archive is binary); or "
+            f"give -o FILE with an extension among "
+            f"{', '.join(sorted(extensions))}"
         )
-    if Path(path).suffix.lower() in _EXTENSIONS:
-        return _EXTENSIONS[Path(path).suffix.lower()]
+    suffix = Path(path).suffix.lower()
+    if suffix in extensions:
+        return extensions[suffix]
+    if suffix == ".omex":
+        raise FormatError(
+            f"{path!r} is an OMEX archive, which nncrn import does not read; extract its SBML "
+            "model (e.g. model.xml) and import that"
+        )
     raise FormatError(
-        f"cannot tell the {what} format from {path!r}; pass --format {{{','.join(_FORMATS)}}} "
-        f"or use an extension among {', '.join(sorted(_EXTENSIONS))}"
+        f"cannot tell the {what} format from {path!r}; pass --format {{{','.join(formats)}}} "
+        f"or use an extension among {', '.join(sorted(extensions))}"
     )
 
 
@@ -84,9 +112,19 @@ def run_export(args: argparse.Namespace, console) -> int:
     to_stdout = args.output in (None, "-")
     if not to_stdout:
         check_output_dir(args.output, example="model.xml")
-        check_not_input(args.output, {"the network": args.network})
+        check_not_input(args.output, {"the network": args.network, "--inputs": args.inputs})
     fmt = _format(args.format, None if to_stdout else args.output, "output")
+    omex_options = {"--inputs": args.inputs, "--t-end": args.t_end,
+                    "--n-points": args.n_points, "--steady": args.steady or None}  # fmt: skip
+    given = [flag for flag, value in omex_options.items() if value is not None]
+    if fmt != "omex" and given:
+        raise InputError(
+            f"{', '.join(given)} describe the simulation experiment of an OMEX archive; the "
+            f"output format is {fmt}. Write -o run.omex (or --format omex), or drop them"
+        )
     network = ReactionNetwork.load(args.network)
+    if fmt == "omex":
+        return _write_omex(args, network, to_stdout, console)
     writer = {"sbml": export.to_sbml, "antimony": export.to_antimony, "crn": export.to_crn_text}
     kwargs = {}
     if args.stochastic_volume is not None:
@@ -104,6 +142,36 @@ def run_export(args: argparse.Namespace, console) -> int:
         return 0
     write_atomic(args.output, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     console.print(f"wrote {fmt} ({network.n_species} species, {network.n_reactions} reactions) "
+                  f"to {args.output}")  # fmt: skip
+    return 0
+
+
+def _write_omex(args: argparse.Namespace, network, to_stdout: bool, console) -> int:
+    from nncrn import export
+    from nncrn.cli._io import input_matrix
+
+    if args.stochastic_volume is not None:
+        raise InputError("--stochastic-volume applies to SBML only; the output format is omex")
+    inputs = None
+    if args.inputs is not None:
+        if not network.inputs:
+            raise InputError(
+                "the network has no input species, so --inputs has nothing to set; drop it"
+            )
+        inputs = input_matrix(network, args.inputs)
+    options = {key: value for key, value in
+               (("t_end", args.t_end), ("n_points", args.n_points)) if value is not None}  # fmt: skip
+    try:
+        data = export.to_omex(network, inputs, steady_state=args.steady, **options)
+    except export.MissingExtraError as exc:
+        return _missing_extra(exc)
+    if to_stdout:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return 0
+    write_atomic(args.output, lambda tmp: tmp.write_bytes(data))
+    runs = 1 if inputs is None else inputs.shape[0]
+    console.print(f"wrote an OMEX archive (SBML, SED-ML with {runs} run{'s' * (runs != 1)}) "
                   f"to {args.output}")  # fmt: skip
     return 0
 

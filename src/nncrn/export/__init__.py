@@ -1,4 +1,4 @@
-"""Exchange formats: ReactionNetwork <-> SBML, Antimony, plain CRN text (pure functions on text).
+"""Exchange formats: ReactionNetwork <-> SBML, Antimony, plain CRN text; SED-ML and OMEX out.
 
 What each format keeps:
 
@@ -20,6 +20,17 @@ What each format keeps:
   pragmas; whitespace runs in labels (line breaks included) collapse. Text written by
   other tools carries only reactions and rate constants.
 
+Simulation experiments (write only):
+
+* SED-ML (:func:`to_sedml`): a time course to ``t_end`` (and optionally a steady-state
+  task) of the SBML model, one model per input row whose changes set the input species'
+  initial concentrations, and data generators, a report and a plot of the readouts.
+  Plain XML from the standard library: python-libsedml cannot share a process with
+  python-libsbml (their bindings clash), so it is used only to check the output.
+* COMBINE/OMEX (:func:`to_omex`): archive bytes with the SBML, that SED-ML (master file)
+  and the manifest, which COPASI or Tellurium run unchanged. Needs python-libcombine
+  (``nncrn[interop]``).
+
 Input species that some reaction consumes or produces (dual-rail schemes) are ordinary,
 changing species in every format; only inputs that are pure catalysts are written as
 constant boundary species. Every format uses nncrn's kinetics
@@ -29,8 +40,10 @@ constant boundary species. Every format uses nncrn's kinetics
 from nncrn.export._antimony import from_antimony, to_antimony
 from nncrn.export._common import MissingExtraError
 from nncrn.export._crntext import from_crn_text, to_crn_text
+from nncrn.export._omex import to_omex
 from nncrn.export._sbml_read import from_sbml
 from nncrn.export._sbml_write import to_sbml
+from nncrn.export._sedml import to_sedml
 
 __all__ = [
     "MissingExtraError",
@@ -39,5 +52,7 @@ __all__ = [
     "from_sbml",
     "to_antimony",
     "to_crn_text",
+    "to_omex",
     "to_sbml",
+    "to_sedml",
 ]
