@@ -156,7 +156,9 @@ def to_sedml(
     FormatError
         A readout name with a control character XML cannot hold.
 
-    Needs no optional package (the text is plain XML; see the module docstring).
+    Notes
+    -----
+    Needs no optional package: the text is plain XML (see the module docstring).
     """
     network = require_network(network, "to_sedml")
     require_readout(network, "to_sedml", "outputs to report")
