@@ -11,7 +11,7 @@ import torch
 
 from nncrn import with_argmax
 from nncrn.cli import main
-from nncrn.cli._io import save_model
+from nncrn.cli._models import save_model
 from nncrn.compile import compile_network
 from nncrn.network import Reaction, ReactionNetwork, Species
 from nncrn.nn import SmoothReLU

@@ -24,7 +24,7 @@ import pytest
 import torch
 
 from nncrn.cli import main
-from nncrn.cli._io import save_model
+from nncrn.cli._models import save_model
 from nncrn.compile import compile_network
 from nncrn.nn import SmoothReLU
 

@@ -14,7 +14,8 @@ import torch
 
 from nncrn._errors import FormatError, InputError
 from nncrn.cli import _Stdout, main
-from nncrn.cli._io import check_not_input, save_model, write_csv
+from nncrn.cli._io import check_not_input, write_csv
+from nncrn.cli._models import save_model
 from nncrn.compile import compile_network
 from nncrn.network import ReactionNetwork
 from nncrn.nn import SmoothReLU

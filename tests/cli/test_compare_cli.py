@@ -8,7 +8,7 @@ import torch
 
 from nncrn.cli import main
 from nncrn.cli._info import completion_times
-from nncrn.cli._io import save_model
+from nncrn.cli._models import save_model
 from nncrn.compile import DualRail, compile_network, layer_stack
 
 

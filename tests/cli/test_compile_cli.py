@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from nncrn.cli import main
-from nncrn.cli._io import save_model
+from nncrn.cli._models import save_model
 from nncrn.compile import ApproximationWarning
 from nncrn.network import ReactionNetwork
 from nncrn.nn import SmoothReLU

@@ -165,7 +165,7 @@ def test_train_ternary_qat_dual_rail_end_to_end(tmp_path, capsys):
     # a ReLU model is also written as ONNX (Gemm + Relu), with the input map in its metadata
     from onnx.reference import ReferenceEvaluator
 
-    from nncrn.cli._io import load_model
+    from nncrn.cli._models import load_model
 
     from_onnx = tmp_path / "from_onnx.json"
     assert main(["compile", str(out / "model.onnx"), "-o", str(from_onnx)]) == 0

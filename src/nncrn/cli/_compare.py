@@ -60,7 +60,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
     import torch
     from rich.table import Table
 
-    from nncrn.cli._io import load_model
+    from nncrn.cli._models import load_model
     from nncrn.compile import compile_network, with_argmax
 
     names = [n.strip() for n in args.schemes.split(",") if n.strip()]

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from nncrn._errors import InputError
-from nncrn.cli._io import check_not_input, check_output_dir, load_model, load_onnx_meta
+from nncrn.cli._io import check_not_input, check_output_dir
+from nncrn.cli._models import load_model, load_onnx_meta
 from nncrn.cli._schemes import SCHEME_NAMES, make_scheme
 
 

@@ -312,7 +312,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
         if args.model is not None:
             import torch
 
-            from nncrn.cli._io import check_model_matches, load_model
+            from nncrn.cli._models import check_model_matches, load_model
 
             model, _ = load_model(args.model)
             check_model_matches(model, network, str(args.model), str(args.network))

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from nncrn._errors import ConvergenceWarning, InputError
-from nncrn.cli._io import numeric_columns, read_table, save_model, save_onnx, write_csv
+from nncrn.cli._io import numeric_columns, read_table, write_csv
+from nncrn.cli._models import save_model, save_onnx
 from nncrn.data import DATASETS, Dataset, Discretization, infer_input_range, load_dataset
 
 __all__ = ["DATASETS", "Options", "Report", "builtin_dataset", "csv_dataset", "run"]
