@@ -119,7 +119,8 @@ def run_export(args: argparse.Namespace, console) -> int:
     given = [flag for flag, value in omex_options.items() if value is not None]
     if fmt != "omex" and given:
         raise InputError(
-            f"{', '.join(given)} describe the simulation experiment of an OMEX archive; the "
+            f"{', '.join(given)} {'describe' if len(given) > 1 else 'describes'} the "
+            "simulation experiment of an OMEX archive; the "
             f"output format is {fmt}. Write -o run.omex (or --format omex), or drop them"
         )
     network = ReactionNetwork.load(args.network)
