@@ -75,3 +75,12 @@ def test_early_readout_converges_to_the_steady_answer(compiled, data):
 def test_rate_noise_rejects_bad_input(compiled, data, kwargs, match):
     with pytest.raises(InputError, match=match):
         rate_noise(compiled[1], data[0], **kwargs)
+
+
+def test_early_readout_counts_a_tie_as_undecided_not_as_class_zero(compiled, data):
+    _, net = compiled
+    X, y = data
+    res = early_readout(net, X, y, times=[0.0, 2000.0])
+    # at t = 0 every output is 0: argmax would say class 0 for all inputs
+    assert res.undecided[0] == 1.0 and res.agreement[0] == 0.0 and res.accuracy[0] == 0.0
+    assert res.undecided[1] == 0.0 and res.agreement[1] == 1.0

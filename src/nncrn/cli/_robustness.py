@@ -109,11 +109,11 @@ def run(args: argparse.Namespace, console: Any) -> int:
                       f"{np.quantile(ag, 0.05):.3f}", *acc)  # fmt: skip
     console.print(table)
     t2 = Table(title="early readout at chemical time T")
-    for c in ["T", "agreement"] + (["accuracy"] if y is not None else []):
+    for c in ["T", "agreement"] + (["accuracy"] if y is not None else []) + ["undecided"]:
         t2.add_column(c, justify="right")
     for k, t in enumerate(early.times):
         acc = [] if y is None else [f"{early.accuracy[k]:.3f}"]
-        t2.add_row(f"{t:.3g}", f"{early.agreement[k]:.3f}", *acc)
+        t2.add_row(f"{t:.3g}", f"{early.agreement[k]:.3f}", *acc, f"{early.undecided[k]:.3f}")
     console.print(t2)
     t3 = Table(title="rate constants")
     t3.add_column("quantity")

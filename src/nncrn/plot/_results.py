@@ -230,6 +230,10 @@ def plot_early_readout(result: Any, ax: Any = None) -> Any:
     ax.semilogx(result.times, result.agreement, "o-", label="agreement with steady state")
     if result.accuracy is not None:
         ax.semilogx(result.times, result.accuracy, "s-", label="accuracy")
+    undecided = getattr(result, "undecided", None)
+    if undecided is not None and np.any(undecided > 0):
+        ax.semilogx(result.times, undecided, ":", color="0.5",
+                    label="undecided (no single largest output)")  # fmt: skip
     ax.set(xlabel="readout time T", ylabel="fraction of inputs", ylim=(0, 1.02),
            title="early readout")  # fmt: skip
     ax.legend(loc="lower right", fontsize=8)

@@ -185,13 +185,18 @@ class EarlyReadout:
     """Answers read at chemical times ``times`` (from each species' initial concentration).
 
     ``agreement (n_times,)``: fraction of inputs whose argmax at time ``T`` equals the
-    steady state's; ``accuracy (n_times,)`` the same against labels (None without).
+    steady state's; ``accuracy (n_times,)`` the same against labels (None without);
+    ``undecided (n_times,)``: fraction of inputs with no single largest output at ``T``
+    (e.g. every output still 0 at the start). An undecided input counts as neither
+    agreeing nor correct: the argmax of a tie would name a class the chemistry has not
+    chosen.
     """
 
     times: np.ndarray
     agreement: np.ndarray
     accuracy: np.ndarray | None
     steady_accuracy: float | None
+    undecided: np.ndarray | None = None
 
     def to_dataframe(self) -> pandas.DataFrame:
         """One row per readout time (index ``time``): ``agreement`` (and ``accuracy``).
@@ -202,6 +207,8 @@ class EarlyReadout:
         data = {"agreement": self.agreement}
         if self.accuracy is not None:
             data["accuracy"] = self.accuracy
+        if self.undecided is not None:
+            data["undecided"] = self.undecided
         return pd.DataFrame(data, index=pd.Index(self.times, name="time"))
 
     def plot(self, ax: Axes | None = None) -> Axes:
@@ -248,8 +255,17 @@ def early_readout(
         final = steady_state(network, X, solver=solver).outputs
     y = _labels(labels, final.shape[0], len(network.outputs))
     ref = final.argmax(1)
-    pred = traj.outputs.argmax(-1)  # (n, n_times)
+    pred = _decided_argmax(traj.outputs)  # (n, n_times); -1 where no single output leads
     agree = (pred == ref[:, None]).mean(0)
     acc = None if y is None else (pred == y[:, None]).mean(0)
     steady_acc = None if y is None else float((ref == y).mean())
-    return EarlyReadout(t, agree, acc, steady_acc)
+    return EarlyReadout(t, agree, acc, steady_acc, (pred < 0).mean(0))
+
+
+def _decided_argmax(outputs: np.ndarray) -> np.ndarray:
+    """Argmax over the last axis, or -1 where the top two outputs tie (to 1e-9 relative)."""
+    if outputs.shape[-1] < 2:
+        return np.zeros(outputs.shape[:-1], dtype=np.int64)
+    top2 = np.sort(outputs, axis=-1)[..., -2:]
+    tie = top2[..., 1] - top2[..., 0] <= 1e-9 * np.maximum(1.0, np.abs(top2[..., 1]))
+    return np.where(tie | ~np.isfinite(top2[..., 1]), -1, outputs.argmax(-1))
