@@ -269,8 +269,8 @@ def test_info_says_not_done_by_t_max_instead_of_inf(files, capsys):
     assert main(["info", str(d / "net.json"), "--inputs", str(d / "X.csv"), "--limit", "3",
                  "--t-max", "0.001"]) == 0  # fmt: skip
     out = capsys.readouterr().out
-    assert _row(out, "time to 99% completion") == "> t-max 0.001 / > t-max 0.001"
-    assert "inf" not in _row(out, "time to 90% completion")
+    assert _row(out, "time to within 1% of steady state") == "> t-max 0.001 / > t-max 0.001"
+    assert "inf" not in _row(out, "time to within 10% of steady state")
 
 
 def test_fit_reports_the_loss_of_the_written_network(files, capsys):

@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from nncrn.cli import main
-from nncrn.cli._info import completion_times
 from nncrn.cli._models import save_model
 from nncrn.compile import DualRail, compile_network, layer_stack
 
@@ -106,21 +105,28 @@ def test_info_max_concentration_and_agreement(tmp_path, capsys):
     assert float(row(text, "max concentration reached")[0]) == pytest.approx(2.5, rel=1e-6)
     assert row(text, "NN agreement (argmax)") == ["1.0000"]
     median, worst = (
-        float(v) for v in row(text, "time to 99% completion, median / worst")[0].split(" / ")
+        float(v) for v in row(text, "time to within 1% of steady state, median / worst")[0].split(" / ")
     )
     assert 0 < median <= worst < 1e3
 
 
-def test_completion_times_of_exponential_relaxation():
-    t = np.concatenate(([0.0], np.logspace(-3, 2, 501)))
-    rates = np.array([1.0, 0.1])
-    values = (1 - np.exp(-np.outer(rates, t)))[:, :, None]  # (2 rows, times, 1 output)
-    final = np.ones((2, 1))
-    for q in (0.9, 0.99):
-        got = completion_times(t, values, final, q, atol=0.0)
-        want = -np.log(1 - q) / rates
-        # the first grid time at or after the exact time (grid ratio 1.023)
-        assert np.all(got >= want * (1 - 1e-12)) and np.all(got <= want * 1.024)
+def test_info_settling_times_are_settling_time(tmp_path, capsys):
+    """One definition: info's 'within 1%' times are nncrn.simulate.settling_time's."""
+    from nncrn.network import ReactionNetwork
+    from nncrn.simulate import settling_time
+
+    model = relu_model([[2.0]], [0.5], [[1.0], [-1.0]], [0.0, 0.0])
+    npath = tmp_path / "n.json"
+    compile_network(model).save(npath)
+    csv = tmp_path / "x.csv"
+    csv.write_text("X0\n1.0\n0.2\n")
+    assert main(["info", str(npath), "--inputs", str(csv)]) == 0
+    text = capsys.readouterr().out
+    median, worst = (float(v) for v in
+                     row(text, "time to within 1% of steady state, median / worst")[0].split(" / "))  # fmt: skip
+    want = settling_time(ReactionNetwork.load(npath), np.array([[1.0], [0.2]]), rtol=0.01)
+    assert worst == pytest.approx(want.max(), rel=1e-3)
+    assert median == pytest.approx(np.median(want), rel=1e-3)
 
 
 def test_info_on_dual_input_network_reads_either_column_layout(tmp_path, capsys):
@@ -152,11 +158,11 @@ def test_compare_accuracy_from_labels_and_times_only_when_asked(files, tmp_path,
     text = capsys.readouterr().out
     assert row(text, "accuracy (labels)") == ["0.7500", "0.7500"]
     assert row(text, "NN agreement (argmax)") == ["1.0000", "1.0000"]
-    assert "completion" not in text  # no trajectories without --times
+    assert "steady state, median" not in text  # no trajectories without --times
     assert (out / "dual-rail.json").exists() and (out / "smooth-relu.json").exists()
     assert main(["compare", str(path), "--schemes", "dual-rail", "--inputs", str(csv),
                  "--times"]) == 0  # fmt: skip
-    assert "time to 99% completion" in capsys.readouterr().out
+    assert "time to within 1% of steady state" in capsys.readouterr().out
 
 
 def test_compare_labels_need_inputs(files, tmp_path, capsys):

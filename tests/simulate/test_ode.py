@@ -340,3 +340,17 @@ def test_torch_settings_are_validated(kwargs):
     with pytest.raises(InputError, match=rf"TorchODE\({name}="):
         TorchODE(**kwargs)
     assert TorchODE(max_steps=1e4).max_steps == 10_000
+
+
+def test_settling_time_reads_a_given_trajectory_like_its_own():
+    from nncrn import Reaction, ReactionNetwork, Species, integrate
+
+    net = ReactionNetwork((Species("A", "output"),),
+                          (Reaction({}, {"A": 1}, 1.0), Reaction({"A": 1}, {}, 1.0)))  # fmt: skip
+    grid = np.concatenate(([0.0], np.geomspace(1e-3, 100.0, 200)))
+    traj = integrate(net, None, grid)
+    for band in (0.1, 0.01):
+        t = settling_time(net, None, rtol=band, atol=0.0, trajectory=traj)
+        assert t[0] == pytest.approx(np.log(1 / band), rel=1e-3)
+    with pytest.raises(InputError, match="start at 0"):
+        settling_time(net, None, trajectory=integrate(net, None, [1.0, 2.0]))

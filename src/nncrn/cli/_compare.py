@@ -49,7 +49,8 @@ def register(sub: Any) -> None:
                    help="CSV of class labels (names or indices; column `label` or the first), "
                    "one per --inputs row: adds each scheme's accuracy")  # fmt: skip
     p.add_argument("--times", action="store_true",
-                   help="also integrate trajectories for the completion times (90%%, 99%%); "
+                   help="also integrate trajectories for the settling times (within 10%% and 1%% of "
+                   "the steady state, as nncrn.simulate.settling_time); "
                    "far slower than the steady states")  # fmt: skip
     p.add_argument("--out", type=Path,
                    help="directory to write each scheme's network into (NAME.json)")

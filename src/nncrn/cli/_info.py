@@ -14,7 +14,7 @@ from nncrn._errors import InputError
 from nncrn.network import ReactionNetwork, Role
 
 SOLVERS = {"torch": "TorchODE", "scipy": "ScipyODE"}  # the CLI's name -> solver class table
-_DECADES, _PER_DECADE = 7, 20  # completion-time grid: t_max * [1e-7, 1], 12% steps
+_DECADES, _PER_DECADE = 7, 20  # settling-time grid: t_max * [1e-7, 1], 12% steps (as settling_time)
 
 
 def reaction_kind(reaction: Any) -> str:
@@ -110,38 +110,22 @@ def network_inputs(network: ReactionNetwork, X: np.ndarray) -> tuple[np.ndarray,
     return X, clipped
 
 
-def completion_times(t: np.ndarray, values: np.ndarray, final: np.ndarray, fraction: float,
-                     atol: float = 1e-9) -> np.ndarray:  # fmt: skip
-    """``(batch,)`` first sample time after which every output stays ``fraction`` of the way done.
-
-    "Done to fraction q" means ``|y(t) - y*| <= (1 - q) |y(0) - y*| + atol`` for every output
-    ``y`` (``values (batch, n_times, n_outputs)``, ``final (batch, n_outputs)``); ``inf`` if the
-    last sample is still outside.
-    """
-    start = values[:, :1, :]
-    inside = (np.abs(values - final[:, None, :]) <= (1 - fraction) * np.abs(start - final[:, None, :]) + atol).all(2)
-    trailing = np.cumprod(inside[:, ::-1], axis=1).sum(axis=1)
-    out = np.full(len(values), np.inf)
-    ok = trailing > 0
-    out[ok] = t[len(t) - trailing[ok]]
-    return out
-
-
 def chemistry_report(network: ReactionNetwork, X: np.ndarray, reference: np.ndarray | None = None,
                      *, t_max: float = 1e4, solver: Any = None, times: bool = True,
                      labels: np.ndarray | None = None) -> dict[str, Any]:  # fmt: skip
     """Resource and speed figures of ``network`` on features ``X`` (rows of a dataset).
 
     ``max_concentration`` is the largest concentration of any species at any sampled time
-    or at steady state; ``t90``/``t99`` are :func:`completion_times` at 90% and 99% (median
-    and worst over the rows) on a log grid up to ``t_max``; ``agreement`` compares the
+    or at steady state; ``t90``/``t99`` are :func:`nncrn.simulate.settling_time` with bands
+    of 10% and 1% (every readout species within 10% or 1% of its steady state; median and
+    worst over the rows that converged) from one trajectory on a log grid up to ``t_max``; ``agreement`` compares the
     argmax of the steady-state outputs with that of ``reference`` (the model's outputs) and
     ``accuracy`` with ``labels`` (class indices), each over the converged rows' answers
     (a row that did not converge counts as wrong). ``times=False`` skips the trajectories
-    (the completion times and the transient part of ``max_concentration``), which cost far
+    (the settling times and the transient part of ``max_concentration``), which cost far
     more than the steady states.
     """
-    from nncrn.simulate import integrate, steady_state
+    from nncrn.simulate import integrate, settling_time, steady_state
 
     x, clipped = network_inputs(network, X)
     ss = steady_state(network, x, throw=False, solver=solver)
@@ -158,10 +142,11 @@ def chemistry_report(network: ReactionNetwork, X: np.ndarray, reference: np.ndar
     grid = np.concatenate(([0.0], t_max * np.logspace(-_DECADES, 0, _DECADES * _PER_DECADE + 1)))
     traj = integrate(network, x, grid, throw=False, solver=solver)
     out["max_concentration"] = float(max(np.nanmax(traj.concentrations), np.nanmax(ss.concentrations)))
-    for q in (0.9, 0.99):
-        times = completion_times(grid, traj.outputs, ss.outputs, q)
-        out[f"t{round(q * 100)}_median"] = float(np.median(times))
-        out[f"t{round(q * 100)}_worst"] = float(times.max())
+    ok = ss.converged
+    for key, band in (("t90", 0.1), ("t99", 0.01)):
+        times = settling_time(network, x, rtol=band, steady=ss, trajectory=traj)[ok]
+        out[f"{key}_median"] = float(np.median(times)) if times.size else float("nan")
+        out[f"{key}_worst"] = float(times.max()) if times.size else float("nan")
     if reference is not None:
         out["agreement"] = float(np.mean(predicted == np.asarray(reference).argmax(1)))
     return out
@@ -187,8 +172,8 @@ def report_rows(network: ReactionNetwork, chem: dict[str, Any] | None) -> list[t
         def when(t: float) -> str:  # inf: not done by the last sampled time
             return f"{t:.4g}" if np.isfinite(t) else f"> t-max {chem.get('t_max', np.inf):g}"
 
-        for q in ("90", "99") if "t90_median" in chem else ():
-            rows.append((f"time to {q}% completion, median / worst",
+        for q, band in (("90", "10%"), ("99", "1%")) if "t90_median" in chem else ():
+            rows.append((f"time to within {band} of steady state, median / worst",
                          f"{when(chem[f't{q}_median'])} / {when(chem[f't{q}_worst'])}"))  # fmt: skip
         if "accuracy" in chem:
             rows.append(("accuracy (labels)", f"{chem['accuracy']:.4f}"))
@@ -252,7 +237,7 @@ def add_data_arguments(p: Any) -> None:
     p.add_argument("--limit", type=int, default=200,
                    help="simulate at most this many rows (default 200, evenly spaced)")  # fmt: skip
     p.add_argument("--t-max", type=float, default=1e4,
-                   help="longest chemical time for completion times (default 1e4)")  # fmt: skip
+                   help="longest chemical time for settling times (default 1e4)")  # fmt: skip
     p.add_argument("--solver", choices=tuple(SOLVERS), default="torch",
                    help="ODE solver: torch (batched TorchODE, default) or scipy (ScipyODE, "
                    "often faster for a few rows of a small network)")  # fmt: skip

@@ -7,7 +7,7 @@ import numpy as np
 from nncrn._errors import InputError
 from nncrn.network import ReactionNetwork, require_network
 from nncrn.simulate._api import check_solver, integrate, steady_state
-from nncrn.simulate._results import SteadyState
+from nncrn.simulate._results import SteadyState, Trajectory
 from nncrn.simulate._solver import Solver
 
 __all__ = ["settling_time"]
@@ -26,6 +26,7 @@ def settling_time(
     t_max: float | None = None,
     points_per_decade: int = 20,
     solver: Solver | None = None,
+    trajectory: Trajectory | None = None,
 ) -> np.ndarray:
     """``(batch,)`` chemical time after which every readout species stays near its steady state.
 
@@ -59,6 +60,10 @@ def settling_time(
     t_max:
         Longest chemical time examined (default 1e4: a smoothed-ReLU layer relaxes at rate
         ``>= 2 sqrt(eps)``, so even ``eps = 1e-4`` networks settle to 1% well before it).
+    trajectory:
+        A trajectory of the same inputs from ``t = 0``, if already computed (e.g. to read
+        several bands from one integration): its sample times replace the log grid, so
+        the result is resolved to them. ``t_max`` and ``points_per_decade`` are then unused.
     solver:
         Used for the trajectory and, when ``steady`` is None, for the steady state. Default:
         :class:`TorchODE` with trajectory tolerances ``rtol=1e-6, atol=1e-12``, looser than
@@ -81,10 +86,18 @@ def settling_time(
         raise InputError(f"settling_time(points_per_decade={points_per_decade!r}) must be >= 1")
     if steady is None:
         steady = steady_state(network, inputs, solver=solver)
-    grid = np.concatenate(
-        ([0.0], t_max * np.logspace(-_DECADES, 0, _DECADES * int(points_per_decade) + 1))
-    )
-    traj = integrate(network, inputs, grid, solver=solver)
+    if trajectory is not None:
+        grid, traj = np.asarray(trajectory.t, dtype=np.float64), trajectory
+        if grid.size == 0 or grid[0] != 0.0 or (np.diff(grid) <= 0).any():
+            raise InputError(
+                "settling_time(trajectory=...) needs sample times that start at 0 and "
+                "increase; integrate() the inputs on such a grid"
+            )
+    else:
+        grid = np.concatenate(
+            ([0.0], t_max * np.logspace(-_DECADES, 0, _DECADES * int(points_per_decade) + 1))
+        )
+        traj = integrate(network, inputs, grid, solver=solver)
     if steady.concentrations.shape != (traj.concentrations.shape[0], network.n_species):
         raise InputError(
             f"steady has concentrations of shape {steady.concentrations.shape}; expected "
