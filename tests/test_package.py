@@ -15,7 +15,7 @@ def test_every_exported_name_resolves():
 
 def test_import_does_not_load_torch_or_libsbml():
     code = (
-        "import sys, nncrn; heavy = [m for m in ('torch', 'libsbml') if m in sys.modules]; "
+        "import sys, nncrn; heavy = [m for m in ('torch', 'libsbml', 'numba') if m in sys.modules]; "
         "print(heavy); nncrn.fit; print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

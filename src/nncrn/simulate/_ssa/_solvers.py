@@ -20,7 +20,6 @@ import numpy as np
 from nncrn._errors import InputError
 from nncrn.network._numbers import fmt_number
 from nncrn.simulate._solver import check_setting_int, check_setting_real
-from nncrn.simulate._ssa import _kernels
 from nncrn.simulate._ssa._model import SSAModel
 
 __all__ = ["DirectMethod", "NextReactionMethod", "SSASolver", "TauLeaping"]
@@ -63,7 +62,7 @@ class DirectMethod(SSASolver):
     """
 
     def _kernel(self):
-        return _kernels.direct_kernel
+        return _kernels().direct_kernel
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,7 @@ class NextReactionMethod(SSASolver):
     """
 
     def _kernel(self):
-        return _kernels.next_reaction_kernel
+        return _kernels().next_reaction_kernel
 
 
 @dataclass(frozen=True)
@@ -129,10 +128,18 @@ class TauLeaping(SSASolver):
         )
 
     def _kernel(self):
-        return _kernels.tau_leap_kernel
+        return _kernels().tau_leap_kernel
 
     def _extra(self, model: SSAModel) -> tuple:
         return (
             model.order.astype(np.float64), float(self.epsilon), float(self.n_critical),
             float(self.ssa_factor), int(self.n_ssa),
         )  # fmt: skip
+
+
+def _kernels():
+    """The numba kernels, imported on first use: importing numba and llvmlite costs
+    ~0.2 s, which ``import nncrn`` should not pay for users who never run an SSA."""
+    from nncrn.simulate._ssa import _kernels as kernels
+
+    return kernels
