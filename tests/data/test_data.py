@@ -104,3 +104,19 @@ def test_discretization_validates_its_settings():
 def test_build_mlp_refuses_a_size_it_cannot_allocate():
     with pytest.raises(InputError, match="parameters"):
         build_mlp((4, 100_000_000, 3))
+
+
+def test_load_csv_reads_a_classification_table(tmp_path):
+    from nncrn.data import load_csv
+
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,kind\n1.5,2,x\n0.5,-1,y\n2,0,x\n")
+    ds = load_csv(path, "kind")
+    assert ds.classes == ["x", "y"] and ds.feature_names == ["a", "b"]
+    np.testing.assert_array_equal(ds.y, [0, 1, 0])
+    np.testing.assert_array_equal(ds.X, [[1.5, 2], [0.5, -1], [2, 0]])
+    path.write_text("a,kind\n1,x\nfoo,y\n")
+    with pytest.raises(InputError, match=r"non-numeric value 'foo' in data row 2 \(line 3\)"):
+        load_csv(path, "kind")
+    with pytest.raises(InputError, match="no column named 'label'"):
+        load_csv(path, "label")

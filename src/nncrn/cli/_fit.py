@@ -14,10 +14,10 @@ from nncrn.cli._io import (
     check_output_dir,
     class_labels,
     input_matrix,
-    read_table,
     write_atomic,
 )
 from nncrn.cli._pipeline import check_seed
+from nncrn.data import read_table
 from nncrn.network import ReactionNetwork
 
 

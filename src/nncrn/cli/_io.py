@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import math
 import os
 import stat
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -13,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from nncrn._errors import FormatError, InputError
+from nncrn.data import numeric_columns, read_table
 from nncrn.network import ReactionNetwork, require_readout
 from nncrn.network._json import atomic_path as _atomic_path
 
@@ -97,87 +97,6 @@ def check_not_input(
                 f"{os.fspath(path)!r}; writing it would replace the input — choose another "
                 "output path"
             )
-
-
-def read_table(path: str | os.PathLike) -> tuple[list[str], list[list[str]]]:
-    """Read a CSV file with a header row; returns (header, rows of strings)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"CSV file {str(path)!r} does not exist")
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh)
-            try:
-                rows = [r for r in reader if any(cell.strip() for cell in r)]
-            except csv.Error as exc:
-                raise FormatError(_csv_problem(path, reader.line_num, exc)) from None
-    except UnicodeDecodeError as exc:
-        head = path.read_bytes()[:2]
-        kind = " (it starts with a UTF-16 byte-order mark)" if head in (b"\xff\xfe", b"\xfe\xff") else ""
-        raise FormatError(
-            f"CSV file {str(path)!r} is not UTF-8 text{kind}: byte {exc.object[exc.start]:#04x} at "
-            f"offset {exc.start} does not decode; save it as UTF-8 CSV (e.g. \"CSV UTF-8\" in a "
-            "spreadsheet, or `iconv -t UTF-8`)"
-        ) from None
-    if not rows:
-        raise FormatError(f"CSV file {str(path)!r} is empty; it needs a header row and data rows")
-    header = [h.strip() for h in rows[0]]
-    body = rows[1:]
-    for i, r in enumerate(body):
-        if len(r) != len(header):
-            raise FormatError(
-                f"{path.name}: data row {i + 1} (line {i + 2}) has {len(r)} fields but the header "
-                f"has {len(header)}"
-            )
-    if not body:
-        raise FormatError(f"CSV file {str(path)!r} has a header but no data rows")
-    return header, body
-
-
-def _csv_problem(path: Path, line: int, exc: csv.Error) -> str:
-    """The message for a ``csv.Error`` at ``line`` of ``path``, with the likely cause."""
-    text = str(exc)
-    if "field larger than field limit" in text:
-        text = (
-            f"a field is longer than {csv.field_size_limit():,} characters, usually a double "
-            'quote (") without its closing quote, which runs the field on to the end of the file'
-        )
-        fix = "close or remove the stray quote"
-    elif "NUL" in text:
-        fix = "it looks like a binary file, not CSV text"
-    else:
-        fix = "check the quoting of that line"
-    return f"CSV file {str(path)!r} cannot be parsed at line {line}: {text}; {fix}"
-
-
-def numeric_columns(
-    path: str | os.PathLike, header: Sequence[str], rows: Sequence[Sequence[str]], columns: Sequence[str]
-) -> np.ndarray:
-    """Parse ``columns`` of a table as floats; errors name the column, row and value."""
-    name = Path(path).name
-    out = np.empty((len(rows), len(columns)))
-    for j, col in enumerate(columns):
-        k = header.index(col)
-        for i, r in enumerate(rows):
-            cell = r[k].strip()
-            if cell == "" or cell.lower() in ("na", "nan", "null", "none"):
-                raise InputError(
-                    f"{name}: column {col!r} has a missing value in data row {i + 1} (line {i + 2}); "
-                    "impute it or drop the row"
-                )
-            try:
-                v = float(cell)
-            except ValueError:
-                raise InputError(
-                    f"{name}: column {col!r} has non-numeric value {cell!r} in data row {i + 1} "
-                    f"(line {i + 2}); features must be numbers (encode categories as numbers)"
-                ) from None
-            if not math.isfinite(v):
-                raise InputError(
-                    f"{name}: column {col!r} has non-finite value {cell!r} in data row {i + 1}"
-                )
-            out[i, j] = v
-    return out
 
 
 def _utf8(text: str, what: str, path: str | os.PathLike) -> None:

@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 
 from nncrn._errors import InputError
-from nncrn.cli._io import class_labels, input_matrix, read_table, write_atomic
+from nncrn.cli._io import class_labels, input_matrix, write_atomic
 from nncrn.cli._pipeline import check_output_directory, check_seed
+from nncrn.data import read_table
 from nncrn.network import ReactionNetwork
 
 # The one name -> solver table (DESIGN rule 2: strings live only in the CLI).

@@ -13,9 +13,16 @@ from typing import Any
 import numpy as np
 
 from nncrn._errors import ConvergenceWarning, InputError
-from nncrn.cli._io import numeric_columns, read_table, write_csv
+from nncrn.cli._io import write_csv
 from nncrn.cli._models import save_model, save_onnx
-from nncrn.data import DATASETS, Dataset, Discretization, infer_input_range, load_dataset
+from nncrn.data import (
+    DATASETS,
+    Dataset,
+    Discretization,
+    infer_input_range,
+    load_csv,
+    load_dataset,
+)
 
 __all__ = ["DATASETS", "Options", "Report", "builtin_dataset", "csv_dataset", "run"]
 
@@ -46,29 +53,7 @@ def builtin_dataset(name: str) -> Dataset:
 
 def csv_dataset(path: str | Path, target: str) -> Dataset:
     """A table with a categorical ``target`` column and numeric feature columns."""
-    header, rows = read_table(path)
-    if target not in header:
-        raise InputError(f"{Path(path).name}: no column named {target!r}; columns are {header}")
-    features = [h for h in header if h != target]
-    if not features:
-        raise InputError(f"{Path(path).name}: no feature columns besides the target {target!r}")
-    X = numeric_columns(path, header, rows, features)
-    k = header.index(target)
-    labels = [r[k].strip() for r in rows]
-    for i, lab in enumerate(labels):
-        if lab == "":
-            raise InputError(
-                f"{Path(path).name}: target column {target!r} is empty in data row {i + 1} "
-                f"(line {i + 2}); every row needs a class label"
-            )
-    classes = sorted(set(labels))
-    if len(classes) < 2:
-        raise InputError(
-            f"{Path(path).name}: target column {target!r} has a single class {classes}; "
-            "classification needs at least two"
-        )
-    index = {c: i for i, c in enumerate(classes)}
-    return Dataset(Path(path).stem, X, np.array([index[v] for v in labels]), classes, features)
+    return load_csv(path, target)
 
 
 def check_split(ds: Dataset, test_size: float) -> None:

@@ -11,6 +11,7 @@ from nncrn.data._datasets import DATASETS, Dataset, load_dataset
 from nncrn.data._discrete import Discretization, discretize_mlp
 from nncrn.data._mlp import build_mlp, fold_offset, train_mlp
 from nncrn.data._scaling import MinMaxScaling, infer_input_range
+from nncrn.data._tables import load_csv, numeric_columns, read_table
 
 __all__ = [
     "DATASETS",
@@ -21,6 +22,9 @@ __all__ = [
     "discretize_mlp",
     "fold_offset",
     "infer_input_range",
+    "load_csv",
     "load_dataset",
+    "numeric_columns",
+    "read_table",
     "train_mlp",
 ]
