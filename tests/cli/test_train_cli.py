@@ -233,3 +233,19 @@ def test_train_cli_bad_discretization(iris_csv, tmp_path, capsys, extra, match):
                  *extra])  # fmt: skip
     assert code == 2
     assert match in capsys.readouterr().err
+
+
+def test_fit_cli_writes_the_best_epoch_and_warns_when_worse(files, capsys):
+    d, *_ = files
+    code = main(["fit", str(d / "net.json"), "--csv", str(d / "train.csv"), "--epochs", "5",
+                 "--lr", "3", "--validation", "0", "-o", str(d / "fit.json")])  # fmt: skip
+    assert code == 0
+    out = capsys.readouterr().out
+    given = float(next(x for x in out.splitlines() if "loss of the network given" in x).split("│")[-2])
+    written = float(next(x for x in out.splitlines() if "loss of the written network" in x).split("│")[-2])
+    assert written <= given + 1e-4  # the best epoch (possibly the start), not the last
+    assert "epoch written (best training loss)" in out
+    code = main(["fit", str(d / "net.json"), "--csv", str(d / "train.csv"), "--epochs", "2",
+                 "--max-levels", "1", "-o", str(d / "fit1.json")])  # fmt: skip
+    assert code == 0
+    assert "worse than the one given" in capsys.readouterr().out  # one rate level ruins it

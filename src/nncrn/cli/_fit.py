@@ -34,7 +34,8 @@ def register(sub: Any) -> None:
     p.add_argument("--csv", type=Path, required=True, help="training table (header row)")
     p.add_argument("--target", default="label", help="class-label column (default: label)")
     p.add_argument("--epochs", type=int, default=100, help="passes over the data (default 100)")
-    p.add_argument("--lr", type=float, default=1e-2, help="Adam step size (default 0.01)")
+    p.add_argument("--lr", type=float, default=1e-3,
+                   help="Adam step size (default 0.001: 0.01 overshot on the demo networks)")
     p.add_argument("--batch-size", type=int, help="rows per step (default: all rows)")
     p.add_argument(
         "--k-min", type=float, default=1e-3, help="smallest rate constant (default 1e-3)"
@@ -42,7 +43,12 @@ def register(sub: Any) -> None:
     p.add_argument("--k-max", type=float, default=1e3, help="largest rate constant (default 1e3)")
     p.add_argument("--l1", type=float, default=0.0, help="L1 weight; small rates are removed")
     p.add_argument("--max-levels", type=int, help="cap on distinct trained rate values")
-    p.add_argument("--seed", type=int, default=0, help="random seed for shuffling (default 0)")
+    p.add_argument("--validation", type=float, default=0.2,
+                   help="share of the rows held out to pick the best epoch (default 0.2; 0 "
+                   "picks it by the loss on all rows); the written network is that epoch's, "
+                   "never a later, worse one")  # fmt: skip
+    p.add_argument("--seed", type=int, default=0,
+                   help="random seed for shuffling and the validation split (default 0)")  # fmt: skip
     p.add_argument("-o", "--output", type=Path, required=True, help="trained network JSON to write")
     p.add_argument("--plot", type=Path, help="write the loss curve to this PNG")
     p.set_defaults(func=run)
@@ -119,7 +125,8 @@ def run(args: argparse.Namespace, console: Any) -> int:
                               max_levels=args.max_levels)  # fmt: skip
     with console.status("training rate constants"):
         trained, hist = fit(network, X, y, epochs=args.epochs, lr=args.lr,
-                            batch_size=args.batch_size, constraints=constraints, rng=args.seed)  # fmt: skip
+                            batch_size=args.batch_size, constraints=constraints, rng=args.seed,
+                            validation=args.validation)  # fmt: skip
     before = float((answers(network, X) == y).mean())
     after = float((answers(trained, X) == y).mean())
     trained.save(args.output)
@@ -130,6 +137,9 @@ def run(args: argparse.Namespace, console: Any) -> int:
         ("gradient", hist.gradient), ("trainable terms", f"{hist.n_terms}"),
         ("removed by L1", f"{hist.n_pruned}"), ("loss: first epoch", f"{hist.loss[0]:.4f}"),
         ("loss: last epoch", f"{hist.loss[-1]:.4f}"),
+        ("epoch written (best " + ("validation" if args.validation else "training") + " loss)",
+         f"{hist.best_epoch} of {hist.loss.size}"),
+        ("loss of the network given", f"{hist.initial_loss:.4f}"),
         ("loss of the written network", f"{hist.final_loss:.4f}"),
         ("training accuracy before (steady state)", f"{before:.4f}"),
         ("training accuracy after (steady state)", f"{after:.4f}"),
@@ -137,6 +147,14 @@ def run(args: argparse.Namespace, console: Any) -> int:
     ]:  # fmt: skip
         table.add_row(label, value)
     console.print(table)
+    if after < before or hist.final_loss > hist.initial_loss:
+        console.print(
+            f"[bold red]warning:[/bold red] [red]the written network is worse than the one given "
+            f"(training accuracy {before:.4f} -> {after:.4f}, loss {hist.initial_loss:.4f} -> "
+            f"{hist.final_loss:.4f}); lower --lr, or drop --l1/--max-levels, which act after "
+            "training[/red]",
+            highlight=False,
+        )
     console.print(f"wrote {args.output}")
     if args.plot is not None:
         _plot(hist, args.plot)

@@ -122,7 +122,7 @@ def write_csv(path: str | os.PathLike, header: Sequence[str], rows: np.ndarray |
 
     def writer(tmp: Path) -> None:
         with tmp.open("w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
+            w = csv.writer(fh, lineterminator="\n")  # not the module default \r\n
             w.writerow(header)
             for r in rows:
                 w.writerow([repr(float(v)) if isinstance(v, float | np.floating) else v for v in r])

@@ -49,9 +49,16 @@ class History:
     n_terms, n_pruned:
         Trainable signed terms, and how many were removed by the sparsity threshold.
     final_loss:
-        Data loss of the *returned* network on all of ``(X, y)``: after the last step, the
-        L1 pruning and the ``max_levels`` clustering (``loss[-1]`` is the mean over the last
-        epoch's steps, before them).
+        Data loss of the *returned* network on all of ``(X, y)``: after the best epoch's
+        weights, the L1 pruning and the ``max_levels`` clustering (``loss[-1]`` is the mean
+        over the last epoch's steps, before them).
+    monitored:
+        ``(epochs + 1,)`` the loss that picks the returned weights, at the start (index 0)
+        and after each epoch: on the held-out ``validation`` rows, or on all rows without.
+    best_epoch:
+        The epoch whose weights were returned (0: the starting weights were best).
+    initial_loss:
+        Data loss of the network passed in, on all of ``(X, y)``.
     """
 
     loss: np.ndarray
@@ -61,6 +68,9 @@ class History:
     n_terms: int
     n_pruned: int
     final_loss: float = math.nan
+    monitored: np.ndarray | None = None
+    best_epoch: int = 0
+    initial_loss: float = math.nan
 
 
 def as_rng(rng: object) -> np.random.Generator:
@@ -167,6 +177,8 @@ def fit(
     gradient: str = "auto",
     solver: Solver | None = None,
     rng: object = None,
+    validation: float = 0.0,
+    keep_best: bool = True,
 ) -> tuple[ReactionNetwork, History]:
     """Train the signed rate constants of ``network`` on ``(X, y)``; return a new network.
 
@@ -190,7 +202,16 @@ def fit(
         ``"layered"`` (exact torch graph of the feed-forward closed form), ``"implicit"``
         (IFT on :func:`nncrn.simulate.steady_state`) or ``"auto"`` (layered when possible).
     rng:
-        ``numpy.random.Generator``, int seed or None; only the shuffling is random.
+        ``numpy.random.Generator``, int seed or None; the shuffling and the validation
+        split are random.
+    validation:
+        Share of the rows (in ``[0, 1)``) held out to pick the best epoch; they are not
+        trained on. 0 (default): the loss on all rows picks it.
+    keep_best:
+        True (default): return the weights of the epoch (the start included) with the
+        lowest monitored loss, so a step that made the network worse is undone and the
+        result is never worse than the network passed in by that loss. False: the last
+        epoch's weights.
 
     Notes
     -----
@@ -232,9 +253,23 @@ def fit(
             f"X has shape {Xa.shape}; fit needs a non-empty (n, {len(network.inputs)}) array"
         )
     conc_np = input_concentrations(network, Xa)
-    n = Xa.shape[0]
-    labels = check_labels(y, n, len(network.outputs), loss)
+    labels = check_labels(y, Xa.shape[0], len(network.outputs), loss)
     gen = as_rng(rng)
+    validation = check_setting_real("fit", "validation", validation, inclusive=True)
+    if not 0 <= validation < 1:
+        raise InputError(f"fit(validation={validation!r}) must be a share in [0, 1), e.g. 0.2")
+    all_X, all_conc, all_labels = Xa, conc_np, labels
+    held = np.zeros(Xa.shape[0], dtype=bool)
+    if validation > 0:
+        n_val = round(validation * Xa.shape[0])
+        if n_val < 1 or n_val >= Xa.shape[0]:
+            raise InputError(
+                f"fit(validation={validation!r}) holds out {n_val} of {Xa.shape[0]} rows; "
+                "it must leave at least one row on each side"
+            )
+        held[gen.permutation(Xa.shape[0])[:n_val]] = True
+        Xa, conc_np, labels = Xa[~held], conc_np[~held], labels[~held]
+    n = Xa.shape[0]
     terms = extract_terms(network)
     if terms.n_terms == 0:
         raise InputError(
@@ -251,6 +286,21 @@ def fit(
     loss_fn = (torch.nn.functional.cross_entropy if loss == "cross_entropy"
                else torch.nn.functional.mse_loss)  # fmt: skip
     bs = n if batch_size is None else batch_size
+    mon_X = all_X[held] if held.any() else all_X
+    mon_conc = torch.from_numpy(all_conc[held] if held.any() else all_conc)
+    mon_target = torch.from_numpy(all_labels[held] if held.any() else all_labels)
+
+    def monitored_loss() -> float:
+        with torch.no_grad():
+            value = loss_fn(model.outputs(constraints.weights(u), mon_X, mon_conc), mon_target)
+        return float(value) if torch.isfinite(value) else math.inf
+
+    with torch.no_grad():
+        initial = float(loss_fn(model.outputs(torch.from_numpy(terms.weights), all_X,
+                                              torch.from_numpy(all_conc)),
+                                torch.from_numpy(all_labels)))  # fmt: skip
+    monitored = [monitored_loss()]
+    best_u, best_epoch = u.detach().clone(), 0
     epoch_loss, step_loss, acc = [], [], []
     for _ in range(epochs):
         order = np.arange(n) if batch_size is None else gen.permutation(n)
@@ -284,7 +334,12 @@ def fit(
             with torch.no_grad():
                 pred = model.outputs(constraints.weights(u), Xa, conc).argmax(1).numpy()
             acc.append(float((pred == labels).mean()))
+        monitored.append(monitored_loss())
+        if monitored[-1] < monitored[best_epoch] or not keep_best:
+            best_u, best_epoch = u.detach().clone(), len(epoch_loss)
+    Xa, conc, target = all_X, torch.from_numpy(all_conc), torch.from_numpy(all_labels)
     with torch.no_grad():
+        u.copy_(best_u)
         w = constraints.weights(u).numpy().copy()
         latent = u.detach().numpy()
     pruned = (
@@ -303,7 +358,9 @@ def fit(
         "k_min": constraints.k_min, "k_max": constraints.k_max if np.isfinite(constraints.k_max) else None,
         "l1": constraints.l1, "max_levels": constraints.max_levels,
         "last_epoch_loss": epoch_loss[-1], "final_loss": final if math.isfinite(final) else None,
+        "best_epoch": best_epoch, "validation": validation,
     }})  # fmt: skip
     hist = History(np.array(epoch_loss), np.array(step_loss), np.array(acc) if acc else None,
-                   model.gradient, terms.n_terms, int(pruned.sum()), final)  # fmt: skip
+                   model.gradient, terms.n_terms, int(pruned.sum()), final, np.array(monitored),
+                   best_epoch, initial)  # fmt: skip
     return new, hist
