@@ -45,6 +45,7 @@ def test_demo_on_iris_writes_network_model_and_plot(demo_dir):
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
     assert json.loads((demo_dir / "model.json").read_text())["format"] == "nncrn.mlp"
     assert not (demo_dir / "model.onnx").exists()  # ONNX has no SmoothReLU operator
+    assert b"\r" not in (demo_dir / "test_inputs.csv").read_bytes()  # \n line ends (paste works)
 
 
 def test_demo_report_numbers(demo_run):
