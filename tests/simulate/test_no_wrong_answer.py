@@ -124,6 +124,24 @@ def test_scipy_does_not_call_a_slow_point_of_a_continuum_converged(solver):
         np.testing.assert_allclose(ss.concentrations[0], end, rtol=0, atol=1e-6 * end.max())
 
 
+@pytest.mark.parametrize("solver", [ScipyODE(), TorchODE()], ids=["scipy", "torch"])
+def test_a_species_the_chemistry_cannot_make_stays_at_zero(solver):
+    # S0 is autocatalytic and starts at 0, so it stays 0 (S1 decays to 0). ScipyODE's BDF
+    # step (I - h J pivoted on the S1 row) put 5.6e-45 into S0, which grew to the other
+    # steady state (0.75, 0.75): integrate() gave S0 = 0.58 at t = 100 and steady_state()
+    # flagged (0.75, 0.75) converged (found by the property suite).
+    net = _net([("2 S0 -> 0", 1.0), ("S0 -> 3 S0", 0.5), ("S0 -> S0 + S1", 0.5),
+                ("S1 -> 0", 0.5), ("S0 -> 2 S0", 0.5)])  # fmt: skip
+    y0, t = [[0.0, 0.5]], np.array([0.0, 10.0, 100.0, 1e3])
+    tr = integrate(net, None, t, y0=y0, solver=solver, throw=False)
+    assert tr.converged[0]
+    np.testing.assert_array_equal(tr.concentration("S0")[0], 0.0)
+    np.testing.assert_allclose(tr.concentration("S1")[0], 0.5 * np.exp(-0.5 * t), atol=1e-9)
+    ss = steady_state(net, y0=y0, solver=solver, throw=False)
+    if ss.converged[0]:
+        np.testing.assert_allclose(ss.concentrations[0], [0.0, 0.0], atol=1e-9)
+
+
 # ---------------------------------------------------------------- completion networks
 def test_a_dead_dual_rail_neuron_is_converged_at_its_exact_completion_state():
     # A hidden neuron with all-zero weights and bias (common after ternary quantization)

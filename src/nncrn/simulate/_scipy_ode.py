@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.integrate as si
+import scipy.sparse as sp
 
 from nncrn._errors import InputError
 from nncrn.network import ReactionNetwork
 from nncrn.simulate._results import SteadyState, Trajectory
-from nncrn.simulate._settled import exhausted, newton, stable
+from nncrn.simulate._settled import absent, exhausted, newton, stable
 from nncrn.simulate._solver import (
     Solver,
     check_setting_int,
@@ -83,12 +84,24 @@ class ScipyODE(Solver):
         return "increase ScipyODE(t_max=...) or ScipyODE(max_steps=...)"
 
     # ------------------------------------------------------------------ one item
-    def _stepper(self, s: MassActionStructure, g: np.ndarray, yd: np.ndarray, t_bound: float):
+    def _stepper(
+        self, s: MassActionStructure, g: np.ndarray, yd: np.ndarray, t_bound: float,
+        dead: np.ndarray,
+    ):  # fmt: skip
+        """The SciPy stepper; species ``dead`` (see ``._settled.absent``) are decoupled at 0."""
+        keep = None if not dead.any() else sp.diags((~dead).astype(np.float64))
+
         def fun(t: float, y: np.ndarray) -> np.ndarray:
-            return s.rhs(g, y)
+            f = s.rhs(g, y)
+            if keep is not None:
+                f[dead] = 0.0
+            return f
 
         def jac(t: float, y: np.ndarray):
-            return s.jacobian(g, y)
+            j = s.jacobian(g, y)
+            # zero rows and columns: I - h gamma J is the identity there, so no pivoting
+            # can carry roundoff into them
+            return j if keep is None else sp.csc_matrix(keep @ j @ keep)
 
         kwargs = {"rtol": self.rtol, "atol": self.atol, "jac": jac}
         if self.method == "LSODA":  # LSODA wants a dense Jacobian
@@ -97,7 +110,7 @@ class ScipyODE(Solver):
 
     def _steady_one(
         self, s: MassActionStructure, laws: np.ndarray | None, reactants: np.ndarray | None,
-        y: np.ndarray, atol: float, rtol: float,
+        y: np.ndarray, atol: float, rtol: float, dead_full: np.ndarray,
     ):  # fmt: skip
         """Integrate until the state passes the residual criterion and is settled.
 
@@ -113,6 +126,8 @@ class ScipyODE(Solver):
         out = y.copy()
         totals = None if laws is None else laws @ y[dyn]
         start_scale = float(np.max(np.abs(y[dyn]), initial=0.0))
+        dead = dead_full[dyn]
+        live = None if not dead.any() else ~dead
 
         def check(yd: np.ndarray) -> tuple[bool, float]:
             res = float(np.max(np.abs(s.rhs(g, yd)), initial=0.0))
@@ -125,7 +140,7 @@ class ScipyODE(Solver):
         if ok and done(y[dyn]):
             # Already at a steady state: the chemistry stays there, stable or not.
             return out, True, res, 0.0, 0, 1
-        stepper = self._stepper(s, g, y[dyn], self.t_max)
+        stepper = self._stepper(s, g, y[dyn], self.t_max, dead)
         steps = n_newton = 0
         settled, next_test = False, 0.0
         yd = y[dyn]
@@ -139,15 +154,15 @@ class ScipyODE(Solver):
             yd = stepper.y
             if reactants is not None:
                 if not done(yd):  # a slow tie: Newton halves it at each step
-                    yn, rn, n, _ = newton(s, g, yd, res, laws, totals, _TIE_NEWTON, atol)
+                    yn, rn, n, _ = newton(s, g, yd, res, laws, totals, _TIE_NEWTON, atol, dead)
                     n_newton += n
                     if check(yn)[0] and done(yn):
                         yd, res = yn, rn
                 settled = done(yd)
             elif stepper.t >= next_test:
                 next_test = 2.0 * stepper.t
-                if stable(s, g, yd, laws, atol, rtol, start_scale):
-                    yn, rn, n, last = newton(s, g, yd, res, laws, totals, _POLISH, atol)
+                if stable(s, g, yd, laws, atol, rtol, start_scale, live):
+                    yn, rn, n, last = newton(s, g, yd, res, laws, totals, _POLISH, atol, dead)
                     n_newton += n
                     scale = float(np.max(np.abs(yn), initial=0.0))
                     settled = last <= atol + max(rtol, _ROUNDOFF) * scale
@@ -161,7 +176,7 @@ class ScipyODE(Solver):
         nfev = stepper.nfev + stepper.njev + steps + 1 + 2 * n_newton
         return out, settled, res, stepper.t, steps, nfev
 
-    def _integrate_one(self, s: MassActionStructure, y: np.ndarray, t_eval: np.ndarray):
+    def _integrate_one(self, s: MassActionStructure, view, y: np.ndarray, t_eval: np.ndarray):
         if s.n_dynamic == 0:  # nothing changes: every time holds the initial state
             return np.tile(y, (t_eval.size, 1)), True, 0, 0
         # Times the integration never reaches (it failed or ran out of steps) stay NaN: the
@@ -172,7 +187,8 @@ class ScipyODE(Solver):
         if done.all():
             return out, True, 0, 0
         const = np.setdiff1d(np.arange(y.size), s.dynamic)  # constant species
-        stepper = self._stepper(s, s.coefficients(y), y[s.dynamic], float(t_eval[-1]))
+        dead = absent(view, y)[s.dynamic]
+        stepper = self._stepper(s, s.coefficients(y), y[s.dynamic], float(t_eval[-1]), dead)
         steps = 0
         while stepper.status == "running" and steps < self.max_steps:
             if not _advance(s, s.coefficients(y), stepper):
@@ -198,7 +214,8 @@ class ScipyODE(Solver):
         laws = conservation_basis(network.stoichiometry, s.dynamic)
         reactants = completion_reactants(network.stoichiometry)
         y0 = np.asarray(y0, dtype=np.float64)
-        rows = [self._steady_one(s, laws, reactants, y, atol, rtol) for y in y0]
+        view = network.stoichiometry
+        rows = [self._steady_one(s, laws, reactants, y, atol, rtol, absent(view, y)) for y in y0]
         y, ok, res, t, steps, nrhs = (np.array(col) for col in zip(*rows, strict=True))
         return make_steady_state(
             network, y, converged=ok, residual=res, time=t, n_steps=steps,
@@ -207,7 +224,9 @@ class ScipyODE(Solver):
 
     def integrate(self, network: ReactionNetwork, y0: np.ndarray, t_eval: np.ndarray) -> Trajectory:
         s = MassActionStructure.build(network)
-        rows = [self._integrate_one(s, y, t_eval) for y in np.asarray(y0, dtype=np.float64)]
+        view = network.stoichiometry
+        y0 = np.asarray(y0, dtype=np.float64)
+        rows = [self._integrate_one(s, view, y, t_eval) for y in y0]
         y, ok, steps, nrhs = (np.array(col) for col in zip(*rows, strict=True))
         return make_trajectory(
             network, t_eval, y, converged=ok, n_steps=steps, n_rhs=int(nrhs.sum()), solver=self,

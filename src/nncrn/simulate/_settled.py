@@ -31,7 +31,7 @@ import scipy.sparse.linalg as spla
 
 from nncrn.simulate._structure import MassActionStructure
 
-__all__ = ["exhausted", "newton", "stable"]
+__all__ = ["absent", "exhausted", "newton", "stable"]
 
 _STABLE = 1e-13  # eigenvalues need real part < -_STABLE * max |eigenvalue| (as in ._ptc)
 _EDGE = 1e-5  # species below this fraction of ||y|| may be on their way to 0 (as in ._ptc)
@@ -39,9 +39,33 @@ _ROUNDOFF = 8  # negatives below this many epsilons times ||y||_inf are roundoff
 _SIGMA = 1e-10  # shift of the Newton matrix: keeps it invertible on a dead (zero) block
 
 
+def absent(view, y: np.ndarray) -> np.ndarray:
+    """``(n_species,)`` bool: species at 0 in ``y`` that no sequence of reactions can produce.
+
+    A reaction can fire once every reactant is present; its products then are. Species
+    outside this closure of ``y``'s support stay at exactly 0 for all time. An integrator
+    must keep them there: roundoff (an ``I - h gamma J`` pivoted on another row) put
+    ``5.6e-45`` into an autocatalytic ``S0`` (``S0 -> 2 S0``) that started at 0, and the
+    trajectory ran to ``S0 = 0.75`` where the chemistry keeps ``S0 = 0``.
+    """
+    rows = np.asarray(view.reactant_rows, dtype=np.int64)
+    cols = np.asarray(view.reactant_cols, dtype=np.int64)
+    prow = np.asarray(view.product_rows, dtype=np.int64)
+    pcol = np.asarray(view.product_cols, dtype=np.int64)
+    need = np.bincount(rows, minlength=view.n_reactions)
+    present = np.asarray(y) > 0
+    while True:
+        ready = np.bincount(rows, weights=present[cols], minlength=view.n_reactions) >= need
+        new = present.copy()
+        new[pcol[ready[prow]]] = True
+        if (new == present).all():
+            return ~present
+        present = new
+
+
 def stable(
     s: MassActionStructure, g: np.ndarray, yd: np.ndarray, laws: np.ndarray | None,
-    atol: float, rtol: float, start_scale: float,
+    atol: float, rtol: float, start_scale: float, live: np.ndarray | None = None,
 ) -> bool:  # fmt: skip
     """``yd`` is an isolated, linearly stable steady state (see ``._ptc._stable``).
 
@@ -49,8 +73,12 @@ def stable(
     real part below ``-_STABLE * max |eigenvalue|``; where setting the species below
     ``_EDGE * max(||y||, start_scale)`` to 0 still leaves a steady state within the
     tolerance, that state must pass too (near a continuum the eigenvalues are only small).
+    ``live`` (dynamic positions, bool) restricts the test to the species the chemistry can
+    produce (see :func:`absent`); the others stay at 0 whatever their eigenvalues.
     """
-    if not _stable_at(s, g, yd, laws):
+    if live is not None and not live.all():
+        laws = _restrict(laws, live)
+    if not _stable_at(s, g, yd, laws, live):
         return False
     scale = max(float(np.max(np.abs(yd), initial=0.0)), start_scale)
     tiny = (yd > 0) & (yd <= _EDGE * scale)
@@ -60,13 +88,24 @@ def stable(
     r = float(np.max(np.abs(s.rhs(g, edge)), initial=0.0))
     if r > atol + rtol * float(np.max(np.abs(edge), initial=0.0)):
         return True
-    return _stable_at(s, g, edge, laws)
+    return _stable_at(s, g, edge, laws, live)
 
 
-def _stable_at(s: MassActionStructure, g: np.ndarray, yd: np.ndarray, laws) -> bool:
-    if yd.size == 0:
-        return True
+def _restrict(laws: np.ndarray | None, live: np.ndarray) -> np.ndarray | None:
+    """Orthonormal laws of the species ``live`` (the others held at 0 keep them laws)."""
+    if laws is None:
+        return None
+    _, sv, vt = np.linalg.svd(laws[:, live], full_matrices=False)
+    keep = sv > 1e-9 * float(np.max(sv, initial=0.0))
+    return vt[keep] if keep.any() else None
+
+
+def _stable_at(s: MassActionStructure, g: np.ndarray, yd: np.ndarray, laws, live) -> bool:
     jac = s.jacobian(g, yd)
+    if live is not None and not live.all():
+        jac = jac[live][:, live]
+    if jac.shape[0] == 0:
+        return True
     if s.levels is not None and laws is None:  # triangular: the eigenvalues are the diagonal
         lam = jac.diagonal()
     else:
@@ -103,6 +142,7 @@ def exhausted(
 def newton(
     s: MassActionStructure, g: np.ndarray, yd: np.ndarray, res: float,
     laws: np.ndarray | None, totals: np.ndarray | None, max_iter: int, atol: float,
+    dead: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float, int, float]:  # fmt: skip
     """Newton steps from ``yd``, each kept while it lowers the residual.
 
@@ -111,7 +151,8 @@ def newton(
     Newton step on ``A + B -> 2 A`` went off ``A + B = 1``), and the result is projected
     onto the initial ``totals``. A step that raises the residual, makes a concentration
     negative beyond roundoff or meets a singular matrix is discarded, so the result is
-    never worse than ``yd``.
+    never worse than ``yd``. Species ``dead`` (dynamic positions, see :func:`absent`) are
+    kept at 0.
 
     Returns ``(y, residual, rhs evaluations, last step)``: ``last step`` is
     ``||dy||_inf`` of the last step computed (from the final state when that step was
@@ -141,6 +182,8 @@ def newton(
         trial = yd + step
         if laws is not None:
             trial = trial - laws.T @ (laws @ trial - totals)
+        if dead is not None:
+            trial[dead] = 0.0  # species the chemistry cannot produce (see absent)
         floor = 1e-3 * atol + _ROUNDOFF * eps * float(np.max(np.abs(trial), initial=0.0))
         trial = np.where((trial < 0) & (trial >= -floor), 0.0, trial)
         last = float(np.max(np.abs(trial - yd), initial=0.0))
