@@ -163,7 +163,7 @@ _PROFILE = {
 }  # fmt: skip
 
 
-@settings(max_examples=50, **_PROFILE)
+@settings(max_examples=40, **_PROFILE)
 @given(case=cases())
 def test_converged_steady_states_are_right(case):
     _check(*case)
