@@ -164,6 +164,8 @@ def main() -> None:
             f"{'rates':>5} {'t99':>8}")  # fmt: skip
     print(head)
     for name in args.datasets.split(","):
+        if name not in HIDDEN:
+            parser.error(f"--datasets: unknown {name!r}; choose from {', '.join(HIDDEN)}")
         for r in run_dataset(name, args.seeds):
             results.append(r)
             t99 = "-" if r["t99"] is None else f"{r['t99']:.4g}"
