@@ -251,3 +251,26 @@ def test_a_dual_rail_network_with_near_ties_converges_to_its_completion_state(so
     ss = steady_state(net, x, solver=solver, throw=False)
     assert ss.converged.all()
     np.testing.assert_allclose(ss.outputs, exact[:, plus] - exact[:, minus], rtol=0, atol=1e-8)
+
+
+def test_torch_never_flags_a_state_that_made_an_unproducible_species():
+    """Found by the slow property run: S0 starts at 0 and nothing makes it from (0, 0.5), so
+    the chemistry goes to (0, 0); Newton landed on (0.366, 0.268) and flagged it converged."""
+    import warnings
+
+    from nncrn import Reaction as R
+    from nncrn import ReactionNetwork as Net
+    from nncrn import ScipyODE as Scipy
+    from nncrn import Species as S
+    from nncrn import TorchODE as Torch
+    from nncrn import steady_state as solve
+
+    net = Net((S("S0", initial=0.0), S("S1", initial=0.5)),
+              (R({"S0": 2}, {}, 0.5), R({"S0": 1}, {"S0": 2}, 0.5), R({"S0": 1}, {"S0": 1, "S1": 1}, 0.5),
+               R({"S1": 1}, {}, 0.5), R({"S0": 1, "S1": 1}, {}, 0.5)))  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for solver in (Torch(), Torch(steady_method="newton"), Scipy()):
+            ss = solve(net, None, solver=solver, throw=False)
+            if ss.converged[0]:
+                assert abs(ss.concentrations[0, 0]) < 1e-9 and abs(ss.concentrations[0, 1]) < 1e-6

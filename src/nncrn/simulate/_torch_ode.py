@@ -341,6 +341,7 @@ class TorchODE(Solver):
                 time[sl] = o.time.cpu().double().numpy()
                 steps[sl] = o.n_steps.cpu().numpy()
                 n_rhs += o.n_rhs
+        conv &= _keeps_absent_at_zero(network, y0, y[:, None, :], atol)
         return make_steady_state(
             network, y, converged=conv, residual=res, time=time, n_steps=steps,
             n_rhs=n_rhs, solver=self, atol=atol, rtol=rtol,
@@ -388,10 +389,34 @@ class TorchODE(Solver):
                 conv[sl] = o.converged.cpu().numpy()
                 steps[sl] = o.n_steps.cpu().numpy()
                 n_rhs += o.n_rhs
+        conv &= _keeps_absent_at_zero(network, y0, out, atol)
         return make_trajectory(
             network, t, out, converged=conv, n_steps=steps, n_rhs=n_rhs, solver=self,
             atol=atol, rtol=rtol,
         )  # fmt: skip
+
+
+def _keeps_absent_at_zero(network: ReactionNetwork, y0: np.ndarray, states: np.ndarray,
+                          atol: float) -> np.ndarray:  # fmt: skip
+    """``(batch,)`` False where a species no reaction sequence can produce from ``y0`` left 0.
+
+    Such a species stays at exactly 0 in the chemistry (e.g. an autocatalytic ``S -> 2 S``
+    that starts at 0), but Newton or a stiff step may move it onto another steady state
+    (found: ``(0.366, 0.268)`` flagged converged where the chemistry goes to ``(0, 0)``).
+    ``states`` is ``(batch, n_times, n_species)``; items sharing a support are checked
+    together, so a compiled network's batch costs one closure.
+    """
+    from nncrn.simulate._settled import absent
+
+    ok = np.ones(len(y0), dtype=bool)
+    supports, which = np.unique(y0 > 0, axis=0, return_inverse=True)
+    for k, support in enumerate(supports):
+        dead = absent(network.stoichiometry, support.astype(np.float64))
+        if dead.any():
+            items = np.flatnonzero(which.reshape(-1) == k)
+            moved = np.abs(states[items][:, :, dead]) > atol
+            ok[items] = ~np.nan_to_num(moved, nan=False).any(axis=(1, 2))
+    return ok
 
 
 def _prepared(network: ReactionNetwork) -> dict:
