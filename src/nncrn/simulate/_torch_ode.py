@@ -341,7 +341,7 @@ class TorchODE(Solver):
                 time[sl] = o.time.cpu().double().numpy()
                 steps[sl] = o.n_steps.cpu().numpy()
                 n_rhs += o.n_rhs
-        conv &= _keeps_absent_at_zero(network, y0, y[:, None, :], atol)
+        conv &= _keeps_absent_at_zero(network, y0, y[:, None, :], atol, rtol)
         return make_steady_state(
             network, y, converged=conv, residual=res, time=time, n_steps=steps,
             n_rhs=n_rhs, solver=self, atol=atol, rtol=rtol,
@@ -389,7 +389,7 @@ class TorchODE(Solver):
                 conv[sl] = o.converged.cpu().numpy()
                 steps[sl] = o.n_steps.cpu().numpy()
                 n_rhs += o.n_rhs
-        conv &= _keeps_absent_at_zero(network, y0, out, atol)
+        conv &= _keeps_absent_at_zero(network, y0, out, atol, rtol)
         return make_trajectory(
             network, t, out, converged=conv, n_steps=steps, n_rhs=n_rhs, solver=self,
             atol=atol, rtol=rtol,
@@ -397,14 +397,15 @@ class TorchODE(Solver):
 
 
 def _keeps_absent_at_zero(network: ReactionNetwork, y0: np.ndarray, states: np.ndarray,
-                          atol: float) -> np.ndarray:  # fmt: skip
+                          atol: float, rtol: float) -> np.ndarray:  # fmt: skip
     """``(batch,)`` False where a species no reaction sequence can produce from ``y0`` left 0.
 
     Such a species stays at exactly 0 in the chemistry (e.g. an autocatalytic ``S -> 2 S``
     that starts at 0), but Newton or a stiff step may move it onto another steady state
     (found: ``(0.366, 0.268)`` flagged converged where the chemistry goes to ``(0, 0)``).
     ``states`` is ``(batch, n_times, n_species)``; items sharing a support are checked
-    together, so a compiled network's batch costs one closure.
+    together, so a compiled network's batch costs one closure. "Left 0" means beyond
+    ``atol + (rtol + 1e-13) * max |y|`` of the item: roundoff of a sweep leaves ~1e-15.
     """
     from nncrn.simulate._settled import absent
 
@@ -414,8 +415,10 @@ def _keeps_absent_at_zero(network: ReactionNetwork, y0: np.ndarray, states: np.n
         dead = absent(network.stoichiometry, support.astype(np.float64))
         if dead.any():
             items = np.flatnonzero(which.reshape(-1) == k)
-            moved = np.abs(states[items][:, :, dead]) > atol
-            ok[items] = ~np.nan_to_num(moved, nan=False).any(axis=(1, 2))
+            part = np.nan_to_num(states[items], nan=0.0)
+            scale = np.abs(part).max(axis=(1, 2), keepdims=True)
+            moved = np.abs(part[:, :, dead]) > atol + (rtol + 1e-13) * scale
+            ok[items] = ~moved.any(axis=(1, 2))
     return ok
 
 
