@@ -18,8 +18,7 @@ Columns: test accuracy of the float model, of the discretized model and of the c
 wrong), CRN/NN agreement (argmax), items converged, species, reactions, distinct rate
 constants, and the 99th-percentile completion time (``settling_time``: every readout
 species within 1% of its steady state; first seed, the converged items of at most 100
-test inputs). Accuracy
-columns are means over the seeds. A row at or below the majority-class rate, or whose
+test inputs). Accuracy columns are means over the seeds. A row at or below the majority-class rate, or whose
 predictions are all one class, carries a warning.
 
 Writes ``results.json`` next to this file.
