@@ -189,6 +189,9 @@ def test_report_warns_when_predictions_are_one_class():
     assert len(report.warnings) == 2
     assert "one class" in report.warnings[0] and "majority-class rate 0.5000" in report.warnings[0]
     assert "at or below the majority-class rate" in report.warnings[1]
+    # rows without an answer (-1, not converged) are no class: not "one class" but low accuracy
+    _accuracy_row(report, "d", "CRN", np.full(6, -1), y, 0.5, 3)
+    assert "one class" not in report.warnings[-1] and "majority" in report.warnings[-1]
 
 
 def test_train_test_size_zero_tests_on_training_rows(iris_csv, tmp_path, capsys):

@@ -163,7 +163,7 @@ def _accuracy_row(report: Report, key: str, label: str, pred: np.ndarray, y: np.
     report.add(key, label, acc, ".4f")
     if n_classes < 2:
         return
-    distinct = np.unique(pred)
+    distinct = np.unique(pred[pred >= 0])  # -1: a row without an answer (not converged)
     if distinct.size == 1:
         report.warnings.append(
             f"{label}: every test input is predicted as one class ({acc:.4f}, majority-class "
