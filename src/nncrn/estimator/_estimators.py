@@ -117,11 +117,6 @@ class _CRNBase(BaseEstimator):
         ss = steady_state(self.network_, X, solver=self.solver)  # raises if any item fails
         return ss.outputs * float(self.network_.metadata.get("output_scale", 1.0))
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        return tags
-
 
 class CRNClassifier(ClassifierMixin, _CRNBase):
     """A classifier whose answers are steady states of a compiled reaction network.
