@@ -274,3 +274,40 @@ def test_torch_never_flags_a_state_that_made_an_unproducible_species():
             ss = solve(net, None, solver=solver, throw=False)
             if ss.converged[0]:
                 assert abs(ss.concentrations[0, 0]) < 1e-9 and abs(ss.concentrations[0, 1]) < 1e-6
+
+
+def _bistable(k_grow: float) -> ReactionNetwork:
+    """Found by the slow property run: a stable interior state and a continuum ``(0, 0, S2)``
+    that the trajectory from ``(0, 2, 2)`` reaches (S1 grows autocatalytically and is
+    turned into S2, S0 decays)."""
+    reactions = [("S0 -> 0", 0.5), ("2 S0 -> 0", 0.5), ("3 S0 -> 0", 0.5),
+                 ("S1 + 2 S2 -> 0", 0.5), ("S1 -> 2 S1 + S0", k_grow),
+                 ("2 S1 + S2 -> 3 S2", 3.0)]  # fmt: skip
+    return ReactionNetwork([Species(f"S{i}") for i in range(3)],
+                           [Reaction.parse(r, k) for r, k in reactions])  # fmt: skip
+
+
+@pytest.mark.parametrize("k_grow", [1.0, 2.0])
+def test_newton_does_not_jump_to_the_other_stable_state_of_a_bistable_network(k_grow):
+    # Before the pseudo-time steps were error-controlled, TorchODE left the trajectory in
+    # the transient and reported the stable interior state (0.185, 0.136, 0.816) (k_grow 1)
+    # or (0.363, 0.192, 1.155) (k_grow 2) as converged; the chemistry reaches (0, 0, 2.442)
+    # or (0, 0, 2.293), one point of a continuum, which is not converged.
+    net = _bistable(k_grow)
+    y0 = np.array([[0.0, 2.0, 2.0]])
+    ss = steady_state(net, y0=y0, solver=TorchODE(), throw=False)
+    long = integrate(net, None, [0.0, 1e3], y0=y0, solver=ScipyODE(rtol=1e-10, atol=1e-14))
+    assert long.concentrations[0, -1, 1] < 1e-9  # the chemistry takes S1 to 0
+    assert not ss.converged[0]
+    assert ss.concentrations[0, 1] < 1e-6  # and so does the tracked iteration
+
+
+@pytest.mark.parametrize("start", [[0.4, 0.3, 1.0], [0.0, 1.0, 1.0], [0.5, 0.5, 0.5]])
+def test_a_start_in_the_interior_basin_converges_to_the_interior_state(start):
+    net = _bistable(2.0)
+    ss = steady_state(net, y0=np.array([start]), solver=TorchODE(), throw=False)
+    assert ss.converged[0]
+    # The interior steady state: dS2/dt = 6 S1^2 S2 - S1 S2^2 = 0 gives S2 = 6 S1, and
+    # dS1/dt = 2 S1 - 0.5 S1 S2^2 - 6 S1^2 S2 = 0 then gives 54 S1^2 = 2, S1 = 1/(3 sqrt 3).
+    s1 = 1.0 / (3.0 * np.sqrt(3.0))
+    np.testing.assert_allclose(ss.concentrations[0, 1:], [s1, 6 * s1], rtol=1e-8)

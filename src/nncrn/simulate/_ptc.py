@@ -47,8 +47,15 @@ the tolerance) stays there, as the chemistry does, even when that state is unsta
 
 With a triangular Jacobian every pivot of ``I/dt - J`` must be positive; the dense path
 checks the sign of the determinant, which misses two positive eigenvalues crossed in one
-step (the final stability check then still refuses an unstable landing point, but Newton
-may end on a different stable state than the trajectory in a multistable network).
+step (the final stability check then still refuses an unstable landing point).
+
+A network that may be multistable (a Jacobian that is not triangular, or conservation
+laws) also has each large step error-controlled as a step along the trajectory
+(``_tracking_error``): without that, ``dt`` grown by the falling residual let the
+iteration leave the trajectory in the transient and settle on another stable state than
+the chemistry's. Steps shorter than ``_TRACK_STEP ||y||`` (Newton's last ones) are free.
+No finite tolerance decides every basin: a trajectory that grazes a separatrix can still
+be followed to the wrong side.
 """
 
 from __future__ import annotations
@@ -73,6 +80,9 @@ _CONTRACT = 0.25  # a second Newton step must be this much shorter than the firs
 _NOISE = 1e-9  # Newton steps below this fraction of ||y|| (plus atol) are roundoff (_polish)
 _STABLE = 1e-13  # eigenvalues need real part < -_STABLE * max |eigenvalue| (see _stable)
 _EDGE = 1e-5  # species below this fraction of ||y|| may be on their way to 0 (see _stable)
+_TRACK = 3e-2  # local error allowed per step, relative to each species (see _tracking_error)
+_TRACK_FLOOR = 1e-4  # ... and below this fraction of ||y||, absolute (see _tracking_error)
+_TRACK_STEP = 1e-3  # steps shorter than this fraction of ||y|| are not error-controlled
 
 
 @dataclass
@@ -135,6 +145,10 @@ def ptc_steady_state(
     w = _Work(y[idx], f[idx], res[idx], dt[idx], g[:, idx], tol[idx], time[idx], steps[idx],
               None if totals is None else totals[idx])  # fmt: skip
     w_done = torch.zeros(idx.numel(), dtype=torch.bool, device=dev)
+    # Error control along the trajectory where the network may be multistable (see
+    # _tracking_error); a triangular network without laws, or a completion network, has
+    # its one attractor reached without it.
+    track = not (k.triangular and laws is None) and k.completion is None
     for _ in range(max_steps):
         if bool(w_done.all()):
             break
@@ -158,8 +172,16 @@ def ptc_steady_state(
             & ~w_done
         )
         ratio = (w.res / r_new.clamp(min=1e-300)).clamp(*_GROW)
+        if track:
+            err = _tracking_error(w.y, y_new, w.f, f_new, w.dt, atol)
+            ok = ok & (err <= 1.0)
+            # The error of a first-order step grows as dt^2: cap the growth by it, and
+            # shrink a rejected step by it (at least by the usual factor 4).
+            fit = 0.9 / err.clamp(min=1e-300).sqrt()
+            ratio = torch.minimum(ratio, fit.clamp(min=_GROW[0]))
         w.time = w.time + torch.where(ok, w.dt, torch.zeros_like(w.dt))
-        grown = torch.where(ok, (w.dt * ratio).clamp(max=_DT_MAX), w.dt * 0.25)
+        shrink = 0.25 if not track else torch.minimum(fit, torch.full_like(fit, 0.25)).clamp(min=1e-3)
+        grown = torch.where(ok, (w.dt * ratio).clamp(max=_DT_MAX), w.dt * shrink)
         w.dt = torch.where(w_done, w.dt, grown)
         okc = ok[:, None]
         w.y, w.f = torch.where(okc, y_new, w.y), torch.where(okc, f_new, w.f)
@@ -234,6 +256,28 @@ def _write_back(w: _Work, idx, which, y, f, res, tol, time, steps, done) -> None
     y[sel], f[sel], res[sel], tol[sel] = w.y[which], w.f[which], w.res[which], w.tol[which]
     time[sel], steps[sel] = w.time[which], w.steps[which]
     done[sel] = True
+
+
+def _tracking_error(y, y_new, f, f_new, dt, atol: float) -> torch.Tensor:
+    """``(batch,)`` local error of a pseudo-time step, in units of its allowance (accept <= 1).
+
+    A step of ``(I/dt - J) dy = f`` is a linearly implicit Euler step; its local error
+    along the trajectory is about ``dt/2 ||f(y_new) - f(y)||``. Without control, the
+    switched evolution relaxation grows ``dt`` as the residual falls and the iteration
+    can leave the trajectory in the transient: in a bistable network it then lands on
+    the other stable steady state (``S1 -> 2 S1 + S0``, ``2 S1 + S2 -> 3 S2``,
+    ``S1 + 2 S2 -> 0``, ``S0`` decaying, from ``(0, 2, 2)``: the trajectory goes to
+    ``(0, 0, 2.442)``, the uncontrolled iteration to the stable ``(0.185, 0.136, 0.816)``).
+    So a step that moves ``y`` by more than ``_TRACK_STEP ||y||_inf`` must keep each
+    species' local error below ``_TRACK |y_i| + _TRACK_FLOOR ||y||_inf``; shorter steps (Newton's last ones near a
+    steady state, where the error estimate means nothing) are not controlled.
+    """
+    size = torch.maximum(y.abs(), y_new.abs())
+    scale = size.amax(1)
+    step = (y_new - y).abs().amax(1)
+    allowed = _TRACK * size + (_TRACK_FLOOR * scale + atol)[:, None]
+    err = (0.5 * dt[:, None] * (f_new - f).abs() / allowed).amax(1)
+    return torch.where(step > _TRACK_STEP * scale + atol, err, torch.zeros_like(err))
 
 
 def _polish(k: TorchKernels, g, y, f, res, done, dense: bool, totals, atol: float):
