@@ -157,9 +157,14 @@ def ptc_steady_state(
             keep = ~w_done
             idx, w, w_done = idx[keep], w.select(keep), w_done[keep]
         system = factor(k, w.g, w.y, 1.0 / w.dt, dense=dense, laws=laws)
-        y_new = _project(w.y + system.solve(w.f), laws, w.totals)
-        # ... and so are roundoff-level negatives (the projection moves exact zeros by ~1e-16).
-        floor = neg_tol + _ROUNDOFF * eps_dtype * y_new.abs().amax(1, keepdim=True)
+        y_step = w.y + system.solve(w.f)
+        y_new = _project(y_step, laws, w.totals)
+        # ... and so are roundoff-level negatives, and those the projection made: it spreads
+        # the drift of the totals over every species of a law, exact zeros included (a
+        # dual-rail input rail at 0 went to -4e-14 at every step, each step was rejected,
+        # and dt shrank to 1e-17 with the residual at 8).
+        floor = (neg_tol + _ROUNDOFF * eps_dtype * y_new.abs().amax(1, keepdim=True)
+                 + (y_new - y_step).abs().amax(1, keepdim=True))  # fmt: skip
         y_new = torch.where((y_new < 0) & (y_new >= -floor), torch.zeros_like(y_new), y_new)
         f_new = k.rhs(w.g, y_new)
         n_rhs += 2
