@@ -206,3 +206,30 @@ def test_rates_survive_libsbml_printing_exactly():
     back = from_sbml(to_sbml(net))
     assert back.reactions[0].rate == rate and back.species[0].initial == 1 / 3
     assert math.isclose(rate, 1.0, rel_tol=1e-14)
+
+
+def test_roadrunner_steady_state_is_right_after_simulate():
+    # The README's call: libRoadRunner's steadyState() polishes with Newton's method; from
+    # the initial state (outputs at 0) it can return another root of the polynomial
+    # equations, a negative one; after simulate() it returns nncrn's steady state.
+    from nncrn.simulate import steady_state
+
+    rng = np.random.default_rng(11)
+    params = [(rng.normal(size=(4, 3)) * 2, rng.normal(size=4)),
+              (rng.normal(size=(3, 4)) * 2, rng.normal(size=3))]  # fmt: skip
+    net = ajd_network([w for w, _ in params], [b for _, b in params], 1e-3)
+    x = np.array([[0.4, 1.3, 0.8]])
+    ours = steady_state(net, x).concentrations[0]
+    rr = _roadrunner(to_sbml(net))
+    names = [s.name for s in net.species]
+    for j, v in enumerate(x[0]):
+        rr.setValue(f"init([X{j}])", float(v))
+    rr.reset()
+    rr.steadyState()  # from the initial state: a wrong root, with a negative species
+    direct = np.array([rr[f"[{n}]"] for n in names])
+    assert direct.min() < 0 and np.abs(direct - ours).max() > 1.0  # the README's warning
+    rr.reset()
+    rr.simulate(0, 600, 2)
+    rr.steadyState()
+    theirs = np.array([rr[f"[{n}]"] for n in names])
+    np.testing.assert_allclose(theirs, ours, rtol=1e-8, atol=1e-10)
