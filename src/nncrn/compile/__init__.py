@@ -11,6 +11,7 @@ from nncrn.compile._compile import (
     layer_stack,
     relu_deviation_bound,
 )
+from nncrn.compile._complex import complex_inputs, complex_outputs
 from nncrn.compile._dual_rail import DualRail, competition_violations, dual_rail_inputs
 from nncrn.compile._layers import ACTIVATIONS, DenseLayer, LayerStack
 from nncrn.compile._polynomial import Polynomial
@@ -34,6 +35,8 @@ __all__ = [
     "chemical_sigmoid",
     "competition_violations",
     "compile_network",
+    "complex_inputs",
+    "complex_outputs",
     "dual_rail_inputs",
     "layer_stack",
     "relu_deviation_bound",

@@ -133,7 +133,7 @@ def _for_dual_rail(stack: LayerStack) -> LayerStack:
             "scheme=None, which picks the scheme of the model's own activation, or retrain with "
             "torch.nn.ReLU"
         )
-    return LayerStack(tuple(layers), stack.source, stack.dropped)
+    return dataclasses.replace(stack, layers=tuple(layers))
 
 
 def relu_deviation_bound(stack: LayerStack, eps: float) -> float:
@@ -257,6 +257,11 @@ def compile_network(
         ``MLPClassifier``/``MLPRegressor`` (``relu``/``identity``), ONNX model, or
         :class:`LayerStack`. All non-linear layers must share one activation (ReLU next to
         SmoothReLU is the one accepted mix); otherwise :class:`UnsupportedModelError` names them.
+        Complex layers (:class:`nncrn.nn.ComplexLinear` + ``CReLU``/``ComplexSmoothReLU``,
+        ``ComplexToReal`` before a real head) compile as the real layers they equal: a
+        complex input ``k`` is the two input species ``X{2k}`` (real part) and ``X{2k+1}``
+        (imaginary part), pass :func:`complex_inputs` ``(x)``; a complex output ``k`` is
+        read out as ``y{k}_re`` and ``y{k}_im`` (:func:`complex_outputs` joins them).
     scheme:
         Construction scheme. Default: the scheme of the model's own activation, so the steady
         state equals the model exactly: :class:`SmoothReLU` with the model's ``eps``,
@@ -330,7 +335,7 @@ def compile_network(
             "output='smooth_relu' was forced on a linear last layer: the outputs are "
             "sigma_eps(logits), not the logits"
         )
-    stack = LayerStack(tuple(layers), stack.source, stack.dropped)
+    stack = dataclasses.replace(stack, layers=tuple(layers))
     if isinstance(scheme, SmoothReLU) and scheme.eps == 0:
         _warn_no_leak(stack)
     meta["output"] = "linear" if stack.layers[-1].activation == "identity" else scheme.name
@@ -349,12 +354,21 @@ def compile_network(
             low = low * scales
         shifted = DenseLayer(first.weight, first.bias + first.weight @ low, first.activation,
                              first.eps, first.source, first.params)  # fmt: skip
-        stack = LayerStack((shifted, *stack.layers[1:]), stack.source, stack.dropped)
+        stack = dataclasses.replace(stack, layers=(shifted, *stack.layers[1:]))
     names, classes = [f"y{i}" for i in range(stack.n_outputs)], None
     if stack.source.startswith("sklearn."):
         from nncrn.compile._sklearn import sklearn_output_names
 
         names, classes = sklearn_output_names(model, stack.n_outputs)
+    if stack.complex_outputs:
+        names = [f"y{k}_{part}" for k in range(stack.n_outputs // 2) for part in ("re", "im")]
+    if stack.complex_inputs or stack.complex_outputs:
+        meta["complex"] = {
+            "inputs": stack.complex_inputs,
+            "outputs": stack.complex_outputs,
+            "layout": "complex value k is the real features 2k (real part) and 2k+1 "
+            "(imaginary part): input species X{2k}, X{2k+1}; readouts y{k}_re, y{k}_im",
+        }
     if stack.dropped:
         warnings.warn(
             f"{stack.source}: not compiled (no effect on the argmax or in inference): "

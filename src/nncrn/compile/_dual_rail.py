@@ -26,6 +26,7 @@ species and 40 reactions, the count published for this construction.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -236,7 +237,7 @@ class DualRail(Scheme):
             scale *= unit
             layers.append(DenseLayer(integers, layer.bias / scale, layer.activation,
                                      layer.eps, layer.source))  # fmt: skip
-        return LayerStack(tuple(layers), stack.source, stack.dropped), scale
+        return dataclasses.replace(stack, layers=tuple(layers)), scale
 
     def forward(self, stack: LayerStack, x: object) -> np.ndarray:
         """Exact ReLU network on ``x`` (divided by ``output_scale`` with ``rescale``)."""

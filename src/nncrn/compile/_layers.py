@@ -217,11 +217,18 @@ class LayerStack:
     change the function in inference (e.g. ``"Dropout at index 2 (identity in eval mode)"``
     or ``"final Softmax (argmax unchanged)"``); the compiler reports them in a warning and
     in the network's metadata.
+
+    ``complex_inputs`` / ``complex_outputs``: the first layer reads, the last layer writes,
+    complex values as interleaved real features ``[Re v_0, Im v_0, Re v_1, ...]`` (a model
+    of :class:`nncrn.nn.ComplexLinear` layers); the compiler then names the readouts
+    ``y{k}_re``, ``y{k}_im``. Both need an even number of features.
     """
 
     layers: tuple[DenseLayer, ...]
     source: str
     dropped: tuple[str, ...] = field(default_factory=tuple)
+    complex_inputs: bool = False
+    complex_outputs: bool = False
 
     def __post_init__(self) -> None:
         layers = tuple(self.layers)
@@ -239,8 +246,18 @@ class LayerStack:
                     f"{self.source}: {nxt.source or 'a layer'} expects {nxt.n_in} inputs but the "
                     f"previous layer has {prev.n_out} outputs"
                 )
+        for flag, n, what in ((self.complex_inputs, layers[0].n_in, "inputs"),
+                              (self.complex_outputs, layers[-1].n_out, "outputs")):  # fmt: skip
+            if flag and n % 2:
+                raise UnsupportedModelError(
+                    f"{self.source}: complex_{what}=True but the network has {n} real {what}; "
+                    "complex values are pairs (real part, imaginary part), so the count must "
+                    "be even"
+                )
         object.__setattr__(self, "layers", layers)
         object.__setattr__(self, "dropped", tuple(self.dropped))
+        object.__setattr__(self, "complex_inputs", bool(self.complex_inputs))
+        object.__setattr__(self, "complex_outputs", bool(self.complex_outputs))
 
     @property
     def n_inputs(self) -> int:

@@ -11,23 +11,33 @@ from torch import nn
 
 from nncrn._errors import UnsupportedModelError
 from nncrn.compile._layers import DenseLayer, LayerStack
-from nncrn.nn import ChemicalSigmoid, PolynomialActivation, SmoothReLU
+from nncrn.nn import (
+    ChemicalSigmoid,
+    ComplexLinear,
+    ComplexSmoothReLU,
+    ComplexToReal,
+    CReLU,
+    PolynomialActivation,
+    SmoothReLU,
+)
 
 __all__ = ["parse_torch"]
 
 SUPPORTED = (
     "Linear, nncrn.nn.SmoothReLU, ReLU, nncrn.nn.PolynomialActivation (and RectifiedRoot), "
-    "nncrn.nn.ChemicalSigmoid, Identity, Flatten, Dropout (skipped) and a final "
-    "Softmax/LogSoftmax (dropped)"
+    "nncrn.nn.ChemicalSigmoid, Identity, Flatten, Dropout (skipped), a final "
+    "Softmax/LogSoftmax (dropped), and complex layers: nncrn.nn.ComplexLinear, CReLU, "
+    "ComplexSmoothReLU, ComplexToReal"
 )
 _DROPOUT = (nn.Dropout, nn.Dropout1d)
 _SOFTMAX = (nn.Softmax, nn.LogSoftmax)
 _ACTIVATIONS = (SmoothReLU, PolynomialActivation, ChemicalSigmoid, nn.ReLU)
+_COMPLEX_ACTIVATIONS = (CReLU, ComplexSmoothReLU)
 
 
 def _activation(m: nn.Module) -> tuple[str, float | None, dict | None]:
     """``(activation, eps, params)`` of a :class:`DenseLayer` computing module ``m``."""
-    if isinstance(m, SmoothReLU):
+    if isinstance(m, SmoothReLU | ComplexSmoothReLU):
         return "smooth_relu", m.eps, None
     if isinstance(m, PolynomialActivation):  # RectifiedRoot too: its P, Q say everything
         return "polynomial", None, {"P": tuple(m.P), "Q": tuple(m.Q)}
@@ -38,7 +48,7 @@ def _activation(m: nn.Module) -> tuple[str, float | None, dict | None]:
 
 def _check_forward(module: nn.Module, path: str) -> None:
     """Refuse a subclass of ``Sequential``/``Linear`` whose own ``forward`` the parser would ignore."""
-    for base in (nn.Sequential, nn.Linear):
+    for base in (nn.Sequential, nn.Linear, ComplexLinear):
         if isinstance(module, base) and type(module).forward is not base.forward:
             where = "the model" if not path else f"module {path!r}"
             raise UnsupportedModelError(
@@ -66,6 +76,41 @@ def _flatten(module: nn.Module, prefix: str = "") -> list[tuple[str, nn.Module]]
     return [(prefix or "0", module)]
 
 
+def _domain(m: nn.Module, where: str, domain: str | None) -> str | None:
+    """Whether values after ``m`` are ``"complex"`` or ``"real"`` (None: not yet known).
+
+    Refuses a module that would receive the other kind (torch raises on it at run time, or
+    a real layer would read only the real part): ``domain`` is the kind ``m`` receives.
+    """
+    if isinstance(m, ComplexLinear):
+        need = "real" if m.real_input else "complex"
+        if domain not in (None, need):
+            fix = ("build it with real_input=True (it reads x + 0i)" if need == "complex" else
+                   "build it with real_input=False")  # fmt: skip
+            raise UnsupportedModelError(
+                f"{where} is a ComplexLinear(real_input={m.real_input}) that reads {need} "
+                f"values, but the layer before it outputs {domain} ones; {fix}"
+            )
+        return "complex"
+    if isinstance(m, (*_COMPLEX_ACTIVATIONS, ComplexToReal)):
+        if domain == "real":
+            raise UnsupportedModelError(
+                f"{where} acts on complex values but the layer before it outputs real ones; "
+                "use torch.nn.ReLU or nncrn.nn.SmoothReLU on real values"
+            )
+        return "real" if isinstance(m, ComplexToReal) else "complex"
+    if isinstance(m, (nn.Linear, *_SOFTMAX, *_ACTIVATIONS)):
+        if domain == "complex":
+            raise UnsupportedModelError(
+                f"{where} is a real module but its input is complex (a ComplexLinear's "
+                "output); use nncrn.nn.CReLU or nncrn.nn.ComplexSmoothReLU as the activation "
+                "of a complex layer, and put nncrn.nn.ComplexToReal() before a real Linear "
+                "or Softmax"
+            )
+        return "real"
+    return domain  # Identity, Flatten, Dropout keep the kind of value
+
+
 def _array(t: torch.Tensor) -> np.ndarray:
     return t.detach().to("cpu", torch.float64).numpy()
 
@@ -82,8 +127,15 @@ def parse_torch(model: nn.Module) -> LayerStack:
     that appears twice (a shared activation, a weight-tied ``Linear``) is compiled at each of
     its positions, as ``forward`` runs it; a ``Sequential`` or ``Linear`` subclass that
     overrides ``forward`` is refused, since its layers no longer say what it computes.
+
+    A :class:`~nncrn.nn.ComplexLinear` becomes the real layer of :meth:`real_layer
+    <nncrn.nn.ComplexLinear.real_layer>` (quantized weights as the forward pass uses them),
+    ``CReLU`` is ``relu`` and ``ComplexSmoothReLU`` is ``smooth_relu`` per component, and
+    ``ComplexToReal`` is the identity on those real pairs; the stack records whether its
+    inputs and outputs are complex. A real module receiving complex values, or the reverse,
+    is refused with the module to use instead.
     """
-    if not isinstance(model, nn.Sequential | nn.Linear):
+    if not isinstance(model, nn.Sequential | nn.Linear | ComplexLinear):
         raise UnsupportedModelError(
             f"torch model of type {type(model).__name__} is not supported; compile_network "
             f"reads an nn.Sequential of {SUPPORTED}. Rebuild the model as an nn.Sequential"
@@ -93,9 +145,22 @@ def parse_torch(model: nn.Module) -> LayerStack:
     dropped: list[str] = []
     specs: list[list] = []  # [weight, bias, activation, eps, source, params]
     awaiting = False  # the last Linear has no activation yet
+    domain: str | None = None  # "complex" or "real" values flow here; None: not yet known
+    complex_inputs = False
     for k, (path, m) in enumerate(modules):
         where = f"layer {k} ({path}: {type(m).__name__})"
-        if isinstance(m, nn.Linear):
+        before, domain = domain, _domain(m, where, domain)
+        if before is None and domain is not None:
+            complex_inputs = isinstance(m, ComplexToReal) or (
+                isinstance(m, ComplexLinear) and not m.real_input
+            )
+        if isinstance(m, ComplexLinear):
+            weight, bias = m.real_layer()
+            specs.append([_array(weight), _array(bias), "identity", None, where, None])
+            awaiting = True
+        elif isinstance(m, ComplexToReal):
+            continue  # the compiled layers already hold complex values as real pairs
+        elif isinstance(m, nn.Linear):
             if isinstance(m.weight, nn.parameter.UninitializedParameter):
                 raise UnsupportedModelError(
                     f"{where} is an uninitialized LazyLinear; run one forward pass first"
@@ -103,7 +168,7 @@ def parse_torch(model: nn.Module) -> LayerStack:
             bias = _array(m.bias) if m.bias is not None else np.zeros(m.out_features)
             specs.append([_array(m.weight), bias, "identity", None, where, None])
             awaiting = True
-        elif isinstance(m, _ACTIVATIONS):
+        elif isinstance(m, (*_ACTIVATIONS, *_COMPLEX_ACTIVATIONS)):
             if not awaiting:
                 what = "the first layer" if not specs else "another activation"
                 raise UnsupportedModelError(
@@ -142,4 +207,4 @@ def parse_torch(model: nn.Module) -> LayerStack:
                 "Replace the layer or train a model of those layers"
             )
     layers = tuple(DenseLayer(*spec) for spec in specs)
-    return LayerStack(layers, source, tuple(dropped))
+    return LayerStack(layers, source, tuple(dropped), complex_inputs, domain == "complex")

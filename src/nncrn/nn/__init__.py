@@ -6,6 +6,16 @@ steady state equals the trained network's output (up to rounding), instead of be
 :class:`ComplexSmoothReLU`) compile as real layers with 2x2 blocks ``[[A, -B], [B, A]]``.
 """
 
+from nncrn.nn._complex import ComplexLinear, ComplexSmoothReLU, ComplexToReal, CReLU
 from nncrn.nn._real import ChemicalSigmoid, PolynomialActivation, RectifiedRoot, SmoothReLU
 
-__all__ = ["ChemicalSigmoid", "PolynomialActivation", "RectifiedRoot", "SmoothReLU"]
+__all__ = [
+    "CReLU",
+    "ChemicalSigmoid",
+    "ComplexLinear",
+    "ComplexSmoothReLU",
+    "ComplexToReal",
+    "PolynomialActivation",
+    "RectifiedRoot",
+    "SmoothReLU",
+]
