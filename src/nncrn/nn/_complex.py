@@ -14,8 +14,9 @@ import math
 import torch
 from torch.nn import functional as F
 
+from nncrn._activations import check_eps
 from nncrn._errors import InputError
-from nncrn.nn._real import SmoothReLU
+from nncrn.nn._real import smooth_relu
 
 __all__ = ["CReLU", "ComplexLinear", "ComplexSmoothReLU", "ComplexToReal"]
 
@@ -194,12 +195,11 @@ class ComplexSmoothReLU(torch.nn.Module):
 
     def __init__(self, eps: float = 1e-3) -> None:
         super().__init__()
-        self.part = SmoothReLU(eps)
-        self.eps = self.part.eps
+        self.eps = check_eps(eps, "ComplexSmoothReLU eps")
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         _need_complex(z, "ComplexSmoothReLU")
-        return torch.complex(self.part(z.real), self.part(z.imag))
+        return torch.complex(smooth_relu(z.real, self.eps), smooth_relu(z.imag, self.eps))
 
     def extra_repr(self) -> str:
         return f"eps={self.eps!r}"

@@ -56,6 +56,13 @@ def _derivative(z: torch.Tensor, eps: float) -> torch.Tensor:
     )
 
 
+def smooth_relu(z: torch.Tensor, eps: float) -> torch.Tensor:
+    """``sigma_eps(z)`` elementwise (ReLU for ``eps = 0``), with the analytic gradient."""
+    if eps == 0:
+        return torch.relu(z)
+    return _SmoothReLUFunction.apply(z, eps)
+
+
 class SmoothReLU(torch.nn.Module):
     """Elementwise ``sigma_eps(z) = (z + sqrt(z^2 + 4 eps)) / 2``, the steady state of one neuron.
 
@@ -82,9 +89,7 @@ class SmoothReLU(torch.nn.Module):
         self.eps = check_eps(eps, "SmoothReLU eps")
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        if self.eps == 0:
-            return torch.relu(z)
-        return _SmoothReLUFunction.apply(z, self.eps)
+        return smooth_relu(z, self.eps)
 
     def extra_repr(self) -> str:
         return f"eps={self.eps!r}"
