@@ -333,3 +333,26 @@ def test_train_refuses_a_table_inside_its_output_directory_under_a_written_name(
     table.write_text("a,b,label\n" + "\n".join(f"{i},{i % 3},{'xy'[i % 2]}" for i in range(20)) + "\n")
     message = error_of(["train", "--csv", str(table), "--target", "label", "--out", str(out)], capsys)
     assert "--out" in message and "--csv" in message
+
+
+# ------------------------------------------------------------------ one grammar: -o FILE, --out DIR
+def test_simulate_dash_writes_the_csv_to_standard_output(files, capsys):
+    d, net = files
+    assert main(["simulate", str(d / "net.json"), "--inputs", str(d / "X.csv"), "-o", "-"]) == 0
+    out, err = capsys.readouterr()
+    assert not (d / "-").exists() and not os.path.exists("-")  # no file named '-'
+    lines = out.strip().splitlines()
+    assert lines[0].split(",")[:2] == list(net.outputs)[:2]
+    assert len(lines) == 3  # header and the two input rows, nothing else on standard output
+    assert all(line.endswith(",True," + line.rsplit(",", 1)[1]) for line in lines[1:])
+    assert "2 rows, 2 converged" in err
+
+
+@pytest.mark.parametrize("command", ["noise", "robustness"])
+def test_dash_o_names_a_file_and_directory_commands_say_to_use_out(files, capsys, command):
+    d, _ = files
+    with pytest.raises(SystemExit) as exc:
+        main([command, str(d / "net.json"), "--inputs", str(d / "X.csv"), "-o", str(d / "out")])
+    assert exc.value.code == 2
+    assert f"use --out {d / 'out'}" in capsys.readouterr().err
+    assert not (d / "out").exists()

@@ -30,7 +30,7 @@ def test_noise_cli_writes_table_plot_and_json(tmp_path, capsys):
     code = main([
         "noise", str(path), "--inputs", str(tmp_path / "X.csv"), "--labels",
         str(tmp_path / "y.csv"), "--volumes", "1,1000", "--runs", "8", "--t-end", "20",
-        "-o", str(tmp_path),
+        "--out", str(tmp_path),
     ])  # fmt: skip
     assert code == 0
     out = capsys.readouterr().out

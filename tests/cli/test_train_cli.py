@@ -80,7 +80,7 @@ def test_robustness_cli_table_plot_and_json(files, capsys):
     d, net, X, y = files
     code = main(["robustness", str(d / "net.json"), "--inputs", str(d / "X.csv"), "--labels",
                  str(d / "y.csv"), "--sigma", "0,0.3,1.0", "--draws", "16",
-                 "--times", "0.01,1,1000", "-o", str(d)])  # fmt: skip
+                 "--times", "0.01,1,1000", "--out", str(d)])  # fmt: skip
     assert code == 0
     out = capsys.readouterr().out
     assert "agreement" in out and "early readout" in out

@@ -272,7 +272,13 @@ def load_features(args: argparse.Namespace, network: ReactionNetwork) -> np.ndar
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("info", help="summarise a network file (and its cost on a dataset)")
+    p = sub.add_parser(
+        "info", help="summarise a network file (and its cost on a dataset)",
+        description="Print a network's species, reactions, rate constants, conservation laws "
+        "and which solver paths it takes; given inputs (a built-in dataset or a CSV), also "
+        "its steady states' convergence and settling times, and with --model its agreement "
+        "with the neural network.",
+    )  # fmt: skip
     p.add_argument("network", type=Path, help="network JSON")
     add_data_arguments(p)
     p.add_argument("--model", type=Path, help="model.json to measure NN agreement against")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import stat
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -120,12 +121,20 @@ def write_csv(path: str | os.PathLike, header: Sequence[str], rows: np.ndarray |
             if isinstance(v, str):
                 _utf8(v, "value", path)
 
+    def write(fh) -> None:
+        w = csv.writer(fh, lineterminator="\n")  # not the module default \r\n
+        w.writerow(header)
+        for r in rows:
+            w.writerow([repr(float(v)) if isinstance(v, float | np.floating) else v for v in r])
+
+    if os.fspath(path) == "-":  # standard output, as for `export -o -`
+        write(sys.stdout)
+        sys.stdout.flush()
+        return
+
     def writer(tmp: Path) -> None:
         with tmp.open("w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh, lineterminator="\n")  # not the module default \r\n
-            w.writerow(header)
-            for r in rows:
-                w.writerow([repr(float(v)) if isinstance(v, float | np.floating) else v for v in r])
+            write(fh)
 
     write_atomic(path, writer)
 

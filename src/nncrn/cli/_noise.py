@@ -11,7 +11,7 @@ import numpy as np
 
 from nncrn._errors import InputError
 from nncrn.cli._io import class_labels, input_matrix, write_atomic
-from nncrn.cli._pipeline import check_output_directory, check_seed
+from nncrn.cli._pipeline import add_output_directory, check_output_directory, check_seed
 from nncrn.data import read_table
 from nncrn.network import ReactionNetwork
 
@@ -29,13 +29,13 @@ def register(sub: Any) -> None:
     )
     p.add_argument("network", type=Path, help="network JSON")
     p.add_argument("--inputs", type=Path, required=True, help="inputs CSV (header names inputs)")
-    p.add_argument("--labels", type=Path, help="labels CSV: one column of class indices")
-    p.add_argument("--volumes", default="10,100,1000,10000", help="comma-separated volumes")
+    p.add_argument("--labels", type=Path, help="labels CSV: one column of class names or indices")
+    p.add_argument("--volumes", default="10,100,1000,10000", help="comma-separated volumes (default 10,100,1000,10000)")
     p.add_argument("--runs", type=int, default=50, help="runs per input and volume (default 50)")
     p.add_argument("--t-end", type=float, default=40.0, help="simulated time (default 40)")
     p.add_argument("--solver", choices=_SOLVERS, default="tau", help="default: tau-leaping")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("-o", "--output-dir", type=Path, help="write noise.png and noise.json here")
+    add_output_directory(p, "noise.png and noise.json")
     p.set_defaults(func=run)
 
 
@@ -92,7 +92,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
         raise InputError(f"--runs must be >= 1, got {args.runs}")
     check_seed(args.seed)
     if args.output_dir is not None:  # created like `nncrn demo --out`
-        check_output_directory(args.output_dir, "--output-dir")
+        check_output_directory(args.output_dir, "--out")
         args.output_dir.mkdir(parents=True, exist_ok=True)
     if not 0 < args.t_end < float("inf"):
         raise InputError(f"--t-end must be a finite time > 0, got {args.t_end}")

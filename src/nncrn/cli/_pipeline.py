@@ -5,6 +5,7 @@ Shared by ``nncrn demo`` (built-in datasets) and ``nncrn train`` (the user's CSV
 
 from __future__ import annotations
 
+import argparse
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -348,3 +349,19 @@ def plot_trajectories(network: Any, X: np.ndarray, y: np.ndarray, steady: np.nda
     fig.tight_layout()
     write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
     plt.close(fig)
+
+
+class _FileOptionForDirectory(argparse.Action):
+    """``-o`` given to a command that writes a directory: say to use ``--out``."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.error(f"{option_string} names a file in every nncrn command; this command writes "
+                     f"several files into a directory: use --out {values}")  # fmt: skip
+
+
+def add_output_directory(p: argparse.ArgumentParser, what: str) -> None:
+    """``--out DIR`` (as in ``demo``, ``train`` and ``compare``; ``--output-dir`` too), and an
+    ``-o`` that explains the convention: ``-o`` is a file, ``--out`` a directory."""
+    p.add_argument("--out", "--output-dir", dest="output_dir", type=Path, metavar="DIR",
+                   help=f"directory to write {what} into (created if missing)")  # fmt: skip
+    p.add_argument("-o", action=_FileOptionForDirectory, help=argparse.SUPPRESS)

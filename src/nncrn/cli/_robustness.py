@@ -13,7 +13,7 @@ from nncrn._errors import InputError
 from nncrn.cli._fit import rate_summary
 from nncrn.cli._io import input_matrix, write_atomic
 from nncrn.cli._noise import _labels
-from nncrn.cli._pipeline import check_output_directory, check_seed
+from nncrn.cli._pipeline import add_output_directory, check_output_directory, check_seed
 from nncrn.network import ReactionNetwork
 
 
@@ -29,11 +29,11 @@ def register(sub: Any) -> None:
     p.add_argument("network", type=Path, help="network JSON")
     p.add_argument("--inputs", type=Path, required=True, help="inputs CSV (header names inputs)")
     p.add_argument("--labels", type=Path, help="labels CSV: one column of class indices or names")
-    p.add_argument("--sigma", default="0.1,0.3,1.0", help="comma-separated sigmas of log k")
+    p.add_argument("--sigma", default="0.1,0.3,1.0", help="comma-separated standard deviations of log k (default 0.1,0.3,1.0)")
     p.add_argument("--draws", type=int, default=32, help="noise draws per sigma (default 32)")
     p.add_argument("--times", help="comma-separated readout times (default: 16 from 0.1 to 1000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("-o", "--output-dir", type=Path, help="write robustness.png and .json here")
+    add_output_directory(p, "robustness.png and robustness.json")
     p.set_defaults(func=run)
 
 
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
 
     check_seed(args.seed)
     if args.output_dir is not None:  # created like `nncrn demo --out`
-        check_output_directory(args.output_dir, "--output-dir")
+        check_output_directory(args.output_dir, "--out")
         args.output_dir.mkdir(parents=True, exist_ok=True)
     sigmas = _floats(args.sigma, "--sigma", "0.1,0.3,1.0")
     if not (np.isfinite(sigmas) & (sigmas >= 0)).all():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,9 @@ def register(sub: Any) -> None:
                    "concentration x volume")  # fmt: skip
     p.add_argument("--runs", type=int, default=1, help="runs per input for --stochastic (default: 1)")
     p.add_argument("--seed", type=int, default=0, help="random seed for --stochastic (default: 0)")
-    p.add_argument("-o", "--output", type=Path, required=True, help="outputs CSV to write")
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help="outputs CSV to write; - writes it to standard output (the summary "
+                   "line then goes to standard error)")  # fmt: skip
     p.set_defaults(func=run)
 
 
@@ -151,8 +154,8 @@ def run(args: argparse.Namespace, console: Any) -> int:
                          for t, v, p, r in zip(times, values, pred, reached, strict=True)]  # fmt: skip
             write_csv(args.output, ["row", "time", *names, *extra, "integrated"], rows)
         when = f"t = {args.t_end:g}" if args.t_end is not None else f"{len(times)} times"
-        console.print(f"wrote {args.output}: {rows_in} rows, {int(ok.sum())} integrated to "
-                      f"{when} (steady state not checked; use --until-steady)")  # fmt: skip
+        _said(args, console, f"{rows_in} rows, {int(ok.sum())} integrated to {when} "
+              "(steady state not checked; use --until-steady)")  # fmt: skip
         return 0 if ok.all() else 1
     ss = steady_state(network, X, throw=False, solver=solver)
     values = ss.outputs if network.readout else ss.concentrations
@@ -161,8 +164,17 @@ def run(args: argparse.Namespace, console: Any) -> int:
     rows = [[*v.tolist(), *p, bool(c), float(r)]
             for v, p, c, r in zip(values, pred, ok, residual, strict=True)]  # fmt: skip
     write_csv(args.output, [*names, *extra, "converged", "residual"], rows)
-    console.print(f"wrote {args.output}: {rows_in} rows, {int(ok.sum())} converged")
+    _said(args, console, f"{rows_in} rows, {int(ok.sum())} converged")
     return 0 if ok.all() else 1
+
+
+def _said(args: argparse.Namespace, console: Any, summary: str) -> None:
+    """The summary line: after ``wrote FILE`` on standard output, or alone on standard error
+    when the CSV itself went to standard output (``-o -``)."""
+    if str(args.output) == "-":
+        print(summary, file=sys.stderr)
+    else:
+        console.print(f"wrote {args.output}: {summary}")
 
 
 def _stochastic(args: argparse.Namespace, network: ReactionNetwork, X: np.ndarray | None,
@@ -195,6 +207,6 @@ def _stochastic(args: argparse.Namespace, network: ReactionNetwork, X: np.ndarra
         rows += [[i, m, *v.tolist(), *p, bool(c)]
                  for m, (v, p, c) in enumerate(zip(averages[i], pred, done, strict=True))]  # fmt: skip
     write_csv(args.output, ["row", "run", *names, *extra, "completed"], rows)
-    console.print(f"wrote {args.output}: {len(rows)} runs, {int(result.completed.sum())} completed "
-                  f"(outputs averaged over t in [{result.burn_in:g}, {args.t_end:g}])")  # fmt: skip
+    _said(args, console, f"{len(rows)} runs, {int(result.completed.sum())} completed "
+          f"(outputs averaged over t in [{result.burn_in:g}, {args.t_end:g}])")  # fmt: skip
     return 0 if result.completed.all() else 1
