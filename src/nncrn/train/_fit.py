@@ -19,6 +19,8 @@ from nncrn.network import (
 from nncrn.simulate import Solver
 from nncrn.simulate._solver import check_setting_int, check_setting_real
 from nncrn.train._implicit import implicit_state
+from nncrn.train._koopman import Koopman
+from nncrn.train._koopman_loop import Jump, KoopmanAccelerator
 from nncrn.train._layered import Layered, NotFeedForward, build_layered
 from nncrn.train._params import Constraints, cluster_levels
 from nncrn.train._terms import Terms, extract_terms
@@ -59,6 +61,12 @@ class History:
         The epoch whose weights were returned (0: the starting weights were best).
     initial_loss:
         Data loss of the network passed in, on all of ``(X, y)``.
+    jumps:
+        Every Koopman jump (``accelerate``), accepted or rejected; empty without.
+    evaluations:
+        Steady-state evaluations of the training loop: one per optimiser step (with its
+        gradient; a closure an optimiser calls several times counts each time) plus two per
+        Koopman jump (loss only, before and after).
     """
 
     loss: np.ndarray
@@ -71,6 +79,8 @@ class History:
     monitored: np.ndarray | None = None
     best_epoch: int = 0
     initial_loss: float = math.nan
+    jumps: tuple[Jump, ...] = ()
+    evaluations: int = 0
 
 
 def as_rng(rng: object) -> np.random.Generator:
@@ -179,6 +189,7 @@ def fit(
     rng: object = None,
     validation: float = 0.0,
     keep_best: bool = True,
+    accelerate: str | Koopman | None = None,
 ) -> tuple[ReactionNetwork, History]:
     """Train the signed rate constants of ``network`` on ``(X, y)``; return a new network.
 
@@ -212,6 +223,14 @@ def fit(
         lowest monitored loss, so a step that made the network worse is undone and the
         result is never worse than the network passed in by that loss. False: the last
         epoch's weights.
+    accelerate:
+        None (default): plain optimiser steps. ``"koopman"`` or a
+        :class:`~nncrn.train.Koopman`: after every ``window`` steps, fit one DMD operator per
+        neuron (``partition="node"``: the latents of the terms on that neuron), per layer
+        or per term to the latent snapshots and jump ``horizon`` steps ahead; a jump is kept
+        only when it lowers the training objective on all training rows. ``"koopman"`` means
+        ``Koopman(window=20, horizon=40)``: rate-constant training moves slowly and smoothly
+        after its first steps, and a short window keeps the snapshots local.
 
     Notes
     -----
@@ -236,6 +255,7 @@ def fit(
             "fit", "batch_size", batch_size, hint=", or None for the full batch"
         )
     lr = check_setting_real("fit", "lr", lr, hint=" (the learning rate), e.g. 1e-2")
+    koopman = _koopman_setting(accelerate)
     opt_cls = _OPTIMIZERS.get(optimizer) if isinstance(optimizer, str) else optimizer
     if opt_cls is None or not (
         isinstance(opt_cls, type) and issubclass(opt_cls, torch.optim.Optimizer)
@@ -299,6 +319,15 @@ def fit(
         initial = float(loss_fn(model.outputs(torch.from_numpy(terms.weights), all_X,
                                               torch.from_numpy(all_conc)),
                                 torch.from_numpy(all_labels)))  # fmt: skip
+
+    def objective() -> float:  # what a Koopman jump must lower: the trained objective
+        with torch.no_grad():
+            data = loss_fn(model.outputs(constraints.weights(u), Xa, conc), target)
+            total = data + constraints.l1 * u.abs().sum() if constraints.l1 else data
+        return float(total) if torch.isfinite(total) else math.inf
+
+    accel = None if koopman is None else KoopmanAccelerator(u, koopman, _groups(terms, koopman))
+    evaluations = 0
     monitored = [monitored_loss()]
     best_u, best_epoch = u.detach().clone(), 0
     epoch_loss, step_loss, acc = [], [], []
@@ -312,6 +341,8 @@ def fit(
             def closure(idx=idx, first=first) -> torch.Tensor:
                 # A closure serves every optimiser (LBFGS evaluates it several times per
                 # step); the step's data loss is the one at the weights it started from.
+                nonlocal evaluations
+                evaluations += 1
                 opt.zero_grad()
                 data = loss_fn(model.outputs(constraints.weights(u), Xa[idx], conc[idx]),
                                target[idx])  # fmt: skip
@@ -323,6 +354,9 @@ def fit(
 
             opt.step(closure)
             losses.append(first[0])
+            if accel is not None and accel.after_step():
+                accel.jump(objective)
+                evaluations += 2
         step_loss += losses
         epoch_loss.append(float(np.mean(losses)))
         if not np.isfinite(epoch_loss[-1]) or not torch.isfinite(u).all():
@@ -359,8 +393,28 @@ def fit(
         "l1": constraints.l1, "max_levels": constraints.max_levels,
         "last_epoch_loss": epoch_loss[-1], "final_loss": final if math.isfinite(final) else None,
         "best_epoch": best_epoch, "validation": validation,
+        **({} if accel is None else {"koopman_jumps_accepted": sum(j.accepted for j in accel.jumps)}),
     }})  # fmt: skip
     hist = History(np.array(epoch_loss), np.array(step_loss), np.array(acc) if acc else None,
                    model.gradient, terms.n_terms, int(pruned.sum()), final, np.array(monitored),
-                   best_epoch, initial)  # fmt: skip
+                   best_epoch, initial, tuple(accel.jumps) if accel else (), evaluations)  # fmt: skip
     return new, hist
+
+
+def _koopman_setting(accelerate: object) -> Koopman | None:
+    if accelerate is None or isinstance(accelerate, Koopman):
+        return accelerate
+    if accelerate == "koopman":
+        return Koopman(window=20, horizon=40)
+    raise InputError(
+        f"fit(accelerate={accelerate!r}); pass None, 'koopman' or nncrn.train.Koopman(...) "
+        "for other settings"
+    )
+
+
+def _groups(terms: Terms, koopman: Koopman) -> list[np.ndarray]:
+    """Term indices per neuron (``node``), per layer, or one per term."""
+    if koopman.partition == "weight":
+        return [np.array([i]) for i in range(terms.n_terms)]
+    key = terms.target if koopman.partition == "node" else terms.layer
+    return [np.flatnonzero(key == v) for v in np.unique(key)]

@@ -157,7 +157,11 @@ class KoopmanAccelerator:
         return self._filled == self.koopman.snapshots
 
     def _load(self, flat: torch.Tensor) -> None:
-        torch.nn.utils.vector_to_parameters(flat.to(self.params[0].dtype), self.params)
+        pos = 0
+        with torch.no_grad():  # in place: the optimizer and any views keep the same storage
+            for p in self.params:
+                p.copy_(flat[pos : pos + p.numel()].view_as(p))
+                pos += p.numel()
 
     def jump(self, evaluate: Callable[[], float]) -> Jump:
         """Fit the operators on the window, jump ``horizon`` steps, keep it if the loss fell."""
@@ -171,14 +175,12 @@ class KoopmanAccelerator:
         ops = fit_koopman(self._buffer, self.groups, self.koopman)
         current = self._buffer[-1].clone()
         predicted = ops.predict(current)
-        with torch.no_grad():
-            self._load(predicted)
+        self._load(predicted)
         seconds = time.perf_counter() - tic
         after = float(evaluate()) if torch.isfinite(predicted).all() else math.inf
         accepted = math.isfinite(after) and after <= before
         if not accepted:
-            with torch.no_grad():
-                self._load(current)
+            self._load(current)
         record = Jump(self.steps, self.iteration, before, after, accepted,
                       float(ops.max_abs_eig.max()) if ops.max_abs_eig.size else math.nan,
                       ops.n_clipped, seconds)  # fmt: skip
