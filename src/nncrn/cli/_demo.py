@@ -38,6 +38,14 @@ def add_pipeline_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quantize-biases", action="store_true",
                    help="discretize the biases too (default: biases stay real; each is one "
                    "initial amount or rate constant)")  # fmt: skip
+    p.add_argument("--koopman", action="store_true",
+                   help="Koopman-operator acceleration of the float training: every "
+                   "--koopman-window Adam steps, one linear (DMD) operator per neuron jumps the "
+                   "weights --koopman-horizon steps ahead, kept only if the training loss falls")  # fmt: skip
+    p.add_argument("--koopman-window", type=int, default=20,
+                   help="steps per fitting window, with --koopman (default: 20)")  # fmt: skip
+    p.add_argument("--koopman-horizon", type=int, default=40,
+                   help="steps one jump skips, with --koopman (default: 40)")  # fmt: skip
     p.add_argument("--out", type=Path, default=Path("nncrn-out"),
                    help="output directory (default: ./nncrn-out)")  # fmt: skip
 
@@ -73,12 +81,29 @@ def discretization_option(args: argparse.Namespace) -> Any:
                           biases=bool(args.quantize_biases))  # fmt: skip
 
 
+def koopman_option(args: argparse.Namespace) -> Any:
+    """The :class:`nncrn.train.Koopman` of --koopman/--koopman-window/--koopman-horizon, or None."""
+    from nncrn.train import Koopman
+
+    if not args.koopman:
+        for flag, value, default in (("--koopman-window", args.koopman_window, 20),
+                                     ("--koopman-horizon", args.koopman_horizon, 40)):  # fmt: skip
+            if value != default:
+                raise InputError(f"{flag} {value} needs --koopman (it sets the acceleration)")
+        return None
+    for flag, value in (("--koopman-window", args.koopman_window),
+                        ("--koopman-horizon", args.koopman_horizon)):  # fmt: skip
+        if value < 1:
+            raise InputError(f"{flag} must be >= 1 (optimizer steps), got {value}")
+    return Koopman(window=args.koopman_window, horizon=args.koopman_horizon)
+
+
 def options(args: argparse.Namespace) -> _pipeline.Options:
     """The pipeline's options from the parsed command line."""
     return _pipeline.Options(
         hidden=_pipeline.parse_hidden(args.hidden), eps=args.eps, epochs=args.epochs,
         seed=args.seed, test_size=args.test_size, scheme=args.scheme,
-        discretization=discretization_option(args),
+        discretization=discretization_option(args), koopman=koopman_option(args),
     )  # fmt: skip
 
 

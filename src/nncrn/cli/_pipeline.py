@@ -9,13 +9,16 @@ import argparse
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nncrn._errors import ConvergenceWarning, InputError
 from nncrn.cli._io import write_csv
 from nncrn.cli._models import save_model, save_onnx
+
+if TYPE_CHECKING:
+    from nncrn.train import Koopman
 from nncrn.data import (
     DATASETS,
     Dataset,
@@ -117,6 +120,7 @@ class Options:
     test_size: float = 0.25
     scheme: str = "smooth-relu"
     discretization: Discretization | None = None
+    koopman: Koopman | None = None
 
 
 def check_options(opts: Options) -> None:
@@ -210,7 +214,7 @@ def run(ds: Dataset, opts: Options, *, out: Path, console: Any) -> Report:
             progress.update(task, advance=1, description=f"training (loss {loss:.3f})")
 
         float_model = train_mlp(initial, scaling.transform(Xtr), ytr, epochs=opts.epochs,
-                                seed=opts.seed, on_epoch=advance)  # fmt: skip
+                                seed=opts.seed, on_epoch=advance, accelerate=opts.koopman)  # fmt: skip
         trained = float_model
         if disc is not None:
             what = f"discretizing ({disc.describe()})"
@@ -279,6 +283,10 @@ def run(ds: Dataset, opts: Options, *, out: Path, console: Any) -> Report:
     report.add("species", "species", network.n_species, "d")
     report.add("reactions", "reactions", network.n_reactions, "d")
     report.add("distinct_rates", "distinct rate constants", len(np.unique(rates)), "d")
+    if opts.koopman is not None:
+        jumps = float_model.koopman_jumps
+        report.add("koopman_jumps", f"Koopman jumps kept (of {len(jumps)}, "
+                   f"{opts.koopman.horizon} steps each)", sum(j.accepted for j in jumps), "d")  # fmt: skip
     if disc is not None and network.n_reactions:
         report.rows.append(("discretized weights", disc.describe()))
         report.add("dynamic_range", "rate dynamic range k_max / k_min", rates.max() / rates.min(), ".4g")

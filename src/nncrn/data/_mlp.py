@@ -52,15 +52,31 @@ def build_mlp(sizes: Sequence[int], activation: str = "smooth_relu", eps: float 
 def train_mlp(model, X: object, y: object, *, epochs: int = 60, lr: float = 3e-3,
               batch_size: int = 32, weight_decay: float = 1e-4, seed: int = 0,
               loss: str = "cross_entropy",
-              on_epoch: Callable[[int, float], None] | None = None):  # fmt: skip
+              on_epoch: Callable[[int, float], None] | None = None,
+              accelerate: object = None):  # fmt: skip
     """Train ``model`` (a copy) with Adam on ``X (n, d)`` and ``y``.
 
     ``loss="cross_entropy"``: ``y (n,)`` class indices, the model's outputs are logits.
     ``loss="mse"``: ``y (n, n_outputs)`` real targets (regression). Mini-batches of
     ``batch_size`` are shuffled each epoch with ``seed``; ``on_epoch(epoch, last batch
     loss)`` is called after each epoch (a progress bar). Returns the trained copy in eval mode.
+
+    ``accelerate``: None, ``"koopman"`` (``Koopman(window=20, horizon=40)``) or a
+    :class:`nncrn.train.Koopman`: every ``window`` Adam steps, one DMD operator per neuron
+    jumps the weights ``horizon`` steps ahead, kept only when it lowers the loss on all of
+    ``(X, y)`` (see :func:`nncrn.train.koopman_train`). The jumps are in
+    ``model.koopman_jumps`` of the returned copy.
     """
     import torch
+
+    from nncrn.train import Koopman, KoopmanAccelerator
+
+    if accelerate == "koopman":
+        accelerate = Koopman(window=20, horizon=40)
+    if accelerate is not None and not isinstance(accelerate, Koopman):
+        raise InputError(
+            f"accelerate={accelerate!r}; pass None, 'koopman' or nncrn.train.Koopman(...)"
+        )
 
     if not isinstance(epochs, int) or epochs < 1:
         raise InputError(f"epochs must be an integer >= 1, got {epochs!r}")
@@ -76,6 +92,12 @@ def train_mlp(model, X: object, y: object, *, epochs: int = 60, lr: float = 3e-3
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     loss_fn = torch.nn.CrossEntropyLoss() if loss == "cross_entropy" else torch.nn.MSELoss()
     model.train()
+    accel = None if accelerate is None else KoopmanAccelerator(model, accelerate)
+
+    def full_loss() -> float:
+        with torch.no_grad():
+            return float(loss_fn(model(Xt), yt))
+
     for epoch in range(epochs):
         perm = torch.randperm(len(yt), generator=gen)
         for start in range(0, len(yt), batch_size):
@@ -84,8 +106,11 @@ def train_mlp(model, X: object, y: object, *, epochs: int = 60, lr: float = 3e-3
             value = loss_fn(model(Xt[idx]), yt[idx])
             value.backward()
             opt.step()
+            if accel is not None and accel.after_step():
+                accel.jump(full_loss)
         if on_epoch is not None:
             on_epoch(epoch, float(value.detach()))
+    model.koopman_jumps = tuple(accel.jumps) if accel is not None else ()
     return model.eval()
 
 
