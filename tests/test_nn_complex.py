@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from nncrn._errors import InputError
-from nncrn.nn import ComplexLinear, ComplexSmoothReLU, ComplexToReal, CReLU
+from nncrn.nn import ComplexBatchNorm1d, ComplexLinear, ComplexSmoothReLU, ComplexToReal, CReLU
 
 
 def _set(layer, A, B, br=None, bi=None):
@@ -158,3 +158,60 @@ def test_bad_construction_arguments(kwargs, match):
 def test_repr_states_the_settings():
     text = repr(ComplexLinear(3, 2, weights="binary", real_input=True))
     assert "weights='binary'" in text and "real_input=True" in text and "in_features=3" in text
+
+
+def test_inverse_sqrt_closed_form_matches_eigendecomposition():
+    from nncrn.nn._complex_bn import _inverse_sqrt
+
+    V = np.array([[4.0, 1.0], [1.0, 3.0]])
+    vals, vecs = np.linalg.eigh(V)
+    expected = vecs @ np.diag(vals**-0.5) @ vecs.T
+    a, b, d = (
+        float(t)
+        for t in _inverse_sqrt(*(torch.tensor(v, dtype=torch.float64) for v in (4.0, 1.0, 3.0)))
+    )
+    np.testing.assert_allclose([[a, b], [b, d]], expected, rtol=1e-13)
+
+
+def test_batch_norm_whitens_correlated_parts():
+    torch.manual_seed(0)
+    x = torch.randn(20000, 2, dtype=torch.float64)
+    z = torch.complex(3.0 + x[:, :1] * 2.0, -1.0 + x[:, :1] + 0.5 * x[:, 1:])  # (n, 1)
+    bn = ComplexBatchNorm1d(1, eps=1e-12, momentum=1.0).double()
+    out = torch.view_as_real(bn(z).detach())[:, 0]  # (n, 2)
+    np.testing.assert_allclose(out.mean(0).numpy(), [0.0, 0.0], atol=1e-12)
+    cov = np.cov(out.numpy().T, bias=True)
+    np.testing.assert_allclose(cov, 0.5 * np.eye(2), atol=1e-9)  # unit complex variance
+    # momentum 1: the running statistics are the batch's own
+    np.testing.assert_allclose(bn.running_mean.numpy()[0], [3.0, -1.0], atol=0.05)
+
+
+def test_batch_norm_eval_is_its_affine_map():
+    torch.manual_seed(2)
+    bn = ComplexBatchNorm1d(3).double()
+    bn(torch.randn(64, 3, dtype=torch.complex128) * 2 + 1)  # update the running statistics
+    with torch.no_grad():
+        for p in bn.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    bn.eval()
+    z = torch.randn(5, 3, dtype=torch.complex128)
+    M, c = bn.affine()
+    expected = (M @ torch.view_as_real(z).unsqueeze(-1)).squeeze(-1) + c
+    torch.testing.assert_close(torch.view_as_real(bn(z).detach()), expected, rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: ComplexBatchNorm1d(0), "num_features is 0"),
+        (lambda: ComplexBatchNorm1d(2, eps=0.0), "eps is 0.0"),
+        (lambda: ComplexBatchNorm1d(2, momentum=1.5), r"momentum is 1.5; it must be in \[0, 1\]"),
+        (lambda: ComplexBatchNorm1d(2)(torch.zeros(1, 2, dtype=torch.complex64)), "batch of 1"),
+        (lambda: ComplexBatchNorm1d(2)(torch.zeros(4, 3, dtype=torch.complex64)),
+         r"takes \(batch, 2\) values, got shape \(4, 3\)"),
+        (lambda: ComplexBatchNorm1d(2)(torch.zeros(4, 2)), "complex tensor"),
+    ],
+)  # fmt: skip
+def test_batch_norm_errors(call, match):
+    with pytest.raises(InputError, match=match):
+        call()

@@ -18,7 +18,7 @@ from nncrn.compile import (
     layer_stack,
 )
 from nncrn.compile._layers import DenseLayer
-from nncrn.nn import ComplexLinear, ComplexSmoothReLU, ComplexToReal, CReLU
+from nncrn.nn import ComplexBatchNorm1d, ComplexLinear, ComplexSmoothReLU, ComplexToReal, CReLU
 from nncrn.simulate import steady_state
 
 EPS = 1e-2
@@ -196,3 +196,48 @@ def test_complex_inputs_and_outputs_layout():
 def test_layout_helpers_refuse_bad_shapes(call, arg, match):
     with pytest.raises(InputError, match=match):
         call(arg)
+
+
+def _bn_model(weights: str, act):
+    torch.manual_seed(8)
+    model = nn.Sequential(
+        ComplexLinear(3, 4, weights=weights), ComplexBatchNorm1d(4), act(),
+        ComplexLinear(4, 2, weights=weights), ComplexBatchNorm1d(2),
+    ).double()  # fmt: skip
+    with torch.no_grad():
+        for m in model:
+            if isinstance(m, ComplexBatchNorm1d):
+                for p in m.parameters():
+                    p.add_(0.2 * torch.randn_like(p))
+        for _ in range(3):  # running statistics away from their initial values
+            model(torch.as_tensor(_inputs(32, seed=11)) * 1.5 + 0.5)
+    return model.eval()
+
+
+def test_batch_norm_is_folded_and_the_steady_state_equals_torch():
+    model = _bn_model("binary", lambda: ComplexSmoothReLU(EPS))
+    stack = layer_stack(model)
+    assert len(stack.layers) == 2 and "(folded)" in stack.layers[0].source
+    x = _inputs(seed=9)
+    net = compile_network(model, input_range=(-6.0, np.inf))
+    ss = steady_state(net, complex_inputs(x))
+    assert ss.converged.all()
+    np.testing.assert_allclose(complex_outputs(ss.outputs), _torch(model, x), rtol=0, atol=1e-6)
+
+
+def test_dual_rail_refuses_batch_norm_folded_weights():
+    # the 2x2 maps of batch normalization make the binary levels real-valued
+    with pytest.raises(UnsupportedModelError, match="not integer multiples of a common unit"):
+        compile_network(_bn_model("binary", CReLU), scheme=DualRail(dual_inputs=True, rescale=True))
+
+
+@pytest.mark.parametrize(
+    ("modules", "match"),
+    [
+        (lambda: [ComplexLinear(2, 2), CReLU(), ComplexBatchNorm1d(2)], "does not directly follow"),
+        (lambda: [ComplexLinear(2, 3), ComplexBatchNorm1d(2)], "num_features=3"),
+    ],
+)
+def test_misplaced_batch_norm_is_refused(modules, match):
+    with pytest.raises(UnsupportedModelError, match=match):
+        compile_network(nn.Sequential(*modules()).eval())

@@ -13,6 +13,7 @@ from nncrn._errors import UnsupportedModelError
 from nncrn.compile._layers import DenseLayer, LayerStack
 from nncrn.nn import (
     ChemicalSigmoid,
+    ComplexBatchNorm1d,
     ComplexLinear,
     ComplexSmoothReLU,
     ComplexToReal,
@@ -26,8 +27,9 @@ __all__ = ["parse_torch"]
 SUPPORTED = (
     "Linear, nncrn.nn.SmoothReLU, ReLU, nncrn.nn.PolynomialActivation (and RectifiedRoot), "
     "nncrn.nn.ChemicalSigmoid, Identity, Flatten, Dropout (skipped), a final "
-    "Softmax/LogSoftmax (dropped), and complex layers: nncrn.nn.ComplexLinear, CReLU, "
-    "ComplexSmoothReLU, ComplexToReal"
+    "Softmax/LogSoftmax (dropped), and complex layers: nncrn.nn.ComplexLinear, "
+    "ComplexBatchNorm1d (folded into the ComplexLinear before it), CReLU, ComplexSmoothReLU, "
+    "ComplexToReal"
 )
 _DROPOUT = (nn.Dropout, nn.Dropout1d)
 _SOFTMAX = (nn.Softmax, nn.LogSoftmax)
@@ -92,7 +94,7 @@ def _domain(m: nn.Module, where: str, domain: str | None) -> str | None:
                 f"values, but the layer before it outputs {domain} ones; {fix}"
             )
         return "complex"
-    if isinstance(m, (*_COMPLEX_ACTIVATIONS, ComplexToReal)):
+    if isinstance(m, (*_COMPLEX_ACTIVATIONS, ComplexToReal, ComplexBatchNorm1d)):
         if domain == "real":
             raise UnsupportedModelError(
                 f"{where} acts on complex values but the layer before it outputs real ones; "
@@ -109,6 +111,22 @@ def _domain(m: nn.Module, where: str, domain: str | None) -> str | None:
             )
         return "real"
     return domain  # Identity, Flatten, Dropout keep the kind of value
+
+
+def _fold(spec: list, bn: ComplexBatchNorm1d, where: str) -> None:
+    """Fold ``bn``'s evaluation-mode map into the complex layer ``spec`` (rows 2k, 2k+1)."""
+    weight, bias = spec[0], spec[1]
+    if 2 * bn.num_features != weight.shape[0]:
+        raise UnsupportedModelError(
+            f"{where} normalises {bn.num_features} complex features but the ComplexLinear "
+            f"before it outputs {weight.shape[0] // 2}; give it num_features="
+            f"{weight.shape[0] // 2}"
+        )
+    M, c = (_array(t) for t in bn.affine())
+    n = bn.num_features
+    spec[0] = (M @ weight.reshape(n, 2, -1)).reshape(2 * n, -1)
+    spec[1] = (M @ bias.reshape(n, 2, 1)).reshape(2 * n) + c.reshape(2 * n)
+    spec[4] = f"{spec[4]} + {where} (folded)"
 
 
 def _array(t: torch.Tensor) -> np.ndarray:
@@ -131,7 +149,9 @@ def parse_torch(model: nn.Module) -> LayerStack:
     A :class:`~nncrn.nn.ComplexLinear` becomes the real layer of :meth:`real_layer
     <nncrn.nn.ComplexLinear.real_layer>` (quantized weights as the forward pass uses them),
     ``CReLU`` is ``relu`` and ``ComplexSmoothReLU`` is ``smooth_relu`` per component, and
-    ``ComplexToReal`` is the identity on those real pairs; the stack records whether its
+    ``ComplexToReal`` is the identity on those real pairs; a ``ComplexBatchNorm1d`` right after
+    a ``ComplexLinear`` is folded into it with its running statistics (the evaluation-mode
+    map :meth:`~nncrn.nn.ComplexBatchNorm1d.affine`); the stack records whether its
     inputs and outputs are complex. A real module receiving complex values, or the reverse,
     is refused with the module to use instead.
     """
@@ -146,7 +166,7 @@ def parse_torch(model: nn.Module) -> LayerStack:
     specs: list[list] = []  # [weight, bias, activation, eps, source, params]
     awaiting = False  # the last Linear has no activation yet
     domain: str | None = None  # "complex" or "real" values flow here; None: not yet known
-    complex_inputs = False
+    complex_inputs = foldable = False  # foldable: a ComplexBatchNorm1d may fold into specs[-1]
     for k, (path, m) in enumerate(modules):
         where = f"layer {k} ({path}: {type(m).__name__})"
         before, domain = domain, _domain(m, where, domain)
@@ -157,10 +177,22 @@ def parse_torch(model: nn.Module) -> LayerStack:
         if isinstance(m, ComplexLinear):
             weight, bias = m.real_layer()
             specs.append([_array(weight), _array(bias), "identity", None, where, None])
-            awaiting = True
-        elif isinstance(m, ComplexToReal):
+            awaiting = foldable = True
+            continue
+        if isinstance(m, ComplexBatchNorm1d):
+            if not foldable:
+                raise UnsupportedModelError(
+                    f"{where} does not directly follow a ComplexLinear; complex batch "
+                    "normalization is compiled by folding it into the layer before it, so put "
+                    "it right after a ComplexLinear (before the activation)"
+                )
+            _fold(specs[-1], m, where)
+            continue
+        if not isinstance(m, nn.Identity):
+            foldable = False
+        if isinstance(m, ComplexToReal):
             continue  # the compiled layers already hold complex values as real pairs
-        elif isinstance(m, nn.Linear):
+        if isinstance(m, nn.Linear):
             if isinstance(m.weight, nn.parameter.UninitializedParameter):
                 raise UnsupportedModelError(
                     f"{where} is an uninitialized LazyLinear; run one forward pass first"
