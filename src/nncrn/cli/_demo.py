@@ -42,10 +42,12 @@ def add_pipeline_options(p: argparse.ArgumentParser) -> None:
                    help="Koopman-operator acceleration of the float training: every "
                    "--koopman-window Adam steps, one linear (DMD) operator per neuron jumps the "
                    "weights --koopman-horizon steps ahead, kept only if the training loss falls")  # fmt: skip
-    p.add_argument("--koopman-window", type=int, default=20,
-                   help="steps per fitting window, with --koopman (default: 20)")  # fmt: skip
-    p.add_argument("--koopman-horizon", type=int, default=40,
-                   help="steps one jump skips, with --koopman (default: 40)")  # fmt: skip
+    p.add_argument("--koopman-window", type=int, default=50,
+                   help="steps per fitting window, with --koopman (default: 50)")  # fmt: skip
+    p.add_argument("--koopman-horizon", type=int, default=200,
+                   help="steps one jump skips, with --koopman (default: 200)")  # fmt: skip
+    p.add_argument("--koopman-rank", type=int, default=2,
+                   help="singular directions kept per neuron, with --koopman (default: 2)")  # fmt: skip
     p.add_argument("--out", type=Path, default=Path("nncrn-out"),
                    help="output directory (default: ./nncrn-out)")  # fmt: skip
 
@@ -82,20 +84,22 @@ def discretization_option(args: argparse.Namespace) -> Any:
 
 
 def koopman_option(args: argparse.Namespace) -> Any:
-    """The :class:`nncrn.train.Koopman` of --koopman/--koopman-window/--koopman-horizon, or None."""
-    from nncrn.train import Koopman
+    """The :class:`nncrn.train.Koopman` of --koopman and its --koopman-* settings, or None."""
+    from nncrn.train import KOOPMAN_PRESET, Koopman
 
+    flags = (("--koopman-window", args.koopman_window, KOOPMAN_PRESET.window, "optimizer steps"),
+             ("--koopman-horizon", args.koopman_horizon, KOOPMAN_PRESET.horizon, "optimizer steps"),
+             ("--koopman-rank", args.koopman_rank, KOOPMAN_PRESET.rank, "directions"))  # fmt: skip
     if not args.koopman:
-        for flag, value, default in (("--koopman-window", args.koopman_window, 20),
-                                     ("--koopman-horizon", args.koopman_horizon, 40)):  # fmt: skip
+        for flag, value, default, _ in flags:
             if value != default:
                 raise InputError(f"{flag} {value} needs --koopman (it sets the acceleration)")
         return None
-    for flag, value in (("--koopman-window", args.koopman_window),
-                        ("--koopman-horizon", args.koopman_horizon)):  # fmt: skip
+    for flag, value, _, unit in flags:
         if value < 1:
-            raise InputError(f"{flag} must be >= 1 (optimizer steps), got {value}")
-    return Koopman(window=args.koopman_window, horizon=args.koopman_horizon)
+            raise InputError(f"{flag} must be >= 1 ({unit}), got {value}")
+    return Koopman(window=args.koopman_window, horizon=args.koopman_horizon,
+                   rank=args.koopman_rank)  # fmt: skip
 
 
 def options(args: argparse.Namespace) -> _pipeline.Options:

@@ -61,7 +61,7 @@ def train_mlp(model, X: object, y: object, *, epochs: int = 60, lr: float = 3e-3
     ``batch_size`` are shuffled each epoch with ``seed``; ``on_epoch(epoch, last batch
     loss)`` is called after each epoch (a progress bar). Returns the trained copy in eval mode.
 
-    ``accelerate``: None, ``"koopman"`` (``Koopman(window=20, horizon=40)``) or a
+    ``accelerate``: None, ``"koopman"`` (:data:`nncrn.train.KOOPMAN_PRESET`) or a
     :class:`nncrn.train.Koopman`: every ``window`` Adam steps, one DMD operator per neuron
     jumps the weights ``horizon`` steps ahead, kept only when it lowers the loss on all of
     ``(X, y)`` (see :func:`nncrn.train.koopman_train`). The jumps are in
@@ -69,10 +69,10 @@ def train_mlp(model, X: object, y: object, *, epochs: int = 60, lr: float = 3e-3
     """
     import torch
 
-    from nncrn.train import Koopman, KoopmanAccelerator
+    from nncrn.train import KOOPMAN_PRESET, Koopman, KoopmanAccelerator
 
     if accelerate == "koopman":
-        accelerate = Koopman(window=20, horizon=40)
+        accelerate = KOOPMAN_PRESET
     if accelerate is not None and not isinstance(accelerate, Koopman):
         raise InputError(
             f"accelerate={accelerate!r}; pass None, 'koopman' or nncrn.train.Koopman(...)"

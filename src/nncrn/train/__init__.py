@@ -22,7 +22,7 @@ it never imports ``nncrn.compile``.
 
 from nncrn.train._discretize import METHODS, check_bits, discretization_levels, discretize
 from nncrn.train._fit import History, fit
-from nncrn.train._koopman import Koopman, KoopmanOperators, fit_koopman
+from nncrn.train._koopman import KOOPMAN_PRESET, Koopman, KoopmanOperators, fit_koopman
 from nncrn.train._koopman_loop import (
     Jump,
     KoopmanAccelerator,
@@ -36,6 +36,7 @@ from nncrn.train._robustness import EarlyReadout, NoiseRobustness, early_readout
 from nncrn.train._terms import Terms, extract_terms
 
 __all__ = [
+    "KOOPMAN_PRESET",
     "METHODS",
     "Constraints",
     "EarlyReadout",

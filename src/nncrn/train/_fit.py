@@ -19,7 +19,7 @@ from nncrn.network import (
 from nncrn.simulate import Solver
 from nncrn.simulate._solver import check_setting_int, check_setting_real
 from nncrn.train._implicit import implicit_state
-from nncrn.train._koopman import Koopman
+from nncrn.train._koopman import KOOPMAN_PRESET, Koopman
 from nncrn.train._koopman_loop import Jump, KoopmanAccelerator
 from nncrn.train._layered import Layered, NotFeedForward, build_layered
 from nncrn.train._params import Constraints, cluster_levels
@@ -229,8 +229,7 @@ def fit(
         neuron (``partition="node"``: the latents of the terms on that neuron), per layer
         or per term to the latent snapshots and jump ``horizon`` steps ahead; a jump is kept
         only when it lowers the training objective on all training rows. ``"koopman"`` means
-        ``Koopman(window=20, horizon=40)``: rate-constant training moves slowly and smoothly
-        after its first steps, and a short window keeps the snapshots local.
+        :data:`~nncrn.train.KOOPMAN_PRESET`, ``Koopman(window=50, horizon=200, rank=2)``.
 
     Notes
     -----
@@ -405,7 +404,7 @@ def _koopman_setting(accelerate: object) -> Koopman | None:
     if accelerate is None or isinstance(accelerate, Koopman):
         return accelerate
     if accelerate == "koopman":
-        return Koopman(window=20, horizon=40)
+        return KOOPMAN_PRESET
     raise InputError(
         f"fit(accelerate={accelerate!r}); pass None, 'koopman' or nncrn.train.Koopman(...) "
         "for other settings"
