@@ -37,8 +37,10 @@ class ComplexLinear(torch.nn.Module):
 
     Parameters
     ----------
-    in_features, out_features:
-        Complex features in and out (each is two real features once compiled).
+    in_features:
+        Complex input features (each is two real features once compiled).
+    out_features:
+        Complex output features (each is two real neurons once compiled).
     weights:
         ``"float"`` (default): ``A``, ``B`` are the weights. ``"binary"``: the forward pass
         uses ``alpha (sign(A) + i sign(B))`` (sign 0 counts as +1); ``"ternary"``: ``alpha
