@@ -15,8 +15,8 @@ def complex_inputs(x: object) -> np.ndarray:
     The input columns (species ``X0, X1, ...``) of a network compiled from a model whose
     first layer is a :class:`nncrn.nn.ComplexLinear`. A real array is read as ``x + 0i``.
 
-    >>> complex_inputs([[1 + 2j, -3j]])
-    array([[ 1.,  2.,  0., -3.]])
+    >>> complex_inputs([[1 + 2j, 2 - 3j]])
+    array([[ 1.,  2.,  2., -3.]])
     """
     arr = np.asarray(x)
     if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
