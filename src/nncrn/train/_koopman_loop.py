@@ -111,7 +111,8 @@ class KoopmanAccelerator:
 
     Call :meth:`after_step` after every ``optimizer.step()``; when it returns True, call
     :meth:`jump` with a function that returns the loss at the current parameters. The
-    optimizer's state (e.g. Adam's moments) is left as it is.
+    optimizer's state (e.g. Adam's moments) is left as it is. After a jump, kept or not, the
+    next window starts from the current weights (without ``start`` again).
 
     Parameters
     ----------
