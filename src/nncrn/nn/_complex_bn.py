@@ -55,7 +55,7 @@ class ComplexBatchNorm1d(torch.nn.Module):
     >>> import torch
     >>> bn = ComplexBatchNorm1d(1).eval()
     >>> M, c = bn.affine()  # running covariance I / 2 whitened, then gamma = I / sqrt(2)
-    >>> [round(v, 6) for v in M.flatten().tolist()], c.tolist()
+    >>> [round(v, 4) for v in M.flatten().tolist()], c.tolist()  # eps = 1e-5 moves M by 1e-5
     ([1.0, 0.0, 0.0, 1.0], [[0.0, 0.0]])
     """
 
