@@ -233,3 +233,43 @@ def test_roadrunner_steady_state_is_right_after_simulate():
     rr.steadyState()
     theirs = np.array([rr[f"[{n}]"] for n in names])
     np.testing.assert_allclose(theirs, ours, rtol=1e-8, atol=1e-10)
+
+
+def test_the_readout_is_named_assignment_rules_and_inputs_carry_feature_names():
+    # A modeller reading the SBML sees the outputs as model variables named after the
+    # classes (assignment rules: class := Yp - Yn) and the inputs named after the features.
+    import torch
+
+    from nncrn.compile import compile_network
+    from nncrn.nn import SmoothReLU
+    from nncrn.simulate import steady_state
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 5), SmoothReLU(1e-3),
+                                torch.nn.Linear(5, 3)).double()  # fmt: skip
+    features = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
+    classes = ["setosa", "versicolor", "2 virginica"]  # a leading digit is not an SBML id
+    net = compile_network(model, input_range=(0, 10)).with_metadata(
+        classes=classes, feature_names=features)  # fmt: skip
+    text = to_sbml(net)
+    model_ = libsbml.readSBMLFromString(text).getModel()
+    rules = {model_.getRule(i).getVariable(): libsbml.formulaToL3String(model_.getRule(i).getMath())
+             for i in range(model_.getNumRules())}  # fmt: skip
+    ids = ["setosa", "versicolor", "_2_virginica"]
+    assert sorted(rules) == sorted(ids)
+    for sid, ro in zip(ids, net.readout, strict=True):
+        expected = ro.plus if ro.minus is None else f"{ro.plus} - {ro.minus}"
+        assert rules[sid] == expected
+    assert model_.getParameter("_2_virginica").getName() == "2 virginica"
+    names = [model_.getSpecies(s).getName() for s in net.inputs]
+    assert names == features
+    assert from_sbml(text) == net  # the rules are the readout: the round trip is exact
+
+    x = np.array([[5.1, 3.5, 1.4, 0.2]])
+    ours = steady_state(net, x).outputs[0]
+    rr = _roadrunner(text)
+    for s, v in zip(net.inputs, x[0], strict=True):
+        rr[f"[{s}]"] = float(v)
+    rr.simulate(0, 800, 2)
+    theirs = np.array([rr[sid] for sid in ids])
+    np.testing.assert_allclose(theirs, ours, rtol=1e-6, atol=1e-9)

@@ -202,7 +202,11 @@ def test_sbml_carries_sbo_terms():
         model = doc.getModel()
         assert model.getCompartment(0).getSBOTerm() == 290
         assert {model.getSpecies(i).getSBOTerm() for i in range(model.getNumSpecies())} == {247}
-        assert {model.getParameter(i).getSBOTerm() for i in range(model.getNumParameters())} == {9}
+        params = [model.getParameter(i) for i in range(model.getNumParameters())]
+        assert {p.getSBOTerm() for p in params if p.getConstant()} == {9}  # rate constants
+        # the readout values (assignment rules): concentration of an entity pool
+        assert {p.getSBOTerm() for p in params if not p.getConstant()} == {196}
+        assert libsbml.SBO.isQuantitativeParameter(196)
         reactions = [model.getReaction(i) for i in range(model.getNumReactions())]
         assert {r.getSBOTerm() for r in reactions} == {176}
         assert {r.getKineticLaw().getSBOTerm() for r in reactions} == {law}

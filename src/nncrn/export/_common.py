@@ -245,6 +245,8 @@ class NncrnInfo:
     species: dict[str, dict[str, Any]] = field(default_factory=dict)
     readout: list[Readout] | None = None
     metadata: dict[str, Any] | None = None
+    # SBML ids of the readout's assignment-rule parameters (see export._sbml_outputs)
+    outputs: set[str] = field(default_factory=set)
 
 
 def _range_to_json(rng: tuple[float, float] | None) -> list | None:

@@ -298,9 +298,15 @@ class _Law:
             raise self.refuse(f"it contains '{lib.formulaToL3String(node)}'")
 
 
-def _refuse_global(model) -> None:
+def _refuse_global(model, outputs: set[str] = frozenset()) -> None:
+    """Refuse what a mass-action network cannot express; the assignment rules of nncrn's
+    own readout parameters (``outputs``, from the annotation) are the readout itself."""
+    species = {model.getSpecies(i).getId() for i in range(model.getNumSpecies())}
+    rules = [model.getRule(i) for i in range(model.getNumRules())]
+    rules = [r for r in rules if not (r.isAssignment() and r.getVariable() in outputs
+                                      and r.getVariable() not in species)]  # fmt: skip
     checks = [
-        (model.getNumRules(), "rules", lambda i: model.getRule(i), _rule_kind),
+        (len(rules), "rules", lambda i: rules[i], _rule_kind),
         (model.getNumEvents(), "events", lambda i: model.getEvent(i), None),
         (model.getNumInitialAssignments(), "initial assignments",
          lambda i: model.getInitialAssignment(i), None),
@@ -357,7 +363,7 @@ def _compartment_volume(model, species_list) -> float:
 
 def model_to_network(model, info: NncrnInfo | None) -> ReactionNetwork:
     """Translate a libsbml ``Model``; ``info`` carries nncrn extras (annotations, pragmas)."""
-    _refuse_global(model)
+    _refuse_global(model, info.outputs if info is not None else set())
     species_list = [model.getSpecies(i) for i in range(model.getNumSpecies())]
     volume = _compartment_volume(model, species_list)
     ids = {sp.getId() for sp in species_list}
@@ -526,6 +532,8 @@ def _annotation_info(model) -> NncrnInfo | None:
             minus = node.getAttrValue("minus") if node.hasAttr("minus") else None
             info.readout.append(Readout(node.getAttrValue("name"), node.getAttrValue("plus"),
                                         minus))  # fmt: skip
+            if node.hasAttr("sbml"):
+                info.outputs.add(node.getAttrValue("sbml"))
         elif node.getName() == "metadata":
             text = "".join(node.getChild(j).getCharacters() for j in range(node.getNumChildren()))
             info.metadata = loads(text, "the nncrn metadata annotation") if text.strip() else {}

@@ -21,6 +21,10 @@ What the (default, deterministic) document contains and why:
   chemical), rate parameters SBO:0000009 (kinetic constant), reactions SBO:0000176
   (biochemical reaction), kinetic laws SBO:0000163 (irreversible mass action, continuous
   scheme: no factorials) or, in the stochastic export, its parent SBO:0000041;
+* the readout as model variables (see :mod:`._sbml_outputs`): one non-constant parameter
+  per readout value, named after its class where the network carries class names, with
+  an assignment rule ``setosa := Y0p - Y0n`` (SBO:0000196, unit substance/litre); input
+  species carry their feature names (``metadata["feature_names"]``) as SBML names;
 * provenance (nncrn version, source model, scheme, eps) in the model's notes; roles,
   input ranges, readout and the full metadata in ``nncrn`` annotations, so
   :func:`~nncrn.export.from_sbml` restores the network exactly. Reaction labels are
@@ -86,6 +90,7 @@ from nncrn.export._common import (
     one_line,
     provenance_text,
 )
+from nncrn.export._sbml_outputs import output_ids, output_lists
 from nncrn.network import ReactionNetwork, require_network
 from nncrn.network._network import thaw_json
 
@@ -249,8 +254,18 @@ def _count(species, volume: float) -> float:
     return count
 
 
+def _feature_names(network: ReactionNetwork) -> dict[str, str]:
+    """Input species -> feature name (``metadata["feature_names"]``, one per input), where
+    the two differ: written as the species' SBML ``name``."""
+    features = network.metadata.get("feature_names")
+    inputs = list(network.inputs)
+    if not isinstance(features, list | tuple) or len(features) != len(inputs):
+        return {}
+    return {s: str(f) for s, f in zip(inputs, features, strict=True) if str(f) != s}
+
+
 def _annotation(
-    network: ReactionNetwork, model_version: str, volume: float | None
+    network: ReactionNetwork, model_version: str, volume: float | None, output_ids: list[str]
 ) -> tuple[str, dict[str, str]]:
     """The model annotation, with placeholders for free text, and the text that fills them.
 
@@ -267,8 +282,8 @@ def _annotation(
     readouts = "".join(
         f'<nncrn:readout name="{fill(ro.name, True)}" plus={quoteattr(ro.plus)}'
         + (f" minus={quoteattr(ro.minus)}" if ro.minus is not None else "")
-        + "/>"
-        for ro in network.readout or ()
+        + f" sbml={quoteattr(sid)}/>"
+        for ro, sid in zip(network.readout or (), output_ids, strict=True)
     )
     meta = fill(json.dumps(thaw_json(network.metadata)), False)
     xml = (
@@ -330,6 +345,9 @@ def to_sbml(network: ReactionNetwork, *, stochastic_volume: float | None = None)
     ids = element_ids(network)
     compartment, reaction_ids, param_ids = ids.compartment, ids.reactions, ids.params
     held = held_inputs(network)
+    taken = {*network.species_names, ids.model, compartment, *reaction_ids, *param_ids}
+    outputs = output_ids(network, taken)
+    feature_names = _feature_names(network)
     doc = libsbml.SBMLDocument(3, 2)
     model = doc.createModel()
     _check(model.setId(ids.model), "set the model id")
@@ -363,12 +381,14 @@ def to_sbml(network: ReactionNetwork, *, stochastic_volume: float | None = None)
     # Species, parameters and reactions are built CHUNK at a time in a scratch document and
     # their text spliced in: a libsbml document holds ~20 kB per species and reaction, so
     # one document of a 100k-species network peaked at 3 GB. The text is the same.
-    lists: dict[str, list[str]] = {"Species": [], "Parameters": [], "Reactions": []}
+    lists: dict[str, list[str]] = {"Species": [], "Parameters": [], "Rules": [], "Reactions": []}
     indent = ""
     for first in range(0, max(network.n_species, network.n_reactions), _CHUNK):
         part = libsbml.SBMLDocument(3, 2)
         scratch = part.createModel()
         for s in network.species[first : first + _CHUNK]:
+            if s.name in feature_names:
+                names[("species", s.name)] = feature_names[s.name]
             sp = scratch.createSpecies()
             _check(sp.setId(s.name), f"use species name {s.name!r} as an SBML id")
             sp.setCompartment(compartment)
@@ -421,6 +441,23 @@ def to_sbml(network: ReactionNetwork, *, stochastic_volume: float | None = None)
                 indent = found.group(1)
                 parts.append(found.group(2))
 
+    if outputs:  # the readout values are concentrations: substance per litre
+        ud = model.createUnitDefinition()
+        _check(ud.setId("concentration"), "set the concentration unit id")
+        for unit_kind, exponent in ((kind or libsbml.UNIT_KIND_MOLE, 1), (libsbml.UNIT_KIND_LITRE, -1)):
+            unit = ud.createUnit()
+            unit.setKind(unit_kind)
+            unit.setExponent(exponent)
+            unit.setScale(0)
+            unit.setMultiplier(1.0)
+    params, rules = output_lists(libsbml, network, outputs, compartment, "concentration",
+                                 counts=volume is not None)  # fmt: skip
+    lists["Parameters"].append(params)
+    lists["Rules"].append(rules)
+    for sid, name in outputs:
+        if name != sid:
+            names[("parameter", sid)] = name
+
     version = nncrn_version()
     _check(model.setMetaId("nncrn_model"), "set the model metaid")
     if volume is None:
@@ -440,7 +477,7 @@ def to_sbml(network: ReactionNetwork, *, stochastic_volume: float | None = None)
         f"{meaning}</body>"
     )
     _check(model.setNotes(notes), "set the model notes")
-    annotation, fills = _annotation(network, version, volume)
+    annotation, fills = _annotation(network, version, volume, [sid for sid, _ in outputs])
     _check(model.setAnnotation(annotation), "annotate the model")
     text = libsbml.writeSBMLToString(doc)
     blocks = "".join(f"{indent}<listOf{name}>\n{''.join(parts)}{indent}</listOf{name}>\n"
@@ -478,7 +515,7 @@ def _write_names(text: str, names: dict[tuple[str, str], str]) -> str:
             return match.group(0)
         return f'{match.group(0)} name="{escape(name, _ATTRIBUTE_ENTITIES)}"'
 
-    return re.sub(r'<(model|reaction)\b[^>]*?\sid="([^"]*)"', add, text)
+    return re.sub(r'<(model|reaction|species|parameter)\b[^>]*?\sid="([^"]*)"', add, text)
 
 
 _TAG = re.compile(r"<(parameter|species|compartment)\b[^>]*>")
