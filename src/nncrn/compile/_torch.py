@@ -49,13 +49,14 @@ def _activation(m: nn.Module) -> tuple[str, float | None, dict | None]:
 
 
 def _check_forward(module: nn.Module, path: str) -> None:
-    """Refuse a subclass of ``Sequential``/``Linear`` whose own ``forward`` the parser would ignore."""
+    """Refuse a subclass of ``Sequential``/``Linear``/``ComplexLinear`` with its own ``forward``."""
     for base in (nn.Sequential, nn.Linear, ComplexLinear):
         if isinstance(module, base) and type(module).forward is not base.forward:
             where = "the model" if not path else f"module {path!r}"
+            name = f"{'nncrn.nn' if base is ComplexLinear else 'nn'}.{base.__name__}"
             raise UnsupportedModelError(
-                f"{where} is of class {type(module).__qualname__}, a subclass of nn.{base.__name__} "
-                f"that overrides forward(); compile_network reads the layers of an nn.{base.__name__} "
+                f"{where} is of class {type(module).__qualname__}, a subclass of {name} "
+                f"that overrides forward(); compile_network reads the layers of an {name} "
                 "and would ignore that forward, compiling another function. Rebuild the model "
                 f"as a plain nn.Sequential of {SUPPORTED}"
             )
