@@ -44,8 +44,30 @@ def test_demo_on_iris_writes_network_model_and_plot(demo_dir):
     png = (demo_dir / "trajectories.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
     assert json.loads((demo_dir / "model.json").read_text())["format"] == "nncrn.mlp"
-    assert not (demo_dir / "model.onnx").exists()  # ONNX has no SmoothReLU operator
     assert b"\r" not in (demo_dir / "test_inputs.csv").read_bytes()  # \n line ends (paste works)
+
+
+def test_demo_writes_its_smooth_relu_model_as_onnx_that_compiles_to_the_same_network(
+    demo_dir, tmp_path
+):
+    # SmoothReLU is written as nncrn's model-local ONNX function, which an ONNX runtime
+    # evaluates from its body and the ONNX reader compiles with its eps.
+    import torch
+    from onnx.reference import ReferenceEvaluator
+
+    from nncrn.cli._models import load_model
+
+    net = ReactionNetwork.load(demo_dir / "network.json")
+    again = tmp_path / "from_onnx.json"
+    assert main(["compile", str(demo_dir / "model.onnx"), "-o", str(again)]) == 0
+    onnx_net = ReactionNetwork.load(again)
+    assert onnx_net.reactions == net.reactions and onnx_net.species == net.species
+    model, meta = load_model(demo_dir / "model.json")
+    x = np.loadtxt(demo_dir / "test_inputs.csv", delimiter=",", skiprows=1)
+    x = x * np.array(meta["input_scale"]) if "input_scale" in meta else x
+    got = ReferenceEvaluator(str(demo_dir / "model.onnx")).run(None, {"input": x})[0]
+    with torch.no_grad():
+        np.testing.assert_allclose(got, model(torch.tensor(x)).numpy(), rtol=1e-12, atol=1e-12)
 
 
 def test_demo_report_numbers(demo_run):

@@ -177,3 +177,46 @@ def test_missing_external_data_file_is_named(weights, tmp_path):
     (tmp_path / "weights.bin").unlink()
     with pytest.raises(FormatError, match=r"data file 'weights\.bin', which does not exist"):
         parse_onnx(path)
+
+
+def _smooth_model(eps):
+    import torch
+
+    from nncrn.nn import SmoothReLU
+
+    torch.manual_seed(1)
+    layers = (torch.nn.Linear(3, 4), SmoothReLU(eps), torch.nn.Linear(4, 2))
+    return torch.nn.Sequential(*layers).double()
+
+
+def test_nncrn_smooth_relu_function_reads_back_with_its_eps(tmp_path):
+    import torch
+    from onnx.reference import ReferenceEvaluator
+
+    from nncrn.cli._models import save_onnx
+
+    model = _smooth_model(0.01)
+    path = tmp_path / "m.onnx"
+    assert save_onnx(path, model, {})
+    stack = parse_onnx(path)
+    assert [la.activation for la in stack.layers] == ["smooth_relu", "identity"]
+    assert stack.layers[0].eps == 0.01
+    np.testing.assert_array_equal(stack.layers[0].weight, model[0].weight.detach().numpy())
+    x = np.random.default_rng(0).normal(size=(5, 3))
+    got = ReferenceEvaluator(str(path)).run(None, {"input": x})[0]  # the function's body
+    with torch.no_grad():
+        np.testing.assert_allclose(got, model(torch.tensor(x)).numpy(), rtol=1e-13)
+
+
+@pytest.mark.parametrize("eps, message", [(-1.0, "not one finite number >= 0"),
+                                          ([0.1, 0.2], "not one finite number >= 0")])
+def test_nncrn_smooth_relu_with_a_bad_eps_is_refused(tmp_path, eps, message):
+    from nncrn.cli._models import save_onnx
+
+    path = tmp_path / "m.onnx"
+    assert save_onnx(path, _smooth_model(0.01), {})
+    proto = onnx.load(str(path))
+    eps_init = next(t for t in proto.graph.initializer if t.name.startswith("eps"))
+    eps_init.CopyFrom(numpy_helper.from_array(np.array(eps, dtype=np.float64), eps_init.name))
+    with pytest.raises(UnsupportedModelError, match=message):
+        parse_onnx(proto)

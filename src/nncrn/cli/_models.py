@@ -254,17 +254,49 @@ def check_model_matches(
 ONNX_META_KEY = "nncrn"  # metadata_props entry holding the model.json metadata as JSON
 
 
-def save_onnx(path: str | os.PathLike, model: Any, meta: dict) -> bool:
-    """Write a ReLU/linear torch ``nn.Sequential`` as ONNX (Gemm + Relu); False if it has other layers.
+ONNX_DOMAIN = "nncrn"
 
-    ONNX has no operator for nncrn's SmoothReLU, so models with one are not written (their
-    model.json is the exact record). ``meta`` (classes, feature names, input range and
-    scale) goes into the model's ``metadata_props`` under ``"nncrn"`` as JSON, which
-    :func:`load_onnx_meta` reads back.
+
+def _smooth_relu_function():
+    """The ONNX function ``nncrn.SmoothReLU(X, eps) = (X + sqrt(X * X + 4 eps)) / 2`` (float64)."""
+    from onnx import TensorProto, helper
+
+    def const(name: str, value: float):
+        tensor = helper.make_tensor(name, TensorProto.DOUBLE, [], [value])
+        return helper.make_node("Constant", [], [name], value=tensor)
+
+    body = [
+        const("four", 4.0), const("half", 0.5),
+        helper.make_node("Mul", ["four", "eps"], ["four_eps"]),
+        helper.make_node("Mul", ["X", "X"], ["squared"]),
+        helper.make_node("Add", ["squared", "four_eps"], ["radicand"]),
+        helper.make_node("Sqrt", ["radicand"], ["root"]),
+        helper.make_node("Add", ["X", "root"], ["total"]),
+        helper.make_node("Mul", ["total", "half"], ["Y"]),
+    ]  # fmt: skip
+    return helper.make_function(
+        ONNX_DOMAIN, "SmoothReLU", ["X", "eps"], ["Y"], body,
+        opset_imports=[helper.make_opsetid("", 17)],
+        doc_string="nncrn's smoothed ReLU (z + sqrt(z^2 + 4 eps)) / 2, the steady state of one "
+        "neuron of the Anderson-Joshi-Deshpande construction",
+    )  # fmt: skip
+
+
+def save_onnx(path: str | os.PathLike, model: Any, meta: dict) -> bool:
+    """Write a torch ``nn.Sequential`` of Linear, ReLU and SmoothReLU as ONNX; False for other layers.
+
+    Linear is ``Gemm``, ReLU ``Relu``. ONNX has no operator for nncrn's SmoothReLU, so it is
+    a model-local function ``nncrn.SmoothReLU(z, eps) = (z + sqrt(z^2 + 4 eps)) / 2`` (one
+    ``eps`` initializer per layer): any ONNX runtime evaluates the function body, and
+    :func:`nncrn.compile.parse_onnx` reads the node as the smoothed ReLU with that ``eps``.
+    ``meta`` (classes, feature names, input range and scale) goes into the model's
+    ``metadata_props`` under ``"nncrn"`` as JSON, which :func:`load_onnx_meta` reads back.
     """
     import onnx
     import torch
     from onnx import TensorProto, helper, numpy_helper
+
+    from nncrn.nn import SmoothReLU
 
     nodes, inits = [], []
     tensor, width, n_out = "input", None, None
@@ -280,6 +312,11 @@ def save_onnx(path: str | os.PathLike, model: Any, meta: dict) -> bool:
         elif isinstance(module, torch.nn.ReLU):
             nodes.append(helper.make_node("Relu", [tensor], [f"a{i}"], name=f"relu{i}"))
             tensor = f"a{i}"
+        elif isinstance(module, SmoothReLU):
+            inits.append(numpy_helper.from_array(np.array(float(module.eps)), f"eps{i}"))
+            nodes.append(helper.make_node("SmoothReLU", [tensor, f"eps{i}"], [f"a{i}"],
+                                          name=f"smooth_relu{i}", domain=ONNX_DOMAIN))  # fmt: skip
+            tensor = f"a{i}"
         elif not isinstance(module, torch.nn.Identity):
             return False
     graph = helper.make_graph(
@@ -288,8 +325,13 @@ def save_onnx(path: str | os.PathLike, model: Any, meta: dict) -> bool:
         [helper.make_tensor_value_info(tensor, TensorProto.DOUBLE, [None, n_out])],
         initializer=inits,
     )  # fmt: skip
-    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
-                              producer_name="nncrn")  # fmt: skip
+    smooth = any(n.domain == ONNX_DOMAIN for n in nodes)
+    proto = helper.make_model(
+        graph, producer_name="nncrn",
+        opset_imports=[helper.make_opsetid("", 17)]
+        + ([helper.make_opsetid(ONNX_DOMAIN, 1)] if smooth else []),
+        functions=[_smooth_relu_function()] if smooth else [],
+    )  # fmt: skip
     helper.set_model_props(proto, {ONNX_META_KEY: json.dumps(meta)})
     onnx.checker.check_model(proto)
     data = proto.SerializeToString()

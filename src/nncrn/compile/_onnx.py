@@ -2,7 +2,9 @@
 
 Supported graph: one chain of ``Gemm`` (any ``alpha``/``beta``/``transB``; ``transA=0``)
 or ``MatMul`` optionally followed by ``Add`` of a bias, each optionally followed by
-``Relu``; ``Identity`` and ``Flatten`` anywhere (they do not change a feature vector);
+``Relu`` or by nncrn's model-local function ``nncrn.SmoothReLU(z, eps)`` (the smoothed
+ReLU ``(z + sqrt(z^2 + 4 eps)) / 2`` that ``nncrn train`` writes to model.onnx, compiled
+with its ``eps``); ``Identity`` and ``Flatten`` anywhere (they do not change a feature vector);
 a final ``Softmax`` over the last axis is dropped with a note in :attr:`LayerStack.dropped`
 (the argmax is unchanged; one over another axis is refused). Weights come from initializers
 or ``Constant`` nodes; a bias is a scalar, ``(n,)`` or ``(1, n)``. Any other op is refused
@@ -25,6 +27,7 @@ from nncrn.compile._layers import DenseLayer, LayerStack
 __all__ = ["parse_onnx"]
 
 _PASS_THROUGH = ("Identity", "Flatten")
+_DOMAIN = "nncrn"  # nncrn's own ONNX functions: SmoothReLU(z, eps)
 
 
 def _onnx():
@@ -160,7 +163,7 @@ class _Graph:
     def refuse(self, node, what: str) -> UnsupportedModelError:
         return UnsupportedModelError(
             f"{self.source}: node {node.name or '(unnamed)'!r} ({node.op_type}) is {what}; "
-            "nncrn compiles MLPs built from Gemm, MatMul+Add, Relu, Identity, Flatten and a "
+            "nncrn compiles MLPs built from Gemm, MatMul+Add, Relu, nncrn.SmoothReLU, Identity, Flatten and a "
             "final Softmax"
         )
 
@@ -217,6 +220,10 @@ def parse_onnx(model) -> LayerStack:
                 raise g.refuse(node, "a Relu on the input, before any dense layer")
             last = layers[-1]
             layers[-1] = DenseLayer(last.weight, last.bias, "relu", source=last.source)
+        elif op == "SmoothReLU" and node.domain == _DOMAIN:
+            if not layers:
+                raise g.refuse(node, "a SmoothReLU on the input, before any dense layer")
+            layers[-1] = _smooth(g, node, layers[-1])
         elif op == "Softmax":
             axis = a.get("axis", -1 if opset >= 13 else 1)  # the default changed in opset 13
             if axis not in (-1, 1):
@@ -241,6 +248,20 @@ def parse_onnx(model) -> LayerStack:
     if stray:
         raise g.refuse(stray[0], "not on the chain from the input to the output")
     return LayerStack(tuple(layers), source, tuple(dropped))
+
+
+def _smooth(g: _Graph, node, last: DenseLayer) -> DenseLayer:
+    """``nncrn.SmoothReLU(z, eps)`` (as nncrn's own ONNX export writes it) after ``last``."""
+    if len(node.input) != 2:
+        raise g.refuse(node, "an nncrn.SmoothReLU without its eps operand (inputs: z, eps)")
+    eps = g.const(node, node.input[1])
+    if eps.size != 1 or not np.isfinite(eps).all() or float(eps.reshape(-1)[0]) < 0:
+        raise g.refuse(node, f"an nncrn.SmoothReLU whose eps is {eps.tolist()}, not one finite "
+                       "number >= 0")  # fmt: skip
+    if last.activation != "identity":
+        raise g.refuse(node, f"a SmoothReLU after a {last.activation} activation")
+    return DenseLayer(last.weight, last.bias, "smooth_relu", float(eps.reshape(-1)[0]),
+                      source=last.source)  # fmt: skip
 
 
 def _gemm(g: _Graph, node, a: dict, tensor: str, index: int) -> DenseLayer:
