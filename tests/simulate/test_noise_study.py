@@ -50,3 +50,36 @@ def test_network_without_readout_is_rejected_up_front():
 def test_labels_outside_the_readout_are_rejected(labels, match):
     with pytest.raises(InputError, match=match):
         noise_study(two_class(), X, np.array(labels), **KW)
+
+
+def _slow_winner() -> ReactionNetwork:
+    """B settles fast at X, A slowly (time scale 100) at 2 X: A wins, but only after ~70."""
+    return ReactionNetwork(
+        [Species("X", "input"), Species("A", "output"), Species("B", "output")],
+        [Reaction({"X": 1}, {"X": 1, "A": 1}, 0.02), Reaction({"A": 1}, {}, 0.01),
+         Reaction({"X": 1}, {"X": 1, "B": 1}, 1.0), Reaction({"B": 1}, {}, 1.0)],
+    )  # fmt: skip
+
+
+def test_the_default_horizon_waits_for_the_chemistry_to_settle():
+    from nncrn.simulate import settling_time
+
+    net = _slow_winner()
+    x = np.array([[1.0]])
+    settled = float(settling_time(net, x, rtol=0.01)[0])
+    # A relaxes at rate 0.01: within 1% of A* = 2 after ln(100) / 0.01 = 460 time units
+    assert settled == pytest.approx(np.log(100) / 0.01, rel=0.02)
+    study = noise_study(net, x, volumes=[200], runs=20, rng=0, solver=DirectMethod())
+    assert study.settled == pytest.approx(settled)
+    assert study.t_end == pytest.approx(2 * settled) and study.burn_in == pytest.approx(settled)
+    assert study.agreement[0] == 1.0  # A (~400 molecules) beats B (~200) in every run
+
+
+def test_a_horizon_shorter_than_the_settling_time_warns_and_shows_why():
+    from nncrn import NNCRNWarning
+
+    net = _slow_winner()
+    with pytest.warns(NNCRNWarning, match=r"settles .* only by t = 46"):
+        study = noise_study(net, np.array([[1.0]]), volumes=[200], runs=20, rng=0, t_end=40.0,
+                            solver=DirectMethod())  # fmt: skip
+    assert study.agreement[0] == 0.0  # read at t in [20, 40], B is still ahead of A in every run

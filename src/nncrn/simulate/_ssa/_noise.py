@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from nncrn._display import html_table, require_pandas
-from nncrn._errors import InputError, NetworkError
+from nncrn._errors import InputError, NetworkError, NNCRNWarning
 from nncrn.network import ReactionNetwork, input_features, require_network, require_readout
 from nncrn.simulate._ssa._gillespie import Progress, gillespie, seed_root
 from nncrn.simulate._ssa._model import check_volume
@@ -44,6 +45,10 @@ class NoiseStudy:
         ``(n_volumes,)`` mean reaction firings per run.
     runs, t_end, burn_in, solver:
         Settings of the study.
+    settled:
+        Chemical time by which the deterministic chemistry of every input has each readout
+        species within 1% of its steady state (:func:`~nncrn.simulate.settling_time`, the
+        largest over the inputs); the default horizon is twice this.
     """
 
     volumes: np.ndarray
@@ -58,6 +63,7 @@ class NoiseStudy:
     t_end: float
     burn_in: float
     solver: str
+    settled: float = float("nan")
 
     def _columns(self) -> list[tuple[str, np.ndarray]]:
         cols = [("agreement", self.agreement), ("agreement_se", self.agreement_se)]
@@ -103,6 +109,20 @@ def deterministic_outputs(network: ReactionNetwork, X: np.ndarray) -> np.ndarray
         return simulate.steady_state(network, X).outputs
 
 
+def _settled_time(network: ReactionNetwork, X: object) -> float:
+    """Largest finite settling time (1%) over the inputs; inf where none settles."""
+    import warnings as _warnings
+
+    from nncrn._errors import ConvergenceWarning
+    from nncrn.simulate._settling import settling_time
+
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore", ConvergenceWarning)
+        times = settling_time(network, X, rtol=0.01)
+    finite = times[np.isfinite(times)]
+    return float(finite.max()) if finite.size else float("inf")
+
+
 def _fraction_se(per_item: np.ndarray, runs: int) -> float:
     if per_item.size > 1:
         return float(per_item.std(ddof=1) / np.sqrt(per_item.size))
@@ -120,7 +140,7 @@ def noise_study(
     rng: np.random.Generator | int | None = None,
     client: object = None,
     progress: Progress | None = None,
-    t_end: float = 40.0,
+    t_end: float | None = None,
     burn_in: float | None = None,
     solver: SSASolver | None = None,
     reference: object = None,
@@ -133,9 +153,14 @@ def noise_study(
     (:func:`~nncrn.simulate.fixed_point`, or :func:`~nncrn.simulate.steady_state` for
     networks it cannot solve).
 
-    ``t_end = 40`` covers the slowest relaxation of a compiled neuron, rate ``2 sqrt(eps)``
-    (``~0.063`` for the default ``eps = 1e-3``), about 1.3 e-folds per layer after the
-    burn-in; raise it for small ``eps`` or deep networks. The default solver is
+    The horizon waits for the chemistry: answers read before the deterministic network
+    has settled measure unfinished chemistry, not noise (the iris demo network needs ~110
+    time units; a horizon of 40 read its answers at 0.98 agreement where the settled ones
+    agree at 1.00). By default ``t_end`` is twice the settling time ``T`` of the inputs
+    (every readout species within 1% of its steady state, the largest over the inputs, from
+    :func:`~nncrn.simulate.settling_time`), so the readout window ``[T, 2T]`` starts once
+    every input has settled. A ``t_end`` or ``burn_in`` that starts the window earlier
+    gets an :class:`~nncrn.NNCRNWarning` saying so. The default solver is
     :class:`TauLeaping`: at large volumes exact methods cost ~volume events per unit time,
     while leaping costs ~1/epsilon leaps, and it falls back to exact steps at small counts.
 
@@ -172,6 +197,25 @@ def noise_study(
                 f"be in [0, {n_out}), one per readout {list(network.outputs)} "
                 f"({int(bad.sum())} labels outside in all); map the labels to 0..{n_out - 1}"
             )
+    settled = _settled_time(network, Xa)
+    if t_end is None:
+        if not np.isfinite(settled):
+            raise InputError(
+                "noise_study: no input's deterministic chemistry settles (no steady state "
+                "within 1%), so there is no default horizon; pass t_end (and burn_in)"
+            )
+        t_end = 2.0 * max(settled, 1e-9)
+    else:
+        start = t_end / 2 if burn_in is None else burn_in
+        if np.isfinite(settled) and start < settled:
+            warnings.warn(
+                f"noise_study: the answers are read from t = {start:g} on, but the "
+                f"deterministic chemistry of these inputs settles (every readout within 1% "
+                f"of its steady state) only by t = {settled:.4g}: disagreement then measures "
+                f"unfinished chemistry as well as noise. Use t_end >= {2 * settled:.4g} with "
+                "the default burn_in, or leave t_end out (the default waits for it)",
+                NNCRNWarning, stacklevel=2,
+            )  # fmt: skip
     solver = TauLeaping() if solver is None else solver
     streams = seed_root(rng).spawn(len(vols))
     total = len(vols) * batch * runs
@@ -210,4 +254,5 @@ def noise_study(
         t_end=float(t_end),
         burn_in=burn,
         solver=repr(solver),
+        settled=settled,
     )
