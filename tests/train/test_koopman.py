@@ -71,6 +71,18 @@ def test_dmd_predicts_gradient_descent_on_least_squares_exactly(kind):
     np.testing.assert_allclose(predicted.numpy(), truth.numpy(), rtol=0, atol=1e-7)
     assert ops.n_clipped == 0
     assert (ops.max_abs_eig <= 1 + 1e-9).all() and (ops.max_abs_eig > 0.99).all()
+    assert (ops.residual < 1e-8).all()  # the window is exactly affine
+
+
+def test_a_window_of_many_snapshots_takes_the_qr_path_and_stays_exact():
+    # 200 snapshots of 6 dimensions (node + constant): F^T is factored by QR before the SVD
+    model, step, _ = _regression()
+    S = _snapshots(model, step, 200)
+    ops = fit_koopman(S, partition(model), Koopman(window=200, horizon=300))
+    truth = _snapshots(model, step, 300)[-1]
+    assert float((truth - S[-1]).abs().max()) > 1e-3
+    np.testing.assert_allclose(ops.predict(S[-1]).numpy(), truth.numpy(), rtol=0, atol=1e-9)
+    assert (ops.residual < 1e-8).all() and ops.rank.tolist() == [6, 6, 6]
 
 
 def test_linear_dmd_misses_the_affine_part_but_is_exact_on_linear_iterates():

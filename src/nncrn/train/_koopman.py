@@ -32,6 +32,7 @@ from nncrn.simulate._solver import check_setting_int, check_setting_real
 __all__ = ["KOOPMAN_PRESET", "PARTITIONS", "Koopman", "KoopmanOperators", "fit_koopman"]
 
 PARTITIONS = ("node", "layer", "weight")
+_TALL = 32  # snapshots per dimension above which a QR of F^T comes before the SVD
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,11 @@ class KoopmanOperators:
         Eigenvalues scaled back to ``clip``, over all groups.
     rank:
         ``(n_groups,)`` singular directions kept per group.
+    residual:
+        ``(n_groups,)`` how far the window is from linear: the one-step prediction error of
+        the (unclipped) operator over the window, ``||F' - U F|| / ||F' - F||`` (Frobenius).
+        0: the snapshots follow the operator exactly; 1: it predicts the next step no
+        better than standing still.
     seconds:
         Wall-clock of fitting (SVD, eigendecomposition).
     """
@@ -141,6 +147,7 @@ class KoopmanOperators:
     n_clipped: int
     rank: np.ndarray
     seconds: float
+    residual: np.ndarray = field(default_factory=lambda: np.zeros(0))
     _blocks: tuple[tuple, ...] = field(repr=False, default=())
 
     def predict(self, w: object, steps: int | None = None) -> torch.Tensor:
@@ -190,7 +197,7 @@ def fit_koopman(snapshots: object, groups: Sequence[object], koopman: Koopman) -
             f"fit_koopman: snapshots have shape {tuple(S.shape)}; need (m + 1, n_params) "
             "with at least 2 snapshots (one step)"
         )
-    if not torch.isfinite(S).all():
+    if not torch.isfinite(S.sum()) and not torch.isfinite(S).all():
         raise InputError("fit_koopman: the snapshots contain NaN or inf; the training diverged")
     groups = tuple(np.asarray(g, dtype=np.int64).ravel() for g in groups)
     if any(g.size == 0 for g in groups):
@@ -206,16 +213,17 @@ def fit_koopman(snapshots: object, groups: Sequence[object], koopman: Koopman) -
         by_size.setdefault(g.size, []).append(i)
     max_eig = np.zeros(len(groups))
     ranks = np.zeros(len(groups), dtype=np.int64)
+    residual = np.zeros(len(groups))
     n_clipped = 0
     blocks = []
     for _size, idx in by_size.items():
         members = np.stack([groups[i] for i in idx])  # (G, d)
-        block, eig, rank, clipped = _fit_block(S, members, koopman)
+        block, eig, rank, clipped, res = _fit_block(S, members, koopman)
         blocks.append((members, *block))
-        max_eig[idx], ranks[idx] = eig, rank
+        max_eig[idx], ranks[idx], residual[idx] = eig, rank, res
         n_clipped += clipped
     return KoopmanOperators(groups, koopman, max_eig, n_clipped, ranks,
-                            time.perf_counter() - tic, tuple(blocks))  # fmt: skip
+                            time.perf_counter() - tic, residual, tuple(blocks))  # fmt: skip
 
 
 def _fit_block(S: torch.Tensor, members: np.ndarray, k: Koopman):
@@ -227,17 +235,40 @@ def _fit_block(S: torch.Tensor, members: np.ndarray, k: Koopman):
         # the window's motion rather than the (much larger) weights themselves
         ref = X[..., -1].clone()
         X = torch.cat([X - ref[..., None], torch.ones_like(X[:, :1])], 1)
-    F, Fp = X[..., :-1], X[..., 1:]
-    Q, s, Vh = torch.linalg.svd(F, full_matrices=False)  # Q (G, d', r0)
+    else:
+        X = X.contiguous()
+    F, Fp = X[..., :-1], X[..., 1:]  # (G, d', m)
+    m, dim = F.shape[2], F.shape[1]
+    if m > _TALL * dim:
+        # many more snapshots than dimensions: F^T = Qr R, and the SVD of the small R^T
+        # gives F = U S (Qr W)^T; several times faster than the SVD of the wide F, as stable
+        Qr, R = torch.linalg.qr(F.transpose(1, 2))  # (G, m, d'), (G, d', d')
+        Q, s, Wh = torch.linalg.svd(R.transpose(1, 2))
+        FpQr = Fp @ Qr
+        P = FpQr @ Wh.transpose(1, 2)  # F' V
+    else:
+        Q, s, Vh = torch.linalg.svd(F, full_matrices=False)  # Q (G, d', r0)
+        P = Fp @ Vh.transpose(1, 2)  # F' V
     keep = s > k.rcond * s[:, :1]
     if k.rank is not None:
         keep[:, k.rank :] = False
     rank = keep.sum(1).numpy()
-    inv_s = torch.where(keep, 1.0 / torch.where(keep, s, torch.ones_like(s)), torch.zeros_like(s))
-    A = Q.transpose(1, 2) @ Fp @ Vh.transpose(1, 2) * inv_s[:, None, :]
+    inv_s = torch.where(keep, 1.0 / torch.where(keep, s, torch.ones_like(s)), 0.0)
+    A = Q.transpose(1, 2) @ P * inv_s[:, None, :]  # Q^T F' V S^-1
     both = keep[:, :, None] & keep[:, None, :]
     # a dropped direction carries no information: it stays where it is (eigenvalue 1)
     A = torch.where(both, A, torch.zeros_like(A)) + torch.diag_embed((~keep).double())
+    # one-step residual over the window: ||F' - M F|| / ||F' - F||, M = I + Q (A - I) Q^T
+    M = torch.eye(dim, dtype=A.dtype) + Q @ (A - torch.eye(A.shape[1], dtype=A.dtype)) @ Q.transpose(1, 2)
+    norm2 = lambda Y: (Y**2).sum((1, 2))  # noqa: E731
+    if m > _TALL * dim:
+        # F = R^T Qr^T, and F' splits into F' Qr Qr^T plus a part outside the row space of F
+        outside = norm2(Fp - FpQr @ Qr.transpose(1, 2))
+        miss2 = norm2(FpQr - M @ R.transpose(1, 2)) + outside
+        moved2 = norm2(FpQr - R.transpose(1, 2)) + outside
+    else:
+        miss2, moved2 = norm2(Fp - M @ F), norm2(Fp - F)
+    res = (miss2 / torch.where(moved2 > 0, moved2, 1.0)).sqrt().numpy()
     lam, W = torch.linalg.eig(A)
     mag = lam.abs()
     # eigenvectors of A that live in the kept directions (dropped ones have eigenvalue 1)
@@ -250,4 +281,4 @@ def _fit_block(S: torch.Tensor, members: np.ndarray, k: Koopman):
     # exact even when A is defective (a ramp w(t) = w0 + t c has a Jordan block at 1)
     lam = torch.where(over, lam / mag * clip, lam)[clipped]
     W = W[clipped]
-    return (ref, Q, A, clipped, W, torch.linalg.inv(W), lam), eig, rank, int(over.sum())
+    return (ref, Q, A, clipped, W, torch.linalg.inv(W), lam), eig, rank, int(over.sum()), res
