@@ -60,6 +60,7 @@ __all__ = [
     "analyse_activation",
     "check_activation",
     "check_eps",
+    "chemical_sigmoid",
     "polynomial_root",
     "show",
     "smooth_relu",
@@ -101,6 +102,17 @@ def smooth_relu(z: object, eps: float) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         # The unused branch of each where() may divide 0 by 0 when eps == 0; it is discarded.
         return np.where(pos, 0.5 * (z + h), np.where(h - z > 0, 2.0 * eps / (h - z), 0.0))
+
+
+def chemical_sigmoid(z: object, rate: float = 0.25) -> np.ndarray:
+    """``2 / ((2 - u) + sqrt(u^2 + 4))`` with ``u = z / rate``, elementwise (float64, ``z``'s shape).
+
+    >>> float(chemical_sigmoid(0.0))
+    0.5
+    """
+    u = np.asarray(z, dtype=np.float64) / rate
+    # hypot never overflows; the denominator is >= 2 + |u| - u > 0.
+    return 2.0 / ((2.0 - u) + np.hypot(u, 2.0))
 
 
 def smooth_relu_derivative(z: object, eps: float) -> np.ndarray:

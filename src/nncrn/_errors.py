@@ -9,6 +9,7 @@ Messages say what is wrong, the constraint, the value received and the fix.
 from __future__ import annotations
 
 __all__ = [
+    "ApproximationWarning",
     "ConvergenceError",
     "ConvergenceWarning",
     "FormatError",
@@ -50,3 +51,7 @@ class NNCRNWarning(UserWarning):
 
 class ConvergenceWarning(NNCRNWarning):
     """Issued instead of :class:`ConvergenceError` when a solver runs with ``throw=False``."""
+
+
+class ApproximationWarning(NNCRNWarning):
+    """The compiled network computes a stated approximation of the model (ReLU -> sigma_eps)."""

@@ -27,7 +27,7 @@ import numpy as np
 
 from nncrn._errors import InputError, NetworkError
 from nncrn.network import Reaction, ReactionNetwork, Readout, Role, Species, require_network
-from nncrn.network._network import thaw_json
+from nncrn.network._metadata import thaw_json
 from nncrn.network._numbers import as_real
 
 __all__ = ["argmax_map", "with_argmax"]

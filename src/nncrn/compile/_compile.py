@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from nncrn._errors import InputError, NNCRNWarning, UnsupportedModelError
+from nncrn._errors import ApproximationWarning, InputError, NNCRNWarning, UnsupportedModelError
 from nncrn.compile._dual_rail import DualRail
-from nncrn.compile._layers import DenseLayer, Function, LayerStack
+from nncrn.compile._layers import DenseLayer, Function, LayerStack, relu_deviation_bound
 from nncrn.compile._polynomial import Polynomial, warn_replaced
 from nncrn.compile._scheme import Scheme, SmoothReLU
 from nncrn.compile._sigmoid import ChemicalSigmoid
@@ -22,10 +22,6 @@ from nncrn.network import ReactionNetwork
 __all__ = ["ApproximationWarning", "compile_network", "layer_stack", "relu_deviation_bound"]
 
 _OUTPUTS = (None, "smooth_relu", "linear")
-
-
-class ApproximationWarning(NNCRNWarning):
-    """The compiled network computes a stated approximation of the model (ReLU -> sigma_eps)."""
 
 
 def _from_package(model: object, package: str) -> bool:
@@ -134,19 +130,6 @@ def _for_dual_rail(stack: LayerStack) -> LayerStack:
             "torch.nn.ReLU"
         )
     return dataclasses.replace(stack, layers=tuple(layers))
-
-
-def relu_deviation_bound(stack: LayerStack, eps: float) -> float:
-    """Worst-case ``|network - model|`` over outputs when ReLU units become ``sigma_eps`` units.
-
-    Per unit ``0 < sigma_eps(z) - relu(z) <= sqrt(eps)`` and ``sigma_eps`` is 1-Lipschitz, so
-    the error vector obeys ``e_l = |W_l| e_{l-1} + sqrt(eps)`` after a ReLU layer and
-    ``e_l = |W_l| e_{l-1}`` after a smooth or linear one, from ``e_0 = 0``.
-    """
-    e = np.zeros(stack.n_inputs)
-    for layer in stack.layers:
-        e = np.abs(layer.weight) @ e + (math.sqrt(eps) if layer.activation == "relu" else 0.0)
-    return float(np.max(e, initial=0.0))
 
 
 def _warn_no_leak(stack: LayerStack) -> None:

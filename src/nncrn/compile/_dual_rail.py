@@ -260,7 +260,7 @@ class DualRail(Scheme):
         _check_integer_weights(stack)
         smooth = [layer for layer in stack.layers if layer.activation == "smooth_relu"]
         if smooth:
-            from nncrn.compile._compile import ApproximationWarning
+            from nncrn._errors import ApproximationWarning
 
             eps = max(float(layer.eps or 0.0) for layer in smooth)
             warnings.warn(

@@ -16,7 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from nncrn._activations import check_activation, check_eps, polynomial_root, smooth_relu, trim
+from nncrn._activations import (
+    check_activation,
+    check_eps,
+    chemical_sigmoid,
+    polynomial_root,
+    smooth_relu,
+    trim,
+)
 from nncrn._errors import UnsupportedModelError
 
 __all__ = ["ACTIVATIONS", "DenseLayer", "Function", "LayerStack", "check_finite"]
@@ -198,7 +205,6 @@ class DenseLayer:
             P, Q = self.params["P"], self.params["Q"]  # type: ignore[index]
             return polynomial_root(np.array(P), np.array(Q), z)
         if self.activation == "chemical_sigmoid":
-            from nncrn.compile._sigmoid import chemical_sigmoid  # the scheme owns the formula
 
             return chemical_sigmoid(z, self.params["rate"])  # type: ignore[index]
         return z
@@ -277,3 +283,16 @@ class LayerStack:
         for layer in self.layers:
             h = layer(h)
         return h
+
+
+def relu_deviation_bound(stack: LayerStack, eps: float) -> float:
+    """Worst-case ``|network - model|`` over outputs when ReLU units become ``sigma_eps`` units.
+
+    Per unit ``0 < sigma_eps(z) - relu(z) <= sqrt(eps)`` and ``sigma_eps`` is 1-Lipschitz, so
+    the error vector obeys ``e_l = |W_l| e_{l-1} + sqrt(eps)`` after a ReLU layer and
+    ``e_l = |W_l| e_{l-1}`` after a smooth or linear one, from ``e_0 = 0``.
+    """
+    e = np.zeros(stack.n_inputs)
+    for layer in stack.layers:
+        e = np.abs(layer.weight) @ e + (math.sqrt(eps) if layer.activation == "relu" else 0.0)
+    return float(np.max(e, initial=0.0))

@@ -141,7 +141,8 @@ def warn_replaced(scheme: Scheme, stack: LayerStack, stacklevel: int = 4) -> Non
     ``scheme.forward(stack, x)``. ``stacklevel`` 4 points at the caller of
     ``compile_network`` when called from a scheme's ``build``.
     """
-    from nncrn.compile._compile import ApproximationWarning, relu_deviation_bound
+    from nncrn._errors import ApproximationWarning
+    from nncrn.compile._layers import relu_deviation_bound
 
     own = scheme.model_activation()
     replaced = [layer for layer in stack.layers if layer.activation != "identity"

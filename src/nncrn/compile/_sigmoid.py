@@ -35,6 +35,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from nncrn._activations import chemical_sigmoid
 from nncrn._errors import InputError
 from nncrn.compile._layers import Function, LayerStack
 from nncrn.compile._polynomial import Terms, build_feed_forward, check_activation, warn_replaced
@@ -43,17 +44,6 @@ from nncrn.network import Reaction, ReactionNetwork, Species
 from nncrn.network._numbers import as_real
 
 __all__ = ["ChemicalSigmoid", "chemical_sigmoid"]
-
-
-def chemical_sigmoid(z: object, rate: float = 0.25) -> np.ndarray:
-    """``2 / ((2 - u) + sqrt(u^2 + 4))`` with ``u = z / rate``, elementwise (float64, ``z``'s shape).
-
-    >>> float(chemical_sigmoid(0.0))
-    0.5
-    """
-    u = np.asarray(z, dtype=np.float64) / rate
-    # hypot never overflows; the denominator is >= 2 + |u| - u > 0.
-    return 2.0 / ((2.0 - u) + np.hypot(u, 2.0))
 
 
 def _check_rate(rate: object) -> float:

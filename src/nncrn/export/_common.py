@@ -38,7 +38,7 @@ from typing import Any
 from nncrn._errors import FormatError, InputError, NetworkError
 from nncrn.network import ReactionNetwork, Readout, Role, Species
 from nncrn.network._jsontext import loads
-from nncrn.network._network import thaw_json
+from nncrn.network._metadata import thaw_json
 
 __all__ = [
     "ANTIMONY_RESERVED",

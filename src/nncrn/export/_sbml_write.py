@@ -92,7 +92,7 @@ from nncrn.export._common import (
 )
 from nncrn.export._sbml_outputs import output_ids, output_lists
 from nncrn.network import ReactionNetwork, require_network
-from nncrn.network._network import thaw_json
+from nncrn.network._metadata import thaw_json
 
 __all__ = ["NNCRN_NS", "to_sbml"]
 

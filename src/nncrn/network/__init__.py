@@ -4,11 +4,13 @@ This package depends on numpy alone.
 """
 
 from nncrn.network._inputs import initial_state, input_concentrations, input_features
-from nncrn.network._json import load, network_from_json, network_to_json, save
+from nncrn.network._json import network_to_json, save
 from nncrn.network._network import (
     KINETICS,
     ReactionNetwork,
     Readout,
+    load,
+    network_from_json,
     require_network,
     require_readout,
 )

@@ -24,15 +24,19 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nncrn._errors import FormatError, InputError
 from nncrn.network._jsontext import loads
-from nncrn.network._network import KINETICS, ReactionNetwork, Readout, thaw_json
-from nncrn.network._reaction import Reaction
+from nncrn.network._metadata import thaw_json
+from nncrn.network._reaction import KINETICS, Reaction
+from nncrn.network._readout import Readout
+
+if TYPE_CHECKING:  # annotations only: the network module imports this one
+    from nncrn.network._network import ReactionNetwork
 from nncrn.network._species import Species
 
-__all__ = ["FORMAT", "VERSION", "load", "network_from_json", "network_to_json", "save"]
+__all__ = ["FORMAT", "VERSION", "network_to_json", "parse_network", "read_network_text", "save"]
 
 FORMAT = "nncrn.network"
 VERSION = 1
@@ -87,12 +91,12 @@ def _require(doc: dict, key: str, kind: type | tuple[type, ...], where: str) -> 
     return value
 
 
-def network_from_json(text: str | bytes) -> ReactionNetwork:
-    """Parse JSON written by :func:`network_to_json`.
+def parse_network(text: str | bytes) -> tuple[tuple, tuple, tuple, dict]:
+    """The parts ``(species, reactions, readout, metadata)`` of network JSON, checked.
 
-    Raises :class:`~nncrn.FormatError` for malformed JSON, another format, a newer version or
-    another kinetics convention, and :class:`~nncrn.NetworkError` when the content violates a
-    network invariant.
+    :func:`nncrn.network.network_from_json` builds the network from them. Raises
+    :class:`~nncrn.FormatError` for malformed JSON, another format, a newer version or
+    another kinetics convention (and the parts' own :class:`~nncrn.NetworkError`).
     """
     if not isinstance(text, str | bytes | bytearray):
         raise FormatError(
@@ -164,7 +168,7 @@ def network_from_json(text: str | bytes) -> ReactionNetwork:
     metadata = doc.get("metadata", {})
     if not isinstance(metadata, dict):
         raise FormatError("network JSON: metadata must be an object")
-    return ReactionNetwork(tuple(species), tuple(reactions), tuple(readout), metadata)
+    return tuple(species), tuple(reactions), tuple(readout), metadata
 
 
 def _not_utf8(what: str, exc: UnicodeDecodeError) -> str:
@@ -236,8 +240,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             os.unlink(tmp)
 
 
-def load(path: str | os.PathLike) -> ReactionNetwork:
-    """Read a network file written by :func:`save`."""
+def read_network_text(path: str | os.PathLike) -> str:
+    """The text of a network file (for :func:`nncrn.network.load`), UTF-8 checked."""
     path = Path(path)
     if not path.is_file():
         raise FormatError(f"network file {str(path)!r} does not exist or is not a file")
@@ -245,4 +249,4 @@ def load(path: str | os.PathLike) -> ReactionNetwork:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
         raise FormatError(_not_utf8(f"network file {str(path)!r}", exc)) from None
-    return network_from_json(text)
+    return text

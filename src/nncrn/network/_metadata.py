@@ -123,3 +123,12 @@ def check_metadata(metadata: Mapping[str, Any], species, readout) -> None:
         ):
             raise _fail("renamed_species", "an object mapping species names to strings", renamed,
                         'The importers write e.g. {"A_1": "A-1"}; drop the entry otherwise')  # fmt: skip
+
+
+def thaw_json(value: Any) -> Any:
+    """Inverse of the metadata freeze: plain dicts and lists (for ``json.dumps``)."""
+    if isinstance(value, Mapping):
+        return {k: thaw_json(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [thaw_json(v) for v in value]
+    return value

@@ -14,46 +14,16 @@ from typing import Any
 import numpy as np
 
 from nncrn._errors import InputError, NetworkError
-from nncrn.network._metadata import check_metadata
-from nncrn.network._reaction import Reaction, check_text
-from nncrn.network._species import Role, Species, check_name
+from nncrn.network._json import network_to_json, parse_network, read_network_text
+from nncrn.network._json import save as _save
+from nncrn.network._metadata import check_metadata, thaw_json
+from nncrn.network._reaction import KINETICS, Reaction
+from nncrn.network._readout import Readout
+from nncrn.network._species import Role, Species
 from nncrn.network._stoich import StoichiometryView
 
-__all__ = ["KINETICS", "ReactionNetwork", "Readout"]
+__all__ = ["KINETICS", "ReactionNetwork", "Readout", "load", "network_from_json", "thaw_json"]
 
-KINETICS = "mass_action"
-"""The one rate-law convention of nncrn: deterministic mass action *without* factorials.
-
-A reaction ``sum_s a_s S -> ...`` with rate constant ``k`` proceeds at rate
-``k * prod_s x_s ** a_s`` (concentrations ``x``), so ``2 Y -> Y`` at rate ``k`` gives
-``dy/dt = -k y**2`` (not ``-k y**2 / 2``). This is the convention of Anderson, Joshi &
-Deshpande (2021), of SBML kinetic laws written as ``k * Y * Y``, and of libRoadRunner.
-"""
-
-
-@dataclass(frozen=True)
-class Readout:
-    """One output value of a network: ``[plus] - [minus]`` (or ``[plus]`` when ``minus`` is None).
-
-    A smoothed-ReLU output neuron is read from one species; an exact linear output is read
-    as the difference of a positive-part and a negative-part species.
-    """
-
-    name: str
-    plus: str
-    minus: str | None = None
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name:
-            raise NetworkError(f"readout name must be a non-empty string, got {self.name!r}")
-        check_text(self.name, "readout name is", "rename the readout")
-        check_name(self.plus, "readout species")
-        if self.minus is not None:
-            check_name(self.minus, "readout species")
-            if self.minus == self.plus:
-                raise NetworkError(
-                    f"readout {self.name!r} uses species {self.plus!r} as both plus and minus part"
-                )
 
 
 MAX_METADATA_DEPTH = 64
@@ -101,15 +71,6 @@ def _as_tuple(value: object, what: str, example: str) -> tuple:
         f"ReactionNetwork({what}=...) must be a list or tuple, e.g. {what}={example}; got "
         f"{type(value).__name__}"
     )
-
-
-def thaw_json(value: Any) -> Any:
-    """Inverse of the metadata freeze: plain dicts and lists (for ``json.dumps``)."""
-    if isinstance(value, Mapping):
-        return {k: thaw_json(v) for k, v in value.items()}
-    if isinstance(value, tuple):
-        return [thaw_json(v) for v in value]
-    return value
 
 
 @dataclass(frozen=True, eq=False)
@@ -372,15 +333,11 @@ class ReactionNetwork:
     # ------------------------------------------------------------------ persistence
     def to_json(self) -> str:
         """Versioned JSON text (see :func:`nncrn.network.network_to_json`)."""
-        from nncrn.network._json import network_to_json
-
         return network_to_json(self)
 
     @classmethod
     def from_json(cls, text: str) -> ReactionNetwork:
         """Inverse of :meth:`to_json`; rejects malformed text and unknown format versions."""
-        from nncrn.network._json import network_from_json
-
         return network_from_json(text)
 
     def __reduce__(self) -> tuple[Any, tuple[str]]:
@@ -390,16 +347,28 @@ class ReactionNetwork:
 
     def save(self, path: str | Any) -> None:
         """Write the network as versioned JSON to ``path`` (never pickle)."""
-        from nncrn.network._json import save
-
-        save(self, path)
+        _save(self, path)
 
     @classmethod
     def load(cls, path: str | Any) -> ReactionNetwork:
         """Read a network written by :meth:`save`."""
-        from nncrn.network._json import load
-
         return load(path)
+
+
+def network_from_json(text: str | bytes) -> ReactionNetwork:
+    """Parse JSON written by :func:`network_to_json`.
+
+    Raises :class:`~nncrn.FormatError` for malformed JSON, another format, a newer version or
+    another kinetics convention, and :class:`~nncrn.NetworkError` when the content violates a
+    network invariant.
+    """
+    species, reactions, readout, metadata = parse_network(text)
+    return ReactionNetwork(species, reactions, readout, metadata)
+
+
+def load(path: str | os.PathLike) -> ReactionNetwork:
+    """Read a network file written by :func:`save`."""
+    return network_from_json(read_network_text(path))
 
 
 def require_network(value: object, where: str) -> ReactionNetwork:

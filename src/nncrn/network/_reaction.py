@@ -12,7 +12,16 @@ from nncrn._errors import NetworkError
 from nncrn.network._numbers import as_integer, as_real, fmt_digits, fmt_number
 from nncrn.network._species import check_name
 
-__all__ = ["MAX_COEFFICIENT", "Reaction", "check_text"]
+__all__ = ["KINETICS", "MAX_COEFFICIENT", "Reaction", "check_text"]
+
+KINETICS = "mass_action"
+"""The one rate-law convention of nncrn: deterministic mass action *without* factorials.
+
+A reaction ``sum_s a_s S -> ...`` with rate constant ``k`` proceeds at rate
+``k * prod_s x_s ** a_s`` (concentrations ``x``), so ``2 Y -> Y`` at rate ``k`` gives
+``dy/dt = -k y**2`` (not ``-k y**2 / 2``). This is the convention of Anderson, Joshi &
+Deshpande (2021), of SBML kinetic laws written as ``k * Y * Y``, and of libRoadRunner.
+"""
 
 MAX_COEFFICIENT = 2**15
 """Largest stoichiometric coefficient a :class:`Reaction` accepts (32768).

@@ -144,7 +144,7 @@ class Terms:
 
     def rebuild(self, weights: np.ndarray, metadata: dict | None = None) -> ReactionNetwork:
         """A new network with these signed term values; zero terms make no reaction."""
-        from nncrn.network._network import thaw_json
+        from nncrn.network._metadata import thaw_json
 
         weights = np.asarray(weights, dtype=np.float64)
         slots: list[tuple[int, Reaction]] = [
