@@ -356,3 +356,17 @@ def test_dash_o_names_a_file_and_directory_commands_say_to_use_out(files, capsys
     assert exc.value.code == 2
     assert f"use --out {d / 'out'}" in capsys.readouterr().err
     assert not (d / "out").exists()
+
+
+def test_train_report_states_the_architecture_and_a_linear_model(tmp_path, capsys):
+    table = tmp_path / "t.csv"
+    rows = [f"{i % 5},{(i * 7) % 3},{'ab'[i % 2]}" for i in range(24)]
+    table.write_text("u,v,label\n" + "\n".join(rows) + "\n")
+    assert main(["train", "--csv", str(table), "--target", "label", "--hidden", "", "--epochs",
+                 "2", "--out", str(tmp_path / "o")]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "2-2 (no hidden layer: a linear model)" in out
+    assert main(["train", "--csv", str(table), "--target", "label", "--hidden", "3", "--epochs",
+                 "2", "--out", str(tmp_path / "o2")]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "2-3-2" in out and "linear model" not in out

@@ -120,3 +120,16 @@ def test_load_csv_reads_a_classification_table(tmp_path):
         load_csv(path, "kind")
     with pytest.raises(InputError, match="no column named 'label'"):
         load_csv(path, "label")
+
+
+@pytest.mark.parametrize("sep, name", [(";", "semicolons"), ("\t", "tabs")])
+def test_a_table_separated_by_another_character_says_so(tmp_path, sep, name):
+    from nncrn import FormatError
+    from nncrn.data import read_table
+
+    path = tmp_path / "t.csv"
+    path.write_text(sep.join(["a", "b", "label"]) + "\n" + sep.join(["1", "2", "x"]) + "\n")
+    with pytest.raises(FormatError, match=f"separated by {name}.*comma-separated"):
+        read_table(path)
+    path.write_text("a;b\n1\n")  # one column whose name holds ';' but rows without it: fine
+    assert read_table(path) == (["a;b"], [["1"]])

@@ -279,6 +279,10 @@ def run(ds: Dataset, opts: Options, *, out: Path, console: Any) -> Report:
             "state; their CRN outputs are not answers"
         )
     rates = network.stoichiometry.rates
+    arch = "-".join(str(n) for n in sizes)
+    if not opts.hidden:
+        arch += " (no hidden layer: a linear model)"
+    report.rows.append(("architecture", arch))
     report.rows.append(("scheme", opts.scheme))
     report.add("species", "species", network.n_species, "d")
     report.add("reactions", "reactions", network.n_reactions, "d")

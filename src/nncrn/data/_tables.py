@@ -45,6 +45,15 @@ def read_table(path: str | os.PathLike) -> tuple[list[str], list[list[str]]]:
         raise FormatError(f"CSV file {str(path)!r} is empty; it needs a header row and data rows")
     header = [h.strip() for h in rows[0]]
     body = rows[1:]
+    if len(header) == 1:
+        for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "'|'")):
+            if sep in header[0] and all(sep in r[0] for r in body[:5]):
+                raise FormatError(
+                    f"{path.name}: the header {header[0]!r} is one column holding {name}: the "
+                    f"file seems to be separated by {name}, and nncrn reads comma-separated "
+                    "files. Save it as CSV with commas (a spreadsheet's \"CSV\" format, or "
+                    "`tr ';' ','` when no field holds a comma)"
+                )
     for i, r in enumerate(body):
         if len(r) != len(header):
             raise FormatError(
