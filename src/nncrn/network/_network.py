@@ -188,7 +188,7 @@ class ReactionNetwork:
         object.__setattr__(self, "_index", MappingProxyType(index))
 
     # ------------------------------------------------------------------ lookups
-    @property
+    @cached_property
     def species_names(self) -> tuple[str, ...]:
         """Species names in array-axis order."""
         return tuple(s.name for s in self.species)
@@ -215,12 +215,12 @@ class ReactionNetwork:
         role = Role(role)
         return tuple(s for s in self.species if s.role is role)
 
-    @property
+    @cached_property
     def inputs(self) -> tuple[str, ...]:
         """Names of the input species, in order: the columns of an ``inputs`` array."""
         return tuple(s.name for s in self.species if s.role is Role.INPUT)
 
-    @property
+    @cached_property
     def outputs(self) -> tuple[str, ...]:
         """Names of the readout values, in order: the columns of ``result.outputs``."""
         return tuple(ro.name for ro in self.readout)  # type: ignore[union-attr]
