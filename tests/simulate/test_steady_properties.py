@@ -177,6 +177,8 @@ def test_converged_steady_states_are_right_on_2000_networks():
     @given(case=cases())
     def run(case):
         totals.update(_check(*case))
+        if totals["networks"] % 250 == 0:  # progress (shown with pytest -s)
+            print(f"{totals['networks']} networks: {dict(totals)}", flush=True)
 
     run()
     print(dict(totals))
