@@ -64,12 +64,39 @@ def test_bad_stoichiometry(reactants, msg):
 def test_unparseable_reaction_text():
     with pytest.raises(NetworkError, match="exactly one '->'"):
         Reaction.parse("X = Y", 1.0)
-    with pytest.raises(NetworkError, match="cannot parse"):
+    with pytest.raises(NetworkError, match=r"cannot read '2\.5 Y'.*'2\*Y'"):
         Reaction.parse("X + 2.5 Y -> Y", 1.0)
     # "3PG" is not 3 PG: a coefficient needs a space or '*' (as in the CRN text reader)
-    with pytest.raises(NetworkError, match=r"cannot parse '3PG'.*'2\*Y'"):
+    with pytest.raises(NetworkError, match=r"'3PG' is ambiguous.*'3\*PG'"):
         Reaction.parse("3PG -> 2PG", 1.0)
     assert Reaction.parse("2*Y -> Y", 1.0) == Reaction.parse("2 Y -> Y", 1.0)
+
+
+@pytest.mark.parametrize("side", ["2 X + Y", "2*X+Y", "0", "", "X + X", "3 _a1", "2 3A",
+                                  "A + ", "1e3", "X Y", "32768 X", "32769 X", "0 X"])
+def test_reaction_parse_and_crn_text_share_one_grammar(side):
+    # The same terms are accepted, or refused with the same message, by both readers.
+    from nncrn import FormatError
+    from nncrn.export import from_crn_text
+
+    try:
+        parsed = Reaction.parse(f"{side} -> Z", 1.0)
+    except NetworkError as exc:
+        with pytest.raises(FormatError) as crn:
+            from_crn_text(f"{side} -> Z [k = 1]\n")
+        assert str(exc).split(": ", 1)[1] == str(crn.value).split(": ", 1)[1]
+    else:
+        net = from_crn_text(f"{side} -> Z [k = 1]\n")
+        assert net.reactions[0].key() == parsed.key()
+
+
+def test_only_the_crn_text_reader_takes_foreign_names_and_it_renames_them():
+    from nncrn.export import from_crn_text
+
+    with pytest.raises(NetworkError, match="species name \"x'\" is not a valid identifier"):
+        Reaction.parse("x' -> Z", 1.0)
+    net = from_crn_text("x' -> Z [k = 1]\n")
+    assert net.species_names[0] != "x'" and net.metadata["renamed_species"]
 
 
 def test_network_invariants():

@@ -47,7 +47,7 @@ from __future__ import annotations
 import math
 import re
 
-from nncrn._errors import FormatError, InputError
+from nncrn._errors import FormatError, InputError, NetworkError
 from nncrn.export._common import (
     PRAGMA,
     NncrnInfo,
@@ -59,8 +59,8 @@ from nncrn.export._common import (
     sanitise_names,
 )
 from nncrn.network import Reaction, ReactionNetwork, Species, require_network
-from nncrn.network._numbers import as_real, fmt_digits
-from nncrn.network._reaction import MAX_COEFFICIENT
+from nncrn.network._grammar import parse_terms
+from nncrn.network._numbers import as_real
 
 __all__ = ["from_crn_text", "to_crn_text"]
 
@@ -69,8 +69,6 @@ _STATEMENT = re.compile(r"^(?P<lhs>[^<>\[\]]*?)(?P<arrow><=>|->)(?P<rhs>[^<>\[\]
                         r"(?:\[(?P<rates>[^\]]*)\])?\s*$")  # fmt: skip
 _K = re.compile(rf"^\s*k\s*=\s*({_NUMBER})\s*$")
 _KFR = re.compile(rf"^\s*kf\s*=\s*({_NUMBER})\s*,\s*kr\s*=\s*({_NUMBER})\s*$")
-_DIGITS = re.compile(r"[0-9]+")
-_TERM = re.compile(r"^(?:(?P<coeff>\d+)(?:\s*\*\s*|\s+))?(?P<name>[^\s+*\[\]#;,=<>]+)$")
 
 
 def _side(side) -> str:
@@ -96,96 +94,6 @@ def to_crn_text(network: ReactionNetwork) -> str:
         note = f"  # {label}" if label else ""
         lines.append(f"{_side(r.reactants)} -> {_side(r.products)} [k = {r.rate!r}]{note}")
     return "\n".join(lines) + "\n"
-
-
-def _parse_side(text: str, where: str) -> list[tuple[str, int]]:
-    text = text.strip()
-    if text in ("", "0", "∅"):
-        return []
-    out = []
-    for raw in text.split("+"):
-        term = raw.strip()
-        if not term:
-            raise FormatError(
-                f"{where}: empty term in {text!r} (a '+' with nothing on one side); remove the "
-                "extra '+'"
-            )
-        m = _TERM.match(term)
-        if m is None:
-            raise FormatError(
-                f"{where}: cannot read {term!r}; a term is a species name optionally "
-                "preceded by an integer coefficient and a space or '*', as in '2 Y' or '2*Y'"
-            )
-        name = m["name"]
-        if name.isdigit():
-            raise FormatError(
-                f"{where}: {term!r} is a number where a species name should be; '0' alone "
-                "stands for the empty side (write 'A -> B', not 'A + 0 -> B'), and a "
-                "coefficient needs a species after it, as in '2 Y'"
-            )
-        if m["coeff"] and len(m["coeff"].lstrip("0")) > len(str(MAX_COEFFICIENT)):
-            _refuse_coefficient(fmt_digits(m["coeff"]), term, where)
-        if name[0].isdigit():
-            _refuse_leading_digits(term, name, m["coeff"], where)
-        coeff = int(m["coeff"]) if m["coeff"] else 1
-        if coeff > MAX_COEFFICIENT:
-            _refuse_coefficient(str(coeff), term, where)
-        if coeff == 0:
-            raise FormatError(f"{where}: coefficient 0 in {term!r}; leave the term out")
-        out.append((name, coeff))
-    return out
-
-
-def _refuse_coefficient(coeff: str, term: str, where: str) -> None:
-    raise FormatError(
-        f"{where}: {term if len(term) <= 60 else term[:40] + '...'!r} has the coefficient "
-        f"{coeff}, above the limit of {MAX_COEFFICIENT} (2**15) on stoichiometric "
-        "coefficients; split the reaction into elementary steps or rescale the species"
-    )
-
-
-def _refuse_leading_digits(term: str, name: str, coeff: str | None, where: str) -> None:
-    """Explain a term whose species name starts with a digit (``3A``, ``2 3A``, ``1e3``)."""
-    lead = _DIGITS.match(name)
-    if lead is None:  # a digit outside 0-9, such as the Arabic-Indic '٣'
-        raise FormatError(
-            f"{where}: {term!r} starts with the digit {name[0]!r} (U+{ord(name[0]):04X}); species "
-            "names must start with a letter or '_', and coefficients are written with the "
-            "digits 0-9 and a space or '*' before the species, as in '2 Y'"
-        )
-    digits, rest = lead.group(), name[lead.end() :]
-    try:
-        float(name)
-    except ValueError:
-        pass
-    else:
-        what = f"{name!r} in {term!r}" if coeff else repr(term)
-        raise FormatError(
-            f"{where}: {what} is a number where a species name should be; "
-            "coefficients are integers written before a species name, as in '2 Y'"
-        )
-    rename = (
-        f"species names must start with a letter or '_', so rename a species such as "
-        f"{name!r} (e.g. '{rest}{digits}')"
-    )
-    if coeff:
-        raise FormatError(
-            f"{where}: {term!r} has the coefficient {coeff} before {name!r}, which is not a "
-            f"species name; write '{_product(coeff, digits)} {rest}' if {digits} is a second "
-            f"coefficient ({coeff} x {digits}), and note that {rename}"
-        )
-    molecules = "molecule" if digits.lstrip("0") == "1" else "molecules"
-    raise FormatError(
-        f"{where}: {term!r} is ambiguous: {digits} {molecules} of {rest!r}, or a species named "
-        f"{name!r}? Write '{digits} {rest}' (or '{digits}*{rest}') for the coefficient; {rename}"
-    )
-
-
-def _product(coeff: str, digits: str) -> str:
-    """``coeff * digits`` as text; a product too long to be a coefficient stays symbolic."""
-    if len(digits) > 30:
-        return f"{coeff} x {fmt_digits(digits)}"
-    return str(int(coeff) * int(digits))
 
 
 def _rate(literal: str, where: str, what: str) -> float:
@@ -259,7 +167,11 @@ def from_crn_text(text: str, *, default_rate: float | None = None) -> ReactionNe
                     f"{where}: cannot read {statement.strip()!r}; expected a reaction such as "
                     "'A + B -> C [k = 0.5]' or 'A <=> B [kf = 1, kr = 2]'"
                 )
-            lhs, rhs = _parse_side(m["lhs"], where), _parse_side(m["rhs"], where)
+            try:
+                lhs = parse_terms(m["lhs"], where, foreign_names=True)
+                rhs = parse_terms(m["rhs"], where, foreign_names=True)
+            except NetworkError as exc:
+                raise FormatError(str(exc)) from None
             ks = _rates(m["arrow"], m["rates"], default_rate, where)
             label = comment.strip()
             raw.append((lhs, rhs, ks[0], label, lineno))

@@ -47,8 +47,8 @@ from nncrn._errors import FormatError, UnsupportedModelError
 from nncrn.export._common import NncrnInfo, import_optional
 from nncrn.export._sbml_write import NNCRN_NS
 from nncrn.network import Reaction, ReactionNetwork, Readout, Role, Species
+from nncrn.network._grammar import MAX_COEFFICIENT
 from nncrn.network._jsontext import loads
-from nncrn.network._reaction import MAX_COEFFICIENT
 
 __all__ = ["from_sbml", "model_to_network", "read_document", "refuse_surrogates"]
 

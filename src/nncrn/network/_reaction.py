@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from nncrn._errors import NetworkError
-from nncrn.network._numbers import as_integer, as_real, fmt_digits, fmt_number
+from nncrn.network._grammar import MAX_COEFFICIENT, parse_terms
+from nncrn.network._numbers import as_integer, as_real, fmt_number
 from nncrn.network._species import check_name
 
 __all__ = ["KINETICS", "MAX_COEFFICIENT", "Reaction", "check_text"]
@@ -22,21 +23,6 @@ A reaction ``sum_s a_s S -> ...`` with rate constant ``k`` proceeds at rate
 ``dy/dt = -k y**2`` (not ``-k y**2 / 2``). This is the convention of Anderson, Joshi &
 Deshpande (2021), of SBML kinetic laws written as ``k * Y * Y``, and of libRoadRunner.
 """
-
-MAX_COEFFICIENT = 2**15
-"""Largest stoichiometric coefficient a :class:`Reaction` accepts (32768).
-
-Mass action raises a concentration to its reactant coefficient and an SSA propensity
-multiplies that many falling factors, so a coefficient of a million makes every
-simulator crawl and one of ``2**63`` overflows the integer arrays; no compiled network
-comes near (the dual-rail scheme's integer weights stop at the same ``2**15``). Every
-reader (JSON, SBML, Antimony, CRN text) refuses a larger coefficient with this limit.
-"""
-
-# A coefficient is separated from the name by whitespace or '*' ("2 Y", "2*Y"): "3PG" is
-# not read as 3 PG (names cannot start with a digit, and the CRN text reader agrees).
-_TERM = re.compile(r"^\s*(?:(\d+)(?:\s*\*\s*|\s+))?([A-Za-z_][A-Za-z0-9_]*)\s*$")
-
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -171,7 +157,8 @@ class Reaction:
                 f"cannot parse reaction {text!r}: expected exactly one '->' as in 'A + 2 B -> C'"
             )
         left, right = text.split("->")
-        return cls(_parse_side(left, text), _parse_side(right, text), rate, label)
+        where = f"reaction {_short(text)}"
+        return cls(_merged(parse_terms(left, where)), _merged(parse_terms(right, where)), rate, label)
 
     @property
     def order(self) -> int:
@@ -213,26 +200,9 @@ def _short(text: str) -> str:
     return repr(text) if len(text) <= 80 else f"{text[:60]!r}... ({len(text)} characters)"
 
 
-def _parse_side(side: str, text: str) -> dict[str, int]:
-    side = side.strip()
-    if side in ("", "0", "∅"):
-        return {}
+def _merged(terms: list[tuple[str, int]]) -> dict[str, int]:
+    """``[("Y", 1), ("Y", 2)]`` -> ``{"Y": 3}``: a species written twice on one side."""
     out: dict[str, int] = {}
-    for term in side.split("+"):
-        m = _TERM.match(term)
-        if m is None:
-            raise NetworkError(
-                f"cannot parse {term.strip()!r} in reaction {text!r}: each term must be a species "
-                "name optionally preceded by an integer coefficient and a space or '*', as in "
-                "'2 Y' or '2*Y' (species names cannot start with a digit)"
-            )
-        digits = m.group(1)
-        if digits and len(digits.lstrip("0")) > len(str(MAX_COEFFICIENT)):
-            raise NetworkError(
-                f"reaction {_short(text)} has the coefficient {fmt_digits(digits)}, above the limit "
-                f"of {MAX_COEFFICIENT} (2**15) on stoichiometric coefficients; split it into "
-                "elementary steps or rescale the species"
-            )
-        coeff = int(digits) if digits else 1
-        out[m.group(2)] = out.get(m.group(2), 0) + coeff
+    for name, coeff in terms:
+        out[name] = out.get(name, 0) + coeff
     return out
