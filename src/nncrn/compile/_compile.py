@@ -241,6 +241,7 @@ def compile_network(
         :class:`LayerStack`. All non-linear layers must share one activation (ReLU next to
         SmoothReLU is the one accepted mix); otherwise :class:`UnsupportedModelError` names them.
         Complex layers (:class:`nncrn.nn.ComplexLinear` + ``CReLU``/``ComplexSmoothReLU``,
+        a ``ComplexBatchNorm1d`` right after a ``ComplexLinear``, folded into it, and
         ``ComplexToReal`` before a real head) compile as the real layers they equal: a
         complex input ``k`` is the two input species ``X{2k}`` (real part) and ``X{2k+1}``
         (imaginary part), pass :func:`complex_inputs` ``(x)``; a complex output ``k`` is
