@@ -16,54 +16,28 @@ the Jacobian is assembled here from the public stoichiometry view (sparse, one e
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 import torch
 
 from nncrn._errors import NetworkError
 from nncrn.simulate import Solver, steady_state
+from nncrn.simulate._structure import MassActionStructure
 from nncrn.train._terms import Terms
 
 __all__ = ["implicit_state"]
 
 
 def _jacobians(network, y: np.ndarray):
-    """Yield the sparse Jacobian ``J (n_dyn, n_dyn)`` of the dynamic species for each row of ``y``."""
-    v = network.stoichiometry
-    dyn = np.flatnonzero(v.dynamic)
-    dpos = np.full(v.n_species, -1, dtype=np.int64)
-    dpos[dyn] = np.arange(dyn.size)
-    n_e = v.reactant_rows.size
-    # Reactant entries of each reaction in a padded table (pad: entry n_e, factor 1), so the
-    # product of a reaction's *other* reactant factors needs no division by a zero factor.
-    order = np.argsort(v.reactant_rows, kind="stable")
-    rows_sorted = v.reactant_rows[order]
-    first = np.searchsorted(rows_sorted, rows_sorted, side="left")
-    slot = np.arange(n_e) - first
-    width = int(slot.max()) + 1 if n_e else 1
-    table = np.full((v.rates.size, width), n_e, dtype=np.int64)
-    table[rows_sorted, slot] = order
-    # Pair every net entry (r, i, nu) with every dynamic reactant entry (r, s, a) of r.
-    pn, pe = [], []
-    for k, r in enumerate(v.net_rows):
-        for e in table[r]:
-            if e < n_e and dpos[v.reactant_cols[e]] >= 0:
-                pn.append(k)
-                pe.append(e)
-    pn, pe = np.asarray(pn, dtype=np.int64), np.asarray(pe, dtype=np.int64)
-    rows, cols = dpos[v.net_cols[pn]], dpos[v.reactant_cols[pe]]
-    a = v.reactant_coeffs
+    """Yield the sparse Jacobian ``J (n_dyn, n_dyn)`` of the dynamic species for each row of ``y``.
+
+    The simulators' vectorized mass-action structure (:class:`MassActionStructure`, whose
+    right-hand side is cross-checked against the reference one in the simulate tests)
+    assembles it; the species order is ``network.stoichiometry.dynamic``'s.
+    """
+    s = MassActionStructure.build(network)
+    dyn = np.flatnonzero(network.stoichiometry.dynamic)
     for yb in y:
-        # d rate_r / d y_s = k_r a y_s^(a-1) prod_{other reactants} y^a.
-        f = np.append(yb[v.reactant_cols] ** a, 1.0)[table]  # (n_reactions, width)
-        other = np.ones(n_e)
-        for j in range(width):
-            rest = np.prod(np.delete(f, j, axis=1), axis=1) if width > 1 else np.ones(len(f))
-            hit = table[:, j] < n_e
-            other[table[hit, j]] = rest[hit]
-        part = v.rates[v.reactant_rows] * a * yb[v.reactant_cols] ** (a - 1) * other
-        vals = v.net_coeffs[pn] * part[pe]
-        yield sp.csc_matrix((vals, (rows, cols)), shape=(dyn.size, dyn.size))
+        yield s.jacobian(s.coefficients(yb), yb[dyn])
 
 
 def _monomials(terms: Terms, y_ext: np.ndarray) -> np.ndarray:
