@@ -55,7 +55,10 @@ class Koopman:
         window needs a rank, or the operator overfits the window.
     clip:
         Largest eigenvalue magnitude kept; larger ones are scaled back to it (default 1,
-        since gradient descent towards a minimum does not grow). None: no clipping.
+        since gradient descent towards a minimum does not grow). None: no clipping. A
+        drift at constant speed is a Jordan block at 1, which a fit splits into ``1 - d``
+        and ``1 + d``; clipping stops that drift (``benchmarks/koopman``: Adagrad on the
+        HNN oscillator), so a clip a little above 1 can predict further.
     affine:
         Add the constant 1 as an observable (an eigenfunction with eigenvalue 1), so the
         operator can be affine, ``w' = M w + c``: gradient descent on a quadratic loss with a
