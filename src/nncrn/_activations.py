@@ -135,7 +135,7 @@ class ActivationError(UnsupportedModelError, ValueError):
     """An activation ``dy/dt = P(y) + z Q(y)`` is not realisable or not globally stable."""
 
 
-def trim(c: Sequence[float]) -> np.ndarray:
+def trim(c: Sequence[float] | np.ndarray) -> np.ndarray:
     """Ascending coefficients as float64 without trailing zeros (``[0.]`` for the zero polynomial)."""
     a = np.array(c, dtype=np.float64).ravel()
     if a.size == 0 or not np.isfinite(a).all():
@@ -144,7 +144,7 @@ def trim(c: Sequence[float]) -> np.ndarray:
     return a[: nz[-1] + 1] if nz.size else np.zeros(1)
 
 
-def show(c: Sequence[float], var: str = "y") -> str:
+def show(c: Sequence[float] | np.ndarray, var: str = "y") -> str:
     """``[0.5, -1]`` -> ``'0.5 - y'`` (ascending coefficients)."""
     parts = []
     for k, v in enumerate(c):
@@ -176,18 +176,22 @@ def _examples(P: np.ndarray, Q: np.ndarray, y: float, upper: float) -> str:
 
 
 def analyse_activation(
-    P: Sequence[float], Q: Sequence[float], *, upper: float = math.inf
+    P: Sequence[float] | np.ndarray, Q: Sequence[float] | np.ndarray, *, upper: float = math.inf
 ) -> list[str]:
     """Reasons why ``dy/dt = P(y) + z Q(y)`` fails conditions 1–5 (module docstring); [] if none.
 
     ``P``, ``Q`` are ascending coefficients (``[p0, p1, ...]``). ``upper`` is ``inf`` for a
     free species, or the conserved total of a species confined to ``[0, upper]``.
     """
-    P, Q = trim(P), trim(Q)
+    return _analyse(trim(P), trim(Q), upper)
+
+
+def _analyse(P: np.ndarray, Q: np.ndarray, upper: float) -> list[str]:
+    """:func:`analyse_activation` on trimmed coefficient arrays."""
     f = f"dy/dt = {show(P)} + z ({show(Q)})"
     if not np.any(Q):
         return [f"{f}: Q is 0, so the steady state does not depend on z"]
-    out = []
+    out: list[str] = []
     if P[0] < 0:
         out.append(f"{f} is not mass action: the monomial {P[0]:g} has no y, so it would "
                    "consume y when y = 0 (every negative monomial must contain y)")  # fmt: skip
@@ -236,7 +240,9 @@ def analyse_activation(
     return out
 
 
-def check_activation(P: Sequence[float], Q: Sequence[float], *, upper: float = math.inf) -> None:
+def check_activation(
+    P: Sequence[float] | np.ndarray, Q: Sequence[float] | np.ndarray, *, upper: float = math.inf
+) -> None:
     """Raise :class:`ActivationError` listing every failed condition of :func:`analyse_activation`."""
     reasons = analyse_activation(P, Q, upper=upper)
     if reasons:

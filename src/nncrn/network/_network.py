@@ -251,10 +251,10 @@ class ReactionNetwork:
                 f"with_rates got {rates.shape} rate constants; the network has "
                 f"{self.n_reactions} reactions, pass an array of shape ({self.n_reactions},)"
             )
-        reactions = [
+        reactions = tuple(
             Reaction(r.reactants, r.products, float(k), r.label)
             for r, k in zip(self.reactions, rates, strict=True)
-        ]
+        )
         return ReactionNetwork(self.species, reactions, self.readout, thaw_json(self.metadata))
 
     def with_metadata(self, **entries: Any) -> ReactionNetwork:
