@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Set
 
 import numpy as np
 
@@ -240,7 +241,8 @@ class _Law:
         return [self.term(node)]
 
     def term(self, node) -> tuple[float, dict[str, int]]:
-        const, exps = [1.0], {}
+        const = [1.0]
+        exps: dict[str, int] = {}
         self._collect(node, const, exps)
         return const[0], exps
 
@@ -298,7 +300,7 @@ class _Law:
             raise self.refuse(f"it contains '{lib.formulaToL3String(node)}'")
 
 
-def _refuse_global(model, outputs: set[str] = frozenset()) -> None:
+def _refuse_global(model, outputs: Set[str] = frozenset()) -> None:
     """Refuse what a mass-action network cannot express; the assignment rules of nncrn's
     own readout parameters (``outputs``, from the annotation) are the readout itself."""
     species = {model.getSpecies(i).getId() for i in range(model.getNumSpecies())}
@@ -523,15 +525,16 @@ def _annotation_info(model) -> NncrnInfo | None:
             "action on concentrations, so it cannot be read back exactly; from_sbml reads "
             "the default export, to_sbml(network)"
         )
-    info = NncrnInfo(readout=[])
+    readout: list[Readout] = []
+    info = NncrnInfo(readout=readout)
     for i in range(top.getNumChildren()):
         node = top.getChild(i)
         if node.getURI() != NNCRN_NS:
             continue
         if node.getName() == "readout":
             minus = node.getAttrValue("minus") if node.hasAttr("minus") else None
-            info.readout.append(Readout(node.getAttrValue("name"), node.getAttrValue("plus"),
-                                        minus))  # fmt: skip
+            readout.append(Readout(node.getAttrValue("name"), node.getAttrValue("plus"),
+                                   minus))  # fmt: skip
             if node.hasAttr("sbml"):
                 info.outputs.add(node.getAttrValue("sbml"))
         elif node.getName() == "metadata":
