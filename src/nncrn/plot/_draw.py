@@ -216,10 +216,11 @@ def _group(names: Sequence[str], network: ReactionNetwork) -> list[tuple[str, tu
     """``names`` as neurons: ``Yp``/``Yn`` and ``H``/``Hd`` pairs become one two-rail neuron."""
     have = {n for n in names if n in network}
     used: set[str] = set()
-    out = []
+    out: list[tuple[str, tuple[str, ...]]] = []
     for n in names:
         if n not in have or n in used:
             continue
+        rails: tuple[str, ...]
         if n.endswith("p") and n[:-1] + "n" in have:
             base, rails = n[:-1], (n, n[:-1] + "n")
         elif n + "d" in have:
@@ -312,6 +313,8 @@ class _Scene:
 
 
 def _layered(network: ReactionNetwork, layers: _Layers, labels: bool) -> _Scene:
+    readout = network.readout
+    assert readout is not None, "ReactionNetwork fills in the default readout"
     dx, dy = 2.6, 0.62
     pos: dict[tuple[int, int], tuple[float, float]] = {}
     for c, col in enumerate(layers.columns):
@@ -329,12 +332,12 @@ def _layered(network: ReactionNetwork, layers: _Layers, labels: bool) -> _Scene:
     names = _readouts(network)
     ro_text = [
         f"{n}  ({ro.plus} − {ro.minus})" if ro.minus else f"{n}  ({ro.plus})"
-        for n, ro in zip(names, network.readout, strict=True)
+        for n, ro in zip(names, readout, strict=True)
     ]
     last = len(layers.columns) - 1
     stage = network.metadata.get("output_stage") or {}
-    staged = len(layers.columns[last]) == len(network.readout) and any(
-        ro.plus not in layers.rail for ro in network.readout
+    staged = len(layers.columns[last]) == len(readout) and any(
+        ro.plus not in layers.rail for ro in readout
     )
     left = max((len(t) for t in feature_of.values()), default=0) * 0.075 + 0.7
     right = out_x + max((len(t) for t in ro_text), default=0) * 0.075 + 0.4
@@ -380,18 +383,17 @@ def _layered(network: ReactionNetwork, layers: _Layers, labels: bool) -> _Scene:
                 if rails[0] in feature_of:
                     ax.text(x - half(0, 0) - 0.12, y, feature_of[rails[0]], ha="right",
                             va="center", fontsize=_fs(7.5, pt))  # fmt: skip
-        for k, (text, ro) in enumerate(zip(ro_text, network.readout, strict=True)):
+        for k, (text, ro) in enumerate(zip(ro_text, readout, strict=True)):
             y = ((len(ro_text) - 1) / 2 - k) * dy
             ls = "-"
+            neuron: tuple[int, int] | None = None  # (column, row) the readout is drawn from
             if ro.plus in layers.rail:
-                c, i, _ = layers.rail[ro.plus]
+                neuron = layers.rail[ro.plus][:2]
             elif staged:  # read through an output stage: from the k-th output neuron
-                c, i, ls = last, k, "--"
-            else:
-                c = None
-            if c is not None:
-                x0, y0 = pos[(c, i)]
-                ax.plot([x0 + half(c, i) + 0.04, out_x - 0.1], [y0, y], color=GREY, ls=ls,
+                neuron, ls = (last, k), "--"
+            if neuron is not None:
+                x0, y0 = pos[neuron]
+                ax.plot([x0 + half(*neuron) + 0.04, out_x - 0.1], [y0, y], color=GREY, ls=ls,
                         lw=0.9 * pt / _BASE_PT, zorder=1)  # fmt: skip
             ax.text(out_x, y, text, ha="left", va="center", fontsize=_fs(8, pt),
                     bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": GREY, "lw": 0.6})  # fmt: skip
@@ -432,7 +434,7 @@ def _layer_summary(network: ReactionNetwork, layers: _Layers) -> _Scene:
     widest = max(1, *(len(col) for col in layers.columns))
     dx, bw = 3.4, 2.0
     heights = [1.3 + 2.2 * math.sqrt(len(col) / widest) for col in layers.columns]
-    n_out = len(network.readout)
+    n_out = len(network.outputs)  # one output per readout
     out_h = 1.3 + 2.2 * math.sqrt(min(n_out, widest) / widest)
     top = max([*heights, out_h]) / 2
     busiest = max((a[0] + a[1] for a in agg.values()), default=1)
