@@ -330,3 +330,16 @@ def test_a_projection_onto_the_laws_does_not_stall_a_dual_rail_network():
     long = integrate(net, x, [0.0, 1e4], solver=TorchODE())
     assert long.converged.all()
     np.testing.assert_allclose(ss.outputs, long.outputs[:, -1], atol=1e-7)
+
+
+def test_an_eigenvalue_failure_is_not_converged_not_a_traceback():
+    # Found by the slow property run: S1 grows without bound (0 -> S1, its only sink needs S2,
+    # which decays), Newton stops at S1 ~ 1.7e10 with a residual within the relative
+    # tolerance, and LAPACK's eigenvalue routine failed to converge on that Jacobian
+    # (torch._C._LinAlgError escaped steady_state).
+    net = _net([("S4 + S0 + S3 -> 0", 1.0), ("S2 + S1 -> S0 + S4", 0.5), ("S2 -> 0", 0.5),
+                ("0 -> S1", 0.5), ("S0 -> 0", 0.5)], names=[f"S{i}" for i in range(5)])  # fmt: skip
+    y0 = np.array([[0, 0, 0, 0, 0.0], [0, 0, 0.5, 0.5, 0]])
+    ss = steady_state(net, y0=y0, solver=TorchODE(max_steps=400, num_threads=1), throw=False)
+    assert not ss.converged.any()
+    assert (ss.concentrations[:, 1] > 1e9).all()  # unbounded growth, reported as such

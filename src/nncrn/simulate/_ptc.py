@@ -404,6 +404,23 @@ def _stable_at(k: TorchKernels, g: torch.Tensor, y: torch.Tensor) -> torch.Tenso
     j = k.jacobian(g, y)
     if laws is not None:
         j = j - laws.T @ laws
-    lam = torch.linalg.eigvals(j)
+    finite = torch.isfinite(j).all(2).all(1)
+    j = torch.where(finite[:, None, None], j, torch.zeros_like(j))
+    try:
+        ok = _left_half_plane(torch.linalg.eigvals(j))
+    except RuntimeError:  # LAPACK did not converge on some item: decide each on its own
+        ok = torch.zeros(j.shape[0], dtype=torch.bool, device=j.device)
+        for b in range(j.shape[0]):
+            try:
+                ok[b] = _left_half_plane(torch.linalg.eigvals(j[b : b + 1]))[0]
+            except RuntimeError:  # no eigenvalues, no evidence of stability: not converged
+                ok[b] = False
+    # A Jacobian that overflowed (unbounded growth, e.g. 0 -> S1 with S1's only sink
+    # running out) is not a steady state's.
+    return ok & finite
+
+
+def _left_half_plane(lam: torch.Tensor) -> torch.Tensor:
+    """``(batch,)``: every eigenvalue's real part below ``-_STABLE`` times the largest modulus."""
     scale = lam.abs().amax(1)
     return (lam.real < -_STABLE * scale[:, None]).all(1)
