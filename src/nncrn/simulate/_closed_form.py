@@ -86,7 +86,8 @@ def _plan(network: ReactionNetwork) -> list[_Level]:
             raise _not_feed_forward(f"species {cycle} catalyse each other's production (a cycle)")
         const = np.zeros(3 * len(ready))
         lin_row, lin_col, lin_val = [], [], []
-        coeff, slot, ct, cc, cp = [], [], [], [], []
+        coeff: list[float] = []
+        slot, ct, cc, cp = [], [], [], []
         for local, t in enumerate(ready):
             for coef, m, cats in terms[t]:
                 row = 3 * local + m
@@ -142,7 +143,9 @@ def _fixed_point_rows(levels: list, state: np.ndarray) -> np.ndarray:
         poly += lv.const[:, None]
         if lv.coeff.size:
             factors = np.broadcast_to(lv.coeff, (batch, lv.coeff.size)).copy()
-            np.multiply.at(factors, (slice(None), lv.cat_term), state[:, lv.cat_col] ** lv.cat_pow)
+            # numpy's stub types ufunc.at's indices as integer arrays only; a tuple with a
+            # slice is a valid index at run time
+            np.multiply.at(factors, (slice(None), lv.cat_term), state[:, lv.cat_col] ** lv.cat_pow)  # type: ignore[arg-type]
             np.add.at(poly, lv.slot, factors.T)
         a, b, c = poly[0::3].T, poly[1::3].T, -poly[2::3].T
         state[:, lv.targets] = _solve(

@@ -52,7 +52,7 @@ def completion_reactants(view: StoichiometryView) -> np.ndarray | None:
     pr = np.asarray(view.product_rows, dtype=np.int64)
     pc = np.asarray(view.product_cols, dtype=np.int64)
     # edges reactant -> product of the same reaction (a species to itself excluded)
-    by_reaction = [[] for _ in range(n_r)]
+    by_reaction: list[list[int]] = [[] for _ in range(n_r)]
     for r, s in zip(pr.tolist(), pc.tolist(), strict=True):
         by_reaction[r].append(s)
     src, dst = [], []

@@ -104,6 +104,7 @@ def settling_time(
             f"({traj.concentrations.shape[0]}, {network.n_species}) — the steady state of "
             "these same inputs"
         )
+    assert network.readout is not None, "ReactionNetwork fills in the default readout"
     names = {p for ro in network.readout for p in (ro.plus, ro.minus) if p is not None}
     cols = [network.index(n) for n in sorted(names)] or list(range(network.n_species))
     y = traj.concentrations[:, :, cols]

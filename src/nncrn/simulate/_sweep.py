@@ -151,6 +151,7 @@ class LevelSweep:
         shared = s.shared_term
         value = np.where(shared, s.shared_value, 1.0)
         item = np.where(shared, n_item, local)
+        assert s.levels is not None, "LevelSweep is built for triangular networks only"
         bounds = np.cumsum([0] + [lv.size for lv in s.levels])
         self.plans = []
         for a, b in itertools.pairwise(bounds.tolist()):
@@ -213,6 +214,7 @@ def sweep_steady_state(
         return fallback(y_full)
     g = k.coefficients(y_full)
     base = k.base(y_full[:, k.dynamic])
+    assert k.sweep is not None, "the caller solves networks without a level sweep by Newton"
     certified = k.sweep.solve(base, k.g_ext(g))
     y = base[:-1].T.contiguous()
     f = k.rhs(g, y)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -33,6 +34,13 @@ __all__ = ["TorchKernels"]
 # dense BLAS does ~10x the multiply-adds per second of torch's sparse CSR product on CPU.
 _DENSE_ABOVE = 0.01
 _DENSE_SIZE = 2**16
+
+
+class _Sweep(Protocol):
+    """What the solver uses of :class:`~nncrn.simulate._sweep.LevelSweep` (which imports
+    this module, so it is named here by its method alone)."""
+
+    def solve(self, base: torch.Tensor, g_ext: torch.Tensor) -> torch.Tensor: ...
 
 
 def _repeated(species: np.ndarray, power: np.ndarray, pad: int) -> np.ndarray:
@@ -129,7 +137,7 @@ class TorchKernels:
             return _Matrix(sp.coo_matrix((vals, (rows, cols)), shape=shape), device, dtype)
 
         self.device, self.dtype = device, dtype
-        self.sweep = None  # a LevelSweep, attached by the solver for triangular networks
+        self.sweep: _Sweep | None = None  # a LevelSweep, attached by the solver for triangular networks
         # (n_laws, n_dynamic) orthonormal conservation laws in this numbering, or None;
         # attached by the solver (see nncrn.simulate._conservation)
         self.conservation: torch.Tensor | None = None

@@ -160,7 +160,7 @@ def gillespie(
     t_end: float,
     solver: SSASolver | None = None,
     runs: int = 1,
-    rng: np.random.Generator | int | None = None,
+    rng: np.random.Generator | np.random.SeedSequence | int | None = None,
     client: object = None,
     y0: object = None,
     initial_counts: object = None,
@@ -197,9 +197,10 @@ def gillespie(
     runs:
         Ensemble members per input.
     rng:
-        Seed source. Member ``m`` of item ``i`` uses the stream ``spawn_key=(i, m)`` below
-        the root :class:`~numpy.random.SeedSequence`, so results do not depend on chunking
-        or on whether a ``client`` is used.
+        Seed source (a :class:`~numpy.random.SeedSequence` is used as the root itself).
+        Member ``m`` of item ``i`` uses the stream ``spawn_key=(i, m)`` below the root
+        :class:`~numpy.random.SeedSequence`, so results do not depend on chunking or on
+        whether a ``client`` is used.
     client:
         Optional ``dask.distributed.Client``; blocks of (input chunk x members) become tasks.
     y0, initial_counts:

@@ -134,7 +134,9 @@ class SSAModel:
         with np.errstate(over="ignore", invalid="ignore"):
             for k in range(int(self.react_nu.max(initial=0))):
                 sel = self.react_nu > k
-                np.multiply.at(out, (..., rows[sel]), np.maximum(n[..., self.react_sp[sel]] - k, 0))
+                # numpy's stub types ufunc.at's indices as integer arrays only; a tuple with
+                # an Ellipsis is a valid index at run time
+                np.multiply.at(out, (..., rows[sel]), np.maximum(n[..., self.react_sp[sel]] - k, 0))  # type: ignore[arg-type]
         return out
 
 
