@@ -35,6 +35,7 @@ _COMMANDS = (
     "nncrn.cli._fit",
     "nncrn.cli._robustness",
     "nncrn.cli._draw",
+    "nncrn.cli._search",
 )
 
 
