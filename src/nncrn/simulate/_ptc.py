@@ -114,7 +114,6 @@ def ptc_steady_state(
     """
     b, nd = y_full.shape[0], k.n_dynamic
     y = y_full[:, k.dynamic].clone()
-    start_scale = y.abs().amax(1) if nd else None  # (see _stable)
     dev, dt_ = y.device, y.dtype
     laws = k.conservation
     totals = None if laws is None else y @ laws.T  # (batch, n_laws), fixed by the start
@@ -131,6 +130,7 @@ def ptc_steady_state(
     if nd == 0 or bool(done.all()):
         # Already at a steady state: the chemistry stays there, stable or not.
         return SteadyOutcome(y, done, res, time, steps, n_rhs)
+    start_scale = y.abs().amax(1)  # (see _stable)
     started_done = done.clone()
     # First pseudo-step: a tenth of the fastest self-decay time of any species.
     diag = k.diagonal(k.base(y), k.g_ext(g)).abs().amax(0)
@@ -249,6 +249,7 @@ def _project(y: torch.Tensor, laws: torch.Tensor | None, totals: torch.Tensor | 
     """
     if laws is None:
         return y
+    assert totals is not None, "the conserved totals come with the laws"
     drift = y @ laws.T - totals
     scale = torch.maximum(y.abs().amax(1), totals.abs().amax(1))
     off = drift.abs().amax(1) > _DRIFT * torch.finfo(y.dtype).eps * scale
@@ -352,6 +353,7 @@ def _exhausted(k: TorchKernels, y_full: torch.Tensor, y: torch.Tensor, atol: flo
     full[:, k.dynamic] = y
     tol = atol + rtol * y.abs().amax(1)
     idx = k.completion  # (n_reactions, width), -1 pads
+    assert idx is not None, "_exhausted is called for completion networks only"
     vals = full[:, idx.clamp(min=0)]  # (batch, n_reactions, width)
     vals = torch.where(idx >= 0, vals, torch.full_like(vals, float("inf")))
     return (vals.amin(2) <= tol[:, None]).all(1)
@@ -400,7 +402,7 @@ def _stable_at(k: TorchKernels, g: torch.Tensor, y: torch.Tensor) -> torch.Tenso
     if k.triangular and laws is None:
         d = k.diagonal(k.base(y), k.g_ext(g))  # (n, batch)
         scale = d.abs().amax(0)
-        return (d < -_STABLE * scale).all(0) if d.shape[0] else torch.ones_like(scale, dtype=bool)
+        return (d < -_STABLE * scale).all(0) if d.shape[0] else torch.ones_like(scale, dtype=torch.bool)
     j = k.jacobian(g, y)
     if laws is not None:
         j = j - laws.T @ laws
