@@ -1,0 +1,195 @@
+"""Random search, regularized evolution and REINFORCE at equal budget: the smallest CRN that does the job.
+
+    python benchmarks/search/bench_search.py [--datasets iris] [--seeds 5] [--budget 40] [--jobs 2]
+
+For each dataset and seed: a stratified split (50% train, 25% validation, 25% test; the
+seed picks the split, the initial weights and the strategy's draws), then each strategy
+searches :class:`nncrn.search.SearchSpace` (default: 0-3 hidden layers of 2-32, 0-90%
+pruned, smooth-relu or dual-rail, float / ternary / binary / 2-4-bit linear or
+exponential weights, with or without QAT, eps 1e-4..1e-2) with the same budget of
+evaluations, under the dataset's reaction limit (iris: 5, the issue's target; digits:
+300; none otherwise). Every accuracy is the simulated CRN's. The search sees the
+validation part; the best network's test accuracy is measured once at the end.
+
+Per strategy: best validation and test accuracy (mean and std over seeds), the share of
+seeds whose best reaches the dataset's target, evaluations until the best-so-far curve
+reached 99% of its final value, and the number of distinct architectures within one
+point of the best. Between strategies: Friedman's test over the three (paired by seed)
+and paired t-tests of the best test accuracy (scipy.stats).
+
+Writes ``results.json`` and ``curves.png`` next to this file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy import stats
+
+from nncrn.data import load_dataset
+from nncrn.search import (
+    RandomSearch,
+    RegularizedEvolution,
+    Reinforce,
+    SearchData,
+    TrainSettings,
+    search,
+)
+
+HERE = Path(__file__).resolve().parent
+LIMITS = {"iris": 5, "wine": None, "breast_cancer": None, "digits": 300}
+TARGETS = {"iris": 0.95, "wine": None, "breast_cancer": None, "digits": 0.92}
+SETTINGS = TrainSettings(epochs=150, lr=1e-2, qat_epochs=100, finetune_epochs=50)
+
+
+def strategies(budget: int) -> dict:
+    pop = max(4, min(20, budget // 4))  # a quarter of the budget seeds the population
+    return {
+        "random": RandomSearch,
+        "evolution": lambda: RegularizedEvolution(population=pop, tournament=3),
+        "rl": Reinforce,
+    }
+
+
+def run_dataset(name: str, seeds: int, budget: int, jobs: int, batch: int) -> dict:
+    ds = load_dataset(name)
+    out: dict = {"runs": {}}
+    for seed in range(seeds):
+        data = SearchData.split(ds.X, ds.y, seed=seed)
+        for sname, make in strategies(budget).items():
+            t0 = time.perf_counter()
+            r = search(data, make(), budget=budget, settings=SETTINGS, seed=seed,
+                       max_reactions=LIMITS[name], n_jobs=jobs, batch_size=batch)  # fmt: skip
+            b = r.best
+            row = {
+                "seed": seed,
+                "best": b.describe(),
+                "val_accuracy": b.val_accuracy,
+                # no network within the reaction limit: nothing deployable, scored 0
+                "found": b.feasible,
+                "test_accuracy": r.test_accuracy.get(b.index, 0.0),
+                "test_converged": r.test_converged.get(b.index, float("nan")),
+                "reactions": b.reactions,
+                "species": b.species,
+                "molecularity": b.molecularity,
+                "distinct_rates": b.distinct_rates,
+                "evals_to_99": r.evaluations_to_reach(0.99),
+                "within_1pt": r.count_within(0.01),
+                "distinct_evaluated": len({e.genome for e in r.evaluations}),
+                "feasible": sum(e.feasible for e in r.evaluations),
+                "curve": r.best_so_far.tolist(),
+                "front": [
+                    {
+                        "arch": e.describe(),
+                        "val": e.val_accuracy,
+                        "reactions": e.reactions,
+                        "molecularity": e.molecularity,
+                        "test": r.test_accuracy.get(e.index),
+                    }
+                    for e in r.front
+                ],
+                "seconds": time.perf_counter() - t0,
+            }
+            out["runs"].setdefault(sname, []).append(row)
+            print(f"{name:13} seed {seed} {sname:9} val {row['val_accuracy']:.3f} test "
+                  f"{row['test_accuracy']:.3f} reactions {b.reactions:4d} molec {b.molecularity:5d}  "
+                  f"{b.describe()}  ({row['seconds']:.0f} s)", flush=True)  # fmt: skip
+    names = list(out["runs"])
+    test = {s: np.array([r["test_accuracy"] for r in out["runs"][s]]) for s in names}
+    summary = {}
+    for s in names:
+        rs = out["runs"][s]
+        t = TARGETS[name]
+        summary[s] = {
+            "val_mean": float(np.mean([r["val_accuracy"] for r in rs])),
+            "val_std": float(np.std([r["val_accuracy"] for r in rs], ddof=1))
+            if len(rs) > 1
+            else 0.0,
+            "test_mean": float(test[s].mean()),
+            "test_std": float(test[s].std(ddof=1)) if len(rs) > 1 else 0.0,
+            "reactions_mean": float(np.mean([r["reactions"] for r in rs])),
+            "target_hit": None if t is None else int(sum(r["test_accuracy"] >= t for r in rs)),
+            "evals_to_99_mean": float(np.mean([r["evals_to_99"] for r in rs])),
+            "within_1pt_mean": float(np.mean([r["within_1pt"] for r in rs])),
+            "found": int(sum(r["found"] for r in rs)),
+            "feasible_mean": float(np.mean([r["feasible"] for r in rs])),
+        }
+    tests: dict = {}
+    if seeds >= 2:
+        vals = [test[s] for s in names]
+        if seeds >= 3 and not all(np.array_equal(vals[0], v) for v in vals[1:]):
+            tests["friedman_p"] = float(stats.friedmanchisquare(*vals).pvalue)
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                d = test[a] - test[b]
+                p = 1.0 if np.allclose(d, 0) else float(stats.ttest_rel(test[a], test[b]).pvalue)
+                tests[f"{a} vs {b}"] = {"mean_diff": float(d.mean()), "paired_t_p": p}
+    out.update(summary=summary, tests=tests, limit=LIMITS[name], target=TARGETS[name])
+    return out
+
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(results)
+    fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 3.5), squeeze=False)
+    for ax, name in zip(axes[0], names, strict=True):
+        for k, (s, rs) in enumerate(results[name]["runs"].items()):
+            curves = np.array([r["curve"] for r in rs])
+            x = np.arange(1, curves.shape[1] + 1)
+            ax.plot(x, curves.mean(0), color=f"C{k}", label=s)
+            ax.fill_between(x, curves.min(0), curves.max(0), color=f"C{k}", alpha=0.15)
+        lim = results[name]["limit"]
+        ax.set_title(f"{name}" + (f" (<= {lim} reactions)" if lim else ""))
+        ax.set_xlabel("evaluations")
+        ax.set_ylabel("best validation accuracy (CRN)")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", default="iris")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--budget", type=int, default=40)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=4)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    started = time.perf_counter()
+    results = {}
+    for name in args.datasets.split(","):
+        if name not in LIMITS:
+            parser.error(f"--datasets: unknown {name!r}; choose from {', '.join(LIMITS)}")
+        results[name] = run_dataset(name, args.seeds, args.budget, args.jobs, args.batch)
+        for s, row in results[name]["summary"].items():
+            print(f"  {s:9} val {row['val_mean']:.3f} ± {row['val_std']:.3f}  test {row['test_mean']:.3f} "
+                  f"± {row['test_std']:.3f}  reactions {row['reactions_mean']:.1f}  target hit "
+                  f"{row['target_hit']}  evals to 99% {row['evals_to_99_mean']:.1f}  within 1 pt "
+                  f"{row['within_1pt_mean']:.1f}", flush=True)  # fmt: skip
+        print("  tests:", json.dumps(results[name]["tests"]), flush=True)
+    doc = {
+        "command": f"python benchmarks/search/bench_search.py --datasets {args.datasets} --seeds "
+        f"{args.seeds} --budget {args.budget} --jobs {args.jobs} --batch {args.batch}",
+        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, torch {torch.__version__}",
+        "seconds": time.perf_counter() - started,
+        "settings": vars(SETTINGS) | {"split": "50/25/25 stratified"},
+        "results": results,
+    }
+    (HERE / "results.json").write_text(json.dumps(doc, indent=1))
+    plot(results, HERE / "curves.png")
+    print(f"total {doc['seconds']:.0f} s; wrote {HERE / 'results.json'} and curves.png")
+
+
+if __name__ == "__main__":
+    main()
