@@ -19,7 +19,7 @@ def register(sub: Any) -> None:
         "search",
         help="search architectures for the most accurate CRN under a reaction budget",
         description="Trains, compiles and simulates every proposed network (0-3 hidden layers, "
-        "widths 2-32, 0-90%% pruned weights, smooth-relu or dual-rail, float / ternary / binary / "
+        "widths 2-32, 0-90% pruned weights, smooth-relu or dual-rail, float / ternary / binary / "
         "2-4-bit linear or exponential weights, with or without QAT) and scores the CRN's "
         "accuracy on a validation split; the test split is read once, at the end. Writes "
         "best_network.json, pareto.png (accuracy against reactions) and evaluations.csv to --out.",

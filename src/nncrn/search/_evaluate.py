@@ -43,7 +43,7 @@ class SearchData:
     """Training, validation and test parts of one table, with the training part's scaling.
 
     The search scores architectures on the validation part only; the test part is read
-    once, at the end, for the reported accuracy (:meth:`SearchResult.test`).
+    once, at the end, for the reported accuracy (:attr:`SearchResult.test_accuracy`).
     """
 
     X_train: np.ndarray

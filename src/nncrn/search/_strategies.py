@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections import deque
 
 import numpy as np
@@ -12,7 +13,7 @@ from nncrn.search._space import SearchSpace
 __all__ = ["RandomSearch", "RegularizedEvolution", "Reinforce", "Strategy"]
 
 
-class Strategy:
+class Strategy(ABC):
     """Proposes genomes (:meth:`ask`) and learns from their fitness (:meth:`tell`).
 
     :func:`nncrn.search.search` asks for a batch, evaluates it, and tells the results in
@@ -27,9 +28,11 @@ class Strategy:
         """Bind to ``space`` and the run's random generator before the first :meth:`ask`."""
         self.space, self.rng = space, rng
 
-    def ask(self) -> tuple[int, ...]:  # pragma: no cover - every strategy overrides it
-        raise NotImplementedError
+    @abstractmethod
+    def ask(self) -> tuple[int, ...]:
+        """The next genome to evaluate (one index per decision of the space)."""
 
+    @abstractmethod
     def tell(self, genome: tuple[int, ...], fitness: float) -> None:
         """Learn that ``genome`` scored ``fitness`` (validation accuracy, 0 if infeasible)."""
 
@@ -46,6 +49,9 @@ class RandomSearch(Strategy):
 
     def ask(self) -> tuple[int, ...]:
         return self.space.sample(self.rng)
+
+    def tell(self, genome: tuple[int, ...], fitness: float) -> None:
+        """Nothing to learn: every draw is uniform."""
 
 
 class RegularizedEvolution(Strategy):
