@@ -96,10 +96,10 @@ class _CRNBase(BaseEstimator):
         from nncrn.simulate import steady_state
 
         check_is_fitted(self, "network_")
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        Xa: np.ndarray = validate_data(self, X, reset=False, dtype=np.float64)
         if self.input_range_ is not None:
             lows = np.array([lo for lo, _ in self.input_range_])
-            below = int((X < lows).sum())
+            below = int((Xa < lows).sum())
             if below:
                 warnings.warn(
                     f"{below} feature values lie below the input range the network was "
@@ -107,14 +107,14 @@ class _CRNBase(BaseEstimator):
                     NNCRNWarning,
                     stacklevel=3,
                 )
-                X = np.maximum(X, lows)
-        elif (X < 0).any():
+                Xa = np.maximum(Xa, lows)
+        elif (Xa < 0).any():
             raise InputError(
                 f"{type(self).__name__}: X has negative values but every training feature was "
                 ">= 0, so each feature is a concentration; refit on data that includes such "
                 "values, or shift the features"
             )
-        ss = steady_state(self.network_, X, solver=self.solver)  # raises if any item fails
+        ss = steady_state(self.network_, Xa, solver=self.solver)  # raises if any item fails
         return ss.outputs * float(self.network_.metadata.get("output_scale", 1.0))
 
 
@@ -142,16 +142,16 @@ class CRNClassifier(ClassifierMixin, _CRNBase):
     """
 
     def fit(self, X: object, y: object) -> CRNClassifier:
-        X, y = validate_data(self, X, y, dtype=np.float64)
-        check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
+        Xa, ya = validate_data(self, X, y, dtype=np.float64)
+        check_classification_targets(ya)
+        encoder = LabelEncoder().fit(ya)
         self.classes_ = encoder.classes_
         if len(self.classes_) < 2:
             raise InputError(
                 f"CRNClassifier needs at least 2 classes in y; got {len(self.classes_)} class "
                 f"({list(self.classes_)})"
             )
-        self._fit_network(X, encoder.transform(y), len(self.classes_))
+        self._fit_network(Xa, encoder.transform(ya), len(self.classes_))
         return self
 
     def decision_function(self, X: object) -> np.ndarray:
@@ -184,12 +184,12 @@ class CRNRegressor(RegressorMixin, _CRNBase):
     def fit(self, X: object, y: object) -> CRNRegressor:
         import torch
 
-        X, y = validate_data(self, X, y, dtype=np.float64, multi_output=True, y_numeric=True)
-        Y = y.reshape(len(y), -1)
-        self._single_output = y.ndim == 1
+        Xa, ya = validate_data(self, X, y, dtype=np.float64, multi_output=True, y_numeric=True)
+        Y = ya.reshape(len(ya), -1)
+        self._single_output = ya.ndim == 1
         mean, scale = Y.mean(axis=0), Y.std(axis=0)
         scale[scale == 0] = 1.0
-        self._fit_network(X, (Y - mean) / scale, Y.shape[1])
+        self._fit_network(Xa, (Y - mean) / scale, Y.shape[1])
         self.y_mean_, self.y_scale_ = mean, scale
         if self.discretize is None:  # fold the target scaling into the last layer
             from nncrn.compile import SmoothReLU, compile_network
