@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import IO, Any, cast
 
 from nncrn._errors import ConvergenceError, NNCRNError
 
@@ -87,7 +87,7 @@ def _one_thread() -> Iterator[None]:
         yield
     finally:
         del os.environ["OMP_NUM_THREADS"]
-        if threads is not None:
+        if torch is not None and threads is not None:  # threads is set when torch is
             torch.set_num_threads(threads)
 
 
@@ -119,7 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    console = Console(file=_Stdout(), highlight=False)
+    # _Stdout is a text stream by duck typing: what it lacks comes from sys.stdout
+    console = Console(file=cast(IO[str], _Stdout()), highlight=False)
     try:
         with _one_thread():
             return int(args.func(args, console) or 0)

@@ -82,10 +82,10 @@ def run(args: argparse.Namespace, console: Any) -> int:
     network = compile_network(model, scheme=scheme, input_range=meta.get("input_range"),
                               input_scale=meta.get("input_scale"))  # fmt: skip
     if args.argmax:
-        if len(network.readout) < 2:
+        if len(network.outputs) < 2:  # one output per readout
             raise InputError(
                 f"--argmax needs a model with at least 2 outputs (one per class); "
-                f"{args.model.name} has {len(network.readout)} ({', '.join(network.outputs)}). "
+                f"{args.model.name} has {len(network.outputs)} ({', '.join(network.outputs)}). "
                 "A single output needs no winner-take-all stage: drop --argmax and threshold it"
             )
         network = with_argmax(network)

@@ -90,7 +90,7 @@ def _plot(hist: Any, path: Path) -> None:
         ax2 = ax.twinx()
         lines += ax2.plot(epochs, hist.accuracy, color="tab:orange", label="training accuracy")
         ax2.set(ylabel="training accuracy", ylim=(0, 1.02))
-    ax.legend(lines, [line.get_label() for line in lines], loc="center right", fontsize=8)
+    ax.legend(lines, [str(line.get_label()) for line in lines], loc="center right", fontsize=8)
     fig.tight_layout()
     write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
     plt.close(fig)

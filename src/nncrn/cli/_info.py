@@ -144,9 +144,9 @@ def chemistry_report(network: ReactionNetwork, X: np.ndarray, reference: np.ndar
     out["max_concentration"] = float(max(np.nanmax(traj.concentrations), np.nanmax(ss.concentrations)))
     ok = ss.converged
     for key, band in (("t90", 0.1), ("t99", 0.01)):
-        times = settling_time(network, x, rtol=band, steady=ss, trajectory=traj)[ok]
-        out[f"{key}_median"] = float(np.median(times)) if times.size else float("nan")
-        out[f"{key}_worst"] = float(times.max()) if times.size else float("nan")
+        settle = settling_time(network, x, rtol=band, steady=ss, trajectory=traj)[ok]
+        out[f"{key}_median"] = float(np.median(settle)) if settle.size else float("nan")
+        out[f"{key}_worst"] = float(settle.max()) if settle.size else float("nan")
     if reference is not None:
         out["agreement"] = float(np.mean(predicted == np.asarray(reference).argmax(1)))
     return out

@@ -60,8 +60,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         yield tmp
 
 
-def write_atomic(path: str | os.PathLike, writer: Callable[[Path], None]) -> None:
-    """Call ``writer(tmp)`` to write ``path`` through :func:`atomic_path`."""
+def write_atomic(path: str | os.PathLike, writer: Callable[[Path], object]) -> None:
+    """Call ``writer(tmp)`` to write ``path`` through :func:`atomic_path` (its result is unused)."""
     with atomic_path(path) as tmp:
         writer(tmp)
 

@@ -51,13 +51,17 @@ _RESAVE = "fix the file or re-save the model with `nncrn train`"
 
 def _eps_field(value: object, where: str) -> float:
     """``value`` as an eps (a finite number >= 0), else a :class:`FormatError` naming ``where``."""
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if not ok or not math.isfinite(value) or value < 0:  # type: ignore[arg-type]
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < 0
+    ):
         raise FormatError(
             f"{where} is {value!r}; it must be a finite number >= 0 (the SmoothReLU eps the "
             f"model was trained with, e.g. 0.001) — {_RESAVE}"
         )
-    return float(value)  # type: ignore[arg-type]
+    return float(value)
 
 
 def _array_field(layer: dict, key: str, ndim: int, where: str) -> np.ndarray:
@@ -113,7 +117,7 @@ def load_model(path: str | os.PathLike) -> tuple[Any, dict]:
     layers = doc.get("layers", [])
     if not isinstance(layers, list):
         raise FormatError(f'{name}: "layers" must be a list of layer objects — {_RESAVE}')
-    modules = []
+    modules: list[torch.nn.Module] = []
     width: tuple[int, int] | None = None  # (layer, outputs) of the last linear layer
     for i, layer in enumerate(layers):
         kind = layer.get("type") if isinstance(layer, dict) else None

@@ -118,7 +118,9 @@ def run(args: argparse.Namespace, console: Any) -> int:
                 "events/run"):  # fmt: skip
         table.add_column(col, justify="right")
     for k, vol in enumerate(study.volumes):
-        acc = () if y is None else (f"{study.accuracy[k]:.3f}", f"{study.accuracy_se[k]:.3f}")
+        acc: tuple[str, ...] = ()
+        if study.accuracy is not None and study.accuracy_se is not None:  # labels y given
+            acc = (f"{study.accuracy[k]:.3f}", f"{study.accuracy_se[k]:.3f}")
         table.add_row(f"{vol:g}", f"{study.agreement[k]:.3f}", f"{study.agreement_se[k]:.3f}",
                       *acc, f"{study.mean_events[k]:.3g}")  # fmt: skip
     console.print(table)

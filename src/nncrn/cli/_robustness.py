@@ -102,7 +102,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
         ag = noise.agreement[k]
         acc = (
             []
-            if y is None
+            if noise.accuracy is None  # no labels y
             else [f"{noise.accuracy[k].mean():.3f}", f"{noise.accuracy[k].min():.3f}"]
         )
         table.add_row(f"{s:g}", f"{ag.mean():.3f}", f"{ag.min():.3f}",
@@ -111,8 +111,9 @@ def run(args: argparse.Namespace, console: Any) -> int:
     t2 = Table(title="early readout at chemical time T")
     for c in ["T", "agreement"] + (["accuracy"] if y is not None else []) + ["undecided"]:
         t2.add_column(c, justify="right")
+    assert early.undecided is not None, "early_readout always reports the undecided fraction"
     for k, t in enumerate(early.times):
-        acc = [] if y is None else [f"{early.accuracy[k]:.3f}"]
+        acc = [] if early.accuracy is None else [f"{early.accuracy[k]:.3f}"]  # no labels y
         t2.add_row(f"{t:.3g}", f"{early.agreement[k]:.3f}", *acc, f"{early.undecided[k]:.3f}")
     console.print(t2)
     t3 = Table(title="rate constants")
