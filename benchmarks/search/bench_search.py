@@ -17,7 +17,8 @@ reached 99% of its final value, and the number of distinct architectures within 
 point of the best. Between strategies: Friedman's test over the three (paired by seed)
 and paired t-tests of the best test accuracy (scipy.stats).
 
-Writes ``results.json`` and ``curves.png`` next to this file.
+Writes ``OUT.json`` and ``OUT.png`` (best-so-far curves) next to this file (``--out``,
+default ``results``).
 """
 
 from __future__ import annotations
@@ -164,6 +165,7 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=40)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--out", default="results", help="stem of the .json and .png written here")
     args = parser.parse_args()
     torch.set_num_threads(1)
     started = time.perf_counter()
@@ -180,15 +182,15 @@ def main() -> None:
         print("  tests:", json.dumps(results[name]["tests"]), flush=True)
     doc = {
         "command": f"python benchmarks/search/bench_search.py --datasets {args.datasets} --seeds "
-        f"{args.seeds} --budget {args.budget} --jobs {args.jobs} --batch {args.batch}",
+        f"{args.seeds} --budget {args.budget} --jobs {args.jobs} --batch {args.batch} --out {args.out}",
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, torch {torch.__version__}",
         "seconds": time.perf_counter() - started,
         "settings": vars(SETTINGS) | {"split": "50/25/25 stratified"},
         "results": results,
     }
-    (HERE / "results.json").write_text(json.dumps(doc, indent=1))
-    plot(results, HERE / "curves.png")
-    print(f"total {doc['seconds']:.0f} s; wrote {HERE / 'results.json'} and curves.png")
+    (HERE / f"{args.out}.json").write_text(json.dumps(doc, indent=1))
+    plot(results, HERE / f"{args.out}.png")
+    print(f"total {doc['seconds']:.0f} s; wrote {HERE / args.out}.json and .png")
 
 
 if __name__ == "__main__":
