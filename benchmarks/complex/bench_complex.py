@@ -287,7 +287,7 @@ def main() -> None:
     t0 = time.perf_counter()
     result = run(args)
     result["significance"] = significance(result["rows"])
-    result["settings"] = {**{k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+    result["settings"] = {**{k: (v.name if isinstance(v, Path) else v) for k, v in vars(args).items()},
                           "lr": LR, "batch": BATCH, "wall_s": time.perf_counter() - t0,
                           "machine": platform.platform(), "torch": torch.__version__}  # fmt: skip
     args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
