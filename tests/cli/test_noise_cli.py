@@ -33,8 +33,11 @@ def test_noise_cli_writes_table_plot_and_json(tmp_path, capsys):
         "--out", str(tmp_path),
     ])  # fmt: skip
     assert code == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "agreement" in out and "accuracy" in out
+    # not a terminal: plain progress lines on stderr, the last one at 100%
+    lines = [line for line in err.splitlines() if line.startswith("stochastic runs:")]
+    assert len(lines) >= 2 and "(100%)" in lines[-1]
     summary = json.loads((tmp_path / "noise.json").read_text())
     assert summary["volumes"] == [1.0, 1000.0]
     assert summary["agreement"][1] == 1.0 and summary["agreement"][0] < 1.0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,21 @@ def register(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     add_output_directory(p, "noise.png and noise.json")
     p.set_defaults(func=run)
+
+
+class _PlainProgress:
+    """``progress(done, total)`` for a non-terminal: one line on stderr per ~10% of the runs."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+        self.next = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        if total and (done / total >= self.next or done == total):
+            elapsed = time.monotonic() - self.start
+            print(f"stochastic runs: {done}/{total} ({100 * done / total:.0f}%), "
+                  f"{elapsed:.0f} s", file=sys.stderr, flush=True)  # fmt: skip
+            self.next = done / total + 0.1
 
 
 def _volumes(text: str) -> list[float]:
@@ -103,16 +120,22 @@ def run(args: argparse.Namespace, console: Any) -> int:
     network = ReactionNetwork.load(args.network)
     X = input_matrix(network, args.inputs)
     y = None if args.labels is None else _labels(args.labels, network, len(X))
-    with Progress(
-        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-        TimeRemainingColumn(), console=console, transient=True,
-    ) as bar:  # fmt: skip
-        task = bar.add_task("stochastic runs", total=None)
+    if not console.is_terminal:  # a log file or pipe: plain lines, about every 10%
         study = noise_study(
             network, X, y, volumes=volumes, runs=args.runs, rng=args.seed,
-            t_end=args.t_end, solver=solver,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            t_end=args.t_end, solver=solver, progress=_PlainProgress(),
         )  # fmt: skip
+    else:
+        with Progress(
+            "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+            TimeRemainingColumn(), console=console, transient=True,
+        ) as bar:  # fmt: skip
+            task = bar.add_task("stochastic runs", total=None)
+            study = noise_study(
+                network, X, y, volumes=volumes, runs=args.runs, rng=args.seed,
+                t_end=args.t_end, solver=solver,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )  # fmt: skip
     table = Table(title=f"{args.network.name}: {len(X)} inputs x {args.runs} runs")
     for col in ("volume", "agreement", "± se", *(("accuracy", "± se") if y is not None else ()),
                 "events/run"):  # fmt: skip
