@@ -66,7 +66,9 @@ def with_argmax(
     ``n (n - 1)`` reactions per single-species readout family, twice that for dual-rail.
     """
     network = require_network(network, "with_argmax")
-    n = len(network.readout)
+    ros = network.readout
+    assert ros is not None, "ReactionNetwork fills in the default readout"
+    n = len(ros)
     if n < 2:
         raise NetworkError(
             f"with_argmax needs a network with at least 2 readouts (one per class); this one "
@@ -93,24 +95,22 @@ def with_argmax(
             f"with_argmax would add species {clash[:3]}, which the network already has; pass "
             "another prefix=..."
         )
-    read = {p for ro in network.readout for p in (ro.plus, ro.minus) if p is not None}
+    read = {p for ro in ros for p in (ro.plus, ro.minus) if p is not None}
     species = [
         Species(s.name, Role.HIDDEN, s.initial) if s.role is Role.OUTPUT and s.name in read else s
         for s in network.species
     ]
     species += [Species(w, Role.OUTPUT, 1.0 / n) for w in shares]
     reactions = list(network.reactions)
-    ros = list(network.readout)
     for i in range(n):
         for j in range(n):
             if i == j:
                 continue
             wi, wj = shares[i], shares[j]
             cats = [(ros[j].plus, f"argmax {ros[j].name} takes from {ros[i].name}")]
-            if ros[i].minus is not None:
-                cats.append(
-                    (ros[i].minus, f"argmax {ros[i].name} loses to {ros[j].name} (negative part)")
-                )
+            minus = ros[i].minus
+            if minus is not None:
+                cats.append((minus, f"argmax {ros[i].name} loses to {ros[j].name} (negative part)"))
             for cat, label in cats:
                 reactions.append(Reaction({wi: 1, wj: 1, cat: 1}, {wj: 2, cat: 1}, k, label))
     readout = [Readout(ro.name, w) for ro, w in zip(ros, shares, strict=True)]

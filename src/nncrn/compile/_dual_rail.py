@@ -37,7 +37,7 @@ import numpy as np
 from nncrn._errors import NetworkError, UnsupportedModelError
 from nncrn.compile._layers import DenseLayer, LayerStack
 from nncrn.compile._scheme import Scheme
-from nncrn.network import Reaction, ReactionNetwork, Readout, Species
+from nncrn.network import Reaction, ReactionNetwork, Readout, Role, Species
 
 __all__ = ["DualRail", "competition_violations", "dual_rail_inputs"]
 
@@ -281,18 +281,20 @@ class DualRail(Scheme):
                     "input_range was given with DualRail(dual_inputs=True); dual-rail inputs "
                     "carry negative features themselves — drop input_range"
                 )
-            species = [Species(f"X{j}{part}", "input") for j in range(n_in) for part in ("p", "n")]
+            species = [
+                Species(f"X{j}{part}", Role.INPUT) for j in range(n_in) for part in ("p", "n")
+            ]
             upstream = [[(f"X{j}p", 1), (f"X{j}n", -1)] for j in range(n_in)]
         else:
             ranges = list(input_range) if input_range is not None else [None] * n_in
-            species = [Species(f"X{j}", "input", 0.0, ranges[j]) for j in range(n_in)]
+            species = [Species(f"X{j}", Role.INPUT, 0.0, ranges[j]) for j in range(n_in)]
             upstream = [[(f"X{j}", 1)] for j in range(n_in)]
         reactions: list[Reaction] = []
         readout: list[Readout] = []
         layers_meta = []
         for depth, layer in enumerate(stack.layers, start=1):
             last = depth == len(stack.layers)
-            role = "output" if last else "hidden"
+            role = Role.OUTPUT if last else Role.HIDDEN
             bases = [f"Y{i}" if last else f"H{depth}_{i}" for i in range(layer.n_out)]
             reactions += _fan_out(layer, upstream, bases, self.rate, f"layer {depth}")
             rails = []
@@ -304,7 +306,7 @@ class DualRail(Scheme):
                     rails.append([(p, 1), (n, -1)])
                     continue
                 c, d = f"{base}c", f"{base}d"
-                species += [Species(base, role), Species(c, "auxiliary"), Species(d, role)]
+                species += [Species(base, role), Species(c, Role.AUXILIARY), Species(d, role)]
                 reactions += [
                     Reaction({p: 1}, {base: 1, c: 1}, self.rate, f"layer {depth} ReLU {i} copy"),
                     Reaction({n: 1, c: 1}, {d: 1}, self.rate, f"layer {depth} ReLU {i} debt"),

@@ -17,7 +17,7 @@ from numpy.polynomial import polynomial as npoly
 from nncrn._activations import ActivationError, check_activation, polynomial_root, trim
 from nncrn.compile._layers import Function, LayerStack
 from nncrn.compile._scheme import Scheme, _linear_neuron, _terms
-from nncrn.network import Reaction, ReactionNetwork, Readout, Species
+from nncrn.network import Reaction, ReactionNetwork, Readout, Role, Species
 
 __all__ = ["Polynomial", "Terms", "build_feed_forward", "warn_replaced"]
 
@@ -95,7 +95,7 @@ class Polynomial(Scheme):
         return Function.of("polynomial", params={"P": self.P, "Q": self.Q})
 
     def neuron(
-        self, y: str, terms: Terms, where: str, role: str
+        self, y: str, terms: Terms, where: str, role: Role
     ) -> tuple[list[Species], list[Reaction]]:
         """Species and reactions of one neuron from its ``(catalyst, coefficient, label)`` terms."""
         coef: dict[tuple[str | None, int], list] = {}
@@ -178,7 +178,7 @@ Terms = list[tuple[str | None, float, str]]
 def build_feed_forward(
     scheme: Scheme,
     stack: LayerStack,
-    neuron: Callable[[str, Terms, str, str], tuple[list[Species], list[Reaction]]],
+    neuron: Callable[[str, Terms, str, Role], tuple[list[Species], list[Reaction]]],
     output_names: Sequence[str] | None,
     input_range: Sequence[tuple[float, float] | None] | None,
     metadata: Mapping[str, Any] | None,
@@ -197,14 +197,14 @@ def build_feed_forward(
             f"got {len(names)} output names and {len(ranges)} input ranges; the stack has "
             f"{stack.n_outputs} outputs and {n_in} inputs"
         )
-    species = [Species(f"X{j}", "input", 0.0, ranges[j]) for j in range(n_in)]
+    species = [Species(f"X{j}", Role.INPUT, 0.0, ranges[j]) for j in range(n_in)]
     upstream = [[(f"X{j}", 1)] for j in range(n_in)]
     reactions: list[Reaction] = []
     readout: list[Readout] = []
     layers_meta = []
     for depth, layer in enumerate(stack.layers, start=1):
         last = depth == len(stack.layers)
-        role, rails, where = ("output" if last else "hidden"), [], f"layer {depth}"
+        role, rails, where = (Role.OUTPUT if last else Role.HIDDEN), [], f"layer {depth}"
         for i in range(layer.n_out):
             base = f"Y{i}" if last else f"H{depth}_{i}"
             if layer.activation == "identity":

@@ -19,7 +19,7 @@ import numpy as np
 from nncrn._activations import check_eps, smooth_relu
 from nncrn._errors import UnsupportedModelError
 from nncrn.compile._layers import DenseLayer, Function, LayerStack
-from nncrn.network import Reaction, ReactionNetwork, Readout, Species
+from nncrn.network import Reaction, ReactionNetwork, Readout, Role, Species
 
 __all__ = ["Scheme", "SmoothReLU"]
 
@@ -190,14 +190,14 @@ class SmoothReLU(Scheme):
             raise ValueError(
                 f"{len(names)} output names for {stack.n_outputs} outputs; give one per output"
             )
-        species = [Species(f"X{j}", "input", 0.0, ranges[j]) for j in range(n_in)]
+        species = [Species(f"X{j}", Role.INPUT, 0.0, ranges[j]) for j in range(n_in)]
         upstream: list[_Rails] = [[(f"X{j}", 1)] for j in range(n_in)]
         reactions: list[Reaction] = []
         layers_meta = []
         readout: list[Readout] = []
         for depth, layer in enumerate(stack.layers, start=1):
             last = depth == n_layers
-            role = "output" if last else "hidden"
+            role = Role.OUTPUT if last else Role.HIDDEN
             linear = layer.activation == "identity"
             rails: list[_Rails] = []
             for i in range(layer.n_out):

@@ -40,7 +40,7 @@ from nncrn._errors import InputError
 from nncrn.compile._layers import Function, LayerStack
 from nncrn.compile._polynomial import Terms, build_feed_forward, check_activation, warn_replaced
 from nncrn.compile._scheme import Scheme
-from nncrn.network import Reaction, ReactionNetwork, Species
+from nncrn.network import Reaction, ReactionNetwork, Role, Species
 from nncrn.network._numbers import as_real
 
 __all__ = ["ChemicalSigmoid", "chemical_sigmoid"]
@@ -93,7 +93,7 @@ class ChemicalSigmoid(Scheme):
         return Function.of("chemical_sigmoid", params={"rate": self.rate})
 
     def neuron(
-        self, y: str, terms: Terms, where: str, role: str
+        self, y: str, terms: Terms, where: str, role: Role
     ) -> tuple[list[Species], list[Reaction]]:
         c = f"{y}c"
         out = [
@@ -104,7 +104,7 @@ class ChemicalSigmoid(Scheme):
             cat = {s: 1} if s else {}
             after = {y: 2} if w > 0 else {c: 2}
             out.append(Reaction({**cat, y: 1, c: 1}, {**cat, **after}, abs(w), label))
-        return [Species(y, role), Species(c, "auxiliary", 1.0)], out
+        return [Species(y, role), Species(c, Role.AUXILIARY, 1.0)], out
 
     def build(
         self,

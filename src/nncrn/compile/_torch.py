@@ -134,7 +134,7 @@ def _array(t: torch.Tensor) -> np.ndarray:
     return t.detach().to("cpu", torch.float64).numpy()
 
 
-def parse_torch(model: nn.Module) -> LayerStack:
+def parse_torch(model: object) -> LayerStack:
     """The layers of ``model`` (``nn.Sequential``, nested ones flattened, or one ``nn.Linear``).
 
     Each ``Linear`` takes the activation that follows it (``identity`` when another
@@ -198,8 +198,8 @@ def parse_torch(model: nn.Module) -> LayerStack:
                 raise UnsupportedModelError(
                     f"{where} is an uninitialized LazyLinear; run one forward pass first"
                 )
-            bias = _array(m.bias) if m.bias is not None else np.zeros(m.out_features)
-            specs.append([_array(m.weight), bias, "identity", None, where, None])
+            bias_np = _array(m.bias) if m.bias is not None else np.zeros(m.out_features)
+            specs.append([_array(m.weight), bias_np, "identity", None, where, None])
             awaiting = True
         elif isinstance(m, (*_ACTIVATIONS, *_COMPLEX_ACTIVATIONS)):
             if not awaiting:
