@@ -59,6 +59,10 @@ class ComplexBatchNorm1d(torch.nn.Module):
     ([1.0, 0.0, 0.0, 1.0], [[0.0, 0.0]])
     """
 
+    # buffers registered in __init__; named here so they type as tensors, not Tensor | Module
+    running_mean: torch.Tensor
+    running_cov: torch.Tensor
+
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1) -> None:
         super().__init__()
         if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features < 1:
