@@ -161,8 +161,10 @@ class _Model:
                     ) from None
         self.gradient = "layered" if self.layered is not None else "implicit"
         self.input_cols = torch.tensor([network.index(s) for s in network.inputs], dtype=torch.long)
-        self.plus = torch.tensor([network.index(r.plus) for r in network.readout])
-        self.minus = [network.index(r.minus) if r.minus else -1 for r in network.readout]
+        readout = network.readout
+        assert readout is not None, "ReactionNetwork fills in the default readout"
+        self.plus = torch.tensor([network.index(r.plus) for r in readout])
+        self.minus = [network.index(r.minus) if r.minus else -1 for r in readout]
 
     def outputs(self, w: torch.Tensor, X: np.ndarray, conc: torch.Tensor) -> torch.Tensor:
         if self.layered is not None:
@@ -299,7 +301,8 @@ def fit(
         )
     model = _Model(network, terms, gradient, solver)
     u = torch.tensor(constraints.latents(terms.weights), dtype=torch.float64, requires_grad=True)
-    opt = opt_cls([u], lr=lr)
+    # torch types the base class as Optimizer(params, defaults); every optimiser takes lr
+    opt = opt_cls([u], lr=lr)  # type: ignore[call-arg]
     conc = torch.from_numpy(conc_np)
     target = torch.from_numpy(labels)
     loss_fn = (torch.nn.functional.cross_entropy if loss == "cross_entropy"
@@ -351,7 +354,8 @@ def fit(
                     first.append(float(data.detach()))
                 return total
 
-            opt.step(closure)
+            # torch's stub wants a closure returning float; its optimisers take the loss tensor
+            opt.step(closure)  # type: ignore[arg-type]
             losses.append(first[0])
             if accel is not None and accel.after_step():
                 accel.jump(objective)

@@ -203,30 +203,31 @@ def fit_koopman(snapshots: object, groups: Sequence[object], koopman: Koopman) -
         )
     if not torch.isfinite(S.sum()) and not torch.isfinite(S).all():
         raise InputError("fit_koopman: the snapshots contain NaN or inf; the training diverged")
-    groups = tuple(np.asarray(g, dtype=np.int64).ravel() for g in groups)
-    if any(g.size == 0 for g in groups):
+    # the groups as flat int64 index arrays (the parameter takes any index sequences)
+    arrays = tuple(np.asarray(g, dtype=np.int64).ravel() for g in groups)
+    if any(g.size == 0 for g in arrays):
         raise InputError("fit_koopman: a group is empty; every group needs at least one index")
-    flat = np.concatenate(groups) if groups else np.zeros(0, np.int64)
+    flat = np.concatenate(arrays) if arrays else np.zeros(0, np.int64)
     if flat.size and (flat.min() < 0 or flat.max() >= S.shape[1]):
         raise InputError(
             f"fit_koopman: group indices range over [{flat.min()}, {flat.max()}] but the "
             f"snapshots have {S.shape[1]} parameters"
         )
     by_size: dict[int, list[int]] = {}
-    for i, g in enumerate(groups):
+    for i, g in enumerate(arrays):
         by_size.setdefault(g.size, []).append(i)
-    max_eig = np.zeros(len(groups))
-    ranks = np.zeros(len(groups), dtype=np.int64)
-    residual = np.zeros(len(groups))
+    max_eig = np.zeros(len(arrays))
+    ranks = np.zeros(len(arrays), dtype=np.int64)
+    residual = np.zeros(len(arrays))
     n_clipped = 0
     blocks = []
     for _size, idx in by_size.items():
-        members = np.stack([groups[i] for i in idx])  # (G, d)
+        members = np.stack([arrays[i] for i in idx])  # (G, d)
         block, eig, rank, clipped, res = _fit_block(S, members, koopman)
         blocks.append((members, *block))
         max_eig[idx], ranks[idx], residual[idx] = eig, rank, res
         n_clipped += clipped
-    return KoopmanOperators(groups, koopman, max_eig, n_clipped, ranks,
+    return KoopmanOperators(arrays, koopman, max_eig, n_clipped, ranks,
                             time.perf_counter() - tic, residual, tuple(blocks))  # fmt: skip
 
 

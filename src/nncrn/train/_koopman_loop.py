@@ -59,10 +59,9 @@ def partition(params: object, kind: str = "node") -> list[np.ndarray]:
         if id(weight) in done or weight.ndim < 2:
             continue
         bias = getattr(m, "bias", None)
-        has_bias = isinstance(bias, torch.nn.Parameter) and id(bias) in offsets
         w0 = offsets[id(weight)]
         rows = np.arange(weight.numel()).reshape(weight.shape[0], -1) + w0
-        if has_bias:
+        if isinstance(bias, torch.nn.Parameter) and id(bias) in offsets:
             rows = np.concatenate([rows, offsets[id(bias)] + np.arange(bias.numel())[:, None]], 1)
             done.add(id(bias))
         done.add(id(weight))

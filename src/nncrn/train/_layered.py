@@ -11,6 +11,7 @@ through a leading ``draws`` axis, evaluates many perturbed rate sets in one pass
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -116,11 +117,21 @@ def build_layered(network: ReactionNetwork, terms: Terms) -> Layered:
     """Plan the layer-wise evaluation; raises :class:`NotFeedForward` when there is none."""
     n = network.n_species
     n_slots = terms.cat_cols.shape[1]
-    tgt, pw, par, mode, fval, frx, cols, pows = [], [], [], [], [], [], [], []
+    # one entry per (target, term or fixed reaction): the columns of the plan
+    tgt: list[int] = []
+    pw: list[int] = []
+    par: list[int] = []
+    mode: list[int] = []
+    fval: list[float] = []
+    frx: list[int] = []
+    cols: list[np.ndarray] = []
+    pows: list[np.ndarray] = []
 
     def entry(t, power, param, md, value, reaction, cc, cp) -> None:
-        for lst, v in zip((tgt, pw, par, mode, fval, frx, cols, pows),
-                          (int(t), power, param, md, value, reaction, cc, cp), strict=True):  # fmt: skip
+        columns: tuple[list[Any], ...] = (tgt, pw, par, mode, fval, frx, cols, pows)
+        for lst, v in zip(
+            columns, (int(t), power, param, md, value, reaction, cc, cp), strict=True
+        ):
             lst.append(v)
 
     for i in range(terms.n_terms):
@@ -154,10 +165,11 @@ def build_layered(network: ReactionNetwork, terms: Terms) -> Layered:
     cols_a = np.asarray(cols, dtype=np.int64).reshape(-1, n_slots)
     pows_a = np.asarray(pows, dtype=np.int64).reshape(-1, n_slots)
     targets = sorted(set(tgt))
-    deps = {t: set() for t in targets}
+    deps: dict[int, set[int]] = {t: set() for t in targets}
     for e, t in enumerate(tgt):
         deps[t] |= {int(c) for c in cols_a[e] if c != n and c != t and c in deps}
-    levels, done = [], set()
+    levels: list[_Level] = []
+    done: set[int] = set()
     while len(done) < len(targets):
         ready = [t for t in targets if t not in done and deps[t] <= done]
         if not ready:
@@ -167,8 +179,10 @@ def build_layered(network: ReactionNetwork, terms: Terms) -> Layered:
         slot = [3 * local[tgt[e]] + pw[e] for e in entries]
         levels.append(_Level(torch.tensor(ready), torch.tensor(slot), torch.tensor(entries)))
         done.update(ready)
-    plus = [network.index(ro.plus) for ro in network.readout]
-    minus = [network.index(ro.minus) if ro.minus else n for ro in network.readout]
+    readout = network.readout
+    assert readout is not None, "ReactionNetwork fills in the default readout"
+    plus = [network.index(ro.plus) for ro in readout]
+    minus = [network.index(ro.minus) if ro.minus else n for ro in readout]
     base = np.array([s.initial for s in network.species] + [1.0])
     return Layered(
         n_species=n, levels=tuple(levels), cat_cols=torch.from_numpy(cols_a),
@@ -177,6 +191,6 @@ def build_layered(network: ReactionNetwork, terms: Terms) -> Layered:
         fixed_value=torch.tensor(fval, dtype=torch.float64),
         fixed_reaction=torch.tensor(frx, dtype=torch.int64),
         plus=torch.tensor(plus), minus=torch.tensor(minus),
-        has_minus=torch.tensor([ro.minus is not None for ro in network.readout]),
+        has_minus=torch.tensor([ro.minus is not None for ro in readout]),
         base_state=torch.from_numpy(base),
     )  # fmt: skip

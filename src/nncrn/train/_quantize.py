@@ -132,6 +132,17 @@ class STEQuantizer(torch.nn.Module):
         return f"bits={self.bits}, method={self.method!r}"
 
 
+def _quantized(layer: torch.nn.Linear) -> tuple[STEQuantizer, torch.Tensor]:
+    """``(quantizer, latent weight)`` of a layer whose weight ``qat_fit`` parametrized."""
+    plists = layer.parametrizations
+    assert isinstance(plists, torch.nn.ModuleDict), "register_parametrization adds a ModuleDict"
+    plist = plists["weight"]
+    assert isinstance(plist, parametrize.ParametrizationList), "qat_fit parametrized the weight"
+    quantizer = plist[0]
+    assert isinstance(quantizer, STEQuantizer), "qat_fit registered an STEQuantizer"
+    return quantizer, plist.original
+
+
 def qat_fit(
     model: torch.nn.Module,
     X: object,
@@ -187,10 +198,11 @@ def qat_fit(
     losses = []
     n = Xt.shape[0]
     layers = _linears(net)
+    quantized = [_quantized(layer) for layer in layers]
     best, best_state = np.inf, None
     for _ in range(epochs):
-        for layer in layers:
-            layer.parametrizations.weight[0].refresh(layer.parametrizations.weight.original)
+        for quantizer, latent in quantized:
+            quantizer.refresh(latent)
         order = torch.from_numpy(gen.permutation(n))
         for start in range(0, n, batch_size):
             idx = order[start : start + batch_size]
@@ -199,11 +211,9 @@ def qat_fit(
             loss.backward()
             opt.step()
             with torch.no_grad():
-                for layer in layers:
-                    quantizer = layer.parametrizations.weight[0]
+                for quantizer, latent in quantized:
                     bound = 1.5 * quantizer.top_level()
                     if bound > 0:  # an all-zero layer has no level range to clip to
-                        latent = layer.parametrizations.weight.original
                         latent.copy_(torch.maximum(torch.minimum(latent, bound), -bound))
         schedule.step()
         with torch.no_grad():

@@ -68,7 +68,9 @@ def dual_rail_pairs(network: ReactionNetwork) -> dict[str, tuple[str, str]]:
         if layer.get("activation") == "identity":
             sp = list(layer.get("species") or ())
             pairs += list(zip(sp[0::2], sp[1::2], strict=False))
-    pairs += [(ro.plus, ro.minus) for ro in network.readout if ro.minus is not None]
+    readout = network.readout
+    assert readout is not None, "ReactionNetwork fills in the default readout"
+    pairs += [(ro.plus, ro.minus) for ro in readout if ro.minus is not None]
     out: dict[str, tuple[str, str]] = {}
     if not pairs:
         return out
@@ -158,7 +160,7 @@ class Terms:
         meta = thaw_json(self.network.metadata)
         meta.update(metadata or {})
         net = self.network
-        return ReactionNetwork(net.species, [r for _, r in slots], net.readout, meta)
+        return ReactionNetwork(net.species, tuple(r for _, r in slots), net.readout, meta)
 
 
 def _layer_of(network: ReactionNetwork) -> dict[str, int]:
