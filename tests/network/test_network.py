@@ -224,7 +224,7 @@ def test_input_range_shifts_and_bounds():
         [Reaction.parse("X + Y -> X", 1.0)],
     )
     np.testing.assert_array_equal(input_concentrations(net, [[-2.0], [0.5]]), [[0.0], [2.5]])
-    with pytest.raises(InputError, match=r"'X' is 3.5 in row 0, outside its declared input_range"):
+    with pytest.raises(InputError, match=r"'X' is 3.5 in row 0 \(counting from 0\), outside its declared input_range"):
         input_concentrations(net, [[3.5]])
 
 

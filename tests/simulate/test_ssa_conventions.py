@@ -181,7 +181,7 @@ def test_initial_counts_mapping_per_item_and_inputs_override():
 
 @pytest.mark.parametrize(
     "counts, match",
-    [({"A": 1.5}, r"initial count of 'A' is 1.5 in row 0; molecule counts must be integers"),
+    [({"A": 1.5}, r"initial count of 'A' is 1.5 in row 0 \(counting from 0\); molecule counts must be integers"),
      ({"Q": 1}, r"initial_counts names species 'Q'"),
      ({"A": [1, 2, 3]}, r"initial_counts\['A'\] has shape \(3,\)"),
      ([[1, 2, 3]], r"initial_counts has shape \(1, 3\); expected \(2,\)"),

@@ -127,7 +127,7 @@ def input_features(network: ReactionNetwork, inputs: object) -> np.ndarray:
     if bad.any():
         row, col = np.argwhere(bad)[0]
         raise InputError(
-            f"input {names[col]!r} is {float(x[row, col])} in row {row} ({int(bad.sum())} non-finite "
+            f"input {names[col]!r} is {float(x[row, col])} in row {row} (counting from 0) ({int(bad.sum())} non-finite "
             "values in all); inputs must be finite numbers — impute or drop those rows"
         )
     species = [network.species[network.index(n)] for n in names]
@@ -139,11 +139,12 @@ def input_features(network: ReactionNetwork, inputs: object) -> np.ndarray:
         s = species[col]
         if s.input_range is None:
             raise InputError(
-                f"input {s.name!r} is {float(x[row, col])!r} in row {row}; inputs are concentrations and "
-                "must be >= 0. Compile with input_range=(low, high) to accept negative features"
+                f"input {s.name!r} is {float(x[row, col])!r} in row {row} (counting from 0); inputs are concentrations and "
+                "must be >= 0. Compile with input_range=(low, high) to accept negative features (`nncrn "
+                "train` and `demo` set it from the training data)"
             )
         raise InputError(
-            f"input {s.name!r} is {float(x[row, col])!r} in row {row}, outside its declared input_range "
+            f"input {s.name!r} is {float(x[row, col])!r} in row {row} (counting from 0), outside its declared input_range "
             f"[{float(low[col])!r}, {float(high[col])!r}] ({int(outside.sum())} values outside in all); "
             "recompile with a wider input_range or clip the features"
         )
@@ -220,7 +221,7 @@ def initial_state(
         row, col = np.argwhere(bad)[0]
         raise InputError(
             f"initial concentration of {network.species[col].name!r} is {float(state[row, col])!r} in "
-            f"row {row}; concentrations must be finite and >= 0"
+            f"row {row} (counting from 0); concentrations must be finite and >= 0"
         )
     idx = [network.index(n) for n in network.inputs]
     state[:, idx] = x

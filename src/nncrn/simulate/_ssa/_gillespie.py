@@ -142,7 +142,7 @@ def _warn_inputs_rounded_to_zero(network: ReactionNetwork, x: np.ndarray, volume
     n_lost = int(lost.sum())
     more = f" ({n_lost} positive input values become 0 in all)" if n_lost > 1 else ""
     warnings.warn(
-        f"input {network.inputs[col]!r} has concentration {conc:g} in row {row}, which is "
+        f"input {network.inputs[col]!r} has concentration {conc:g} in row {row} (counting from 0), which is "
         f"round({conc:g} * {volume:g}) = 0 molecules at volume {volume:g}{more}: the "
         "stochastic network sees no such input. "
         f"Use a volume of at least {1.0 / float(x[lost].min()):.3g} (one molecule of the "

@@ -97,7 +97,7 @@ def start_counts(
         row, col = np.argwhere(bad)[0]
         raise InputError(
             f"initial count of {network.species_names[col]!r} is {float(arr[row, col])!r} in "
-            f"row {row}; molecule counts must be integers in [0, 2**53] — round them, or pass "
+            f"row {row} (counting from 0); molecule counts must be integers in [0, 2**53] — round them, or pass "
             "concentrations as y0 (they are rounded to round(y0 * volume))"
         )
     return arr.astype(np.int64)
