@@ -133,3 +133,20 @@ def test_a_table_separated_by_another_character_says_so(tmp_path, sep, name):
         read_table(path)
     path.write_text("a;b\n1\n")  # one column whose name holds ';' but rows without it: fine
     assert read_table(path) == (["a;b"], [["1"]])
+
+
+def test_a_continuous_numeric_target_is_named_a_regression_target(tmp_path):
+    from sklearn.datasets import load_diabetes
+
+    from nncrn.data import load_csv
+
+    d = load_diabetes()
+    path = tmp_path / "diabetes.csv"
+    rows = [",".join(map(repr, [*x.tolist(), float(y)])) for x, y in zip(d.data, d.target, strict=True)]
+    path.write_text(",".join([*d.feature_names, "y"]) + "\n" + "\n".join(rows) + "\n")
+    with pytest.raises(InputError, match=r"214 distinct numbers in 442 rows.*regression target"
+                                         r".*CRNRegressor"):  # fmt: skip
+        load_csv(path, "y")
+    # many integer classes, each seen at least twice, are still classes
+    path.write_text("u,c\n" + "\n".join(f"{i},{i % 25}" for i in range(100)) + "\n")
+    assert len(load_csv(path, "c").classes) == 25

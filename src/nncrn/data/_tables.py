@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -133,6 +134,7 @@ def load_csv(path: str | os.PathLike, target: str) -> Dataset:
                 f"(line {i + 2}); every row needs a class label"
             )
     classes = sorted(set(labels))
+    _refuse_continuous(Path(path).name, target, labels, classes)
     if len(classes) < 2:
         raise InputError(
             f"{Path(path).name}: target column {target!r} has a single class {classes}; "
@@ -140,3 +142,27 @@ def load_csv(path: str | os.PathLike, target: str) -> Dataset:
         )
     index = {c: i for i, c in enumerate(classes)}
     return Dataset(Path(path).stem, X, np.array([index[v] for v in labels]), classes, features)
+
+
+def _refuse_continuous(name: str, target: str, labels: list[str], classes: list[str]) -> None:
+    """A numeric target with many distinct values, some of them seen once, is a regression
+    target, not classes (a classifier's split would fail on the single-row "classes")."""
+    if len(classes) <= 20:
+        return
+    counts = Counter(labels)
+    if min(counts.values()) > 1 and len(classes) < 0.5 * len(labels):
+        return
+    try:
+        values = [float(v) for v in classes]
+    except ValueError:
+        return
+    if not all(np.isfinite(values)):
+        return
+    raise InputError(
+        f"{name}: target column {target!r} holds {len(classes)} distinct numbers in "
+        f"{len(labels)} rows (from {min(values):g} to {max(values):g}): that is a regression "
+        "target, and nncrn train and demo train classifiers (one class per distinct value). "
+        "For regression use nncrn.estimator.CRNRegressor in Python (it trains an MLP "
+        "regressor and compiles it), or compile a scikit-learn MLPRegressor with "
+        "nncrn.compile_network; to classify, bin the target into a few labels first"
+    )
