@@ -94,6 +94,13 @@ def test_each_strategy_finds_valid_architectures(data, strategy):
     assert 1 <= r.evaluations_to_reach() <= 6 and r.count_within() >= 1
 
 
+def test_completion_times_of_the_front(data):
+    r = run(data, RandomSearch(), seed=2, budget=3, completion_times=True)
+    assert set(r.completion_time) == set(r.test_accuracy) >= {r.best.index}
+    assert all(0 < t < np.inf for t in r.completion_time.values())
+    assert not run(data, RandomSearch(), seed=2, budget=3).completion_time  # opt-in
+
+
 def test_max_reactions_is_respected(data):
     r = run(data, RandomSearch(), seed=3, budget=9, max_reactions=6)
     over = [e for e in r.evaluations if e.reactions > 6]

@@ -18,10 +18,12 @@ def wide_console(monkeypatch):
 def test_search_writes_the_best_network_front_and_table(tmp_path, capsys):
     out = tmp_path / "res"
     argv = ["search", "--dataset", "iris", "--budget", "4", "--strategy", "random",
-            "--epochs", "15", "--qat-epochs", "5", "--batch-size", "2", "--out", str(out)]  # fmt: skip
+            "--epochs", "15", "--qat-epochs", "5", "--batch-size", "2", "--times",
+            "--out", str(out)]  # fmt: skip
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert "Pareto front" in text and "(best)" in text and "test accuracy of the best" in text
+    assert "t99" in text
     rows = list(csv.DictReader((out / "evaluations.csv").open()))
     assert [r["index"] for r in rows] == ["0", "1", "2", "3"]
     best = max(rows, key=lambda r: (float(r["val_accuracy"]), -int(r["reactions"])))

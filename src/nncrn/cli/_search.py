@@ -45,6 +45,8 @@ def register(sub: Any) -> None:
         "--epochs", type=int, default=150, help="training epochs per network (default 150)"
     )
     p.add_argument("--qat-epochs", type=int, default=100, help="QAT epochs (default 100)")
+    p.add_argument("--times", action="store_true",
+                   help="also measure the completion time (t99, within 1%%) of the front's networks")  # fmt: skip
     p.add_argument("--out", type=Path, required=True, help="directory for the results")
     p.set_defaults(func=run)
 
@@ -110,7 +112,8 @@ def run(args: argparse.Namespace, console: Any) -> int:
             result = search(data, _strategy(args.strategy, args.budget), budget=args.budget,
                             settings=settings, seed=args.seed, max_reactions=args.max_reactions,
                             max_species=args.max_species, n_jobs=args.jobs, client=client,
-                            batch_size=args.batch_size, on_result=tell)  # fmt: skip
+                            batch_size=args.batch_size, completion_times=args.times,
+                            on_result=tell)  # fmt: skip
     finally:
         if client is not None:
             client.close()
@@ -125,21 +128,16 @@ def run(args: argparse.Namespace, console: Any) -> int:
 def _report(result, name: str, console: Any, Table: Any) -> None:
     table = Table(title=f"nncrn search: {name}, {result.strategy}, {result.budget} evaluations, "
                   f"seed {result.seed} (Pareto front of validation accuracy against reactions)")  # fmt: skip
-    for col in (
-        "architecture",
-        "val acc",
-        "test acc",
-        "reactions",
-        "species",
-        "molecularity",
-        "rates",
-    ):
+    times = bool(result.completion_time)
+    cols = ["architecture", "val acc", "test acc", "reactions", "species", "molecularity", "rates"]
+    for col in cols + (["t99"] if times else []):
         table.add_column(col, justify="left" if col == "architecture" else "right")
     for e in result.front:
         test = result.test_accuracy.get(e.index)
         table.add_row(e.describe() + (" (best)" if e.index == result.best.index else ""),
                       f"{e.val_accuracy:.3f}", "-" if test is None else f"{test:.3f}",
-                      str(e.reactions), str(e.species), str(e.molecularity), str(e.distinct_rates))  # fmt: skip
+                      str(e.reactions), str(e.species), str(e.molecularity), str(e.distinct_rates),
+                      *([f"{result.completion_time.get(e.index, float('nan')):.4g}"] if times else []))  # fmt: skip
     console.print(table)
     feasible = sum(e.feasible for e in result.evaluations)
     b = result.best

@@ -37,7 +37,10 @@ class SearchResult:
 
     ``test_accuracy`` maps an evaluation's ``index`` to its network's accuracy on the test
     part, computed once when the search ended, for :attr:`best` and the Pareto front only
-    (the search itself never saw the test part).
+    (the search itself never saw the test part). ``completion_time`` (filled by
+    ``search(..., completion_times=True)``) maps the same indices to the 99th percentile,
+    over the converged test rows, of the chemical time after which every readout species
+    stays within 1% of its steady state (:func:`nncrn.simulate.settling_time`).
     """
 
     strategy: str
@@ -46,6 +49,7 @@ class SearchResult:
     evaluations: list[Evaluation]
     test_accuracy: dict[int, float] = field(default_factory=dict)
     test_converged: dict[int, float] = field(default_factory=dict)
+    completion_time: dict[int, float] = field(default_factory=dict)
     max_reactions: int | None = None
     max_species: int | None = None
 

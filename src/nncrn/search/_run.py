@@ -27,7 +27,7 @@ def _check_limit(name: str, value: object) -> None:
 def search(data: SearchData, strategy: Strategy, *, budget: int, space: SearchSpace | None = None,
            settings: TrainSettings | None = None, seed: int = 0, max_reactions: int | None = None,
            max_species: int | None = None, n_jobs: int = 1, client: object = None,
-           batch_size: int = 8,
+           batch_size: int = 8, completion_times: bool = False,
            on_result: Callable[[Evaluation], None] | None = None) -> SearchResult:  # fmt: skip
     """Search ``space`` for the most accurate chemistry with ``budget`` evaluations.
 
@@ -42,7 +42,9 @@ def search(data: SearchData, strategy: Strategy, *, budget: int, space: SearchSp
     Evaluations run in ``n_jobs`` local worker processes (spawned, one torch thread each),
     or on a Dask cluster when ``client`` (a ``dask.distributed.Client``) is given.
     ``on_result`` is called with each :class:`Evaluation` as it is told (a progress bar).
-    At the end, the best and the Pareto front are simulated once on the test part.
+    At the end, the best and the Pareto front are simulated once on the test part; with
+    ``completion_times`` their settling times are measured there too
+    (:attr:`SearchResult.completion_time`; a trajectory per test row, so slower).
     """
     if not isinstance(data, SearchData):
         raise InputError(
@@ -105,13 +107,13 @@ def search(data: SearchData, strategy: Strategy, *, budget: int, space: SearchSp
             executor.shutdown(cancel_futures=True)
     result = SearchResult(strategy=strategy.name, seed=seed, budget=budget, evaluations=done,
                           max_reactions=max_reactions, max_species=max_species)  # fmt: skip
-    _test(result, data)
+    _test(result, data, completion_times)
     return result
 
 
-def _test(result: SearchResult, data: SearchData) -> None:
+def _test(result: SearchResult, data: SearchData, times: bool) -> None:
     """Score the best and the front on the test part, once."""
-    from nncrn.simulate import steady_state
+    from nncrn.simulate import settling_time, steady_state
 
     for e in {id(e): e for e in [result.best, *result.front]}.values():
         if not e.feasible or e.network is None:
@@ -122,3 +124,8 @@ def _test(result: SearchResult, data: SearchData) -> None:
         pred = np.where(ss.converged, np.asarray(ss.outputs).argmax(1), -1)
         result.test_accuracy[e.index] = float((pred == data.y_test).mean())
         result.test_converged[e.index] = float(np.mean(ss.converged))
+        if times and ss.converged.any():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                t = settling_time(e.network, data.X_test, rtol=0.01, steady=ss)
+            result.completion_time[e.index] = float(np.quantile(t[ss.converged], 0.99))
