@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 
 from nncrn._errors import ConvergenceWarning, InputError
+from nncrn.network import ReactionNetwork
 from nncrn.search._space import WEIGHTS, Architecture
 
 __all__ = ["Evaluation", "SearchData", "TrainSettings", "evaluate", "network_size"]
@@ -120,7 +122,7 @@ class Evaluation:
     feasible: bool
     reason: str | None
     seconds: float
-    network: object = None
+    network: ReactionNetwork | None = None
 
     @property
     def fitness(self) -> float:
@@ -172,7 +174,8 @@ def _apply(model, masks, hold: bool):
             prune.custom_from_mask(m, "weight", mask)
             # the hook's product is no graph leaf, and train_mlp deep-copies the model first;
             # forward recomputes it anyway
-            m.weight = (m.weight_orig * m.weight_mask).detach()
+            hooked = cast(Any, m)
+            hooked.weight = (hooked.weight_orig * hooked.weight_mask).detach()
         elif prune.is_pruned(m):
             prune.remove(m, "weight")
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -72,7 +73,7 @@ def search(data: SearchData, strategy: Strategy, *, budget: int, space: SearchSp
     settings = TrainSettings() if settings is None else settings
     rng = np.random.default_rng(seed)
     strategy.start(space, rng)
-    kwargs = dict(data=data, settings=settings, seed=seed, max_reactions=max_reactions,
+    kwargs: dict[str, Any] = dict(data=data, settings=settings, seed=seed, max_reactions=max_reactions,
                   max_species=max_species)  # fmt: skip
     cache: dict[tuple[int, ...], Evaluation] = {}
     done: list[Evaluation] = []
