@@ -193,7 +193,7 @@ def test_nncrn_smooth_relu_function_reads_back_with_its_eps(tmp_path):
     import torch
     from onnx.reference import ReferenceEvaluator
 
-    from nncrn.cli._models import save_onnx
+    from nncrn.data import save_onnx
 
     model = _smooth_model(0.01)
     path = tmp_path / "m.onnx"
@@ -211,7 +211,7 @@ def test_nncrn_smooth_relu_function_reads_back_with_its_eps(tmp_path):
 @pytest.mark.parametrize("eps, message", [(-1.0, "not one finite number >= 0"),
                                           ([0.1, 0.2], "not one finite number >= 0")])
 def test_nncrn_smooth_relu_with_a_bad_eps_is_refused(tmp_path, eps, message):
-    from nncrn.cli._models import save_onnx
+    from nncrn.data import save_onnx
 
     path = tmp_path / "m.onnx"
     assert save_onnx(path, _smooth_model(0.01), {})

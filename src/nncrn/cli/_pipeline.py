@@ -15,7 +15,8 @@ import numpy as np
 
 from nncrn._errors import ConvergenceWarning, InputError
 from nncrn.cli._io import write_csv
-from nncrn.cli._models import save_model, save_onnx
+from nncrn.cli._models import save_model
+from nncrn.data import save_onnx
 
 if TYPE_CHECKING:
     from nncrn.train import Koopman
