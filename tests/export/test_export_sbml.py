@@ -273,3 +273,22 @@ def test_the_readout_is_named_assignment_rules_and_inputs_carry_feature_names():
     rr.simulate(0, 800, 2)
     theirs = np.array([rr[sid] for sid in ids])
     np.testing.assert_allclose(theirs, ours, rtol=1e-6, atol=1e-9)
+
+
+def test_readout_ids_that_collide_or_repeat_fall_back_and_stay_unique():
+    # A class named like a species gets a trailing '_' (SBML has one id namespace);
+    # repeated class names cannot name distinct outputs, so the readout names are used.
+    import torch
+
+    from nncrn.compile import compile_network
+    from nncrn.nn import SmoothReLU
+
+    torch.manual_seed(1)
+    model = torch.nn.Sequential(torch.nn.Linear(2, 3), SmoothReLU(1e-3),
+                                torch.nn.Linear(3, 2)).double()  # fmt: skip
+    net = compile_network(model, input_range=(0, 1))
+    for classes, expected in ((["X0", "b c"], ["X0_", "b_c"]), (["a", "a"], list(net.outputs))):
+        text = to_sbml(net.with_metadata(classes=classes))
+        m = libsbml.readSBMLFromString(text).getModel()
+        assert sorted(m.getRule(i).getVariable() for i in range(m.getNumRules())) == sorted(expected)
+        assert from_sbml(text) == net.with_metadata(classes=classes)

@@ -275,8 +275,8 @@ def _tracking_error(y, y_new, f, f_new, dt, atol: float) -> torch.Tensor:
     ``S1 + 2 S2 -> 0``, ``S0`` decaying, from ``(0, 2, 2)``: the trajectory goes to
     ``(0, 0, 2.442)``, the uncontrolled iteration to the stable ``(0.185, 0.136, 0.816)``).
     So a step that moves ``y`` by more than ``_TRACK_STEP ||y||_inf`` must keep each
-    species' local error below ``_TRACK |y_i| + _TRACK_FLOOR ||y||_inf``; shorter steps (Newton's last ones near a
-    steady state, where the error estimate means nothing) are not controlled.
+    species' local error below ``_TRACK |y_i| + _TRACK_FLOOR ||y||_inf``; shorter steps
+    (Newton's last ones near a steady state, where the estimate means nothing) are free.
     """
     size = torch.maximum(y.abs(), y_new.abs())
     scale = size.amax(1)

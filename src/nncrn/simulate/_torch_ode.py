@@ -64,7 +64,8 @@ class TorchODE(Solver):
     states (a Jacobian graph with cycles, or conservation laws), the large pseudo-time
     steps are error-controlled along the trajectory, so the iteration stays in the basin
     the chemistry follows from ``y0`` (this costs steps: about 1.7x the time on a random
-    184-species network, 3-4x on networks with a chemical argmax or sigmoid stage). No
+    184-species network, about 4x with a chemical argmax stage and 2.5x with chemical
+    sigmoids, measured on a shared 2-core machine). No
     finite tolerance decides a trajectory that grazes the boundary between two basins;
     where it matters which attractor such an input reaches, check with
     :func:`~nncrn.simulate.integrate` (or :class:`ScipyODE`).
