@@ -36,6 +36,8 @@ _COMMANDS = (
     "nncrn.cli._robustness",
     "nncrn.cli._draw",
     "nncrn.cli._search",
+    "nncrn.cli._rncrn",
+    "nncrn.cli._dsd",
 )
 
 
