@@ -49,19 +49,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.polynomial import polynomial as npoly
 
 from nncrn._errors import InputError, UnsupportedModelError
 
+if TYPE_CHECKING:  # torch is imported where a root is found: ``import nncrn`` stays light
+    import torch
+
 __all__ = [
     "ActivationError",
+    "activation_coefficients",
     "analyse_activation",
     "check_activation",
     "check_eps",
     "chemical_sigmoid",
     "polynomial_root",
+    "positive_root",
     "show",
     "smooth_relu",
     "smooth_relu_derivative",
@@ -256,28 +262,191 @@ def check_activation(
 def polynomial_root(P: np.ndarray, Q: np.ndarray, z: object, upper: float = math.inf) -> np.ndarray:
     """The unique root ``y*(z)`` in ``(0, upper)`` of ``P + z Q`` (checked activations), elementwise.
 
-    Bisection, valid because ``F > 0`` below the root and ``< 0`` above, run until the
-    bracket cannot shrink (float64 resolution: no tolerance to choose). ``z`` any shape;
-    float64 of the same shape.
+    The numpy face of :func:`positive_root` (float64 in and out): ``z`` any shape, result
+    of the same shape. The pair must have passed :func:`check_activation` (with the same
+    ``upper``), which is what makes the root unique.
     """
+    import torch
+
     z = np.asarray(z, dtype=np.float64)
-    zz = z.ravel()
+    c = activation_coefficients(P, Q, torch.from_numpy(z.ravel()))
+    root, _ = positive_root(c, unique=True, upper=upper)
+    return root.numpy().reshape(z.shape)
 
-    def F(y: np.ndarray) -> np.ndarray:
-        return npoly.polyval(y, P) + zz * npoly.polyval(y, Q)
 
-    lo = np.zeros_like(zz)
-    hi = np.full_like(zz, upper if math.isfinite(upper) else 1.0)
-    if math.isinf(upper):
-        for _ in range(2100):  # float64 spans 2^1024
-            grow = F(hi) > 0
-            if not grow.any():
+def activation_coefficients(P: np.ndarray, Q: np.ndarray, z: torch.Tensor) -> torch.Tensor:
+    """``(d + 1, *z.shape)`` coefficients of ``P(y) + z Q(y)`` in ``y``, lowest power first."""
+    import torch
+
+    d = max(len(P), len(Q))
+    rows = [
+        (float(P[p]) if p < len(P) else 0.0) + z * (float(Q[p]) if p < len(Q) else 0.0)
+        for p in range(d)
+    ]
+    return torch.stack(rows)
+
+
+# ---------------------------------------------------------------------------- the root finder
+# The one finder of the library: the activations above (numpy, through polynomial_root),
+# nn.PolynomialActivation, the level sweep of the steady-state solver, the closed-form
+# oracle fixed_point and the layered training graph all call positive_root.
+
+_MAX_DOUBLINGS = 1100  # hi = 2^k until g(hi) <= 0; float64 overflows past 2^1024
+# Newton steps, each falling back to a bisection when it leaves the bracket: float64
+# bisection from 2^1024 down to the subnormal 2^-1074 takes ~2,100 halvings. The loop stops
+# as soon as no item moves, so the cap only bounds pathological cases.
+_MAX_NEWTON = 2200
+
+
+def positive_root(
+    c: torch.Tensor, *, unique: bool = False, upper: float = math.inf
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The positive root of ``g(y) = sum_p c[p] y^p`` that every start in ``[0, root]`` reaches.
+
+    ``c (d + 1, ...)``, lowest power first, any float dtype and device; the root has the
+    shape and dtype of ``c[0]``. Returns ``(root, ok)``; where ``ok`` is False ``root`` is
+    meaningless (0, ``inf`` or NaN) and the caller decides what to do.
+
+    Certificate. With ``unique=False`` (the steady-state solver's setting) ``ok`` requires
+    ``c[0] > 0`` and exactly one sign change in ``c``: by Descartes' rule of signs ``g``
+    then has exactly one positive root, ``g > 0`` below it and ``< 0`` above. With
+    ``unique=True`` the caller already knows the root in ``(0, upper)`` is unique (an
+    activation that passed :func:`check_activation`, whose coefficients may change sign
+    several times, e.g. ``1 - 2y + 2y^2 - y^3``); ``ok`` then only requires ``c[0] > 0``
+    and a finite root. ``upper`` (finite: a bounded species) brackets the root in
+    ``(0, upper)`` instead of doubling an upper end until ``g <= 0``.
+
+    Method. Degree 1: ``c0 / -c1``. Degree 2: the closed form without cancellation,
+    ``2 c0 / (h - c1)`` for ``c1 < 0`` and ``(c1 + h) / (-2 c2)`` otherwise
+    (``h = sqrt(c1^2 - 4 c0 c2)``); it is the smaller positive root when there are two, and
+    its torch graph is differentiable (the layered training graph back-propagates through
+    it; the discarded branch of each ``where`` has a finite denominator). Degree >= 3:
+    Newton in the form ``y <- N(y) / g'(y)`` with ``N = sum_p (p - 1) c_p y^p`` (no
+    cancellation for roots far below the current iterate), bisecting whenever a step leaves
+    the bracket, run until no item moves (float resolution; no tolerance to choose). Where
+    ``c`` requires grad, the root carries the implicit derivative ``dy/dc_p = -y^p / g'(y)``
+    (its value is unchanged).
+    """
+    import torch
+
+    c0, d = c[0], c.shape[0] - 1
+    if d == 0:
+        return torch.zeros_like(c0), torch.zeros_like(c0, dtype=torch.bool)
+    if d == 1:
+        ok = (c0 > 0) & (c[1] < 0)
+        return c0 / torch.where(ok, -c[1], torch.ones_like(c0)), ok
+    if d == 2:
+        return _quadratic_root(c[0], c[1], c[2], unique)
+    if unique:
+        ok = c0 > 0
+    else:
+        ok = (c0 > 0) & (_sign_changes(c) == 1)
+    with torch.no_grad():
+        root = _bracketed_newton(c.detach(), ok, upper)
+    ok = ok & torch.isfinite(root)
+    if math.isfinite(upper):
+        ok = ok & (root <= upper)
+    root = torch.where(ok, root, torch.zeros_like(root))
+    if c.requires_grad:
+        root = _with_implicit_derivative(c, root, ok)
+    return root, ok
+
+
+def _quadratic_root(
+    c0: torch.Tensor, c1: torch.Tensor, c2: torch.Tensor, unique: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Smaller positive root of ``c0 + c1 y + c2 y^2`` (see :func:`positive_root`)."""
+    import torch
+
+    # Roots do not change when all coefficients are divided by one number: bring extreme
+    # magnitudes near 1 so that c1^2 and c0 c2 neither overflow nor underflow.
+    fin = torch.finfo(c0.dtype)
+    m = torch.maximum(torch.maximum(c0.abs(), c1.abs()), c2.abs()).detach()
+    odd = (m > fin.max**0.25) | ((m < fin.tiny**0.25) & (m > 0))
+    if bool(odd.any()):
+        scale = torch.where(odd, m, torch.ones_like(m))
+        c0, c1, c2 = c0 / scale, c1 / scale, c2 / scale
+    one = torch.ones_like(c0)
+    disc = c1 * c1 - 4.0 * c0 * c2
+    pos = disc > 0  # sqrt only where positive: its gradient at 0 is infinite (0 * inf = NaN)
+    h = torch.where(pos, torch.sqrt(torch.where(pos, disc, one)), torch.zeros_like(disc))
+    neg = c1 < 0
+    # c1 < 0: two non-negative numbers added in h - c1 > 0. c1 >= 0: a root only if c2 < 0.
+    down = 2.0 * c0 / torch.where(neg, h - c1, one)
+    up = (c1 + h) / torch.where(neg | (c2 >= 0), one, -2.0 * c2)
+    root = torch.where(neg, down, torch.where(c2 < 0, up, torch.full_like(up, math.inf)))
+    if unique:
+        ok = (c0 > 0) & torch.isfinite(root)
+    else:  # (+, any, -) or (+, -, 0): the only patterns with one sign change
+        ok = (c0 > 0) & ((c2 < 0) | ((c2 == 0) & (c1 < 0)))
+    return root, ok
+
+
+def _sign_changes(c: torch.Tensor) -> torch.Tensor:
+    """Sign changes in ``c[0], c[1], ...`` (zeros skipped), counted from a positive start."""
+    import torch
+
+    prev = torch.ones_like(c[0])
+    changes = torch.zeros_like(c[0], dtype=torch.int64)
+    for p in range(1, c.shape[0]):
+        s = torch.sign(c[p])
+        nz = s != 0
+        changes += (nz & (s != prev)).long()
+        prev = torch.where(nz, s, prev)
+    return changes
+
+
+def _horner(c: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``g(y)``, ``g'(y)`` and ``N(y) = sum_p (p - 1) c_p y^p = y g'(y) - g(y)``."""
+    import torch
+
+    d = c.shape[0] - 1
+    g = c[-1].clone()
+    dg = torch.zeros_like(g)
+    n = (d - 1) * c[-1]
+    for p in range(d - 1, -1, -1):
+        dg = dg * y + g
+        g = g * y + c[p]
+        n = n * y + (p - 1) * c[p]
+    return g, dg, n
+
+
+def _bracketed_newton(c: torch.Tensor, ok: torch.Tensor, upper: float) -> torch.Tensor:
+    """Root of ``g`` in ``(0, hi]`` with ``g(0) > 0 >= g(hi)``: Newton, bisecting when it leaves."""
+    import torch
+
+    lo = torch.zeros_like(c[0])
+    if math.isfinite(upper):
+        hi = torch.full_like(lo, upper)
+    else:
+        hi = torch.ones_like(lo)
+        for _ in range(_MAX_DOUBLINGS):
+            up = ok & (_horner(c, hi)[0] > 0)
+            if not bool(up.any()):
                 break
-            hi = np.where(grow, hi * 2.0, hi)
-    for _ in range(1100):  # enough to reach the subnormal tail of tiny roots
-        mid = 0.5 * (lo + hi)
-        if np.all((mid <= lo) | (mid >= hi)):
+            hi = torch.where(up, 2.0 * hi, hi)
+    y = hi.clone()
+    for _ in range(_MAX_NEWTON):
+        g, dg, n = _horner(c, y)
+        lo = torch.where(g > 0, y, lo)
+        hi = torch.where(g < 0, y, hi)
+        step = n / dg
+        inside = torch.isfinite(step) & (step > lo) & (step < hi)
+        y_new = torch.where(g == 0, y, torch.where(inside, step, 0.5 * (lo + hi)))
+        if bool(((y_new == y) | ~ok).all()):
             break
-        pos = F(mid) > 0
-        lo, hi = np.where(pos, mid, lo), np.where(pos, hi, mid)
-    return (0.5 * (lo + hi)).reshape(z.shape)
+        y = y_new
+    return y
+
+
+def _with_implicit_derivative(
+    c: torch.Tensor, root: torch.Tensor, ok: torch.Tensor
+) -> torch.Tensor:
+    """``root`` unchanged in value, with gradient ``dy/dc_p = -y^p / g'(y)`` where ``ok``."""
+    import torch
+
+    y = root.detach()
+    g, dg, _ = _horner(c, y)  # g carries c's graph; at the root its value is ~0
+    dg = torch.where(ok & (dg != 0), dg.detach(), torch.ones_like(dg))
+    corr = torch.where(ok, -g / dg, torch.zeros_like(g))
+    return y + (corr - corr.detach())

@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from nncrn import InputError
+from nncrn._activations import positive_root
 from nncrn.network import Reaction, ReactionNetwork, Species
 from nncrn.simulate import TorchODE, fixed_point, integrate, steady_state
-from nncrn.simulate._sweep import positive_root
 
 from ._ajd import random_ajd
 

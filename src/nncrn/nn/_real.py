@@ -10,11 +10,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import numpy as np
 import torch
-from numpy.polynomial import polynomial as npoly
 
-from nncrn._activations import check_activation, check_eps, polynomial_root, show, trim
+from nncrn._activations import (
+    activation_coefficients,
+    check_activation,
+    check_eps,
+    positive_root,
+    show,
+    trim,
+)
 from nncrn._errors import InputError
 from nncrn.network._numbers import as_real
 
@@ -95,42 +100,15 @@ class SmoothReLU(torch.nn.Module):
         return f"eps={self.eps!r}"
 
 
-class _PolynomialRoot(torch.autograd.Function):
-    """Root ``y*(z)`` of ``P(y) + z Q(y)`` with the implicit derivative ``-Q(y*) / F_y(y*)``."""
-
-    @staticmethod
-    def forward(ctx, z: torch.Tensor, P: np.ndarray, Q: np.ndarray) -> torch.Tensor:  # type: ignore[override]
-        y = polynomial_root(P, Q, z.detach().cpu().double().numpy())
-        out = torch.as_tensor(y, dtype=z.dtype, device=z.device)
-        ctx.save_for_backward(z, out)
-        ctx.P, ctx.Q = P, Q
-        return out
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
-        z, y = ctx.saved_tensors
-        P, Q = ctx.P, ctx.Q
-        dP, dQ = npoly.polyder(P), npoly.polyder(Q)
-
-        def poly(c: np.ndarray, t: torch.Tensor) -> torch.Tensor:
-            out = torch.zeros_like(t)
-            for v in c[::-1]:  # Horner
-                out = out * t + float(v)
-            return out
-
-        # -F_y > 0 at a checked root (the module's rate), so the division is safe.
-        slope = -poly(Q, y) / (poly(dP, y) + z * poly(dQ, y))
-        return grad * slope, None, None
-
-
 class PolynomialActivation(torch.nn.Module):
     """Elementwise ``y*(z)``: the positive root of ``P(y) + z Q(y)``, the steady state of one neuron.
 
     The torch counterpart of :class:`nncrn.compile.Polynomial`: ``P`` and ``Q`` are
     ascending coefficients, checked on construction (a pair whose positive root is not
     unique and globally attracting raises :class:`~nncrn._activations.ActivationError`
-    with the reason). The root is found by bisection to float64 resolution on the CPU;
-    the gradient is the implicit-function derivative ``-Q(y*) / (P'(y*) + z Q'(y*))``.
+    with the reason). The root is found by :func:`nncrn._activations.positive_root` on
+    ``z``'s device and dtype, to the dtype's resolution; the gradient is the
+    implicit-function derivative ``-Q(y*) / (P'(y*) + z Q'(y*))``.
 
     >>> import torch
     >>> PolynomialActivation([0.04, 0, -1], [0, 1])(torch.tensor([0.0]))
@@ -143,7 +121,8 @@ class PolynomialActivation(torch.nn.Module):
         check_activation(self.P, self.Q)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return _PolynomialRoot.apply(z, self.P, self.Q)
+        root, _ = positive_root(activation_coefficients(self.P, self.Q, z), unique=True)
+        return root
 
     def extra_repr(self) -> str:
         return f"dy/dt = {show(self.P)} + z ({show(self.Q)})"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from nncrn._activations import positive_root
 from nncrn._errors import NetworkError
 from nncrn.network import ReactionNetwork, initial_state, require_network
 from nncrn.simulate._massaction import rhs
@@ -117,18 +118,17 @@ def _plan(network: ReactionNetwork) -> list[_Level]:
 def _solve(a: np.ndarray, b: np.ndarray, c: np.ndarray, y_init: np.ndarray) -> np.ndarray:
     """Non-negative stable root of ``a + b y - c y^2`` (``a, c >= 0``), elementwise.
 
-    ``c > 0``: the positive root, as ``2a / (h - b)`` for ``b < 0`` (no cancellation),
-    ``h = sqrt(b^2 + 4ac)`` via ``hypot``. ``c = 0, b < 0``: ``a / -b``. ``a = b = c = 0``:
-    every value is a steady state and the initial one is kept. Otherwise ``inf``.
+    The library's root finder (:func:`nncrn._activations.positive_root`, the quadratic's
+    closed form without cancellation) on float64 arrays: ``c > 0``: the positive root;
+    ``c = 0, b < 0``: ``a / -b``; ``a = 0``: 0 or ``b / c`` (the root mass action approaches
+    from a positive start). ``a = b = c = 0``: every value is a steady state and the initial
+    one is kept. Otherwise (production without degradation) ``inf``.
     """
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        h = np.hypot(b, 2.0 * np.sqrt(a * c))
-        quad = np.where(b >= 0, (b + h) / (2.0 * c), 2.0 * a / (h - b))
-        lin = a / -b
-    out = np.full_like(a, np.inf)
-    out = np.where((c == 0) & (a == 0) & (b == 0), y_init, out)
-    out = np.where((c == 0) & (b < 0), lin, out)
-    return np.where(c > 0, quad, out)
+    import torch  # here, not at the top: fixed_point must not make ``import nncrn`` load torch
+
+    coefs = torch.from_numpy(np.stack([a, b, -c]))
+    root = positive_root(coefs, unique=True)[0].numpy()
+    return np.where((c == 0) & (a == 0) & (b == 0), y_init, root)
 
 
 _CHUNK_ELEMENTS = 2**24

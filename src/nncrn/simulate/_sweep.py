@@ -21,8 +21,9 @@ Anything else (``c_0 = 0``: the limit depends on the transient, e.g. ``A -> B``;
 changes: several attractors, e.g. bistable switches) is reported per item, and the caller
 solves those items by pseudo-transient Newton from their initial state instead.
 
-Roots: closed form for degree <= 2 (the form without cancellation), bracketed Newton above.
-The caller verifies every answer by the full right-hand side. (:func:`nncrn.simulate.fixed_point`
+Roots: :func:`nncrn._activations.positive_root` (the library's one root finder: closed form
+for degree <= 2, bracketed Newton above, the Descartes certificate). The caller verifies
+every answer by the full right-hand side. (:func:`nncrn.simulate.fixed_point`
 is a separate numpy implementation for compiled-network shapes only: the tests' oracle.)
 """
 
@@ -35,80 +36,12 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from nncrn._activations import positive_root
 from nncrn.simulate._ptc import SteadyOutcome
 from nncrn.simulate._structure import MassActionStructure
 from nncrn.simulate._torch_kernels import TorchKernels, _Matrix, _prod_rows, _repeated
 
-__all__ = ["LevelSweep", "positive_root", "sweep_steady_state"]
-
-_MAX_DOUBLINGS = 1100  # hi = 2^k until g(hi) <= 0; float64 overflows past 2^1024
-_MAX_NEWTON = 200
-
-
-def _horner_pair(c: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``g(y)`` and ``g'(y)`` for coefficients ``c (d + 1, ...)`` (lowest power first)."""
-    g = c[-1].clone()
-    dg = torch.zeros_like(g)
-    for p in range(c.shape[0] - 2, -1, -1):
-        dg = dg * y + g
-        g = g * y + c[p]
-    return g, dg
-
-
-def positive_root(c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The unique positive root of ``sum_p c[p] y^p`` where Descartes' rule guarantees one.
-
-    ``c (d + 1, ...)``, lowest power first. Returns ``(root, ok)``; ``ok`` is False where
-    ``c[0] <= 0`` or the coefficients do not change sign exactly once (``root`` is then
-    meaningless). The caller checks the residual, which also catches overflow.
-    """
-    c0, d = c[0], c.shape[0] - 1
-    if d == 0:
-        return torch.zeros_like(c0), torch.zeros_like(c0, dtype=torch.bool)
-    if d == 1:
-        return c0 / -c[1], (c0 > 0) & (c[1] < 0)
-    if d == 2:  # (+, any, -) or (+, -, 0): the only one-change patterns
-        c1, c2 = c[1], c[2]
-        ok = (c0 > 0) & ((c2 < 0) | ((c2 == 0) & (c1 < 0)))
-        sq = torch.sqrt((c1 * c1 - 4.0 * c0 * c2).clamp(min=0.0))
-        # c1 <= 0: 2 c0 / (sq - c1) adds two non-negative numbers; c1 > 0 implies c2 < 0.
-        root = torch.where(c1 <= 0, 2.0 * c0 / (sq - c1), (c1 + sq) / (-2.0 * c2))
-        return root, ok
-    ok = c0 > 0
-    prev = torch.ones_like(c0)
-    changes = torch.zeros_like(c0, dtype=torch.int64)
-    for p in range(1, d + 1):
-        s = torch.sign(c[p])
-        nz = s != 0
-        changes += (nz & (s != prev)).long()
-        prev = torch.where(nz, s, prev)
-    ok &= changes == 1
-    root = _bracketed_newton(c, ok)
-    ok &= torch.isfinite(root)
-    return torch.where(ok, root, torch.zeros_like(root)), ok
-
-
-def _bracketed_newton(c: torch.Tensor, ok: torch.Tensor) -> torch.Tensor:
-    """Root of ``g`` in ``(0, hi]`` with ``g(0) > 0 >= g(hi)``: Newton, bisecting when it leaves."""
-    lo = torch.zeros_like(c[0])
-    hi = torch.ones_like(lo)
-    for _ in range(_MAX_DOUBLINGS):
-        up = ok & (_horner_pair(c, hi)[0] > 0)
-        if not bool(up.any()):
-            break
-        hi = torch.where(up, 2.0 * hi, hi)
-    y = hi.clone()
-    for _ in range(_MAX_NEWTON):
-        g, dg = _horner_pair(c, y)
-        lo = torch.where(g > 0, y, lo)
-        hi = torch.where(g < 0, y, hi)
-        step = y - g / dg
-        inside = torch.isfinite(step) & (step > lo) & (step < hi)
-        y_new = torch.where(g == 0, y, torch.where(inside, step, 0.5 * (lo + hi)))
-        if bool(((y_new == y) | ~ok).all()):
-            break
-        y = y_new
-    return y
+__all__ = ["LevelSweep", "sweep_steady_state"]
 
 
 class _Plan:

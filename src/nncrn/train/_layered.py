@@ -3,7 +3,8 @@
 Each dynamic species ``Y`` of a feed-forward network obeys ``dy/dt = a + b y - c y^2``
 (dual-rail parts: ``a - d y``) where ``a, b, c`` are sums of rate constants times upstream
 catalyst concentrations (the analysis of :func:`nncrn.simulate.fixed_point`). Solving the
-levels in catalyst order with the cancellation-free root gives the exact steady state as a
+levels in catalyst order with the cancellation-free root (the quadratic case of
+:func:`nncrn._activations.positive_root`, a differentiable closed form) gives the exact steady state as a
 torch graph, so autograd yields exact gradients with respect to every signed weight and,
 through a leading ``draws`` axis, evaluates many perturbed rate sets in one pass.
 """
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from nncrn._activations import positive_root
 from nncrn._errors import NetworkError
 from nncrn.network import ReactionNetwork
 from nncrn.train._terms import Terms
@@ -96,21 +98,13 @@ class Layered:
             a = poly[..., 0::3].clamp(min=0.0)
             b = poly[..., 1::3]
             c = (-poly[..., 2::3]).clamp(min=0.0)
-            s = s.index_copy(-1, lv.targets, _root(a, b, c))
+            root, _ = positive_root(torch.stack([a, b, -c]), unique=True)
+            s = s.index_copy(-1, lv.targets, root)
         return s
 
     def outputs(self, s: torch.Tensor) -> torch.Tensor:
         """Readout values ``(..., batch, n_outputs)`` from a state of :meth:`state`."""
         return s[..., self.plus] - s[..., self.minus] * self.has_minus.to(s.dtype)
-
-
-def _root(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-    """Stable non-negative root of ``a + b y - c y^2`` (as in ``fixed_point``), differentiable."""
-    h = torch.sqrt(b * b + 4.0 * a * c)
-    pos = b >= 0
-    up = (b + h) / torch.where(pos, 2.0 * c, torch.ones_like(c))
-    down = 2.0 * a / torch.where(pos, torch.ones_like(b), h - b)
-    return torch.where(pos, torch.where(c > 0, up, torch.full_like(up, torch.inf)), down)
 
 
 def build_layered(network: ReactionNetwork, terms: Terms) -> Layered:
