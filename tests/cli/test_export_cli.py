@@ -207,3 +207,45 @@ def test_import_of_a_file_without_reactions_is_refused(tmp_path, capsys, name, c
     assert f"defines {species} species and no reactions" in err
     assert "intended file" in err
     assert not out.exists()
+
+
+def _scaled_net_json(tmp_path):
+    net = ReactionNetwork(
+        [Species("X", "input", 1.5, (-1.0, float("inf")), 0.5), Species("Y", "output")],
+        [Reaction.parse("0 -> Y", 0.001), Reaction.parse("2 Y -> Y", 1.0),
+         Reaction.parse("X + Y -> X + 2 Y", 0.3, "layer 1 w")],
+        [Readout("y", "Y")], {"feature_names": ["dose"], "classes": ["high"]},
+    )  # fmt: skip
+    path = tmp_path / "scaled.json"
+    net.save(path)
+    return net, path
+
+
+def test_export_starts_from_a_row_of_inputs_in_feature_units(tmp_path, capsys):
+    from nncrn.export import from_antimony, from_sbml
+
+    net, path = _scaled_net_json(tmp_path)
+    csv = tmp_path / "rows.csv"
+    csv.write_text("dose\n0.0\n3.0\n")
+    out = tmp_path / "m.xml"
+    assert main(["export", str(path), "-o", str(out), "--inputs", str(csv), "--row", "1",
+                 "--unit", "nM", "--time-unit", "min"]) == 0  # fmt: skip
+    text = out.read_text()
+    back = from_sbml(text)
+    assert back.species[0].initial == (3.0 + 1.0) * 0.5
+    assert 'id="dose"' in text and "nanomole" in text and "minute" in text
+    ant = tmp_path / "m.ant"
+    assert main(["export", str(path), "-o", str(ant), "--inputs", str(csv), "--row", "0"]) == 0
+    assert from_antimony(ant.read_text()).species[0].initial == 0.5
+    assert "high := Y;" in ant.read_text()
+    capsys.readouterr()
+    # two rows and no --row; --row without --inputs; --unit on CRN text; --row past the end
+    for args, message in (
+        (["-o", str(out), "--inputs", str(csv)], "has 2 rows.*--row N"),
+        (["-o", str(out), "--row", "0"], "give --inputs FILE too"),
+        (["-o", str(tmp_path / "m.crn"), "--unit", "nM"], "--unit apply to SBML and OMEX"),
+        (["-o", str(out), "--inputs", str(csv), "--row", "2"], "--row 2 is outside"),
+        (["-o", str(tmp_path / "m.omex"), "--inputs", str(csv), "--row", "1"], "drop --row"),
+    ):
+        assert main(["export", str(path), *args]) == 2
+        assert __import__("re").search(message, capsys.readouterr().err), args

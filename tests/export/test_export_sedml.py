@@ -203,7 +203,11 @@ def test_sbml_carries_sbo_terms():
         assert model.getCompartment(0).getSBOTerm() == 290
         assert {model.getSpecies(i).getSBOTerm() for i in range(model.getNumSpecies())} == {247}
         params = [model.getParameter(i) for i in range(model.getNumParameters())]
-        assert {p.getSBOTerm() for p in params if p.getConstant()} == {9}  # rate constants
+        rates = [p for p in params if p.getId().startswith("k_r")]
+        assert rates and {p.getSBOTerm() for p in rates} == {9}  # rate constants
+        # the features the scaled inputs are set from (deterministic export only)
+        features = [p for p in params if p.getConstant() and p not in rates]
+        assert {p.getSBOTerm() for p in features} == ({196} if not kwargs else set())
         # the readout values (assignment rules): concentration of an entity pool
         assert {p.getSBOTerm() for p in params if not p.getConstant()} == {196}
         assert libsbml.SBO.isQuantitativeParameter(196)
@@ -318,7 +322,10 @@ def test_omex_archive_has_manifest_sbml_and_master_sedml(tmp_path):
         assert entries["simulation.sedml"].getFormat() == _SPEC + "sed-ml.level-1.version-3"
         assert archive.getMasterFile().getLocation() == "simulation.sedml"
         sbml = archive.extractEntryToString("model.xml")
-        assert sbml == to_sbml(net)
+        # the SBML of to_sbml, without the feature parameters whose initial assignments
+        # would override the runs' species values
+        assert sbml == to_sbml(net, feature_parameters=False) != to_sbml(net)
+        assert "initialAssignment" not in sbml
         doc = _read_sedml(archive.extractEntryToString("simulation.sedml"))
         assert doc["models"]["model_row0"]["source"] == "model.xml"
     finally:

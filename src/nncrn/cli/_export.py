@@ -12,6 +12,7 @@ from pathlib import Path
 
 from nncrn._errors import FormatError, InputError
 from nncrn.cli._io import check_not_input, check_output_dir, write_atomic
+from nncrn.export._sbml_inputs import CONCENTRATION_UNITS, TIME_UNITS
 
 __all__ = ["register"]
 
@@ -48,10 +49,20 @@ def register(subparsers) -> None:
         help="SBML only: write molecule counts at this volume and kinetic laws equal to "
         "nncrn's SSA propensities, for stochastic simulators (default: deterministic laws)",
     )  # fmt: skip
+    exp.add_argument("--unit", choices=list(CONCENTRATION_UNITS), default="M",
+                     help="SBML/OMEX: what one unit of concentration is; the numbers are "
+                     "unchanged (default: %(default)s, mole per litre)")  # fmt: skip
+    exp.add_argument("--time-unit", choices=list(TIME_UNITS), default="s",
+                     help="SBML/OMEX: what one unit of time is (default: %(default)s)")  # fmt: skip
+    exp.add_argument("--inputs", type=Path,
+                     help="inputs CSV (columns named by the network's inputs or features). "
+                     "SBML, Antimony, CRN text: the input species start at the features of one "
+                     "row (--row); OMEX: one run per row. Default: the network's initial "
+                     "values")  # fmt: skip
+    exp.add_argument("--row", type=int, default=None,
+                     help="with --inputs, for SBML/Antimony/CRN text: the row to start from, "
+                     "counting data rows from 0 (needed when the file has several rows)")  # fmt: skip
     omex = exp.add_argument_group("OMEX archive (SED-ML experiment)")
-    omex.add_argument("--inputs", type=Path,
-                      help="inputs CSV (columns named by the network's inputs or features): one "
-                      "run per row (default: one run from the initial values in the SBML)")  # fmt: skip
     omex.add_argument("--t-end", type=float, default=None,
                       help="end of each time course, chemical time (default 100)")  # fmt: skip
     omex.add_argument("--n-points", type=int, default=None,
@@ -114,8 +125,8 @@ def run_export(args: argparse.Namespace, console) -> int:
         check_output_dir(args.output, example="model.xml")
         check_not_input(args.output, {"the network": args.network, "--inputs": args.inputs})
     fmt = _format(args.format, None if to_stdout else args.output, "output")
-    omex_options = {"--inputs": args.inputs, "--t-end": args.t_end,
-                    "--n-points": args.n_points, "--steady": args.steady or None}  # fmt: skip
+    omex_options = {"--t-end": args.t_end, "--n-points": args.n_points,
+                    "--steady": args.steady or None}  # fmt: skip
     given = [flag for flag, value in omex_options.items() if value is not None]
     if fmt != "omex" and given:
         raise InputError(
@@ -123,11 +134,26 @@ def run_export(args: argparse.Namespace, console) -> int:
             "simulation experiment of an OMEX archive; the "
             f"output format is {fmt}. Write -o run.omex (or --format omex), or drop them"
         )
+    if args.row is not None and (args.inputs is None or fmt == "omex"):
+        raise InputError(
+            "--row picks the row of --inputs that an SBML, Antimony or CRN text export starts "
+            "from; " + ("an OMEX archive runs every row: drop --row" if fmt == "omex"
+                        else "give --inputs FILE too")
+        )  # fmt: skip
+    units = {"--unit": args.unit != "M", "--time-unit": args.time_unit != "s"}
+    given_units = [flag for flag, set_ in units.items() if set_]
+    if given_units and fmt not in ("sbml", "omex"):
+        raise InputError(f"{' and '.join(given_units)} apply to SBML and OMEX; the output "
+                         f"format is {fmt}")  # fmt: skip
     network = ReactionNetwork.load(args.network)
     if fmt == "omex":
         return _write_omex(args, network, to_stdout, console)
     writer = {"sbml": export.to_sbml, "antimony": export.to_antimony, "crn": export.to_crn_text}
-    kwargs = {}
+    kwargs: dict = {}
+    if args.inputs is not None:
+        kwargs["inputs"] = _one_row(network, args.inputs, args.row)
+    if fmt == "sbml":
+        kwargs.update(concentration_unit=args.unit, time_unit=args.time_unit)
     if args.stochastic_volume is not None:
         if fmt != "sbml":
             raise InputError(
@@ -147,6 +173,27 @@ def run_export(args: argparse.Namespace, console) -> int:
     return 0
 
 
+def _one_row(network, path: Path, row: int | None):
+    from nncrn.cli._io import input_matrix
+
+    if not network.inputs:
+        raise InputError("the network has no input species, so --inputs has nothing to set; "
+                         "drop it")  # fmt: skip
+    x = input_matrix(network, path)
+    if row is None:
+        if x.shape[0] != 1:
+            raise InputError(
+                f"{path.name} has {x.shape[0]} rows; an SBML, Antimony or CRN text export "
+                "starts from one: pick it with --row N (counting from 0), or write an OMEX "
+                "archive (-o run.omex), which runs every row"
+            )
+        return x[0]
+    if not 0 <= row < x.shape[0]:
+        raise InputError(f"--row {row} is outside {path.name}'s {x.shape[0]} data rows "
+                         f"(0 to {x.shape[0] - 1})")  # fmt: skip
+    return x[row]
+
+
 def _write_omex(args: argparse.Namespace, network, to_stdout: bool, console) -> int:
     from nncrn import export
     from nncrn.cli._io import input_matrix
@@ -163,7 +210,8 @@ def _write_omex(args: argparse.Namespace, network, to_stdout: bool, console) -> 
     options = {key: value for key, value in
                (("t_end", args.t_end), ("n_points", args.n_points)) if value is not None}  # fmt: skip
     try:
-        data = export.to_omex(network, inputs, steady_state=args.steady, **options)
+        data = export.to_omex(network, inputs, steady_state=args.steady,
+                              concentration_unit=args.unit, time_unit=args.time_unit, **options)
     except export.MissingExtraError as exc:
         return _missing_extra(exc)
     if to_stdout:

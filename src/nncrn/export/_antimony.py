@@ -54,6 +54,8 @@ from nncrn.export._common import (
     pragma_lines,
     provenance_text,
 )
+from nncrn.export._sbml_inputs import with_inputs
+from nncrn.export._sbml_outputs import output_ids
 from nncrn.export._sbml_read import model_to_network, read_document, refuse_surrogates
 from nncrn.network import ReactionNetwork, require_network
 from nncrn.network._numbers import fmt_digits
@@ -94,10 +96,13 @@ def _label_text(label: str) -> str:
     return one_line(label, keep_controls=True).replace("\\", "\\\\").replace('"', "'")
 
 
-def to_antimony(network: ReactionNetwork) -> str:
+def to_antimony(network: ReactionNetwork, *, inputs: object = None) -> str:
     """Readable Antimony model of ``network``; antimony turns it into the SBML of :func:`to_sbml`.
 
-    Pure string building: needs no optional package.
+    The readout is written as assignment rules named after the classes (``setosa := Y0p -
+    Y0n``), as in the SBML export. ``inputs``: one row of features whose concentrations the
+    input species start at (as :func:`to_sbml`). Pure string building: needs no optional
+    package.
 
     Raises
     ------
@@ -108,18 +113,22 @@ def to_antimony(network: ReactionNetwork) -> str:
         A subnormal initial concentration or rate constant (the SBML route cannot parse it).
     """
     network = require_network(network, "to_antimony")
+    network, _ = with_inputs(network, inputs, "to_antimony")
     _check_names(network)
     check_xml_labels(network, "Antimony (which loads through SBML)", readouts=False)
     check_sbml_numbers(network, "Antimony")
     ids = element_ids(network)
     compartment, reaction_ids, param_ids = ids.compartment, ids.reactions, ids.params
     boundary = held_inputs(network)
+    taken = {*network.species_names, ids.model, compartment, *reaction_ids, *param_ids,
+             *ANTIMONY_RESERVED}  # fmt: skip
+    outputs = output_ids(network, taken)
     lines = [
         f"// nncrn reaction network ({provenance_text(network)})",
         "// Mass action without factorials: '2 Y => Y; cell * k * Y^2' means dY/dt = -k Y^2.",
         "// '=>' is an irreversible reaction; input species no reaction changes ($X) are held",
         "// constant, inputs that reactions consume or produce change like any species.",
-        *pragma_lines(network, "//", initial=False),
+        *pragma_lines(network, "//", initial=False, output_ids=[sid for sid, _ in outputs]),
         "",
         f"model {ids.model}",
         f"  compartment {compartment} = 1;",
@@ -146,8 +155,16 @@ def to_antimony(network: ReactionNetwork) -> str:
     if network.reactions:
         lines += ["", "  // Rate constants"]
         lines += [f"  {p} = {r.rate!r};" for p, r in zip(param_ids, network.reactions, strict=True)]
+    if outputs:
+        lines += ["", "  // Outputs (the readout), as concentrations"]
+        for (sid, _), ro in zip(outputs, network.readout or (), strict=True):
+            formula = ro.plus if ro.minus is None else f"{ro.plus} - {ro.minus}"
+            lines.append(f"  {sid} := {formula};")
     labelled = [(rid, r.label) for rid, r in zip(reaction_ids, network.reactions, strict=True)
                 if r.label]  # fmt: skip
+    # display names of the outputs, where Antimony and XML can hold them as they are
+    labelled += [(sid, name) for sid, name in outputs
+                 if name != sid and one_line(name) == name and '"' not in name]  # fmt: skip
     if labelled:
         lines += ["", "  // Reaction labels"]
         lines += [f'  {rid} is "{_label_text(label)}";' for rid, label in labelled]

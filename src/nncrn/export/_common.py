@@ -247,6 +247,8 @@ class NncrnInfo:
     metadata: dict[str, Any] | None = None
     # SBML ids of the readout's assignment-rule parameters (see export._sbml_outputs)
     outputs: set[str] = field(default_factory=set)
+    # input species -> SBML id of the feature parameter that sets it (export._sbml_inputs)
+    features: dict[str, str] = field(default_factory=dict)
 
 
 def _range_to_json(rng: tuple[float, float] | None) -> list | None:
@@ -270,8 +272,13 @@ def range_from_json(value: object, where: str) -> tuple | None:
     return (value[0], math.inf if value[1] is None else value[1])
 
 
-def pragma_lines(network: ReactionNetwork, comment: str, *, initial: bool) -> list[str]:
-    """The pragma comment lines that carry roles, input ranges, readout and metadata."""
+def pragma_lines(network: ReactionNetwork, comment: str, *, initial: bool,
+                 output_ids: list[str] | None = None) -> list[str]:  # fmt: skip
+    """The pragma comment lines that carry roles, input ranges, readout and metadata.
+
+    ``output_ids``: the ids of the readout's assignment rules, where the format writes them
+    (Antimony), recorded so that the reader knows the rules are the readout.
+    """
     lines = []
     for s in network.species:
         entry: dict[str, Any] = {"name": s.name, "role": s.role.value}
@@ -282,8 +289,10 @@ def pragma_lines(network: ReactionNetwork, comment: str, *, initial: bool) -> li
         if s.input_scale != 1.0:
             entry["input_scale"] = s.input_scale
         lines.append(f"{comment}{PRAGMA} species {json.dumps(entry)}")
-    for ro in network.readout or ():
+    for i, ro in enumerate(network.readout or ()):
         entry = {"name": ro.name, "plus": ro.plus, "minus": ro.minus}
+        if output_ids is not None:
+            entry["rule"] = output_ids[i]
         lines.append(f"{comment}{PRAGMA} readout {json.dumps(entry)}")
     lines.append(f"{comment}{PRAGMA} metadata {json.dumps(thaw_json(network.metadata))}")
     return lines
@@ -322,6 +331,8 @@ def parse_pragma(body: str, info: NncrnInfo, where: str) -> None:
         except KeyError as exc:
             raise FormatError(f"{where}: @nncrn readout pragma lacks {exc.args[0]!r}") from None
         info.readout = [*(info.readout or []), ro]
+        if isinstance(value.get("rule"), str):
+            info.outputs.add(value["rule"])
     elif kind == "metadata":
         if not isinstance(value, dict):
             raise FormatError(f"{where}: @nncrn metadata pragma must hold a JSON object")

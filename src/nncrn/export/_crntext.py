@@ -58,6 +58,7 @@ from nncrn.export._common import (
     provenance_text,
     sanitise_names,
 )
+from nncrn.export._sbml_inputs import with_inputs
 from nncrn.network import Reaction, ReactionNetwork, Species, require_network
 from nncrn.network._grammar import parse_terms
 from nncrn.network._numbers import as_real
@@ -75,14 +76,28 @@ def _side(side) -> str:
     return " + ".join(s if c == 1 else f"{c} {s}" for s, c in side.items())
 
 
-def to_crn_text(network: ReactionNetwork) -> str:
-    """CRN text of ``network``: pragma header, then one ``A + B -> C [k = rate]`` per line."""
+def to_crn_text(network: ReactionNetwork, *, inputs: object = None) -> str:
+    """CRN text of ``network``: pragma header, then one ``A + B -> C [k = rate]`` per line.
+
+    ``inputs``: one row of features whose concentrations the input species start at (as
+    :func:`~nncrn.export.to_sbml`). The readout is in the pragmas, and in a comment
+    (``# output setosa = Y0p - Y0n``) for a reader.
+    """
     network = require_network(network, "to_crn_text")
+    network, _ = with_inputs(network, inputs, "to_crn_text")
     lines = [
         f"# nncrn reaction network ({provenance_text(network)})",
         "# Mass action without factorials: '2 Y -> Y [k = 1]' means dy/dt = -y^2.",
         *pragma_lines(network, "#", initial=True),
     ]
+    classes = network.metadata.get("classes")
+    readout = network.readout or ()
+    names = ([str(c) for c in classes]
+             if isinstance(classes, list | tuple) and len(classes) == len(readout)
+             else [ro.name for ro in readout])  # fmt: skip
+    for name, ro in zip(names, readout, strict=True):
+        formula = ro.plus if ro.minus is None else f"{ro.plus} - {ro.minus}"
+        lines.append(f"# output {one_line(name)} = {formula}")
     group = None
     lines.append("")
     for r in network.reactions:

@@ -44,12 +44,15 @@ def to_omex(
     plot: bool = True,
     rtol: float = 1e-10,
     atol: float = 1e-12,
+    concentration_unit: str = "M",
+    time_unit: str = "s",
 ) -> bytes:
     """Bytes of a COMBINE/OMEX archive: the SBML of ``network`` and a SED-ML experiment on it.
 
     The arguments are those of :func:`~nncrn.export.to_sedml` (one run per input row, a
     uniform time course to ``t_end``, optionally a steady-state task); write the bytes
-    to a ``.omex`` file. Needs ``nncrn[interop]`` (python-libsbml, python-libcombine).
+    to a ``.omex`` file. ``concentration_unit`` and ``time_unit`` are those of
+    :func:`~nncrn.export.to_sbml`. Needs ``nncrn[interop]`` (python-libsbml, python-libcombine).
 
     Raises
     ------
@@ -62,7 +65,9 @@ def to_omex(
         network, inputs, t_end=t_end, n_points=n_points, steady_state=steady_state,
         plot=plot, rtol=rtol, atol=atol, model_source=OMEX_MODEL,
     )  # fmt: skip
-    sbml = to_sbml(network)
+    # SED-ML sets the input species themselves: no feature parameters overriding them
+    sbml = to_sbml(network, feature_parameters=False, concentration_unit=concentration_unit,
+                   time_unit=time_unit)  # fmt: skip
     archive = libcombine.CombineArchive()
     try:
         for text, location, fmt, master in (

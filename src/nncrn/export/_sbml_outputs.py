@@ -21,7 +21,7 @@ import re
 from nncrn.export._common import fresh
 from nncrn.network import ReactionNetwork
 
-__all__ = ["OutputIds", "output_ids", "output_lists"]
+__all__ = ["OutputIds", "output_ids", "output_lists", "sbml_id"]
 
 SBO_CONCENTRATION = 196  # SBO:0000196, concentration of an entity pool
 
@@ -30,7 +30,8 @@ _NOT_ID = re.compile(r"[^A-Za-z0-9_]")
 OutputIds = list[tuple[str, str]]  # (SBML id, display name), one per readout
 
 
-def _sid(name: str) -> str:
+def sbml_id(name: str) -> str:
+    """``name`` as an SBML ``SId``: other characters become ``_``, a leading digit gets ``_``."""
     sid = _NOT_ID.sub("_", name) or "_"
     return "_" + sid if sid[0].isdigit() else sid
 
@@ -44,7 +45,7 @@ def output_ids(network: ReactionNetwork, taken: set[str]) -> OutputIds:
         labels = [str(c) for c in classes]
         if len(set(labels)) == len(labels):
             names = labels
-    return [(fresh(_sid(name), taken), name) for name in names]
+    return [(fresh(sbml_id(name), taken), name) for name in names]
 
 
 def output_lists(libsbml, network: ReactionNetwork, outputs: OutputIds, compartment: str,

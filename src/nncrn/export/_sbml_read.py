@@ -300,18 +300,21 @@ class _Law:
             raise self.refuse(f"it contains '{lib.formulaToL3String(node)}'")
 
 
-def _refuse_global(model, outputs: Set[str] = frozenset()) -> None:
+def _refuse_global(model, outputs: Set[str] = frozenset(), features: Set[str] = frozenset()) -> None:
     """Refuse what a mass-action network cannot express; the assignment rules of nncrn's
-    own readout parameters (``outputs``, from the annotation) are the readout itself."""
+    own readout parameters (``outputs``, from the annotation) are the readout itself, and
+    the initial assignments of its input species from feature parameters (``features``:
+    the species) are their initial concentrations."""
     species = {model.getSpecies(i).getId() for i in range(model.getNumSpecies())}
     rules = [model.getRule(i) for i in range(model.getNumRules())]
     rules = [r for r in rules if not (r.isAssignment() and r.getVariable() in outputs
                                       and r.getVariable() not in species)]  # fmt: skip
+    assignments = [model.getInitialAssignment(i) for i in range(model.getNumInitialAssignments())]
+    assignments = [a for a in assignments if a.getSymbol() not in features]
     checks = [
         (len(rules), "rules", lambda i: rules[i], _rule_kind),
         (model.getNumEvents(), "events", lambda i: model.getEvent(i), None),
-        (model.getNumInitialAssignments(), "initial assignments",
-         lambda i: model.getInitialAssignment(i), None),
+        (len(assignments), "initial assignments", lambda i: assignments[i], None),
         (model.getNumConstraints(), "constraints", lambda i: model.getConstraint(i), None),
     ]  # fmt: skip
     for count, what, get, describe in checks:
@@ -325,6 +328,19 @@ def _refuse_global(model, outputs: Set[str] = frozenset()) -> None:
             )
     if model.isSetConversionFactor():
         raise UnsupportedModelError("the SBML model sets a conversionFactor; nncrn cannot read it")
+
+
+def _from_feature(model, species: str, parameter: str, extra: dict) -> float:
+    """Initial concentration ``(feature - low) * scale`` of an input set by a feature parameter."""
+    p = model.getParameter(parameter)
+    if p is None or not p.isSetValue():
+        raise FormatError(
+            f"species {species!r} is set from the feature parameter {parameter!r} (nncrn "
+            "annotation), which the model does not define with a value; restore the parameter "
+            "or remove the annotation's feature attribute"
+        )
+    low = extra.get("input_range", (0.0, math.inf))[0]
+    return (float(p.getValue()) - low) * extra.get("input_scale", 1.0)
 
 
 def _element_name(element) -> str:
@@ -365,7 +381,8 @@ def _compartment_volume(model, species_list) -> float:
 
 def model_to_network(model, info: NncrnInfo | None) -> ReactionNetwork:
     """Translate a libsbml ``Model``; ``info`` carries nncrn extras (annotations, pragmas)."""
-    _refuse_global(model, info.outputs if info is not None else set())
+    _refuse_global(model, info.outputs if info is not None else set(),
+                   set(info.features) if info is not None else set())  # fmt: skip
     species_list = [model.getSpecies(i) for i in range(model.getNumSpecies())]
     volume = _compartment_volume(model, species_list)
     ids = {sp.getId() for sp in species_list}
@@ -384,6 +401,11 @@ def model_to_network(model, info: NncrnInfo | None) -> ReactionNetwork:
                 f"species {sp.getId()!r} has no initial amount or concentration; set one"
             )
         extra = info.species.get(sp.getId(), {}) if info else {}
+        if info is not None and sp.getId() in info.features:
+            value = _from_feature(model, sp.getId(), info.features[sp.getId()], extra)
+            # the written concentration, exact, unless the feature was edited since
+            if not math.isclose(value, initial, rel_tol=1e-12, abs_tol=1e-300):
+                initial = value
         species.append(
             Species(sp.getId(), extra.get("role", Role.AUXILIARY), initial,
                     extra.get("input_range"), extra.get("input_scale", 1.0))
@@ -552,6 +574,8 @@ def _annotation_info(model) -> NncrnInfo | None:
                                         float(node.getAttrValue("high")))  # fmt: skip
             except ValueError:
                 raise FormatError(f"species {sp.getId()!r}: malformed nncrn input range") from None
+        if node.hasAttr("feature"):
+            info.features[sp.getId()] = node.getAttrValue("feature")
         if node.hasAttr("scale"):
             try:
                 entry["input_scale"] = float(node.getAttrValue("scale"))

@@ -90,7 +90,9 @@ from nncrn.export._common import (
     one_line,
     provenance_text,
 )
-from nncrn.export._sbml_outputs import output_ids, output_lists
+from nncrn.export._sbml_inputs import FeatureParameter, unit_scales, with_inputs
+from nncrn.export._sbml_inputs import feature_parameters as feature_parameters_of
+from nncrn.export._sbml_outputs import SBO_CONCENTRATION, output_ids, output_lists
 from nncrn.network import ReactionNetwork, require_network
 from nncrn.network._metadata import thaw_json
 
@@ -130,10 +132,13 @@ def _check(rc: int, what: str) -> None:
         )
 
 
-def _rate_unit(model, order: int, cache: dict[int, str], substance: int | None = None) -> str:
-    """Unit definition ``(substance/litre)^(1-order) / second`` for a rate constant.
+def _rate_unit(model, order: int, cache: dict[int, str], substance: int | None = None,
+               scale: int = 0, seconds: float = 1.0) -> str:  # fmt: skip
+    """Unit definition ``(substance/litre)^(1-order) / time`` for a rate constant.
 
-    ``substance`` is a libsbml unit kind, mole by default (item for the stochastic export).
+    ``substance`` is a libsbml unit kind, mole by default (item for the stochastic export);
+    ``scale`` the power of ten of the mole (-9: nanomole) and ``seconds`` the length of the
+    time unit.
     """
     import libsbml
 
@@ -142,19 +147,46 @@ def _rate_unit(model, order: int, cache: dict[int, str], substance: int | None =
     uid = f"rate_order_{order}"
     ud = model.createUnitDefinition()
     _check(ud.setId(uid), f"set unit id {uid}")
-    for kind, exponent in (
-        (libsbml.UNIT_KIND_MOLE if substance is None else substance, 1 - order),
-        (libsbml.UNIT_KIND_LITRE, order - 1),
-        (libsbml.UNIT_KIND_SECOND, -1),
+    for kind, exponent, unit_scale, multiplier in (
+        (libsbml.UNIT_KIND_MOLE if substance is None else substance, 1 - order, scale, 1.0),
+        (libsbml.UNIT_KIND_LITRE, order - 1, 0, 1.0),
+        (libsbml.UNIT_KIND_SECOND, -1, 0, seconds),
     ):
         if exponent:
-            unit = ud.createUnit()
-            unit.setKind(kind)
-            unit.setExponent(exponent)
-            unit.setScale(0)
-            unit.setMultiplier(1.0)
+            _unit(ud, kind, exponent, unit_scale, multiplier)
     cache[order] = uid
     return uid
+
+
+def _unit(ud, kind: int, exponent: int, scale: int = 0, multiplier: float = 1.0) -> None:
+    unit = ud.createUnit()
+    unit.setKind(kind)
+    unit.setExponent(exponent)
+    unit.setScale(scale)
+    unit.setMultiplier(multiplier)
+
+
+def _base_units(model, substance: str, scale: int, seconds: float) -> tuple[str, str]:
+    """The model's substance and time units: base kinds, or scaled definitions of them."""
+    import libsbml
+
+    substance_id, time_id = substance, "second"
+    if scale:
+        substance_id = _SCALED_MOLE[scale]
+        ud = model.createUnitDefinition()
+        _check(ud.setId(substance_id), f"set unit id {substance_id}")
+        _unit(ud, libsbml.UNIT_KIND_MOLE, 1, scale)
+    if seconds != 1.0:
+        time_id = _TIME_IDS[seconds]
+        ud = model.createUnitDefinition()
+        _check(ud.setId(time_id), f"set unit id {time_id}")
+        _unit(ud, libsbml.UNIT_KIND_SECOND, 1, 0, seconds)
+    return substance_id, time_id
+
+
+_SCALED_MOLE = {-3: "millimole", -6: "micromole", -9: "nanomole", -12: "picomole",
+                -15: "femtomole"}  # fmt: skip
+_TIME_IDS = {60.0: "minute", 3600.0: "hour"}
 
 
 def _name(name: str):
@@ -295,11 +327,11 @@ def _annotation(
     return xml, fills
 
 
-def _species_annotation(species) -> str:
-    extra = ""
+def _species_annotation(species, feature: str | None = None) -> str:
+    extra = "" if feature is None else f" feature={quoteattr(feature)}"
     if species.input_range is not None:
         low, high = species.input_range
-        extra = f' low="{low!r}" high="{high!r}"'
+        extra += f' low="{low!r}" high="{high!r}"'
     if species.input_scale != 1.0:
         extra += f' scale="{species.input_scale!r}"'
     return (
@@ -308,8 +340,33 @@ def _species_annotation(species) -> str:
     )
 
 
-def to_sbml(network: ReactionNetwork, *, stochastic_volume: float | None = None) -> str:
+def to_sbml(
+    network: ReactionNetwork,
+    *,
+    inputs: object = None,
+    stochastic_volume: float | None = None,
+    concentration_unit: str = "M",
+    time_unit: str = "s",
+    feature_parameters: bool = True,
+) -> str:
     """SBML Level 3 Version 2 text of ``network`` (see the module docstring for the encoding).
+
+    ``inputs``: one row of features (``(n_inputs,)``, or a mapping from input or feature
+    name to a number) whose concentrations the input species start at; by default they
+    start at the network's initial concentrations.
+
+    Where a compiled network reads a feature through an offset or a scale (concentration
+    ``(feature - low) * input_scale``), the feature is a constant parameter named after it
+    and the input species is set by an initial assignment from it (see
+    :mod:`nncrn.export._sbml_inputs`): set ``petal_length`` in feature units and
+    ``reset()``. ``feature_parameters=False`` leaves them out (for tools that set the
+    species' initial concentrations themselves, such as a SED-ML experiment: an initial
+    assignment would override those).
+
+    ``concentration_unit`` (``M``, ``mM``, ``uM``, ``nM``, ``pM``, ``fM``) and ``time_unit``
+    (``s``, ``min``, ``h``) declare what one unit of nncrn's concentration and time is;
+    the numbers are unchanged (an input of 1065 with ``"nM"`` is 1065 nM). The defaults are
+    mole per litre and seconds.
 
     By default the kinetic laws are nncrn's deterministic mass action on concentrations
     (no factorials), and the text reads back with :func:`~nncrn.export.from_sbml` into an
@@ -339,6 +396,13 @@ def to_sbml(network: ReactionNetwork, *, stochastic_volume: float | None = None)
     network = require_network(network, "to_sbml")
     libsbml = import_optional("libsbml", "SBML export")
     volume = None if stochastic_volume is None else _check_volume(stochastic_volume)
+    scale, seconds = unit_scales(concentration_unit, time_unit)
+    if volume is not None and scale:
+        raise InputError(
+            "concentration_unit applies to the deterministic export; the stochastic export "
+            "(stochastic_volume=...) counts molecules. Drop one of them"
+        )
+    network, given = with_inputs(network, inputs, "to_sbml")
     check_xml_labels(network, "SBML")
     check_sbml_numbers(network, "SBML", initials=volume is None)
     substance = "mole" if volume is None else "item"
@@ -347,6 +411,9 @@ def to_sbml(network: ReactionNetwork, *, stochastic_volume: float | None = None)
     held = held_inputs(network)
     taken = {*network.species_names, ids.model, compartment, *reaction_ids, *param_ids}
     outputs = output_ids(network, taken)
+    features = (feature_parameters_of(network, taken, given)
+                if feature_parameters and volume is None else [])  # fmt: skip
+    feature_of = {f.species: f.sid for f in features}
     feature_names = _feature_names(network)
     doc = libsbml.SBMLDocument(3, 2)
     model = doc.createModel()
@@ -357,10 +424,11 @@ def to_sbml(network: ReactionNetwork, *, stochastic_volume: float | None = None)
     names = {
         ("model", ids.model): one_line(str(network.metadata.get("name", "nncrn reaction network")))
     }
-    model.setSubstanceUnits(substance)
-    model.setTimeUnits("second")
+    substance_id, time_id = _base_units(model, substance, scale, seconds)
+    model.setSubstanceUnits(substance_id)
+    model.setTimeUnits(time_id)
     model.setVolumeUnits("litre")
-    model.setExtentUnits(substance)
+    model.setExtentUnits(substance_id)
 
     exact: dict[str, float] = {}
     comp = model.createCompartment()
@@ -376,12 +444,13 @@ def to_sbml(network: ReactionNetwork, *, stochastic_volume: float | None = None)
     units: dict[int, str] = {}
     kind = None if volume is None else libsbml.UNIT_KIND_ITEM
     for r in network.reactions:  # unit definitions in order of first use, as one pass made them
-        _rate_unit(model, r.order, units, kind)
+        _rate_unit(model, r.order, units, kind, scale, seconds)
 
     # Species, parameters and reactions are built CHUNK at a time in a scratch document and
     # their text spliced in: a libsbml document holds ~20 kB per species and reaction, so
     # one document of a 100k-species network peaked at 3 GB. The text is the same.
-    lists: dict[str, list[str]] = {"Species": [], "Parameters": [], "Rules": [], "Reactions": []}
+    lists: dict[str, list[str]] = {"Species": [], "Parameters": [], "InitialAssignments": [],
+                                   "Rules": [], "Reactions": []}  # fmt: skip
     indent = ""
     for first in range(0, max(network.n_species, network.n_reactions), _CHUNK):
         part = libsbml.SBMLDocument(3, 2)
@@ -404,7 +473,8 @@ def to_sbml(network: ReactionNetwork, *, stochastic_volume: float | None = None)
             sp.setConstant(boundary)
             _check(sp.setSBOTerm(SBO_SPECIES), "set a species' SBO term")
             _check(sp.setMetaId(f"meta_{s.name}"), "set a species metaid")
-            _check(sp.setAnnotation(_species_annotation(s)), "annotate a species")
+            _check(sp.setAnnotation(_species_annotation(s, feature_of.get(s.name))),
+                   "annotate a species")  # fmt: skip
         for i in range(first, min(first + _CHUNK, network.n_reactions)):
             r = network.reactions[i]
             p = scratch.createParameter()
@@ -412,7 +482,7 @@ def to_sbml(network: ReactionNetwork, *, stochastic_volume: float | None = None)
             p.setValue(r.rate)
             p.setConstant(True)
             _check(p.setSBOTerm(SBO_RATE_CONSTANT), "set a parameter's SBO term")
-            p.setUnits(_rate_unit(model, r.order, units, kind))
+            p.setUnits(_rate_unit(model, r.order, units, kind, scale, seconds))
             exact[param_ids[i]] = r.rate
 
             rx = scratch.createReaction()
@@ -441,15 +511,19 @@ def to_sbml(network: ReactionNetwork, *, stochastic_volume: float | None = None)
                 indent = found.group(1)
                 parts.append(found.group(2))
 
-    if outputs:  # the readout values are concentrations: substance per litre
+    if outputs or features:  # readout values and features are concentrations: substance/litre
         ud = model.createUnitDefinition()
         _check(ud.setId("concentration"), "set the concentration unit id")
-        for unit_kind, exponent in ((kind or libsbml.UNIT_KIND_MOLE, 1), (libsbml.UNIT_KIND_LITRE, -1)):
-            unit = ud.createUnit()
-            unit.setKind(unit_kind)
-            unit.setExponent(exponent)
-            unit.setScale(0)
-            unit.setMultiplier(1.0)
+        _unit(ud, kind or libsbml.UNIT_KIND_MOLE, 1, scale)
+        _unit(ud, libsbml.UNIT_KIND_LITRE, -1)
+    if features:
+        params, assignments = _feature_lists(libsbml, features)
+        lists["Parameters"].append(params)
+        lists["InitialAssignments"].append(assignments)
+        for f in features:
+            exact[f.sid] = f.value
+            if f.name != f.sid:
+                names[("parameter", f.sid)] = f.name
     params, rules = output_lists(libsbml, network, outputs, compartment, "concentration",
                                  counts=volume is not None)  # fmt: skip
     lists["Parameters"].append(params)
@@ -465,6 +539,18 @@ def to_sbml(network: ReactionNetwork, *, stochastic_volume: float | None = None)
             "<p>Mass-action kinetics without factorials: a reaction with reactants "
             "a X + b Y and rate constant k proceeds at k [X]^a [Y]^b.</p>"
         )
+        if scale or seconds != 1.0:
+            meaning += (
+                f"<p>Units: one unit of concentration is 1 {concentration_unit}, one unit of "
+                f"time 1 {time_unit}.</p>"
+            )
+        if features:
+            meaning += (
+                "<p>Inputs in feature units: set the initial value of the parameter named "
+                f"after a feature (e.g. {escape(features[0].sid)}; in libRoadRunner "
+                f"rr['init({escape(features[0].sid)})'] = value) and reset the model; the input "
+                "species' initial assignment turns it into a concentration.</p>"
+            )
     else:
         meaning = (
             f"<p>Stochastic export at volume Omega = {volume!r} (the compartment size): "
@@ -487,6 +573,32 @@ def to_sbml(network: ReactionNetwork, *, stochastic_volume: float | None = None)
     text = _restore_precision(text[:cut] + blocks + text[cut:], exact)
     del blocks
     return _write_names(_fill(text, fills), names)
+
+
+def _feature_lists(libsbml, features: list[FeatureParameter]) -> tuple[str, str]:
+    """The ``<parameter>`` and ``<initialAssignment>`` elements of the feature parameters."""
+    doc = libsbml.SBMLDocument(3, 2)
+    model = doc.createModel()
+    for f in features:
+        p = model.createParameter()
+        _check(p.setId(f.sid), f"set parameter id {f.sid!r}")
+        p.setValue(f.value)
+        p.setConstant(True)
+        p.setUnits("concentration")  # the feature read as a concentration, before the offset
+        _check(p.setSBOTerm(SBO_CONCENTRATION), "set a feature parameter's SBO term")
+        assignment = model.createInitialAssignment()
+        assignment.setSymbol(f.species)
+        formula = f.formula("concentration")
+        math_ = libsbml.parseL3Formula(formula)
+        if math_ is None:
+            raise RuntimeError(f"libsbml cannot parse {formula!r}")
+        _check(assignment.setMath(math_), f"set the initial assignment of {f.species!r}")
+    text = libsbml.writeSBMLToString(doc)
+    found = {}
+    for tag in ("Parameters", "InitialAssignments"):
+        m = re.search(rf"<listOf{tag}>\n(.*?)^ *</listOf{tag}>\n", text, re.DOTALL | re.MULTILINE)
+        found[tag] = m.group(1) if m else ""
+    return found["Parameters"], found["InitialAssignments"]
 
 
 def _fill(text: str, fills: dict[str, str]) -> str:
