@@ -35,7 +35,8 @@ first ``--times`` test items of the first seed.
 Significance: per input and comparison, a paired two-sided t-test over the seeds
 (``scipy.stats.ttest_rel``; the seeds share splits) on the chemistry's test accuracy.
 
-Writes ``results.json`` next to this file and prints a Markdown table.
+Writes ``results.json`` into ``--out`` (default ``latest/`` next to this file; ``--record``:
+next to this file, the tracked results the README quotes) and prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -281,7 +282,10 @@ def main() -> None:
                         help="test items simulated per model (0: the whole test split)")  # fmt: skip
     parser.add_argument("--times", type=int, default=100,
                         help="test items timed with settling_time (first seed; 0: none)")  # fmt: skip
-    parser.add_argument("--out", type=Path, default=HERE / "results.json")
+    parser.add_argument("--out", type=Path, default=None,
+                    help="directory for the results (default: latest/ next to this script, git-ignored)")  # fmt: skip
+    parser.add_argument("--record", action="store_true",
+                    help="write the tracked results next to this script (the numbers its README quotes)")  # fmt: skip
     args = parser.parse_args()
     torch.set_num_threads(1)
     t0 = time.perf_counter()
@@ -290,7 +294,9 @@ def main() -> None:
     result["settings"] = {**{k: (v.name if isinstance(v, Path) else v) for k, v in vars(args).items()},
                           "lr": LR, "batch": BATCH, "wall_s": time.perf_counter() - t0,
                           "machine": platform.platform(), "torch": torch.__version__}  # fmt: skip
-    args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    out = HERE if args.record else (args.out or HERE / "latest")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     print(table(result))
 
 

@@ -21,7 +21,8 @@ species within 1% of its steady state; first seed, the converged items of at mos
 test inputs). Accuracy columns are means over the seeds. A row at or below the majority-class rate, or whose
 predictions are all one class, carries a warning.
 
-Writes ``results.json`` next to this file.
+Writes ``results.json`` into ``--out`` (default ``latest/`` next to this file; ``--record``:
+next to this file, the tracked results the README quotes).
 """
 
 from __future__ import annotations
@@ -154,6 +155,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--datasets", default=",".join(HIDDEN))
+    parser.add_argument("--out", type=Path, default=None,
+                    help="directory for the results (default: latest/ next to this script, git-ignored)")  # fmt: skip
+    parser.add_argument("--record", action="store_true",
+                    help="write the tracked results next to this script (the numbers its README quotes)")  # fmt: skip
     args = parser.parse_args()
     torch.set_num_threads(1)
     started = time.perf_counter()
@@ -181,8 +186,10 @@ def main() -> None:
                      "seeds": args.seeds, "test_size": 0.25},
         "rows": results,
     }
-    (HERE / "results.json").write_text(json.dumps(doc, indent=1))
-    print(f"total {doc['seconds']:.0f} s; wrote {HERE / 'results.json'}")
+    out = HERE if args.record else (args.out or HERE / "latest")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(doc, indent=1))
+    print(f"total {doc['seconds']:.0f} s; wrote {out / 'results.json'}")
 
 
 if __name__ == "__main__":

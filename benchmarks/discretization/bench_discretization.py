@@ -11,7 +11,8 @@ chemistry (``nncrn.simulate.fixed_point`` of the compiled network). Then, on dig
 quantization-aware training (``nncrn.train.qat_fit``) at 2 and 3 bits, and binary/ternary,
 biases discretized afterwards with the same level set.
 
-Writes ``results.json`` and ``accuracy_vs_bits.png`` next to this file.
+Writes ``results.json`` and ``accuracy_vs_bits.png`` into ``--out`` (default ``latest/``
+next to this file; ``--record``: next to this file, the tracked results the README quotes).
 """
 
 from __future__ import annotations
@@ -151,6 +152,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--qat-seeds", type=int, default=3)
+    ap.add_argument("--out", type=Path, default=None,
+                    help="directory for the results (default: latest/ next to this script, git-ignored)")  # fmt: skip
+    ap.add_argument("--record", action="store_true",
+                    help="write the tracked results next to this script (the numbers its README quotes)")  # fmt: skip
     args = ap.parse_args()
     torch.set_num_threads(1)  # small batches: threads only add overhead
     start = time.perf_counter()
@@ -158,9 +163,11 @@ def main() -> None:
     results["settings"] = {"seeds": args.seeds, "qat_seeds": args.qat_seeds, "eps": EPS,
                            "epochs": EPOCHS, "hidden": DATASETS, "tolerances": TOLERANCES,
                            "seconds": round(time.perf_counter() - start, 1)}  # fmt: skip
-    (HERE / "results.json").write_text(json.dumps(results, indent=1))
-    plot(results, HERE / "accuracy_vs_bits.png")
-    print(f"wrote {HERE / 'results.json'} and {HERE / 'accuracy_vs_bits.png'}")
+    out = HERE if args.record else (args.out or HERE / "latest")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=1))
+    plot(results, out / "accuracy_vs_bits.png")
+    print(f"wrote {out / 'results.json'} and {out / 'accuracy_vs_bits.png'}")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,8 @@
    and timed.
 
 Every torch computation runs on one thread. Writes ``results.json`` and ``koopman.png``
-next to this file.
+into ``--out`` (default ``latest/`` next to this file; ``--record``: next to this file, the
+tracked results the README quotes).
 """
 
 from __future__ import annotations
@@ -58,13 +59,17 @@ def main() -> None:
     ap.add_argument("--crn-epochs", type=int, default=600)
     ap.add_argument("--digits-crn-seeds", type=int, default=1)
     ap.add_argument("--digits-crn-epochs", type=int, default=300)
-    ap.add_argument("--out", type=Path, default=HERE)
+    ap.add_argument("--out", type=Path, default=None,
+                    help="directory for the results (default: latest/ next to this script, git-ignored)")  # fmt: skip
+    ap.add_argument("--record", action="store_true",
+                    help="write the tracked results next to this script (the numbers its README quotes)")  # fmt: skip
     ap.add_argument("--plot-only", action="store_true",
                     help="redraw the figure and print the tables from --out/results.json")  # fmt: skip
     args = ap.parse_args()
+    out = HERE if args.record else (args.out or HERE / "latest")
     if args.plot_only:
-        results = json.loads((args.out / "results.json").read_text())
-        plot(results, args.out / "koopman.png")
+        results = json.loads((out / "results.json").read_text())
+        plot(results, out / "koopman.png")
         print(table(results))
         return
     if args.quick:
@@ -95,9 +100,9 @@ def main() -> None:
         results["crn_fit"]["digits"] = _loops.crn("digits", 16, args.digits_crn_epochs,
                                                   {"preset": KOOPMAN_PRESET}, args.digits_crn_seeds)  # fmt: skip
     results["seconds"] = time.perf_counter() - started
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
-    plot(results, args.out / "koopman.png")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    plot(results, out / "koopman.png")
     print(table(results))
 
 

@@ -17,8 +17,9 @@ reached 99% of its final value, and the number of distinct architectures within 
 point of the best. Between strategies: Friedman's test over the three (paired by seed)
 and paired t-tests of the best test accuracy (scipy.stats).
 
-Writes ``OUT.json`` and ``OUT.png`` (best-so-far curves) next to this file (``--out``,
-default ``results``).
+Writes ``OUT.json`` and ``OUT.png`` (best-so-far curves; ``--out``, default ``results``)
+into ``latest/`` next to this file (git-ignored), or with ``--record`` next to this file:
+the tracked results the README quotes.
 """
 
 from __future__ import annotations
@@ -194,7 +195,9 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=40)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--batch", type=int, default=4)
-    parser.add_argument("--out", default="results", help="stem of the .json and .png written here")
+    parser.add_argument("--out", default="results", help="stem of the .json and .png written")
+    parser.add_argument("--record", action="store_true",
+                        help="write next to this script, the tracked results its README quotes (default: latest/, git-ignored)")  # fmt: skip
     parser.add_argument("--reference", action="store_true",
                         help="only train the float-MLP reference per seed (no search); prints it")  # fmt: skip
     args = parser.parse_args()
@@ -223,9 +226,11 @@ def main() -> None:
         "settings": vars(SETTINGS) | {"split": "50/25/25 stratified"},
         "results": results,
     }
-    (HERE / f"{args.out}.json").write_text(json.dumps(doc, indent=1))
-    plot(results, HERE / f"{args.out}.png")
-    print(f"total {doc['seconds']:.0f} s; wrote {HERE / args.out}.json and .png")
+    where = HERE if args.record else HERE / "latest"
+    where.mkdir(parents=True, exist_ok=True)
+    (where / f"{args.out}.json").write_text(json.dumps(doc, indent=1))
+    plot(results, where / f"{args.out}.png")
+    print(f"total {doc['seconds']:.0f} s; wrote {where / args.out}.json and .png")
 
 
 if __name__ == "__main__":
