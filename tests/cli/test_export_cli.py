@@ -224,7 +224,7 @@ def _scaled_net_json(tmp_path):
 def test_export_starts_from_a_row_of_inputs_in_feature_units(tmp_path, capsys):
     from nncrn.export import from_antimony, from_sbml
 
-    net, path = _scaled_net_json(tmp_path)
+    _, path = _scaled_net_json(tmp_path)
     csv = tmp_path / "rows.csv"
     csv.write_text("dose\n0.0\n3.0\n")
     out = tmp_path / "m.xml"

@@ -252,3 +252,29 @@ def test_fit_cli_writes_the_best_epoch_and_warns_when_worse(files, capsys):
                  "--max-levels", "1", "-o", str(d / "fit1.json")])  # fmt: skip
     assert code == 0
     assert "worse than the one given" in capsys.readouterr().out  # one rate level ruins it
+
+
+def test_fit_cli_koopman_reports_jumps_and_evaluations(files, capsys, monkeypatch):
+    # --koopman on `nncrn fit`: the table says how many jumps were kept and how many
+    # steady-state evaluations the training took; both agree with the library's history.
+    from nncrn.train import Koopman, fit
+
+    monkeypatch.setenv("COLUMNS", "250")
+    d, net, X, y = files
+    args = ["--epochs", "40", "--lr", "0.05", "--validation", "0", "--seed", "0"]
+    code = main(["fit", str(d / "net.json"), "--csv", str(d / "train.csv"), *args, "--koopman",
+                 "--koopman-window", "10", "--koopman-horizon", "20", "--koopman-rank", "1",
+                 "-o", str(d / "k.json")])  # fmt: skip
+    assert code == 0
+    out = capsys.readouterr().out
+    _, hist = fit(net, X, y, epochs=40, lr=0.05, validation=0.0, rng=0,
+                  accelerate=Koopman(window=10, horizon=20, rank=1))  # fmt: skip
+    assert len(hist.jumps) >= 1
+    kept = next(line for line in out.splitlines() if "Koopman jumps kept" in line)
+    assert f"{sum(j.accepted for j in hist.jumps)} of {len(hist.jumps)} (20 steps each)" in kept
+    evals = next(line for line in out.splitlines() if "steady-state evaluations" in line)
+    assert int(evals.split("│")[-2]) == hist.evaluations
+    # the settings need --koopman
+    assert main(["fit", str(d / "net.json"), "--csv", str(d / "train.csv"), "--koopman-rank",
+                 "3", "-o", str(d / "k2.json")]) == 2  # fmt: skip
+    assert "needs --koopman" in capsys.readouterr().err

@@ -38,16 +38,7 @@ def add_pipeline_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quantize-biases", action="store_true",
                    help="discretize the biases too (default: biases stay real; each is one "
                    "initial amount or rate constant)")  # fmt: skip
-    p.add_argument("--koopman", action="store_true",
-                   help="Koopman-operator acceleration of the float training: every "
-                   "--koopman-window Adam steps, one linear (DMD) operator per neuron jumps the "
-                   "weights --koopman-horizon steps ahead, kept only if the training loss falls")  # fmt: skip
-    p.add_argument("--koopman-window", type=int, default=50,
-                   help="steps per fitting window, with --koopman (default: 50)")  # fmt: skip
-    p.add_argument("--koopman-horizon", type=int, default=200,
-                   help="steps one jump skips, with --koopman (default: 200)")  # fmt: skip
-    p.add_argument("--koopman-rank", type=int, default=2,
-                   help="singular directions kept per neuron, with --koopman (default: 2)")  # fmt: skip
+    add_koopman_options(p, "the float training", "the weights")
     p.add_argument("--out", type=Path, default=Path("nncrn-out"),
                    help="output directory (default: ./nncrn-out)")  # fmt: skip
 
@@ -81,6 +72,20 @@ def discretization_option(args: argparse.Namespace) -> Any:
         raise InputError(f"--qat-epochs must be >= 1, got {args.qat_epochs}")
     return Discretization(method, bits, qat=bool(args.qat), qat_epochs=args.qat_epochs,
                           biases=bool(args.quantize_biases))  # fmt: skip
+
+
+def add_koopman_options(p: argparse.ArgumentParser, training: str, what: str) -> None:
+    """--koopman and its --koopman-* settings (defaults: nncrn.train.KOOPMAN_PRESET)."""
+    p.add_argument("--koopman", action="store_true",
+                   help=f"Koopman-operator acceleration of {training}: every --koopman-window "
+                   f"Adam steps, one linear (DMD) operator per neuron jumps {what} "
+                   "--koopman-horizon steps ahead, kept only if the training loss falls")  # fmt: skip
+    p.add_argument("--koopman-window", type=int, default=50,
+                   help="steps per fitting window, with --koopman (default: 50)")  # fmt: skip
+    p.add_argument("--koopman-horizon", type=int, default=200,
+                   help="steps one jump skips, with --koopman (default: 200)")  # fmt: skip
+    p.add_argument("--koopman-rank", type=int, default=2,
+                   help="singular directions kept per neuron, with --koopman (default: 2)")  # fmt: skip
 
 
 def koopman_option(args: argparse.Namespace) -> Any:

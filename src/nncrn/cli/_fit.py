@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from nncrn._errors import InputError
+from nncrn.cli._demo import add_koopman_options, koopman_option
 from nncrn.cli._io import (
     check_not_input,
     check_output_dir,
@@ -51,6 +52,7 @@ def register(sub: Any) -> None:
                    help="random seed for shuffling and the validation split (default 0)")  # fmt: skip
     p.add_argument("-o", "--output", type=Path, required=True, help="trained network JSON to write")
     p.add_argument("--plot", type=Path, help="write the loss curve to this PNG")
+    add_koopman_options(p, "the rate-constant training", "the trainable rates of each neuron")
     p.set_defaults(func=run)
 
 
@@ -121,12 +123,13 @@ def run(args: argparse.Namespace, console: Any) -> int:
     header, rows = read_table(args.csv)
     y = class_labels(args.csv, header, rows, args.target, network)
     X = input_matrix(network, args.csv)
+    koopman = koopman_option(args)
     constraints = Constraints(k_min=args.k_min, k_max=args.k_max, l1=args.l1,
                               max_levels=args.max_levels)  # fmt: skip
     with console.status("training rate constants"):
         trained, hist = fit(network, X, y, epochs=args.epochs, lr=args.lr,
                             batch_size=args.batch_size, constraints=constraints, rng=args.seed,
-                            validation=args.validation)  # fmt: skip
+                            validation=args.validation, accelerate=koopman)  # fmt: skip
     before = float((answers(network, X) == y).mean())
     after = float((answers(trained, X) == y).mean())
     trained.save(args.output)
@@ -141,6 +144,9 @@ def run(args: argparse.Namespace, console: Any) -> int:
          f"{hist.best_epoch} of {hist.loss.size}"),
         ("loss of the network given", f"{hist.initial_loss:.4f}"),
         ("loss of the written network", f"{hist.final_loss:.4f}"),
+        *([("Koopman jumps kept", f"{sum(j.accepted for j in hist.jumps)} of {len(hist.jumps)} "
+            f"({koopman.horizon} steps each)")] if koopman is not None else []),
+        ("steady-state evaluations", f"{hist.evaluations}"),
         ("training accuracy before (steady state)", f"{before:.4f}"),
         ("training accuracy after (steady state)", f"{after:.4f}"),
         *rate_summary(trained),
