@@ -1,0 +1,38 @@
+"""Recurrent neural chemical reaction networks (RNCRN) that reproduce a dynamical system.
+
+Executive species ``X_1..X_N`` carry the dynamics; fast chemical perceptrons ``Y_1..Y_M``
+(the smoothed-ReLU species of the feed-forward construction) sit at their quasi-steady
+state when their time scale ``mu`` is small (Dack, Qureshi, Ouldridge & Plesa,
+"Recurrent neural chemical reaction networks that approximate arbitrary dynamics",
+arXiv 2406.03456):
+
+* :class:`RNCRN`: the parameters, the reduced vector field and :meth:`RNCRN.to_network`,
+  the mass-action :class:`~nncrn.network.ReactionNetwork` at a chosen ``mu``;
+* :func:`train`: regression of a target vector field (a :class:`Target`, a callable or
+  samples) on a box, with a penalty on the spread of the rate constants;
+* :func:`verify`: vector-field error, fixed points, limit-cycle period and time averages
+  of the *full* compiled network at ``mu`` against the target's;
+* :data:`TARGETS`: the paper's four systems (bistable, tristable, the Bessel oscillator,
+  the Hastings–Powell food chain).
+"""
+
+from nncrn.rncrn._model import RNCRN
+from nncrn.rncrn._targets import TARGETS, Target, get_target
+from nncrn.rncrn._analysis import FixedPoint, find_fixed_points
+from nncrn.rncrn._train import TrainResult, sample_box, train
+from nncrn.rncrn._verify import Verification, simulate_network, verify
+
+__all__ = [
+    "FixedPoint",
+    "RNCRN",
+    "TARGETS",
+    "Target",
+    "TrainResult",
+    "Verification",
+    "find_fixed_points",
+    "get_target",
+    "sample_box",
+    "simulate_network",
+    "train",
+    "verify",
+]

@@ -1,0 +1,335 @@
+"""Regression of a target vector field by the reduced RNCRN system, in torch.
+
+The reduced model ``dx/dt = beta + x * (alpha @ y(x))``, ``y_j = sigma_{gamma_j tau_j}(s_j) /
+tau_j``, ``s = omega x + b``, is fitted to samples ``(x, f(x))`` by Adam on the mean squared
+residual, then polished by L-BFGS. Positivity is a parametrisation: ``gamma = exp(.)``,
+``tau = exp(.)`` and a learned ``beta = softplus(.)``, so every rate constant of the compiled
+network is > 0 throughout training. The realizability penalty keeps every rate constant
+of the network at the chosen ``mu`` within ``max_decades`` decades (a smooth max and min
+of their logarithms).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nncrn._errors import InputError
+from nncrn.rncrn._model import RNCRN, check_mu
+from nncrn.rncrn._targets import Target
+
+__all__ = ["TrainResult", "sample_box", "train"]
+
+ROOT_FLOOR = 0.01
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """A trained :class:`RNCRN` and how it got there.
+
+    ``loss`` is the training objective per Adam epoch (then the L-BFGS polish);
+    ``rmse`` the root-mean-square error of the reduced vector field on the training
+    samples; ``spread`` the rate-constant spread (decades) of the network at ``mu``;
+    ``seconds`` the wall time.
+    """
+
+    model: RNCRN
+    loss: list[float] = field(repr=False)
+    rmse: float
+    spread: float
+    mu: float
+    seconds: float
+
+
+def sample_box(low: object, high: object, points: int, *, sampling: str = "grid",
+               rng: np.random.Generator | int | None = 0) -> np.ndarray:  # fmt: skip
+    """Points of the box ``[low, high]``: ``(batch, N)``.
+
+    ``sampling="grid"``: a regular grid with ``points`` per coordinate (``points ** N``
+    rows); ``"random"``: ``points`` uniform draws.
+    """
+    lo = np.asarray(low, dtype=np.float64).reshape(-1)
+    hi = np.asarray(high, dtype=np.float64).reshape(-1)
+    if points < 2:
+        raise InputError(f"points is {points}; sample at least 2 points per coordinate")
+    if sampling == "grid":
+        axes = [np.linspace(a, b, points) for a, b in zip(lo, hi, strict=True)]
+        return np.stack([g.ravel() for g in np.meshgrid(*axes, indexing="ij")], axis=1)
+    if sampling == "random":
+        gen = np.random.default_rng(rng)
+        return lo + (hi - lo) * gen.random((points, lo.size))
+    raise InputError(f"sampling is {sampling!r}; choose 'grid' or 'random'")
+
+
+def _torch_params(n: int, m: int, low: np.ndarray, high: np.ndarray, beta: float | None,
+                  gen: np.random.Generator, torch):  # fmt: skip
+    # perceptron j switches on across the hyperplane omega_j . x + b_j = 0 through a random
+    # point of the box, so every perceptron starts where the data are
+    scale = 1.0 / (high - low)
+    omega = gen.normal(size=(m, n)) * 2.0 * scale
+    centre = low + (high - low) * gen.random((m, n))
+    b = -(omega * centre).sum(axis=1)
+    alpha = gen.normal(size=(n, m)) * 0.3
+    p = {
+        "alpha": torch.tensor(alpha), "omega": torch.tensor(omega), "b": torch.tensor(b),
+        "log_gamma": torch.zeros(m, dtype=torch.float64),
+        "log_tau": torch.zeros(m, dtype=torch.float64),
+    }  # fmt: skip
+    if beta is None:
+        p["beta_raw"] = torch.zeros(n, dtype=torch.float64)
+    for v in p.values():
+        v.requires_grad_(True)
+    return p
+
+
+def _forward(p: dict, x, beta: float | None, torch):
+    gamma, tau = torch.exp(p["log_gamma"]), torch.exp(p["log_tau"])
+    s = x @ p["omega"].T + p["b"]
+    h = torch.sqrt(s * s + 4.0 * gamma * tau)
+    neg = s < 0
+    # the positive root of tau y^2 - s y - gamma, in the form without cancellation
+    y = torch.where(
+        neg, 2.0 * gamma / torch.where(neg, h - s, torch.ones_like(s)), (s + h) / (2 * tau)
+    )
+    b = torch.nn.functional.softplus(p["beta_raw"]) if beta is None else beta
+    return b + x * (y @ p["alpha"].T)
+
+
+def _log_rates(p: dict, mu: float, beta: float | None, torch):
+    parts = [
+        torch.log(p["alpha"].abs().reshape(-1) + 1e-300),
+        torch.log(p["omega"].abs().reshape(-1) / mu + 1e-300),
+        torch.log(p["b"].abs() / mu + 1e-300),
+        p["log_gamma"] - math.log(mu),
+        p["log_tau"] - math.log(mu),
+    ]
+    if beta is None:
+        parts.append(torch.log(torch.nn.functional.softplus(p["beta_raw"])))
+    elif beta > 0:
+        parts.append(torch.full((1,), math.log(beta), dtype=torch.float64))
+    return torch.cat(parts) / math.log(10.0)
+
+
+def _spread_penalty(p: dict, mu: float, beta: float | None, max_decades: float, torch):
+    lr = _log_rates(p, mu, beta, torch)
+    t = 0.05  # decades: smooth max/min within ~0.05 log10(n) of the true ones
+    spread = t * torch.logsumexp(lr / t, 0) + t * torch.logsumexp(-lr / t, 0)
+    return torch.relu(spread - max_decades) ** 2
+
+
+def _to_model(p: dict, beta: float | None, n: int, names: tuple[str, ...] | None, torch) -> RNCRN:
+    def a(t):
+        return t.detach().cpu().numpy().copy()
+
+    if beta is None:
+        bvec = a(torch.nn.functional.softplus(p["beta_raw"]))
+    else:
+        bvec = np.full(n, float(beta))
+    return RNCRN(alpha=a(p["alpha"]), omega=a(p["omega"]), bias=a(p["b"]), beta=bvec,
+                 gamma=np.exp(a(p["log_gamma"])), tau=np.exp(a(p["log_tau"])), names=names)  # fmt: skip
+
+
+def _from_model(model: RNCRN, beta: float | None, torch) -> dict:
+    def t(a):
+        return torch.tensor(np.array(a, dtype=np.float64))
+
+    p = {"alpha": t(model.alpha), "omega": t(model.omega), "b": t(model.bias),
+         "log_gamma": t(np.log(model.gamma)), "log_tau": t(np.log(model.tau))}  # fmt: skip
+    if beta is None:
+        # inverse softplus; beta = 0 would be -inf, so keep it just above
+        bv = np.maximum(model.beta, 1e-12)
+        p["beta_raw"] = t(bv + np.log(-np.expm1(-bv)))
+    for v in p.values():
+        v.requires_grad_(True)
+    return p
+
+
+def train(
+    target: Target | Callable[[np.ndarray], np.ndarray] | None = None,
+    *,
+    samples: tuple[object, object] | None = None,
+    low: object = None,
+    high: object = None,
+    perceptrons: int | None = None,
+    mu: float | None = None,
+    beta: float | str | None = "target",
+    points: int | None = None,
+    sampling: str = "grid",
+    weighting: str = "roots",
+    max_decades: float | None = 3.0,
+    penalty: float = 10.0,
+    epochs: int = 3000,
+    lr: float = 0.02,
+    polish: int = 200,
+    restarts: int = 1,
+    rng: np.random.Generator | int | None = 0,
+) -> TrainResult:
+    """Fit an :class:`RNCRN` whose reduced vector field reproduces ``target`` on a box.
+
+    Parameters
+    ----------
+    target:
+        A :class:`Target` (its box, sizes and ``beta`` are the defaults), or a callable
+        ``f(x (batch, N)) -> (batch, N)`` (then give ``low`` and ``high``), or None with
+        ``samples``.
+    samples:
+        ``(x, dxdt)`` arrays ``(batch, N)`` to fit instead of sampling a callable.
+    low, high:
+        The box (``(N,)`` each); default the target's.
+    perceptrons:
+        ``M``; default the target's (4 for a callable).
+    mu:
+        Time scale at which the rate spread is measured (the one the network will be
+        compiled at); default the target's, 0.01 for a callable.
+    beta:
+        ``"target"`` (default: the target's setting; learned for a callable), None to learn
+        ``beta >= 0``, or a number ``>= 0`` to fix every ``beta_i`` (0: no ``0 -> X``).
+    points, sampling:
+        Samples of the box: ``points`` per coordinate on a grid (default ``400 ** (1/N)``
+        rounded up, at least 20) or ``points`` uniform draws (``sampling="random"``).
+    weighting:
+        ``"per-capita"`` (default, the authors' choice): residual ``(F(x) - f(x)) / x``
+        componentwise, which the linear part ``x * alpha @ y`` fits evenly; ``"plain"``:
+        ``F(x) - f(x)``.
+    max_decades, penalty:
+        Penalise a rate spread above ``max_decades`` decades by ``penalty *
+        excess**2``; None for no penalty.
+    epochs, lr, polish, restarts, rng:
+        Adam epochs and learning rate, L-BFGS iterations afterwards (0 for none), independent
+        initialisations (the best final loss wins) and their seed.
+    """
+    import torch
+
+    t_start = time.perf_counter()
+    names = None
+    if isinstance(target, Target):
+        low = target.low if low is None else low
+        high = target.high if high is None else high
+        perceptrons = target.perceptrons if perceptrons is None else perceptrons
+        mu = target.mu if mu is None else mu
+        beta = target.beta if isinstance(beta, str) else beta
+        names = target.labels
+    elif isinstance(beta, str):
+        beta = None
+    if isinstance(beta, str) or (beta is not None and (not math.isfinite(beta) or beta < 0)):
+        raise InputError(f"beta is {beta!r}; give None (learn it) or a number >= 0")
+    mu = check_mu(0.01 if mu is None else mu)
+    m = 4 if perceptrons is None else int(perceptrons)
+    if m < 1:
+        raise InputError(f"perceptrons is {perceptrons}; an RNCRN needs at least 1 perceptron")
+    if weighting not in ("per-capita", "plain", "roots"):
+        raise InputError(f"weighting is {weighting!r}; choose 'per-capita' or 'plain'")
+    if samples is not None:
+        x = np.asarray(samples[0], dtype=np.float64)
+        fx = np.asarray(samples[1], dtype=np.float64)
+        if (
+            x.ndim != 2
+            or fx.shape != x.shape
+            or not np.isfinite(x).all()
+            or not np.isfinite(fx).all()
+        ):
+            raise InputError(
+                f"samples must be two finite (batch, N) arrays of the same shape (x, dx/dt); got "
+                f"{x.shape} and {fx.shape}"
+            )
+        if (x <= 0).any() and weighting == "per-capita":
+            raise InputError(
+                "per-capita weighting divides by x: samples need x > 0 (or weighting='plain')"
+            )
+        low = x.min(axis=0) if low is None else low
+        high = x.max(axis=0) if high is None else high
+    else:
+        if target is None:
+            raise InputError("give a target (a Target or a callable f(x)) or samples=(x, dxdt)")
+        if low is None or high is None:
+            raise InputError("a callable target needs the box: train(f, low=[...], high=[...])")
+        lo = np.asarray(low, dtype=np.float64).reshape(-1)
+        n_dim = lo.size
+        pts = points or max(20, math.ceil(400 ** (1.0 / n_dim)))
+        x = sample_box(low, high, pts, sampling=sampling, rng=rng)
+        fx = np.asarray(target(x), dtype=np.float64)
+        if fx.shape != x.shape or not np.isfinite(fx).all():
+            raise InputError(
+                f"the target returned {fx.shape} values (finite: {bool(np.isfinite(fx).all())}) "
+                f"for x of shape {x.shape}; it must return finite dx/dt of the same shape"
+            )
+        if weighting != "plain" and (x <= 0).any():
+            raise InputError(
+                "per-capita weighting divides by x: the box needs low > 0 (or weighting='plain')"
+            )
+    lo_arr = np.asarray(low, dtype=np.float64).reshape(-1)
+    hi_arr = np.asarray(high, dtype=np.float64).reshape(-1)
+    n = x.shape[1]
+    if lo_arr.shape != (n,) or hi_arr.shape != (n,):
+        raise InputError(f"low and high need {n} entries each, one per coordinate of x")
+    if names is not None and len(names) != n:
+        names = None
+    xt, ft = torch.tensor(x), torch.tensor(fx)
+    w = 1.0 / xt if weighting in ("per-capita", "roots") else torch.ones_like(xt)
+    if weighting == "roots":
+        # per-capita, and up to 11x more weight where the target crosses zero, so that the
+        # fixed points (where every component vanishes) are placed first
+        g = (ft * w).abs()
+        w = w / torch.sqrt(g / g.amax(dim=0).clamp_min(1e-300) + ROOT_FLOOR)
+    norm = float(((ft * w) ** 2).mean()) or 1.0
+    gen = np.random.default_rng(rng)
+
+    def run(p: dict, n_epochs: int, rate: float, with_penalty: bool, history: list[float]) -> float:
+        def objective():
+            r = (_forward(p, xt, beta, torch) - ft) * w
+            loss = (r**2).mean() / norm
+            if with_penalty and max_decades is not None:
+                loss = loss + penalty * _spread_penalty(p, mu, beta, max_decades, torch)
+            return loss
+
+        if n_epochs:
+            opt = torch.optim.Adam(list(p.values()), lr=rate)
+            sched = torch.optim.lr_scheduler.CosineAnnealingLR(
+                opt, T_max=n_epochs, eta_min=rate / 50
+            )
+            for _ in range(n_epochs):
+                opt.zero_grad()
+                loss = objective()
+                loss.backward()
+                opt.step()
+                sched.step()
+                history.append(float(loss.detach()))
+        if polish:
+            lbfgs = torch.optim.LBFGS(list(p.values()), lr=0.5, max_iter=polish,
+                                      line_search_fn="strong_wolfe", tolerance_grad=1e-12,
+                                      tolerance_change=1e-15)  # fmt: skip
+
+            def closure():
+                lbfgs.zero_grad()
+                loss = objective()
+                loss.backward()
+                return loss
+
+            lbfgs.step(closure)
+        final = float(objective().detach())
+        history.append(final)
+        return final if math.isfinite(final) else math.inf
+
+    best: tuple[float, RNCRN, list[float]] | None = None
+    for _ in range(max(1, restarts)):
+        history: list[float] = []
+        p = _torch_params(n, m, lo_arr, hi_arr, beta, gen, torch)
+        # fit first, then move each perceptron's units to the least rate spread (exact), and
+        # only if that is not enough trade accuracy for spread under the penalty
+        final = run(p, epochs, lr, False, history)
+        model = _to_model(p, beta, n, names, torch).balanced(mu)
+        if max_decades is not None and model.rate_spread(mu) > max_decades:
+            p = _from_model(model, beta, torch)
+            final = run(p, max(1, epochs // 2), lr / 4, True, history)
+            model = _to_model(p, beta, n, names, torch).balanced(mu)
+        if best is None or final < best[0]:
+            best = (final, model, history)
+    assert best is not None
+    _, model, history = best
+    rmse = float(np.sqrt(np.mean((model.vector_field(x) - fx) ** 2)))
+    return TrainResult(model=model, loss=history, rmse=rmse, spread=model.rate_spread(mu), mu=mu,
+                       seconds=time.perf_counter() - t_start)  # fmt: skip
