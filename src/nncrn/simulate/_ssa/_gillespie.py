@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +27,7 @@ from nncrn.simulate._ssa._model import (
 from nncrn.simulate._ssa._result import SSAResult
 from nncrn.simulate._ssa._solvers import DirectMethod, SSASolver
 
-__all__ = ["gillespie", "seed_root"]
+__all__ = ["check_jobs", "gillespie", "local_cores", "seed_root"]
 
 Progress = Callable[[int, int], None]
 
@@ -90,6 +92,26 @@ def _blocks(batch: int, runs: int, n_target: int, chunk_size: int | None):
     per = max(1, math.ceil(runs / max(1, n_target // len(item_chunks))))
     member_chunks = [(m, min(m + per, runs)) for m in range(0, runs, per)]
     return [(ic, mc) for ic in item_chunks for mc in member_chunks]
+
+
+def local_cores() -> int:
+    """Number of CPU cores this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def check_jobs(caller: str, n_jobs: object) -> int:
+    """Validate ``n_jobs`` (a positive int, or None for every local core); the thread count."""
+    if n_jobs is None:
+        return local_cores()
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int | np.integer) or n_jobs < 1:
+        raise InputError(
+            f"{caller}(n_jobs={fmt_number(n_jobs)}): n_jobs must be an integer >= 1 (threads "
+            "running trajectories on this machine), or None for every local core "
+            f"({local_cores()} here)"
+        )
+    return int(n_jobs)
 
 
 def _check_positive_int(value: object, name: str, low: int) -> int:
@@ -162,6 +184,7 @@ def gillespie(
     runs: int = 1,
     rng: np.random.Generator | np.random.SeedSequence | int | None = None,
     client: object = None,
+    n_jobs: int | None = 1,
     y0: object = None,
     initial_counts: object = None,
     n_times: int = 101,
@@ -203,6 +226,10 @@ def gillespie(
         whether a ``client`` is used.
     client:
         Optional ``dask.distributed.Client``; blocks of (input chunk x members) become tasks.
+    n_jobs:
+        Threads that run trajectories on this machine (the kernels release the GIL), or
+        None for every local core. Default 1. Results are identical for every ``n_jobs``
+        (each run has its own random stream). Not combined with ``client``.
     y0, initial_counts:
         Start as concentrations (rounded to counts) or as integer counts; both take an
         array ``(n_species,)`` or ``(batch, n_species)`` (which sets the batch of a network
@@ -228,7 +255,8 @@ def gillespie(
         1e4) and 100 times the largest start count, at most 2**53.
     chunk_size:
         Inputs per block of work (a positive integer), or None to split the batch into
-        about 32 blocks (4 per worker with a ``client``). Results do not depend on it.
+        about ``max(32, 4 * n_jobs)`` blocks (4 per worker with a ``client``). Results do
+        not depend on it.
     throw:
         Raise :class:`~nncrn.ConvergenceError` when some run did not reach ``t_end``;
         otherwise warn and return the partial result (see ``completed``): such a run has
@@ -236,6 +264,39 @@ def gillespie(
     progress:
         Called as ``progress(done_runs, total_runs)`` after each block.
     """
+    return _gillespie(
+        network, inputs, None, volume=volume, t_end=t_end, solver=solver, runs=runs, rng=rng,
+        client=client, n_jobs=n_jobs, y0=y0, initial_counts=initial_counts, n_times=n_times,
+        burn_in=burn_in, n_windows=n_windows, max_steps=max_steps, max_count=max_count,
+        chunk_size=chunk_size, throw=throw, progress=progress
+    )  # fmt: skip
+
+
+def _gillespie(
+    network: ReactionNetwork,
+    inputs: object,
+    cost: np.ndarray | None,
+    *,
+    volume: float,
+    t_end: float,
+    solver: SSASolver | None = None,
+    runs: int = 1,
+    rng: np.random.Generator | np.random.SeedSequence | int | None = None,
+    client: object = None,
+    n_jobs: int | None = 1,
+    y0: object = None,
+    initial_counts: object = None,
+    n_times: int = 101,
+    burn_in: float | None = None,
+    n_windows: int = 20,
+    max_steps: int = 100_000_000,
+    max_count: int | None = None,
+    chunk_size: int | None = None,
+    throw: bool = True,
+    progress: Progress | None = None,
+) -> SSAResult:
+    """:func:`gillespie`; ``cost`` ``(batch,)`` (positive), when given, weighs each item's
+    runs in ``progress`` (which then counts cost units instead of runs)."""
     network = require_network(network, "gillespie")
     volume = check_volume(volume)
     t_end = check_setting_real("gillespie", "t_end", t_end, hint=" (the simulated time)")
@@ -244,6 +305,12 @@ def gillespie(
     n_times = _check_positive_int(n_times, "n_times", 0)
     n_windows = _check_positive_int(n_windows, "n_windows", 2)
     max_steps = _check_positive_int(max_steps, "max_steps", 1)
+    if client is not None and n_jobs != 1:
+        raise InputError(
+            f"gillespie: pass either client= (Dask workers) or n_jobs= (local threads), not "
+            f"both; got n_jobs={fmt_number(n_jobs)} with a client"
+        )
+    jobs = check_jobs("gillespie", n_jobs)
     if chunk_size is not None:
         chunk_size = check_setting_int(
             "gillespie", "chunk_size", chunk_size,
@@ -298,23 +365,20 @@ def gillespie(
     out = np.zeros((batch, runs, n_times, network.n_species), dtype=np.int64)
     acc = np.zeros((batch, runs, n_windows, network.n_species))
     stats = np.zeros((batch, runs, 3), dtype=np.int64)
-    done, total = 0, batch * runs
+    weight = np.ones(batch, dtype=np.int64) if cost is None else np.asarray(cost, np.int64)
+    done, total = 0, int(weight.sum()) * runs
 
     def store(block: tuple) -> None:
         nonlocal done
         (i0, i1), (m0, m1), o, a, s = block
         out[i0:i1, m0:m1], acc[i0:i1, m0:m1], stats[i0:i1, m0:m1] = o, a, s
-        done += (i1 - i0) * (m1 - m0)
+        done += int(weight[i0:i1].sum()) * (m1 - m0)
         if progress is not None:
             progress(done, total)
 
     if client is None:
-        for items, members in _blocks(batch, runs, 32, chunk_size):
-            store(
-                _simulate_block(
-                    model, solver, plan, counts[items[0] : items[1]], items, members, root
-                )
-            )
+        blocks = _blocks(batch, runs, max(32, 4 * jobs), chunk_size)
+        _run_local(jobs, model, solver, plan, counts, root, blocks, store)
     else:
         _run_dask(client, model, solver, plan, counts, root, batch, runs, chunk_size, store)
 
@@ -367,6 +431,30 @@ def gillespie(
         fix="; ".join(problems),
     )
     return result
+
+
+def _run_local(jobs, model, solver, plan, counts, root, blocks, store) -> None:
+    """Simulate ``blocks`` in ``jobs`` threads (in order in this thread when ``jobs`` is 1)."""
+    if jobs == 1 or len(blocks) == 1:
+        for items, members in blocks:
+            store(_simulate_block(model, solver, plan, counts[items[0]:items[1]], items,
+                                  members, root))  # fmt: skip
+        return
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        pending: set[Future] = {
+            pool.submit(_simulate_block, model, solver, plan, counts[items[0]:items[1]], items,
+                        members, root)
+            for items, members in blocks
+        }  # fmt: skip
+        try:
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    store(future.result())
+        except BaseException:  # an error or Ctrl-C: drop the blocks not yet started
+            for future in pending:
+                future.cancel()
+            raise
 
 
 def _run_dask(client, model, solver, plan, counts, root, batch, runs, chunk_size, store) -> None:
