@@ -39,7 +39,7 @@ import torch
 from sklearn.model_selection import train_test_split
 
 from nncrn import ConvergenceWarning, compile_network
-from nncrn.compile import DualRail, SmoothReLU
+from nncrn.compile import DualRail, SmoothReLUScheme
 from nncrn.data import (
     Discretization,
     MinMaxScaling,
@@ -130,7 +130,7 @@ def run_dataset(name: str, seeds: int) -> list[dict]:
                     if spec is not None:
                         how = Discretization(spec[0], spec[1], qat=qat, qat_epochs=QAT_EPOCHS)
                         model = discretize_mlp(fm, A, ytr, how, seed=seed)
-                    scheme = DualRail(rescale=True) if scheme_name == "dual-rail" else SmoothReLU(EPS)
+                    scheme = DualRail(rescale=True) if scheme_name == "dual-rail" else SmoothReLUScheme(EPS)
                     r = one_row(model, scaling, Xte, yte, scheme, times=seed == 0)
                     r["float_accuracy"] = float((_predict(fm, scaling.transform(Xte)).argmax(1) == yte).mean())
                     r["majority"] = majority

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 
-from nncrn import SmoothReLU, compile_network, fixed_point, steady_state
+from nncrn import SmoothReLUScheme, compile_network, fixed_point, steady_state
 from nncrn.data import MinMaxScaling, build_mlp, fold_offset, load_dataset, train_mlp
 from nncrn.plot import draw_network
 
@@ -60,7 +60,7 @@ print(model)
 
 # %%
 model = fold_offset(model, scaling.low, scaling.input_scale).eval()
-network = compile_network(model, scheme=SmoothReLU(eps=1e-3), input_scale=scaling.input_scale)
+network = compile_network(model, scheme=SmoothReLUScheme(eps=1e-3), input_scale=scaling.input_scale)
 print(repr(network))
 print("species:", network.n_species, " reactions:", network.n_reactions)
 

@@ -23,11 +23,11 @@ from nncrn._errors import (
 )
 from nncrn.compile import (
     ApproximationWarning,
-    ChemicalSigmoid,
+    ChemicalSigmoidScheme,
     DualRail,
     Polynomial,
     Scheme,
-    SmoothReLU,
+    SmoothReLUScheme,
     compile_network,
     relu_deviation_bound,
     with_argmax,
@@ -66,13 +66,15 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module(f"nncrn.{name}")
     if name in _LAZY_NAMES:
         return getattr(importlib.import_module(_LAZY_NAMES[name]), name)
-    raise AttributeError(f"module 'nncrn' has no attribute {name!r}")
+    from nncrn.compile import renamed_scheme  # SmoothReLU -> SmoothReLUScheme, ...
+
+    return renamed_scheme("nncrn", name)
 
 
 __all__ = [
     "KINETICS",
     "ApproximationWarning",
-    "ChemicalSigmoid",
+    "ChemicalSigmoidScheme",
     "ConvergenceError",
     "ConvergenceWarning",
     "DirectMethod",
@@ -91,7 +93,7 @@ __all__ = [
     "SSAResult",
     "Scheme",
     "ScipyODE",
-    "SmoothReLU",
+    "SmoothReLUScheme",
     "Species",
     "SteadyState",
     "TauLeaping",

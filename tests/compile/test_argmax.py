@@ -11,7 +11,7 @@ from nncrn.compile import (
     DenseLayer,
     DualRail,
     LayerStack,
-    SmoothReLU,
+    SmoothReLUScheme,
     argmax_map,
     compile_network,
     with_argmax,
@@ -43,7 +43,7 @@ def test_rate_law_is_replicator(last):
             (*base.layers[:-1], DenseLayer(base.layers[-1].weight, base.layers[-1].bias, "relu")),
             "r",
         )
-    inner = SmoothReLU(1e-2).build(base)
+    inner = SmoothReLUScheme(1e-2).build(base)
     net = with_argmax(inner, rate=0.7)
     n, dual = 3, last == "identity"
     assert net.n_reactions - inner.n_reactions == n * (n - 1) * (2 if dual else 1)
@@ -59,7 +59,7 @@ def test_rate_law_is_replicator(last):
     np.testing.assert_allclose(f[:, [col[f"W{i}"] for i in range(n)]].sum(1), 0, atol=1e-12)
 
 
-@pytest.mark.parametrize("scheme", [SmoothReLU(1e-3), DualRail()], ids=["smooth", "dual_rail"])
+@pytest.mark.parametrize("scheme", [SmoothReLUScheme(1e-3), DualRail()], ids=["smooth", "dual_rail"])
 def test_steady_state_is_one_hot_argmax(scheme):
     for seed in range(2):
         s = stack(seed, [3, 5, 4], integer=isinstance(scheme, DualRail))
@@ -70,10 +70,10 @@ def test_steady_state_is_one_hot_argmax(scheme):
 
 
 def test_bad_arguments():
-    one = SmoothReLU().build(stack(0, [2, 1]))
+    one = SmoothReLUScheme().build(stack(0, [2, 1]))
     with pytest.raises(_errors.NetworkError, match=r"at least 2 readouts.*threshold it"):
         with_argmax(one)
-    two = SmoothReLU().build(stack(0, [2, 2]))
+    two = SmoothReLUScheme().build(stack(0, [2, 2]))
     with pytest.raises(_errors.NetworkError, match="prefix"):
         with_argmax(two, prefix="X")
     with pytest.raises(_errors.InputError, match="rate is -1"):
@@ -82,14 +82,14 @@ def test_bad_arguments():
 
 @pytest.mark.parametrize("rate", ["a", "2", None, True, float("nan"), float("inf"), 0, np.complex128(2)])
 def test_rate_must_be_a_positive_finite_number(rate):
-    two = SmoothReLU().build(stack(0, [2, 2]))
+    two = SmoothReLUScheme().build(stack(0, [2, 2]))
     with pytest.raises(_errors.InputError, match=r"rate is .*finite number > 0"):
         with_argmax(two, rate=rate)
 
 
 @pytest.mark.parametrize("prefix", ["", "1a", "W-", None, "Ä"])
 def test_prefix_must_make_valid_species_names(prefix):
-    two = SmoothReLU().build(stack(0, [2, 2]))
+    two = SmoothReLUScheme().build(stack(0, [2, 2]))
     with pytest.raises(_errors.InputError, match=r"prefix .* valid species names.*prefix='W'"):
         with_argmax(two, prefix=prefix)
     assert with_argmax(two, prefix="share_").outputs == two.outputs

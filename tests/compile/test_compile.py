@@ -13,7 +13,7 @@ from nncrn.compile import (
     ApproximationWarning,
     DenseLayer,
     LayerStack,
-    SmoothReLU,
+    SmoothReLUScheme,
     compile_network,
 )
 from nncrn.nn import SmoothReLU as SmoothReLUModule
@@ -107,7 +107,7 @@ def test_layer_stack_and_metadata():
 
 def test_eps_zero_scheme_has_no_leak():
     with pytest.warns(ApproximationWarning, match="eps=0"):
-        net = compile_network(nn.Sequential(nn.Linear(2, 1), nn.ReLU()), scheme=SmoothReLU(0.0))
+        net = compile_network(nn.Sequential(nn.Linear(2, 1), nn.ReLU()), scheme=SmoothReLUScheme(0.0))
     assert not any(r.equation().startswith("0 ->") for r in net.reactions)
     assert net.metadata["relu_bound"] is None
 
@@ -119,7 +119,7 @@ def test_eps_zero_warns_that_neurons_can_stay_at_zero():
         relu[0].weight.copy_(torch.tensor([[1.0, 1.0]]))
         relu[0].bias.fill_(0.5)
     with pytest.warns(ApproximationWarning, match=r"y = 0 is a fixed point.*Use eps > 0"):
-        net = compile_network(relu, scheme=SmoothReLU(eps=0.0))
+        net = compile_network(relu, scheme=SmoothReLUScheme(eps=0.0))
     # the hazard the warning names: from the default start 0 nothing produces Y0, so the
     # chemistry stays at 0 although the model's output is relu(1 + 1 + 0.5) = 2.5
     rates = {r.equation(): r.rate for r in net.reactions}
@@ -131,7 +131,7 @@ def test_eps_zero_warns_that_neurons_can_stay_at_zero():
         compile_network(own)
     with warnings.catch_warnings():  # a linear model has no neuron that can stick at 0
         warnings.simplefilter("error")
-        compile_network(nn.Sequential(nn.Linear(2, 1)), scheme=SmoothReLU(0.0))
+        compile_network(nn.Sequential(nn.Linear(2, 1)), scheme=SmoothReLUScheme(0.0))
 
 
 @pytest.mark.filterwarnings("ignore:Initializing zero-element tensors")

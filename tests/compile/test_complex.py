@@ -11,7 +11,7 @@ from nncrn.compile import (
     ApproximationWarning,
     DualRail,
     LayerStack,
-    SmoothReLU,
+    SmoothReLUScheme,
     complex_inputs,
     complex_outputs,
     dual_rail_inputs,
@@ -107,11 +107,11 @@ def test_complex_to_real_head_gives_real_outputs():
     assert (stack.complex_inputs, stack.complex_outputs) == (True, False)
     x = _inputs(seed=3)
     with pytest.warns(ApproximationWarning, match="plain ReLU"):
-        net = compile_network(model, scheme=SmoothReLU(EPS), input_range=(-6.0, np.inf))
+        net = compile_network(model, scheme=SmoothReLUScheme(EPS), input_range=(-6.0, np.inf))
     assert [r.name for r in net.readout] == ["y0", "y1", "y2"]
     # CReLU compiled as sigma_eps: within the stated bound of the ReLU model, exact for the scheme
     ss = steady_state(net, complex_inputs(x))
-    expected = SmoothReLU(EPS).forward(stack, complex_inputs(x))
+    expected = SmoothReLUScheme(EPS).forward(stack, complex_inputs(x))
     np.testing.assert_allclose(ss.outputs, expected, rtol=0, atol=1e-6)
     assert np.abs(ss.outputs - _torch(model, x)).max() <= net.metadata["relu_bound"]
 

@@ -14,7 +14,7 @@ from nncrn.compile import (
     DenseLayer,
     DualRail,
     LayerStack,
-    SmoothReLU,
+    SmoothReLUScheme,
     competition_violations,
     compile_network,
     dual_rail_inputs,
@@ -170,7 +170,7 @@ def test_smooth_relu_layers_become_exact_relu_with_warning():
 
 
 def test_non_competitiveness_check():
-    smooth = SmoothReLU(1e-3).build(integer_stack(0, [2, 3, 1]))
+    smooth = SmoothReLUScheme(1e-3).build(integer_stack(0, [2, 3, 1]))
     problems = competition_violations(smooth)
     assert any("compete" in p for p in problems)
     assert any("consumes nothing" in p for p in problems)  # the leak 0 -> Y

@@ -11,11 +11,11 @@ from nncrn._activations import polynomial_root, smooth_relu
 from nncrn._errors import NNCRNWarning
 from nncrn.compile import (
     ActivationError,
-    ChemicalSigmoid,
+    ChemicalSigmoidScheme,
     DenseLayer,
     LayerStack,
     Polynomial,
-    SmoothReLU,
+    SmoothReLUScheme,
     analyse_activation,
     check_activation,
     chemical_sigmoid,
@@ -136,7 +136,7 @@ def test_reactions_realise_p_plus_zq():
 @pytest.mark.parametrize(
     "scheme",
     [Polynomial.rectified_root(3, 1e-2), Polynomial((0.05, 0.0, -1.0, -0.5), (0.0, 1.0)),
-     ChemicalSigmoid(0.25), SmoothReLU(1e-3)],
+     ChemicalSigmoidScheme(0.25), SmoothReLUScheme(1e-3)],
     ids=["rectified_root_k3", "cubic", "sigmoid", "smooth_relu"],
 )  # fmt: skip
 def test_steady_state_equals_stated_map(scheme):
@@ -158,15 +158,15 @@ def test_chemical_sigmoid_closed_form_and_checks():
     assert abs((chemical_sigmoid(1e-6, 0.5) - 0.5) / 1e-6 - 1 / 4) < 1e-6  # slope 1/(8 rate)
     assert analyse_activation(P, Q, upper=1.0) == []
     assert analyse_activation(P, Q) != []  # unbounded species: refused (deg Q >= deg P)
-    s = ChemicalSigmoid(0.5)
+    s = ChemicalSigmoidScheme(0.5)
     np.testing.assert_allclose(s.convergence_rate(z), -(-1.0 + z * (1 - 2 * y)), rtol=1e-12)
     with pytest.raises(ValueError, match="rate is 0"):
-        ChemicalSigmoid(0)
+        ChemicalSigmoidScheme(0)
 
 
 def test_chemical_sigmoid_network_conserves_pairs():
     stack = random_stack(3, [2, 3, 1])
-    net = build(ChemicalSigmoid(), stack)
+    net = build(ChemicalSigmoidScheme(), stack)
     assert net.n_species == 2 + 2 * 3 + 2
     for r in net.reactions:
         changed = [s for s in r.net() if s.startswith("H1_")]
@@ -185,7 +185,7 @@ def test_slowest_rate_and_forward_of_interface():
     want = np.minimum(s.convergence_rate(z1).min(1), s.convergence_rate(z2).min(1))
     np.testing.assert_allclose(s.slowest_rate(stack, x), want, rtol=1e-14)
     np.testing.assert_allclose(s.forward(stack, x), s.activation(z2), rtol=1e-14)
-    assert ChemicalSigmoid.closed_form and SmoothReLU.closed_form and not Polynomial.closed_form
+    assert ChemicalSigmoidScheme.closed_form and SmoothReLUScheme.closed_form and not Polynomial.closed_form
 
 
 def test_torch_modules_match_schemes_and_gradients():
@@ -211,7 +211,7 @@ def test_compile_network_with_replacing_schemes_warns_and_states_its_map():
     ).double()
     stack = layer_stack(model)
     x = np.array([[0.1, 0.9], [1.5, 0.3]])
-    for scheme in (ChemicalSigmoid(0.5), Polynomial.rectified_root(3, 1e-2)):
+    for scheme in (ChemicalSigmoidScheme(0.5), Polynomial.rectified_root(3, 1e-2)):
         with pytest.warns(NNCRNWarning, match="in place of the model's relu"):
             net = compile_network(model, scheme=scheme)
         meta = net.metadata["scheme"]
@@ -224,7 +224,7 @@ def test_compile_network_with_replacing_schemes_warns_and_states_its_map():
 
 @pytest.mark.parametrize(
     "scheme",
-    [Polynomial.rectified_root(3, 1e-2), ChemicalSigmoid(0.5)],
+    [Polynomial.rectified_root(3, 1e-2), ChemicalSigmoidScheme(0.5)],
     ids=["rectified_root_k3", "sigmoid"],
 )
 def test_convergence_rate_is_the_measured_decay_rate(scheme):

@@ -11,7 +11,7 @@ from nncrn.compile import (
     ApproximationWarning,
     DenseLayer,
     LayerStack,
-    SmoothReLU,
+    SmoothReLUScheme,
     compile_network,
 )
 from nncrn.nn import SmoothReLU as SmoothReLUModule
@@ -132,7 +132,7 @@ def test_rhs_is_eps_plus_zy_minus_y2():
 
 def test_dual_rail_rhs_and_readout():
     layer = DenseLayer([[2.0, -3.0]], [-0.5], "identity")
-    net = SmoothReLU(0.1).build(LayerStack((layer,), "test"))
+    net = SmoothReLUScheme(0.1).build(LayerStack((layer,), "test"))
     assert [(ro.name, ro.plus, ro.minus) for ro in net.readout] == [("y0", "Y0p", "Y0n")]
     rng = np.random.default_rng(1)
     state = rng.uniform(0, 2, size=(20, 4))  # X0, X1, Y0p, Y0n
@@ -170,10 +170,29 @@ def test_xor():
 
 
 def test_scheme_forward_and_rate():
-    s = SmoothReLU(0.04)
+    s = SmoothReLUScheme(0.04)
     stack = LayerStack((DenseLayer([[1.0, -1.0]], [0.0], "relu"),), "t")
     assert s.forward(stack, [[1.0, 1.0]])[0, 0] == pytest.approx(0.2)
     assert s.convergence_rate(np.array([0.0, 3.0])) == pytest.approx([0.4, math.hypot(3, 0.4)])
     assert s.describe() == {"name": "smooth_relu", "eps": 0.04}
     with pytest.raises(ValueError, match="finite and >= 0"):
-        SmoothReLU(-1.0)
+        SmoothReLUScheme(-1.0)
+
+
+def test_pre_0_2_scheme_names_still_work_with_a_deprecation_warning():
+    # nncrn.SmoothReLU was the scheme before it was renamed (it shared the name of the
+    # torch module nncrn.nn.SmoothReLU); old scripts keep working and are told the new name.
+    import nncrn
+    import nncrn.compile
+    import nncrn.nn
+
+    for module, old, new in ((nncrn, "SmoothReLU", nncrn.SmoothReLUScheme),
+                             (nncrn.compile, "ChemicalSigmoid", nncrn.ChemicalSigmoidScheme)):  # fmt: skip
+        with pytest.warns(DeprecationWarning, match=f"{old} .*is now .*{new.__name__}"):
+            assert getattr(module, old) is new
+    with pytest.warns(DeprecationWarning):
+        from nncrn import SmoothReLU  # noqa: F401
+    assert nncrn.nn.SmoothReLU is not nncrn.SmoothReLUScheme
+    assert "SmoothReLU" not in nncrn.__all__ and "SmoothReLUScheme" in nncrn.__all__
+    with pytest.raises(AttributeError, match="no attribute 'SmoothReLUX'"):
+        _ = nncrn.SmoothReLUX

@@ -8,7 +8,7 @@ from sklearn.exceptions import ConvergenceWarning as SkConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
 from nncrn import _errors
-from nncrn.compile import DualRail, SmoothReLU, compile_network, layer_stack
+from nncrn.compile import DualRail, SmoothReLUScheme, compile_network, layer_stack
 from nncrn.simulate import fixed_point
 
 RNG = np.random.default_rng(0)
@@ -55,7 +55,7 @@ def test_relu_mlp_compiles_with_bound(kind, make, y):
     model = fit(make(), y)
     eps = 1e-3
     with pytest.warns(_errors.NNCRNWarning) as rec:
-        net = compile_network(model, scheme=SmoothReLU(eps))
+        net = compile_network(model, scheme=SmoothReLUScheme(eps))
     kinds = sorted(type(w.message).__name__ for w in rec)
     assert kinds == (["ApproximationWarning"] if kind == "regressor" else
                      ["ApproximationWarning", "NNCRNWarning"])  # fmt: skip

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from nncrn import _errors
-from nncrn.compile import ApproximationWarning, SmoothReLU, compile_network, layer_stack
+from nncrn.compile import ApproximationWarning, SmoothReLUScheme, compile_network, layer_stack
 from nncrn.nn import SmoothReLU as SmoothReLUModule
 from nncrn.simulate import fixed_point
 
@@ -140,7 +140,7 @@ def test_relu_model_warns_with_bound_that_holds():
                           nn.Linear(8, 2)).double()  # fmt: skip
     eps = 1e-2
     with pytest.warns(ApproximationWarning, match=r"within [0-9.e-]+ of the model") as rec:
-        net = compile_network(model, scheme=SmoothReLU(eps))
+        net = compile_network(model, scheme=SmoothReLUScheme(eps))
     bound = net.metadata["relu_bound"]
     assert f"{bound:.4g}" in str(rec[0].message)
     w2, w3 = (np.abs(m.weight.detach().numpy()) for m in model[2::2])
@@ -207,8 +207,8 @@ def test_custom_module_rejected():
 
 def test_eps_mismatch_and_mixed_eps():
     model = nn.Sequential(nn.Linear(2, 2), SmoothReLUModule(0.01), nn.Linear(2, 1))
-    with pytest.raises(_errors.UnsupportedModelError, match=r"scheme=SmoothReLU\(eps=0.01\)"):
-        compile_network(model, scheme=SmoothReLU(1e-3))
+    with pytest.raises(_errors.UnsupportedModelError, match=r"scheme=SmoothReLUScheme\(eps=0.01\)"):
+        compile_network(model, scheme=SmoothReLUScheme(1e-3))
     assert compile_network(model).metadata["scheme"]["eps"] == 0.01
     mixed = nn.Sequential(nn.Linear(2, 2), SmoothReLUModule(0.01), nn.Linear(2, 1),
                           SmoothReLUModule(0.02))  # fmt: skip

@@ -11,12 +11,12 @@ from nncrn._errors import UnsupportedModelError
 from nncrn.compile import (
     ActivationError,
     ApproximationWarning,
-    ChemicalSigmoid,
+    ChemicalSigmoidScheme,
     DenseLayer,
     DualRail,
     LayerStack,
     Polynomial,
-    SmoothReLU,
+    SmoothReLUScheme,
     compile_network,
     layer_stack,
     relu_deviation_bound,
@@ -59,7 +59,7 @@ def quiet_compile(model, **kw):
 KINDS = {
     "polynomial": (lambda: PolynomialActivation(*CUBIC), Polynomial(*CUBIC)),
     "rectified_root": (lambda: RectifiedRoot(3, 1e-2), Polynomial.rectified_root(3, 1e-2)),
-    "sigmoid": (lambda: SigmoidModule(0.25), ChemicalSigmoid(0.25)),
+    "sigmoid": (lambda: SigmoidModule(0.25), ChemicalSigmoidScheme(0.25)),
 }
 
 
@@ -114,7 +114,7 @@ def test_rectified_root_k2_is_smooth_relu_and_exact():
     x = np.random.default_rng(3).uniform(0, 2, size=(8, 3))
     np.testing.assert_allclose(fixed_point(net, x).outputs, forward(model, x), rtol=1e-10)
     with pytest.raises(UnsupportedModelError, match=r"eps=0\.04 but the scheme has eps=0\.01"):
-        compile_network(model, scheme=SmoothReLU(0.01))
+        compile_network(model, scheme=SmoothReLUScheme(0.01))
 
 
 def test_input_range_and_forced_output_keep_parameters():
@@ -136,24 +136,24 @@ def test_mismatched_scheme_warns_what_replaced_what():
     stack = layer_stack(model)
     x = np.random.default_rng(5).uniform(0, 2, size=(6, 3))
     with pytest.warns(ApproximationWarning) as rec:
-        net = compile_network(model, scheme=SmoothReLU(1e-2))
+        net = compile_network(model, scheme=SmoothReLUScheme(1e-2))
     msg = str(rec[0].message)
     assert len(rec) == 1
     assert "SmoothReLU(eps=0.01)" in msg and "in place of the model's chemical_sigmoid" in msg
     assert "layer 1 (1: ChemicalSigmoid): ChemicalSigmoid(rate=0.25)" in msg
     got = fixed_point(net, x).outputs
-    np.testing.assert_allclose(got, SmoothReLU(1e-2).forward(stack, x), rtol=1e-10)
+    np.testing.assert_allclose(got, SmoothReLUScheme(1e-2).forward(stack, x), rtol=1e-10)
     assert np.abs(got - forward(model, x)).max() > 0.05  # really another function
     with pytest.warns(ApproximationWarning, match=r"ChemicalSigmoid\(rate=0\.5\)\) in place of "
                       r"the model's chemical_sigmoid .*ChemicalSigmoid\(rate=0\.25\)"):  # fmt: skip
-        compile_network(model, scheme=ChemicalSigmoid(0.5))
+        compile_network(model, scheme=ChemicalSigmoidScheme(0.5))
     cubic = model_of(5, lambda: PolynomialActivation(*CUBIC))
     with pytest.warns(ApproximationWarning, match=r"in place of the model's polynomial .*"
                       r"PolynomialActivation\(P=\[0\.05, 0\.0, -1\.0, -0\.5\]"):  # fmt: skip
-        net = compile_network(cubic, scheme=ChemicalSigmoid(0.25))
+        net = compile_network(cubic, scheme=ChemicalSigmoidScheme(0.25))
     np.testing.assert_allclose(
         steady_state(net, x[:3], solver=SCIPY, atol=1e-14, rtol=1e-13).outputs,
-        ChemicalSigmoid(0.25).forward(layer_stack(cubic), x[:3]), rtol=1e-8,
+        ChemicalSigmoidScheme(0.25).forward(layer_stack(cubic), x[:3]), rtol=1e-8,
     )  # fmt: skip
 
 
@@ -200,7 +200,7 @@ def test_dual_rail_refuses_sigmoid_and_polynomial_layers():
 def test_mixed_activations_refused_naming_the_layers(second, named):
     model = nn.Sequential(nn.Linear(2, 3), SigmoidModule(0.25), nn.Linear(3, 3), second(),
                           nn.Linear(3, 1)).double()  # fmt: skip
-    for scheme in (None, ChemicalSigmoid(0.25)):
+    for scheme in (None, ChemicalSigmoidScheme(0.25)):
         with pytest.raises(UnsupportedModelError) as info:
             compile_network(model, scheme=scheme)
         msg = str(info.value)

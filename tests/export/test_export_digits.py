@@ -19,14 +19,14 @@ def test_digits_mlp_sbml_agrees_with_nncrn_steady_state():
     from sklearn.datasets import load_digits
     from sklearn.neural_network import MLPClassifier
 
-    from nncrn.compile import SmoothReLU, compile_network
+    from nncrn.compile import SmoothReLUScheme, compile_network
     from nncrn.simulate import steady_state
 
     x, y = load_digits(return_X_y=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # sklearn's ConvergenceWarning; ReLU approximation
         clf = MLPClassifier(hidden_layer_sizes=(32,), max_iter=300, random_state=0).fit(x / 16, y)
-        net = compile_network(clf, scheme=SmoothReLU(1e-3), input_range=(0.0, 1.0))
+        net = compile_network(clf, scheme=SmoothReLUScheme(1e-3), input_range=(0.0, 1.0))
     inputs = x[:20] / 16
     ours = steady_state(net, inputs).concentrations
     conc = input_concentrations(net, inputs)

@@ -78,13 +78,13 @@ def enzyme():
 
 @pytest.fixture
 def compiled():
-    from nncrn.compile import DenseLayer, LayerStack, SmoothReLU
+    from nncrn.compile import DenseLayer, LayerStack, SmoothReLUScheme
 
     stack = LayerStack((
         DenseLayer([[2.0, -1.0], [0.0, 0.5]], [0.5, -0.25], "relu"),
         DenseLayer([[1.0, -3.0]], [0.0], "identity"),
     ), "small")  # fmt: skip
-    return SmoothReLU().build(stack)
+    return SmoothReLUScheme().build(stack)
 
 
 def test_dot_counts_match_species_and_reactions(enzyme, compiled):

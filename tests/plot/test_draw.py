@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from nncrn.cli import main
-from nncrn.compile import DenseLayer, DualRail, LayerStack, SmoothReLU
+from nncrn.compile import DenseLayer, DualRail, LayerStack, SmoothReLUScheme
 from nncrn.network import Reaction, ReactionNetwork, Readout, Species
 from nncrn.plot import draw_network
 
@@ -50,7 +50,7 @@ def enzyme():
     )  # fmt: skip
 
 
-@pytest.mark.parametrize(("scheme", "drawn"), [(SmoothReLU(), 2 + 3 + 2), (DualRail(), 2 + 6 + 2)])
+@pytest.mark.parametrize(("scheme", "drawn"), [(SmoothReLUScheme(), 2 + 3 + 2), (DualRail(), 2 + 6 + 2)])
 def test_layered_nodes_and_signed_edges(scheme, drawn, close):
     import matplotlib.colors as mc
 
@@ -70,7 +70,7 @@ def test_layered_nodes_and_signed_edges(scheme, drawn, close):
 
 
 def test_layered_labels_features_and_classes(close):
-    net = SmoothReLU().build(
+    net = SmoothReLUScheme().build(
         _stack(), output_names=["yes"],
         metadata={"feature_names": ["sepal length", "sepal width"], "classes": ["yes"]},
     )  # fmt: skip
@@ -85,7 +85,7 @@ def test_layered_labels_features_and_classes(close):
 
 
 def test_layered_nodes_do_not_overlap(close):
-    ax = draw_network(SmoothReLU().build(_stack(np.ones((8, 4)), np.ones((3, 8)))))
+    ax = draw_network(SmoothReLUScheme().build(_stack(np.ones((8, 4)), np.ones((3, 8)))))
     centres = np.array([p.vertices.mean(axis=0) for p in _gid(ax, "nncrn-species").get_paths()])
     d = np.hypot(*(centres[:, None, :] - centres[None, :, :]).transpose(2, 0, 1))
     np.fill_diagonal(d, np.inf)
@@ -102,7 +102,7 @@ def test_bipartite_view_for_other_networks(enzyme, close):
     d = np.hypot(*(centres[:, None, :] - centres[None, :, :]).transpose(2, 0, 1))
     np.fill_diagonal(d, np.inf)
     assert d.min() >= 2 * 0.22  # no two nodes overlap
-    compiled = SmoothReLU().build(_stack())
+    compiled = SmoothReLUScheme().build(_stack())
     ax = draw_network(compiled, layout="bipartite")
     assert len(_gid(ax, "nncrn-reactions").get_paths()) == compiled.n_reactions
     with pytest.raises(ValueError, match="compiled network"):
@@ -115,7 +115,7 @@ def test_bipartite_view_for_other_networks(enzyme, close):
 
 def test_summary_kicks_in_above_the_threshold(enzyme, close):
     rng = np.random.default_rng(0)
-    big = SmoothReLU().build(_stack(rng.normal(size=(60, 40)), rng.normal(size=(10, 60))))
+    big = SmoothReLUScheme().build(_stack(rng.normal(size=(60, 40)), rng.normal(size=(10, 60))))
     assert big.n_reactions > 2000
     start = time.perf_counter()
     ax = draw_network(big)
@@ -124,7 +124,7 @@ def test_summary_kicks_in_above_the_threshold(enzyme, close):
     assert _gid(ax, "nncrn-species") is None
     assert len(_gid(ax, "nncrn-blocks").get_paths()) == 2 + 2  # inputs, 2 layers, readouts
     assert any("2,400 " in t.get_text() or "positive" in t.get_text() for t in ax.texts)
-    small = SmoothReLU().build(_stack())
+    small = SmoothReLUScheme().build(_stack())
     assert _gid(draw_network(small, max_reactions=small.n_reactions), "nncrn-species")
     assert _gid(draw_network(small, max_reactions=small.n_reactions - 1), "nncrn-blocks")
     assert _gid(draw_network(big, summarize=False), "nncrn-species")
@@ -138,7 +138,7 @@ def test_draws_into_a_given_axes_and_an_empty_network(close):
     import matplotlib.pyplot as plt
 
     _, ax = plt.subplots(figsize=(4, 3))
-    assert draw_network(SmoothReLU().build(_stack()), ax) is ax
+    assert draw_network(SmoothReLUScheme().build(_stack()), ax) is ax
     assert draw_network(ReactionNetwork([], [])).texts
 
 

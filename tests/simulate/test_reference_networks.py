@@ -12,7 +12,7 @@ import torch
 from sklearn.datasets import load_digits
 
 import nncrn.nn
-from nncrn.compile import SmoothReLU, compile_network
+from nncrn.compile import SmoothReLUScheme, compile_network
 from nncrn.simulate import ScipyODE, TorchODE, fixed_point, integrate, steady_state
 
 EPS = 1e-3
@@ -41,7 +41,7 @@ def digits():
     x, y = load_digits(return_X_y=True)
     x = x / 16.0
     model = _mlp([64, 16, 10], x, y)
-    net = compile_network(model, scheme=SmoothReLU(eps=EPS), input_range=(0.0, 1.0))
+    net = compile_network(model, scheme=SmoothReLUScheme(eps=EPS), input_range=(0.0, 1.0))
     with torch.no_grad():
         logits = model(torch.tensor(x)).numpy()
     return net, x, logits
@@ -78,7 +78,7 @@ def test_trajectories_agree_and_end_at_the_model(digits):
 def test_784_input_network_sweep_equals_its_forward_pass():
     """The 784-100-10 shape of the benchmark (untrained weights, 79,730 reactions)."""
     model = _mlp([784, 100, 10])
-    net = compile_network(model, scheme=SmoothReLU(eps=EPS), input_range=(0.0, 1.0))
+    net = compile_network(model, scheme=SmoothReLUScheme(eps=EPS), input_range=(0.0, 1.0))
     x = np.random.default_rng(0).uniform(0.0, 1.0, (64, 784))
     ss = steady_state(net, x, solver=TorchODE())
     with torch.no_grad():

@@ -265,12 +265,12 @@ def _stack(seed, sizes, integer=False):
 def _scheme_networks():
     import warnings
 
-    from nncrn.compile import DualRail, Polynomial, SmoothReLU, with_argmax
+    from nncrn.compile import DualRail, Polynomial, SmoothReLUScheme, with_argmax
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # schemes that replace ReLU say so
         return {
-            "smooth_relu": (SmoothReLU(1e-3).build(_stack(0, [3, 8, 4, 2])), "sweep"),
+            "smooth_relu": (SmoothReLUScheme(1e-3).build(_stack(0, [3, 8, 4, 2])), "sweep"),
             "rectified_root": (
                 Polynomial.rectified_root(3, 1e-2).build(_stack(1, [3, 8, 4, 2])), "sweep"),
             "polynomial": (
@@ -278,7 +278,7 @@ def _scheme_networks():
                 "sweep"),
             "dual_rail": (DualRail().build(_stack(3, [3, 8, 4, 2], integer=True)), "newton"),
             "smooth_relu+argmax": (
-                with_argmax(SmoothReLU(1e-3).build(_stack(4, [3, 8, 4, 2]))), "newton"),
+                with_argmax(SmoothReLUScheme(1e-3).build(_stack(4, [3, 8, 4, 2]))), "newton"),
         }  # fmt: skip
 
 

@@ -39,14 +39,14 @@ def register(sub: Any) -> None:
 
 def _scheme(name: str | None, eps: float | None, model: Any) -> Any:
     """The scheme for ``--scheme``/``--eps`` (None: the model's own, ``compile_network(scheme=None)``)."""
-    from nncrn.compile import SmoothReLU, layer_stack
+    from nncrn.compile import SmoothReLUScheme, layer_stack
 
     if name not in (None, "smooth-relu"):
         if eps is not None and not (math.isfinite(eps) and eps > 0):
             raise InputError(f"--eps is {eps!r}; it must be a finite number > 0")
         return make_scheme(name, 1e-3 if eps is None else eps)
     if eps is None:
-        return None if name is None else SmoothReLU()
+        return None if name is None else SmoothReLUScheme()
     if not math.isfinite(eps) or eps <= 0:
         raise InputError(
             f"--eps is {eps!r}; it must be a finite number > 0 (the leak rate of the smoothed "
@@ -62,7 +62,7 @@ def _scheme(name: str | None, eps: float | None, model: Any) -> Any:
                 f"were trained with ({layer.source}); a SmoothReLU layer compiles exactly only "
                 f"with its own eps. Use --eps {trained!r} or omit --eps"
             )
-    return SmoothReLU(eps=eps)
+    return SmoothReLUScheme(eps=eps)
 
 
 def run(args: argparse.Namespace, console: Any) -> int:

@@ -13,14 +13,14 @@ TRAINABLE = ("smooth-relu", "dual-rail")
 
 def make_scheme(name: str, eps: float) -> Any:
     """The scheme object for a CLI name; ``eps`` is the smoothed ReLU's (or rectified root's)."""
-    from nncrn.compile import ChemicalSigmoid, DualRail, Polynomial, SmoothReLU
+    from nncrn.compile import ChemicalSigmoidScheme, DualRail, Polynomial, SmoothReLUScheme
 
     if name == "smooth-relu":
-        return SmoothReLU(eps)
+        return SmoothReLUScheme(eps)
     if name == "rectified-root":
         return Polynomial.rectified_root(3, eps)
     if name == "sigmoid":
-        return ChemicalSigmoid()
+        return ChemicalSigmoidScheme()
     if name == "dual-rail":
         return DualRail(rescale=True)
     raise InputError(f"--scheme {name!r}: choose one of {', '.join(SCHEME_NAMES)}")

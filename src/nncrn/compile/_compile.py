@@ -15,8 +15,8 @@ from nncrn._errors import ApproximationWarning, InputError, NNCRNWarning, Unsupp
 from nncrn.compile._dual_rail import DualRail
 from nncrn.compile._layers import DenseLayer, Function, LayerStack, relu_deviation_bound
 from nncrn.compile._polynomial import Polynomial, warn_replaced
-from nncrn.compile._scheme import Scheme, SmoothReLU
-from nncrn.compile._sigmoid import ChemicalSigmoid
+from nncrn.compile._scheme import Scheme, SmoothReLUScheme
+from nncrn.compile._sigmoid import ChemicalSigmoidScheme
 from nncrn.network import ReactionNetwork
 
 __all__ = ["ApproximationWarning", "compile_network", "layer_stack", "relu_deviation_bound"]
@@ -89,13 +89,13 @@ def _model_function(stack: LayerStack) -> Function | None:
 
 
 def _scheme_for(function: Function | None) -> Scheme:
-    """The scheme that compiles layers of ``function`` exactly (``SmoothReLU(1e-3)`` for ReLU)."""
+    """The scheme that compiles layers of ``function`` exactly (``SmoothReLUScheme(1e-3)`` for ReLU)."""
     if function is None or function.kind == "relu":
-        return SmoothReLU(1e-3)
+        return SmoothReLUScheme(1e-3)
     if function.kind == "smooth_relu":
-        return SmoothReLU(function.get("eps"))
+        return SmoothReLUScheme(function.get("eps"))
     if function.kind == "chemical_sigmoid":
-        return ChemicalSigmoid(function.get("rate"))
+        return ChemicalSigmoidScheme(function.get("rate"))
     P, Q = function.get("P"), function.get("Q")
     if Q == (0.0, 1.0) and all(v == 0 for v in P[1:-1]) and P[-1] == -1:
         return Polynomial.rectified_root(len(P) - 1, P[0])
@@ -133,19 +133,19 @@ def _for_dual_rail(stack: LayerStack) -> LayerStack:
 
 
 def _warn_no_leak(stack: LayerStack) -> None:
-    """Warn that ``SmoothReLU(eps=0)`` neurons can stay at 0 whatever their input."""
+    """Warn that ``SmoothReLUScheme(eps=0)`` neurons can stay at 0 whatever their input."""
     neurons = [
         layer.source or "a layer" for layer in stack.layers if layer.activation != "identity"
     ]
     if not neurons:
         return
     warnings.warn(
-        f"{stack.source}: the SmoothReLU scheme with eps=0 has no leak reaction 0 -> Y, so "
+        f"{stack.source}: the SmoothReLUScheme with eps=0 has no leak reaction 0 -> Y, so "
         "y = 0 is a fixed point of every non-linear neuron "
         f"({', '.join(neurons[:3])}{', ...' if len(neurons) > 3 else ''}): a neuron that starts "
         "at 0 (the default initial concentration) stays at 0 whatever its input, and "
         "steady_state then returns a wrong output marked converged. Use eps > 0, e.g. "
-        "scheme=SmoothReLU(eps=1e-3) (within sqrt(eps) ~ 0.03 of ReLU per unit)",
+        "scheme=SmoothReLUScheme(eps=1e-3) (within sqrt(eps) ~ 0.03 of ReLU per unit)",
         ApproximationWarning,
         stacklevel=3,
     )
@@ -248,9 +248,9 @@ def compile_network(
         read out as ``y{k}_re`` and ``y{k}_im`` (:func:`complex_outputs` joins them).
     scheme:
         Construction scheme. Default: the scheme of the model's own activation, so the steady
-        state equals the model exactly: :class:`SmoothReLU` with the model's ``eps``,
+        state equals the model exactly: :class:`SmoothReLUScheme` with the model's ``eps``,
         :class:`Polynomial` with its ``P, Q`` (``rectified_root(k, eps)`` for ``RectifiedRoot``),
-        :class:`ChemicalSigmoid` with its ``rate``; ``SmoothReLU(1e-3)`` for ReLU or linear
+        :class:`ChemicalSigmoidScheme` with its ``rate``; ``SmoothReLUScheme(1e-3)`` for ReLU or linear
         models. A scheme whose :meth:`~Scheme.model_activation` differs from a layer's
         activation replaces it, with an :class:`ApproximationWarning` saying what replaced
         what. A warning, not a refusal, because the network still computes a stated map,
@@ -258,7 +258,7 @@ def compile_network(
         (``nncrn compare``); ReLU replaced by ``sigma_eps`` also gets a worst-case bound.
         :class:`DualRail` refuses polynomial and sigmoid layers (``_for_dual_rail``):
         its output rescaling is valid only for ReLU, so nothing true could be stated.
-        ``SmoothReLU(eps=0)`` (passed, or taken from a model trained with ``eps=0``) warns
+        ``SmoothReLUScheme(eps=0)`` (passed, or taken from a model trained with ``eps=0``) warns
         with an :class:`ApproximationWarning` when the network has non-linear neurons:
         without the leak ``0 -> Y``, a neuron that starts at 0 stays there.
     input_range:
@@ -276,7 +276,7 @@ def compile_network(
     output:
         None: a linear readout (dual-rail ``Y{i}p - Y{i}n``) if the last layer is linear,
         else smoothed ReLU. ``"smooth_relu"`` forces the scheme's own activation on a
-        linear last layer (``sigma_eps(logits)`` for :class:`SmoothReLU`). ``"linear"``
+        linear last layer (``sigma_eps(logits)`` for :class:`SmoothReLUScheme`). ``"linear"``
         requires a linear last layer.
 
     Notes
@@ -292,10 +292,10 @@ def compile_network(
         scheme = _scheme_for(function)
     elif not isinstance(scheme, Scheme):
         raise TypeError(
-            f"scheme must be an nncrn.compile.Scheme such as SmoothReLU(eps=1e-3), got "
+            f"scheme must be an nncrn.compile.Scheme such as SmoothReLUScheme(eps=1e-3), got "
             f"{type(scheme).__name__}"
         )
-    if isinstance(scheme, SmoothReLU):
+    if isinstance(scheme, SmoothReLUScheme):
         scheme.check_stack(stack)
     own = scheme.model_activation()
     if isinstance(scheme, DualRail):  # states no model_activation; it computes exact ReLU
@@ -320,13 +320,13 @@ def compile_network(
             "sigma_eps(logits), not the logits"
         )
     stack = dataclasses.replace(stack, layers=tuple(layers))
-    if isinstance(scheme, SmoothReLU) and scheme.eps == 0:
+    if isinstance(scheme, SmoothReLUScheme) and scheme.eps == 0:
         _warn_no_leak(stack)
     meta["output"] = "linear" if stack.layers[-1].activation == "identity" else scheme.name
     bound = None
     if any(layer.activation == "relu" for layer in stack.layers) and eps > 0:
         bound = relu_deviation_bound(stack, eps)
-    if isinstance(scheme, SmoothReLU):  # Polynomial and ChemicalSigmoid warn in build
+    if isinstance(scheme, SmoothReLUScheme):  # Polynomial and ChemicalSigmoid warn in build
         warn_replaced(scheme, stack, stacklevel=3)
     meta["relu_bound"] = bound
     ranges = _input_ranges(input_range, stack.n_inputs)

@@ -69,7 +69,7 @@ def _check_integer_weights(stack: LayerStack) -> None:
                 "with weights in {-1, 0, 1}, e.g. nncrn.train.qat_fit with method 'binary' or "
                 "'ternary', then divide each layer by its scale: ReLU is positively homogeneous), "
                 "or use a rate-dependent scheme such as "
-                "SmoothReLU(); biases may stay real (they become initial concentrations)"
+                "SmoothReLUScheme(); biases may stay real (they become initial concentrations)"
             )
 
 

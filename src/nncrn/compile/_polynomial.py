@@ -41,7 +41,7 @@ class Polynomial(Scheme):
     every ``w_j q_k x_j y^k`` (catalyst ``X_j``) and ``b q_k y^k``, becomes one reaction
     ``[X_j +] k Y -> [X_j +] (k + 1) Y`` at rate ``c`` if ``c > 0`` or ``-> (k - 1) Y`` at
     ``|c|``; terms with the same catalyst and ``k`` are merged first. Identity layers are the
-    exact linear dual-rail pair of :class:`SmoothReLU`.
+    exact linear dual-rail pair of :class:`SmoothReLUScheme`.
     """
 
     P: tuple[float, ...]
@@ -62,7 +62,7 @@ class Polynomial(Scheme):
 
     @classmethod
     def smooth_relu(cls, eps: float = 1e-3) -> Polynomial:
-        """``eps + z y - y^2``: the same chemistry as :class:`SmoothReLU` (``sigma_eps``)."""
+        """``eps + z y - y^2``: the same chemistry as :class:`SmoothReLUScheme` (``sigma_eps``)."""
         return cls((eps, 0.0, -1.0), (0.0, 1.0), "smooth_relu")
 
     @classmethod

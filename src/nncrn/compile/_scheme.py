@@ -21,7 +21,7 @@ from nncrn._errors import UnsupportedModelError
 from nncrn.compile._layers import DenseLayer, Function, LayerStack
 from nncrn.network import Reaction, ReactionNetwork, Readout, Role, Species
 
-__all__ = ["Scheme", "SmoothReLU"]
+__all__ = ["Scheme", "SmoothReLUScheme"]
 
 # (species name, sign): how a downstream layer reads one upstream neuron. A dual-rail
 # neuron is read as +w on its positive part and -w on its negative part.
@@ -102,7 +102,7 @@ class Scheme(ABC):
 
 
 @dataclass(frozen=True)
-class SmoothReLU(Scheme):
+class SmoothReLUScheme(Scheme):
     """The Anderson–Joshi–Deshpande construction: one species per neuron, ``sigma_eps`` activation.
 
     Neuron ``Y`` with pre-activation ``z = w . x + b`` gets ``0 -> Y`` (rate ``eps``),
@@ -130,7 +130,7 @@ class SmoothReLU(Scheme):
     name: ClassVar[str] = "smooth_relu"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "eps", check_eps(self.eps, "SmoothReLU scheme eps"))
+        object.__setattr__(self, "eps", check_eps(self.eps, "SmoothReLUScheme eps"))
 
     def activation(self, z: np.ndarray) -> np.ndarray:
         return smooth_relu(z, self.eps)
@@ -160,7 +160,7 @@ class SmoothReLU(Scheme):
                 raise UnsupportedModelError(
                     f"{layer.source or 'a layer'} is a SmoothReLU with eps={eps!r} but the "
                     f"scheme has eps={self.eps!r}; the steady state would not equal the trained "
-                    f"network. Pass scheme=SmoothReLU(eps={eps!r}) or scheme=None (which "
+                    f"network. Pass scheme=SmoothReLUScheme(eps={eps!r}) or scheme=None (which "
                     "takes the model's eps)"
                 )
 

@@ -43,14 +43,14 @@ from nncrn.compile._scheme import Scheme
 from nncrn.network import Reaction, ReactionNetwork, Role, Species
 from nncrn.network._numbers import as_real
 
-__all__ = ["ChemicalSigmoid", "chemical_sigmoid"]
+__all__ = ["ChemicalSigmoidScheme", "chemical_sigmoid"]
 
 
 def _check_rate(rate: object) -> float:
     value = as_real(rate)  # a real number, not a string or bool
     if value is None or not math.isfinite(value) or value <= 0:
         raise InputError(
-            f"ChemicalSigmoid rate is {rate!r}; it must be finite and > 0 (it is the rate of the "
+            f"ChemicalSigmoidScheme rate is {rate!r}; it must be finite and > 0 (it is the rate of the "
             "exchange Y <-> Yc that sets the activation's width; the default 0.25 gives slope "
             "1/2 at z = 0)"
         )
@@ -58,7 +58,7 @@ def _check_rate(rate: object) -> float:
 
 
 @dataclass(frozen=True)
-class ChemicalSigmoid(Scheme):
+class ChemicalSigmoidScheme(Scheme):
     """Bounded activation ``y*(z) = chemical_sigmoid(z, eps)`` in ``(0, 1)``, two species per neuron.
 
     Parameters

@@ -35,8 +35,8 @@ def parse_sklearn(model: object) -> LayerStack:
     if act not in _HIDDEN:
         raise UnsupportedModelError(
             f"{kind} has activation={act!r}; nncrn compiles scikit-learn MLPs with "
-            "activation 'relu' or 'identity' only: no nncrn scheme (SmoothReLU, DualRail, "
-            f"Polynomial, ChemicalSigmoid) has a reaction-network form of a {act} neuron. "
+            "activation 'relu' or 'identity' only: no nncrn scheme (SmoothReLUScheme, DualRail, "
+            f"Polynomial, ChemicalSigmoidScheme) has a reaction-network form of a {act} neuron. "
             "Retrain with activation='relu', or train a torch model with "
             "nncrn.nn.ChemicalSigmoid for a bounded activation"
         )

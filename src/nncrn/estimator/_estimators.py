@@ -63,7 +63,7 @@ class _CRNBase(BaseEstimator):
         return hidden, how
 
     def _fit_network(self, X: np.ndarray, targets: np.ndarray, n_out: int) -> None:
-        from nncrn.compile import DualRail, SmoothReLU, compile_network
+        from nncrn.compile import DualRail, SmoothReLUScheme, compile_network
         from nncrn.data import (
             MinMaxScaling,
             build_mlp,
@@ -87,7 +87,7 @@ class _CRNBase(BaseEstimator):
             mlp = discretize_mlp(mlp, A, targets, how, seed=self.random_state)
         self.model_ = fold_offset(mlp, self.scaling_.low, self.scaling_.input_scale).eval()
         self.input_range_ = infer_input_range(X)
-        scheme = DualRail(rescale=True) if self.scheme == "dual-rail" else SmoothReLU(self.eps)
+        scheme = DualRail(rescale=True) if self.scheme == "dual-rail" else SmoothReLUScheme(self.eps)
         self.network_ = compile_network(self.model_, scheme=scheme, input_range=self.input_range_,
                                         input_scale=self.scaling_.input_scale)  # fmt: skip
 
@@ -192,13 +192,13 @@ class CRNRegressor(RegressorMixin, _CRNBase):
         self._fit_network(Xa, (Y - mean) / scale, Y.shape[1])
         self.y_mean_, self.y_scale_ = mean, scale
         if self.discretize is None:  # fold the target scaling into the last layer
-            from nncrn.compile import SmoothReLU, compile_network
+            from nncrn.compile import SmoothReLUScheme, compile_network
 
             last = [m for m in self.model_.modules() if isinstance(m, torch.nn.Linear)][-1]
             with torch.no_grad():
                 last.weight.mul_(torch.as_tensor(scale)[:, None])
                 last.bias.mul_(torch.as_tensor(scale)).add_(torch.as_tensor(mean))
-            self.network_ = compile_network(self.model_, scheme=SmoothReLU(self.eps),
+            self.network_ = compile_network(self.model_, scheme=SmoothReLUScheme(self.eps),
                                             input_range=self.input_range_,
                                             input_scale=self.scaling_.input_scale)  # fmt: skip
             self.y_mean_, self.y_scale_ = np.zeros_like(mean), np.ones_like(scale)

@@ -145,7 +145,7 @@ class RectifiedRoot(PolynomialActivation):
 
 
 class ChemicalSigmoid(torch.nn.Module):
-    """Bounded ``2 / ((2 - u) + sqrt(u^2 + 4))``, ``u = z / rate``: the :class:`nncrn.compile.ChemicalSigmoid` neuron.
+    """Bounded ``2 / ((2 - u) + sqrt(u^2 + 4))``, ``u = z / rate``: the :class:`nncrn.compile.ChemicalSigmoidScheme` neuron.
 
     Values in ``(0, 1)``, 1/2 at 0, slope ``1 / (8 rate)`` there; ``rate`` finite and > 0.
 

@@ -226,7 +226,7 @@ def evaluate(arch: Architecture, data: SearchData, *, settings: TrainSettings = 
     """
     import torch
 
-    from nncrn.compile import DualRail, SmoothReLU, compile_network
+    from nncrn.compile import DualRail, SmoothReLUScheme, compile_network
     from nncrn.data import MinMaxScaling, fold_offset
     from nncrn.simulate import steady_state
 
@@ -238,7 +238,7 @@ def evaluate(arch: Architecture, data: SearchData, *, settings: TrainSettings = 
     scaling = MinMaxScaling.fit(data.X_train)
     model = _train(arch, sizes, data, scaling, settings, seed)
     deployed = fold_offset(model, scaling.low, scaling.input_scale)
-    scheme = DualRail(rescale=True) if arch.scheme == "dual-rail" else SmoothReLU(arch.eps)
+    scheme = DualRail(rescale=True) if arch.scheme == "dual-rail" else SmoothReLUScheme(arch.eps)
     net = compile_network(deployed, scheme=scheme, input_range=data.input_range,
                           input_scale=scaling.input_scale)  # fmt: skip
     size = network_size(net)
