@@ -33,7 +33,9 @@ def test_fixed_point_of_a_hand_set_network_is_the_closed_form():
 
 def test_fixed_points_of_sin_and_of_a_linear_saddle_and_focus():
     fps = find_fixed_points(np.sin, [1.0], [12.0])
-    np.testing.assert_allclose([f.x[0] for f in fps], [math.pi, 2 * math.pi, 3 * math.pi], rtol=1e-10)
+    np.testing.assert_allclose(
+        [f.x[0] for f in fps], [math.pi, 2 * math.pi, 3 * math.pi], rtol=1e-10
+    )
     assert [f.stable for f in fps] == [True, False, True]
 
     def saddle(x: np.ndarray) -> np.ndarray:  # zero at (1, 2): eigenvalues -1 and +1

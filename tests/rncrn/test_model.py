@@ -79,7 +79,8 @@ def test_full_jacobian_matches_finite_differences_of_the_network_rhs():
     h = 1e-6
     fd = np.stack(
         [
-            (rhs(net.stoichiometry, state + h * e) - rhs(net.stoichiometry, state - h * e)) / (2 * h)
+            (rhs(net.stoichiometry, state + h * e) - rhs(net.stoichiometry, state - h * e))
+            / (2 * h)
             for e in np.eye(state.size)
         ],
         axis=1,

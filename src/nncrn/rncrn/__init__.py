@@ -16,16 +16,16 @@ arXiv 2406.03456):
   the Hastings–Powell food chain).
 """
 
+from nncrn.rncrn._analysis import FixedPoint, find_fixed_points
 from nncrn.rncrn._model import RNCRN
 from nncrn.rncrn._targets import TARGETS, Target, get_target
-from nncrn.rncrn._analysis import FixedPoint, find_fixed_points
 from nncrn.rncrn._train import TrainResult, sample_box, train
 from nncrn.rncrn._verify import Verification, simulate_network, verify
 
 __all__ = [
-    "FixedPoint",
     "RNCRN",
     "TARGETS",
+    "FixedPoint",
     "Target",
     "TrainResult",
     "Verification",

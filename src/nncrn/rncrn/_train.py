@@ -65,13 +65,25 @@ def sample_box(low: object, high: object, points: int, *, sampling: str = "grid"
     raise InputError(f"sampling is {sampling!r}; choose 'grid' or 'random'")
 
 
+def _turning_points(x: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Where a sampled 1-D function turns (local extrema of ``g`` along sorted ``x``)."""
+    order = np.argsort(x)
+    xs, gs = x[order], g[order]
+    d = np.sign(np.diff(gs))
+    return xs[1:-1][d[:-1] * d[1:] < 0]
+
+
 def _torch_params(n: int, m: int, low: np.ndarray, high: np.ndarray, beta: float | None,
-                  gen: np.random.Generator, torch):  # fmt: skip
-    # perceptron j switches on across the hyperplane omega_j . x + b_j = 0 through a random
-    # point of the box, so every perceptron starts where the data are
+                  gen: np.random.Generator, torch, kinks: np.ndarray):  # fmt: skip
+    # perceptron j switches on across the hyperplane omega_j . x + b_j = 0 through a point
+    # of the box: in 1-D where the per-capita target turns (a ramp bends there), else random
     scale = 1.0 / (high - low)
     omega = gen.normal(size=(m, n)) * 2.0 * scale
     centre = low + (high - low) * gen.random((m, n))
+    if n == 1 and kinks.size:
+        pick = np.sort(gen.choice(kinks, size=min(m, kinks.size), replace=False))
+        jitter = 0.02 * (high - low) * gen.normal(size=pick.size)
+        centre[: pick.size, 0] = pick + jitter
     b = -(omega * centre).sum(axis=1)
     alpha = gen.normal(size=(n, m)) * 0.3
     p = {
@@ -160,12 +172,14 @@ def train(
     points: int | None = None,
     sampling: str = "grid",
     weighting: str = "roots",
+    anchor: float = 10.0,
     max_decades: float | None = 3.0,
     penalty: float = 10.0,
     epochs: int = 3000,
     lr: float = 0.02,
     polish: int = 200,
     restarts: int = 1,
+    screen: int = 0,
     rng: np.random.Generator | int | None = 0,
 ) -> TrainResult:
     """Fit an :class:`RNCRN` whose reduced vector field reproduces ``target`` on a box.
@@ -195,12 +209,22 @@ def train(
         ``"per-capita"`` (default, the authors' choice): residual ``(F(x) - f(x)) / x``
         componentwise, which the linear part ``x * alpha @ y`` fits evenly; ``"plain"``:
         ``F(x) - f(x)``.
+    anchor:
+        Weight of the target's fixed points in the box (found by
+        :func:`~nncrn.rncrn.find_fixed_points` on a callable target; none for ``samples``):
+        the objective adds ``anchor`` times the mean squared weighted model field there,
+        relative to the data term, so the network's fixed points land on the target's.
+        0 for none.
     max_decades, penalty:
         Penalise a rate spread above ``max_decades`` decades by ``penalty *
         excess**2``; None for no penalty.
     epochs, lr, polish, restarts, rng:
         Adam epochs and learning rate, L-BFGS iterations afterwards (0 for none), independent
-        initialisations (the best final loss wins) and their seed.
+        initialisations trained in full (the best final loss wins) and their seed.
+    screen:
+        If larger than ``restarts``: draw this many initialisations, train each for a tenth
+        of the epochs, and train only the ``restarts`` best in full (cheap insurance against
+        starts whose perceptrons switch in the wrong places).
     """
     import torch
 
@@ -271,17 +295,37 @@ def train(
     xt, ft = torch.tensor(x), torch.tensor(fx)
     w = 1.0 / xt if weighting in ("per-capita", "roots") else torch.ones_like(xt)
     if weighting == "roots":
-        # per-capita, and up to 11x more weight where the target crosses zero, so that the
+        # per-capita, and up to 10x more weight where the target crosses zero, so that the
         # fixed points (where every component vanishes) are placed first
         g = (ft * w).abs()
         w = w / torch.sqrt(g / g.amax(dim=0).clamp_min(1e-300) + ROOT_FLOOR)
     norm = float(((ft * w) ** 2).mean()) or 1.0
     gen = np.random.default_rng(rng)
+    bvals = 0.0 if beta is None else beta
+    kinks = (
+        _turning_points(x[:, 0], (fx[:, 0] - bvals) / x[:, 0])
+        if n == 1 and (x > 0).all()
+        else np.empty(0)
+    )
 
-    def run(p: dict, n_epochs: int, rate: float, with_penalty: bool, history: list[float]) -> float:
+    anchors = np.empty((0, n))
+    if anchor > 0 and samples is None and target is not None:
+        from nncrn.rncrn._analysis import find_fixed_points
+
+        zeros = [fp.x for fp in find_fixed_points(target, lo_arr, hi_arr)]
+        anchors = np.array(zeros) if zeros else anchors
+    at = torch.tensor(anchors)
+    wa = 1.0 / at if weighting != "plain" else torch.ones_like(at)
+
+    def run(p: dict, n_epochs: int, rate: float, with_penalty: bool, history: list[float],
+            polish: int) -> float:  # fmt: skip
         def objective():
             r = (_forward(p, xt, beta, torch) - ft) * w
             loss = (r**2).mean() / norm
+            if len(anchors):
+                loss = (
+                    loss + anchor * ((_forward(p, at, beta, torch) * wa) ** 2).sum(1).mean() / norm
+                )
             if with_penalty and max_decades is not None:
                 loss = loss + penalty * _spread_penalty(p, mu, beta, max_decades, torch)
             return loss
@@ -314,17 +358,24 @@ def train(
         history.append(final)
         return final if math.isfinite(final) else math.inf
 
-    best: tuple[float, RNCRN, list[float]] | None = None
-    for _ in range(max(1, restarts)):
+    # screen many cheap starts (a tenth of the epochs each), then train the best in full
+    screened: list[tuple[float, dict, list[float]]] = []
+    for _ in range(max(1, restarts, screen)):
         history: list[float] = []
-        p = _torch_params(n, m, lo_arr, hi_arr, beta, gen, torch)
+        p = _torch_params(n, m, lo_arr, hi_arr, beta, gen, torch, kinks)
+        if screen > restarts:
+            run(p, max(1, epochs // 10), lr, False, history, 0)
+        screened.append((history[-1] if history else 0.0, p, history))
+    screened.sort(key=lambda e: e[0] if math.isfinite(e[0]) else math.inf)
+    best: tuple[float, RNCRN, list[float]] | None = None
+    for _, p, history in screened[: max(1, restarts)]:
         # fit first, then move each perceptron's units to the least rate spread (exact), and
         # only if that is not enough trade accuracy for spread under the penalty
-        final = run(p, epochs, lr, False, history)
+        final = run(p, epochs, lr, False, history, polish)
         model = _to_model(p, beta, n, names, torch).balanced(mu)
         if max_decades is not None and model.rate_spread(mu) > max_decades:
             p = _from_model(model, beta, torch)
-            final = run(p, max(1, epochs // 2), lr / 4, True, history)
+            final = run(p, max(1, epochs // 2), lr / 4, True, history, polish)
             model = _to_model(p, beta, n, names, torch).balanced(mu)
         if best is None or final < best[0]:
             best = (final, model, history)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from nncrn._errors import ConvergenceError, InputError
+from nncrn._errors import ConvergenceWarning, InputError
 from nncrn.rncrn._analysis import (
     FixedPoint,
     find_fixed_points,
@@ -25,26 +26,24 @@ __all__ = ["Verification", "simulate_network", "verify"]
 
 
 def simulate_network(model: RNCRN, mu: float, x0: object, t_eval: np.ndarray,
-                     *, rtol: float = 1e-8) -> np.ndarray:  # fmt: skip
+                     *, rtol: float = 1e-8, max_steps: int = 200_000) -> np.ndarray:  # fmt: skip
     """``(n_starts, n_times, N)`` executive concentrations of the *full* network at ``mu``.
 
     ``x0`` is ``(N,)`` or ``(n_starts, N)``; the perceptrons start at their quasi-steady
     state. The compiled :class:`~nncrn.network.ReactionNetwork` is integrated by
     :class:`~nncrn.simulate.ScipyODE` (LSODA, ``rtol``; the perceptrons are stiff at small
-    ``mu``).
+    ``mu``). A start whose trajectory leaves every bound (or needs more than ``max_steps``
+    steps) holds NaN from where its integration stopped.
     """
     net = model.to_network(mu)
     starts = np.atleast_2d(np.asarray(x0, dtype=np.float64))
     y = model.perceptrons(starts)
-    traj = integrate(net, None, t_eval, y0=np.concatenate([starts, y], axis=1),
-                     solver=ScipyODE(method="LSODA", rtol=rtol, atol=1e-10, max_steps=2_000_000),
-                     throw=False)  # fmt: skip
-    if not traj.converged.all():
-        raise ConvergenceError(
-            f"the compiled network at mu = {mu:g} could not be integrated to t = {t_eval[-1]:g} "
-            "from every start; check that the network's rate constants are finite and try a "
-            "larger mu"
-        )
+    with warnings.catch_warnings():
+        # a start that runs off to infinity is a result here (NaN after blow-up), not an error
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        traj = integrate(net, None, t_eval, y0=np.concatenate([starts, y], axis=1),
+                         solver=ScipyODE(method="LSODA", rtol=rtol, atol=1e-10, max_steps=max_steps),
+                         throw=False)  # fmt: skip
     return traj.concentrations[:, :, : model.n_executive]
 
 
@@ -69,6 +68,9 @@ class Verification:
     attractors:
         ``(k, N)`` distinct end states of full-network trajectories from a grid of starts
         (fixed-point targets only; empty otherwise).
+    escaped:
+        How many of those trajectories left every bound (the network's field keeps pushing
+        outward beyond the box, where it was not trained) or stalled.
     attractor_error:
         For each stable fixed point of the target, the relative distance to the nearest
         attractor the full network reached (``inf`` if none).
@@ -91,6 +93,7 @@ class Verification:
     fixed_points: tuple[FixedPoint, ...]
     attractors: np.ndarray
     attractor_error: tuple[float, ...]
+    escaped: int
     period: tuple[float, float]
     amplitude: tuple[np.ndarray, np.ndarray]
     mean: tuple[np.ndarray, np.ndarray]
@@ -119,6 +122,7 @@ class Verification:
         if self.attractors.size:
             row["attractors"] = "; ".join(", ".join(f"{v:.4f}" for v in a) for a in self.attractors)
             row["max_fixed_point_error"] = max(self.attractor_error, default=math.nan)
+            row["escaped"] = self.escaped
         if not math.isnan(self.period[0]):
             row["period_target"], row["period_network"] = self.period
             row["period_error"] = self.period_error
@@ -184,6 +188,7 @@ def verify(model: RNCRN, target: Target, mu: float | None = None, *, samples: in
     x_t = simulate_field(target, target.x0, t)
     attractors = np.empty((0, target.dimension))
     errors: list[float] = []
+    escaped = 0
     if target.kind == "fixed-points":
         pts = sample_box(np.add(target.low, 0.02 * np.subtract(target.high, target.low)),
                          np.subtract(target.high, 0.02 * np.subtract(target.high, target.low)),
@@ -193,6 +198,9 @@ def verify(model: RNCRN, target: Target, mu: float | None = None, *, samples: in
         x_n = ends[0]
         found: list[np.ndarray] = []
         for e in ends[:, -1, :]:
+            if not np.isfinite(e).all():
+                escaped += 1
+                continue
             if not any(_relative(e, a) < 1e-3 for a in found):
                 found.append(e)
         found.sort(key=lambda a: tuple(a))
@@ -212,7 +220,7 @@ def verify(model: RNCRN, target: Target, mu: float | None = None, *, samples: in
     return Verification(
         target=target.name, mu=mu, reactions=net.n_reactions, spread=model.rate_spread(mu),
         rmse=rmse, target_fixed_points=tuple(tfp), fixed_points=tuple(mfp),
-        attractors=attractors, attractor_error=tuple(errors), period=period, amplitude=amplitude,
+        attractors=attractors, attractor_error=tuple(errors), escaped=escaped, period=period, amplitude=amplitude,
         mean=(x_t[w].mean(axis=0), x_n[w].mean(axis=0)),
         minimum=(x_t[w].min(axis=0), x_n[w].min(axis=0)),
         maximum=(x_t[w].max(axis=0), x_n[w].max(axis=0)),
