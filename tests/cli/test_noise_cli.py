@@ -37,12 +37,36 @@ def test_noise_cli_writes_table_plot_and_json(tmp_path, capsys):
     assert "agreement" in out and "accuracy" in out
     # not a terminal: plain progress lines on stderr, the last one at 100%
     lines = [line for line in err.splitlines() if line.startswith("stochastic runs:")]
-    assert len(lines) >= 2 and "(100%)" in lines[-1]
+    assert len(lines) >= 2 and "100% of the expected events" in lines[-1]
+    assert "s left" in lines[0] or len(lines) == 2  # an estimate while work remains
     summary = json.loads((tmp_path / "noise.json").read_text())
     assert summary["volumes"] == [1.0, 1000.0]
     assert summary["agreement"][1] == 1.0 and summary["agreement"][0] < 1.0
     assert np.isclose(summary["accuracy"][1], 2 / 3) and summary["deterministic_accuracy"] == 2 / 3
     assert (tmp_path / "noise.png").read_bytes()[:4] == b"\x89PNG"
+    assert summary["from_steady_state"] and summary["readings"] == 40
+    assert summary["solver"] == "NextReactionMethod(), TauLeaping(epsilon=0.03, n_critical=10, " \
+        "ssa_factor=10.0, n_ssa=100)"  # auto: exact at volume 1, tau-leaping at 1000
+
+
+def test_noise_cli_from_initial_state_reports_the_settling_time(tmp_path, capsys):
+    path = _classifier(tmp_path)
+    code = main(["noise", str(path), "--inputs", str(tmp_path / "X.csv"), "--volumes", "20",
+                 "--runs", "2", "--from-initial", "--jobs", "1", "--solver", "direct",
+                 "--out", str(tmp_path)])  # fmt: skip
+    assert code == 0
+    out = " ".join(capsys.readouterr().out.split())  # the console wraps long lines
+    assert "settles (1%) by t = 4.6" in out  # A and B relax at rate 1: ln(100)
+    summary = json.loads((tmp_path / "noise.json").read_text())
+    assert not summary["from_steady_state"] and summary["relaxation_time"] is None
+    assert summary["t_end"] == np.float64(2 * summary["settled"])
+
+
+def test_noise_cli_rejects_bad_jobs(tmp_path, capsys):
+    path = _classifier(tmp_path)
+    code = main(["noise", str(path), "--inputs", str(tmp_path / "X.csv"), "--jobs", "0"])
+    assert code == 2
+    assert "--jobs must be >= 1" in capsys.readouterr().err
 
 
 def test_noise_cli_rejects_bad_volume(tmp_path, capsys):

@@ -61,7 +61,7 @@ def _slow_winner() -> ReactionNetwork:
     )  # fmt: skip
 
 
-def test_the_default_horizon_waits_for_the_chemistry_to_settle():
+def test_from_the_initial_state_the_default_horizon_waits_for_the_chemistry_to_settle():
     from nncrn.simulate import settling_time
 
     net = _slow_winner()
@@ -69,10 +69,22 @@ def test_the_default_horizon_waits_for_the_chemistry_to_settle():
     settled = float(settling_time(net, x, rtol=0.01)[0])
     # A relaxes at rate 0.01: within 1% of A* = 2 after ln(100) / 0.01 = 460 time units
     assert settled == pytest.approx(np.log(100) / 0.01, rel=0.02)
-    study = noise_study(net, x, volumes=[200], runs=20, rng=0, solver=DirectMethod())
+    study = noise_study(net, x, volumes=[200], runs=4, rng=0, solver=DirectMethod(),
+                        from_steady_state=False)  # fmt: skip
     assert study.settled == pytest.approx(settled)
     assert study.t_end == pytest.approx(2 * settled) and study.burn_in == pytest.approx(settled)
-    assert study.agreement[0] == 1.0  # A (~400 molecules) beats B (~200) in every run
+    assert study.agreement[0] == 1.0  # A (~400 molecules) beats B (~200) in every reading
+
+
+def test_from_the_steady_state_the_horizon_is_counted_in_relaxation_times():
+    net = _slow_winner()
+    study = noise_study(net, np.array([[1.0]]), volumes=[200], runs=3, rng=0)
+    # the slowest mode is A's degradation at rate 0.01: tau = 100
+    assert study.relaxation_time == pytest.approx(100.0)
+    assert study.burn_in == pytest.approx(300.0) and study.t_end == pytest.approx(800.0)
+    assert study.from_steady_state and np.isnan(study.settled)
+    assert study.readings == 40
+    assert study.agreement[0] == 1.0  # started at A = 400 > B = 200 molecules: always ahead
 
 
 def test_a_horizon_shorter_than_the_settling_time_warns_and_shows_why():
@@ -81,5 +93,85 @@ def test_a_horizon_shorter_than_the_settling_time_warns_and_shows_why():
     net = _slow_winner()
     with pytest.warns(NNCRNWarning, match=r"settles .* only by t = 46"):
         study = noise_study(net, np.array([[1.0]]), volumes=[200], runs=20, rng=0, t_end=40.0,
-                            solver=DirectMethod())  # fmt: skip
+                            solver=DirectMethod(), from_steady_state=False)  # fmt: skip
     assert study.agreement[0] == 0.0  # read at t in [20, 40], B is still ahead of A in every run
+
+
+def test_a_window_within_one_relaxation_time_of_the_start_warns():
+    from nncrn import NNCRNWarning
+
+    with pytest.warns(NNCRNWarning, match=r"within one relaxation time \(100\)"):
+        noise_study(_slow_winner(), np.array([[1.0]]), volumes=[20], runs=1, rng=0, t_end=100.0)
+
+
+# ---------------------------------------------------------------- agreement, exactly
+def _poisson_agreement(m_win: float, m_lose: float) -> float:
+    """P(W > L) for independent W ~ Poisson(m_win), L ~ Poisson(m_lose) (ties lose)."""
+    from scipy.stats import poisson
+
+    k = np.arange(0, 200)
+    return float(np.sum(poisson.pmf(k, m_win) * poisson.cdf(k - 1, m_lose)))
+
+
+def two_birth_death() -> ReactionNetwork:
+    """Outputs Y0, Y1 made at rates X0, X1 and degraded at rate 1: stationary Poisson counts."""
+    return ReactionNetwork(
+        [Species("X0", "input"), Species("X1", "input"), Species("Y0", "output"),
+         Species("Y1", "output")],
+        [Reaction.parse("X0 -> X0 + Y0", 1.0), Reaction.parse("Y0 -> 0", 1.0),
+         Reaction.parse("X1 -> X1 + Y1", 1.0), Reaction.parse("Y1 -> 0", 1.0)],
+    )  # fmt: skip
+
+
+XP = np.array([[2.0, 1.6], [1.0, 3.0], [2.0, 1.0]])
+VP = 5.0  # counts Poisson(10) vs Poisson(8), Poisson(5) vs (15), Poisson(10) vs (5)
+
+
+def _exact() -> np.ndarray:
+    m = XP * VP  # whole molecule numbers: the input counts are these, unrounded
+    return np.array([_poisson_agreement(m[0, 0], m[0, 1]), _poisson_agreement(m[1, 1], m[1, 0]),
+                     _poisson_agreement(m[2, 0], m[2, 1])])  # fmt: skip
+
+
+def test_agreement_is_the_stationary_probability_of_the_right_answer():
+    exact = _exact()
+    study = noise_study(two_birth_death(), XP, volumes=[VP], runs=300, rng=1, n_jobs=2)
+    assert study.relaxation_time == pytest.approx(1.0)  # degradation at rate 1
+    # per-run fractions spread by ~0.3 (readings correlated over tau): se <= 0.017 per input
+    np.testing.assert_allclose(study.item_agreement[0], exact, atol=0.05)
+    assert study.agreement[0] == pytest.approx(exact.mean(), abs=0.03)
+    # a time average over the window would be right far more often (0.80 on the first input)
+    assert study.item_agreement[0, 0] < 0.70
+
+
+def test_doubling_the_horizon_does_not_change_the_agreement():
+    exact = _exact()
+    base = noise_study(two_birth_death(), XP, volumes=[VP], runs=300, rng=2)
+    double = noise_study(two_birth_death(), XP, volumes=[VP], runs=300, rng=3,
+                         t_end=2 * base.t_end, burn_in=2 * base.burn_in)  # fmt: skip
+    assert double.burn_in == 6.0 and double.t_end == 16.0
+    np.testing.assert_allclose(double.item_agreement[0], base.item_agreement[0], atol=0.06)
+    np.testing.assert_allclose(double.item_agreement[0], exact, atol=0.05)
+    np.testing.assert_allclose(base.item_agreement[0], exact, atol=0.05)
+
+
+def test_threads_do_not_change_the_study():
+    kw = dict(volumes=[5.0, 20.0], runs=3, rng=4)
+    one = noise_study(two_birth_death(), XP, [0, 1, 0], n_jobs=1, **kw)
+    two = noise_study(two_birth_death(), XP, [0, 1, 0], n_jobs=2, **kw)
+    np.testing.assert_array_equal(one.item_agreement, two.item_agreement)
+    np.testing.assert_array_equal(one.accuracy, two.accuracy)
+
+
+def test_progress_counts_expected_events_so_larger_volumes_weigh_more():
+    seen = []
+    noise_study(two_birth_death(), XP, volumes=[10.0, 100.0], runs=2, rng=0, n_jobs=1,
+                progress=lambda done, total: seen.append((done, total)))  # fmt: skip
+    done = np.array([d for d, _ in seen])
+    total = seen[-1][1]
+    assert done[-1] == total and np.all(np.diff(done) > 0)
+    # the expected events of a run are (production + degradation) * t_end = 2 V (x0 + x1) * 8:
+    # volume 10 is 1/11 of the total
+    assert total == pytest.approx(2 * 8.0 * XP.sum() * (10 + 100) * 2, rel=0.01)
+    first = done[done <= total / 11 * 1.01].max()
+    assert first == pytest.approx(total / 11, rel=0.01)

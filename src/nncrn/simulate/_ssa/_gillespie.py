@@ -27,7 +27,7 @@ from nncrn.simulate._ssa._model import (
 from nncrn.simulate._ssa._result import SSAResult
 from nncrn.simulate._ssa._solvers import DirectMethod, SSASolver
 
-__all__ = ["check_jobs", "gillespie", "local_cores", "seed_root"]
+__all__ = ["NOT_REACHED", "check_jobs", "gillespie", "local_cores", "seed_root"]
 
 Progress = Callable[[int, int], None]
 
@@ -170,7 +170,7 @@ def _warn_inputs_rounded_to_zero(network: ReactionNetwork, x: np.ndarray, volume
         f"Use a volume of at least {1.0 / float(x[lost].min()):.3g} (one molecule of the "
         "smallest positive input) to represent every input",
         NNCRNWarning,
-        stacklevel=3,
+        stacklevel=4,  # the caller of gillespie or noise_study
     )
 
 
@@ -264,12 +264,14 @@ def gillespie(
     progress:
         Called as ``progress(done_runs, total_runs)`` after each block.
     """
-    return _gillespie(
+    result, problems = _gillespie(
         network, inputs, None, volume=volume, t_end=t_end, solver=solver, runs=runs, rng=rng,
         client=client, n_jobs=n_jobs, y0=y0, initial_counts=initial_counts, n_times=n_times,
         burn_in=burn_in, n_windows=n_windows, max_steps=max_steps, max_count=max_count,
-        chunk_size=chunk_size, throw=throw, progress=progress
+        chunk_size=chunk_size, progress=progress
     )  # fmt: skip
+    report_convergence(result.completed.ravel(), throw=throw, what=NOT_REACHED, fix=problems)
+    return result
 
 
 def _gillespie(
@@ -292,11 +294,11 @@ def _gillespie(
     max_steps: int = 100_000_000,
     max_count: int | None = None,
     chunk_size: int | None = None,
-    throw: bool = True,
     progress: Progress | None = None,
-) -> SSAResult:
-    """:func:`gillespie`; ``cost`` ``(batch,)`` (positive), when given, weighs each item's
-    runs in ``progress`` (which then counts cost units instead of runs)."""
+) -> tuple[SSAResult, str]:
+    """:func:`gillespie` without the convergence report: the result and what went wrong (the
+    ``fix`` of :func:`~nncrn.simulate._results.report_convergence`). ``cost`` ``(batch,)`` (positive), when given, weighs each item's runs
+    in ``progress`` (which then counts cost units instead of runs)."""
     network = require_network(network, "gillespie")
     volume = check_volume(volume)
     t_end = check_setting_real("gillespie", "t_end", t_end, hint=" (the simulated time)")
@@ -424,13 +426,12 @@ def _gillespie(
             "2 A -> 3 A blows up in finite time). Check the rate constants or shorten t_end; "
             "raise max_count only if counts that large are expected"
         )
-    report_convergence(
-        result.completed.ravel(),
-        throw=throw,
-        what="reach t_end (flat index item * runs + member)",
-        fix="; ".join(problems),
-    )
-    return result
+    return result, "; ".join(problems)
+
+
+# What report_convergence says the runs of _gillespie's result did not do. The public
+# functions call report_convergence themselves, so that a warning points at their caller.
+NOT_REACHED = "reach t_end (flat index item * runs + member)"
 
 
 def _run_local(jobs, model, solver, plan, counts, root, blocks, store) -> None:
