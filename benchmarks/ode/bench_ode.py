@@ -1,41 +1,45 @@
-"""Deterministic simulation speed: nncrn's TorchODE against libRoadRunner, SciPy and the closed form.
+"""Deterministic simulation speed: nncrn's TorchODE against libRoadRunner, SciPy, torchdiffeq and the closed form.
 
-Usage: python benchmarks/ode/bench_ode.py [--out benchmarks/ode/results.json]
-       [--rr-inputs 10] [--scipy-inputs 5] [--threads 1] [--quick]
+Usage: python benchmarks/ode/bench_ode.py [--out DIR] [--record] [--quick] [--rounds 3]
+       [--rtol 1e-6] [--atol 1e-12] [--rr-inputs 10] [--scipy-inputs 5] [--threads 1]
 
-Every number comes from this one run. Workloads (eps = 1e-3, smoothed-ReLU construction):
+Writes results.json and table.md into ``--out`` (default benchmarks/ode/latest/, not
+tracked); with ``--record``, into benchmarks/ode/ (the files the README quotes). Every
+number comes from this one run; every timing is taken ``--rounds`` times (default 3) and
+reported as min and median, and ratios are min/min and median/median of the same run.
 
-* digits 64-16-10 and 64-100-10: MLPs trained on scikit-learn digits (pixels / 16), all
-  1,797 inputs. libRoadRunner and SciPy simulate only the first ``--rr-inputs`` /
-  ``--scipy-inputs`` inputs; their time *per input* is scaled to compare with ours.
-* 784-100-10: digits upsampled to 28x28 (bilinear, ``scipy.ndimage.zoom``), 10,000 inputs
-  made by drawing digits with replacement, shifting them by up to one pixel and adding
-  N(0, 0.02) noise (clipped to [0, 1]). No MNIST download is possible here.
-* the 784-100-10 steady state again with ``TorchODE(device="cuda")`` when torch sees a
-  CUDA device (GPU memory peak from ``torch.cuda.max_memory_allocated``); every other row
-  runs on the CPU (``device="cpu"``) whatever the machine has.
-* random bimolecular: 184 species (as many as 64-100-10), inflow and decay of each, 7,500
-  random reactions ``A + B -> C + D`` (7,868 in all, like 64-100-10's 7,730): a general
-  network whose Jacobian graph has cycles (Newton with dense LU), 256 random initial states.
-* the 64-100-10 steady state again with ``TorchODE(steady_method="newton")``: the
-  pseudo-transient Newton path that networks the level sweep cannot certify take.
-* trajectories of 64-100-10 at 61 times up to t = 400 with TorchODE(rtol=1e-7) (global
-  error ~1e-6) and rtol=1e-6, checked against SciPy BDF at rtol 1e-10 on a subset
-  (deviation relative to each species' largest value); also the right-hand sides SciPy's
-  BDF needs per item at the same tolerances.
+Workloads (eps = 1e-3, smoothed-ReLU construction):
 
-nncrn steady-state times: the first call in a fresh process builds the solver's structures
-(reported as ``nncrn_first_call_s``); "nncrn" is the best of 3 further calls, which reuse
-them. The structure build alone (compile + structures, best of 3) is ``build_s``.
+* digits 64-16-10 and 64-100-10 steady states: MLPs trained on scikit-learn digits (pixels
+  / 16), all 1,797 inputs. libRoadRunner (first ``--rr-inputs``) and SciPy (first
+  ``--scipy-inputs``) run one input at a time; their time *per input* is compared with
+  nncrn's batch time / 1,797. Each row gives every method's max deviation from the closed
+  form (:func:`nncrn.simulate.fixed_point`), so the work compared is visible: CVODE at rtol
+  1e-12 / atol 1e-14 reaches nncrn's accuracy (~1e-14), at rtol 1e-8 / atol 1e-12 it stops
+  at ~1e-10; SciPy (ScipyODE's steady state: BDF at rtol 1e-9, then Newton) at ~1e-15.
+* the 64-100-10 steady state again with ``TorchODE(steady_method="newton")``.
+* trajectories of 64-100-10 (see ``_trajectories.py``): all 1,797 inputs, 61 output times
+  to t = 400, *every method at the same rtol/atol* (``--rtol``/``--atol``): TorchODE
+  (Rodas4, and Rodas3), torchdiffeq dopri5 on the same batched right-hand side, SciPy BDF
+  and LSODA with the analytic Jacobian, libRoadRunner CVODE. Accuracy is an error column
+  (state at t = 400 against the closed-form steady state; all times against SciPy BDF at
+  rtol 1e-10 on the first inputs), never the speed baseline.
+* 784-100-10 (not with ``--quick``): digits upsampled to 28x28 (bilinear,
+  ``scipy.ndimage.zoom``), 10,000 inputs made by drawing digits with replacement, shifting
+  them by up to one pixel and adding N(0, 0.02) noise (clipped to [0, 1]); deviation of
+  the outputs against the numpy forward pass. Again with ``TorchODE(device="cuda")`` when
+  torch sees a CUDA device.
+* random bimolecular (not with ``--quick``): 184 species, inflow and decay of each, 7,500
+  random reactions ``A + B -> C + D`` (7,868 in all): a network whose Jacobian graph has
+  cycles (Newton with dense LU), 256 random initial states.
 
-libRoadRunner runs CVODE (rtol 1e-12, atol 1e-14, the accuracy nncrn's steady states have;
-also reported at rtol 1e-8, atol 1e-12) on nncrn's own SBML export from t = 0 to t = 1500 (the slowest mode decays at >= 2 sqrt(eps) ~ 0.063, so this is converged far below
-1e-6); its SBML load/JIT time is reported separately. SciPy is ScipyODE (solve_ivp's BDF
-with the analytic sparse Jacobian, rtol 1e-9). "closed form" is the layer-by-layer forward
-pass ``sigma_eps(W x + b)`` in numpy. Peak memory is the peak resident set size (VmHWM) of
-a fresh process that loads the network, builds the solver's structures and solves the batch
-(torch's own import accounts for a few hundred MiB of it). Nothing here is asserted:
-the numbers are reported, not checked against thresholds.
+nncrn steady states: the first call in a fresh process builds the solver's structures
+(``nncrn_first_call_s``); then ``--rounds`` calls that reuse them. ``build_s``: compile +
+structures, best of 3. libRoadRunner simulates from t = 0 to 1500 (the slowest mode decays
+at >= 2 sqrt(eps) ~ 0.063); its SBML load/JIT time is reported separately. "closed form" is
+the layer-by-layer forward pass ``sigma_eps(W x + b)`` in numpy. Peak memory: the peak
+resident set (VmHWM) of the fresh process that solves (torch's import is a few hundred MiB
+of it). Nothing here is asserted against a threshold.
 """
 
 from __future__ import annotations
@@ -145,37 +149,34 @@ def _best(fn, repeat=3):
     return best, out
 
 
-def _child(conn, net, x, y0, threads, kind, t_eval, rtol, method="auto", device="cpu"):
-    """Fresh process: build structures, then solve; report times and peak RSS.
+def _child(conn, net, x, y0, threads, method="auto", device="cpu", rounds=3):
+    """Fresh process: build structures, then solve steady states; report times and peak RSS.
 
-    Steady states: the first call (which builds the solver's structures) is timed on its
-    own, then the best of 3 further calls, which reuse the structures. Every call returns
-    numpy arrays, so a CUDA solve is finished (synchronised) when its time is taken.
+    The first call (which builds the solver's structures) is timed on its own, then
+    ``rounds`` further calls, which reuse the structures. Every call returns numpy arrays,
+    so a CUDA solve is finished (synchronised) when its time is taken.
     """
     import torch
 
     from nncrn.network import ReactionNetwork
-    from nncrn.simulate import TorchODE, integrate, steady_state
+    from nncrn.simulate import TorchODE, steady_state
 
     torch.set_num_threads(threads)
     net = ReactionNetwork.from_json(net)
     warnings.simplefilter("ignore")
-    if kind == "steady":
-        solver = TorchODE(steady_method=method, device=device)
+    solver = TorchODE(steady_method=method, device=device)
+    t0 = time.perf_counter()
+    r = steady_state(net, x, y0=y0, solver=solver, throw=False)
+    first = time.perf_counter() - t0
+    times = []
+    for _ in range(rounds):
         t0 = time.perf_counter()
         r = steady_state(net, x, y0=y0, solver=solver, throw=False)
-        first = time.perf_counter() - t0
-        elapsed, r = _best(lambda: steady_state(net, x, y0=y0, solver=solver, throw=False), 3)
-    else:
-        solver = TorchODE(rtol=rtol, atol=1e-12, device=device)
-        solver.prepare(net)
-        t0 = time.perf_counter()
-        r = integrate(net, x, t_eval, y0=y0, solver=solver, throw=False)
-        elapsed = first = time.perf_counter() - t0
+        times.append(time.perf_counter() - t0)
     gpu_mib = torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else None
     payload = (r.concentrations, r.converged, int(r.n_steps.max()), r.n_rhs, first, gpu_mib)
     peak = _peak_rss_mib()
-    conn.send((elapsed, peak, payload))
+    conn.send((times, peak, payload))
     conn.close()
 
 
@@ -197,48 +198,58 @@ def _in_child(*args):
     return out
 
 
-def _roadrunner(net, x, n_inputs):
-    """libRoadRunner CVODE time course per input, and its SBML load time."""
+def _load_roadrunner(net):
+    """libRoadRunner on nncrn's SBML export, and its load/JIT time."""
     import roadrunner
 
     from nncrn.export import to_sbml
-    from nncrn.network import input_concentrations
 
     text = to_sbml(net)
     t0 = time.perf_counter()
     rr = roadrunner.RoadRunner(text)
-    load = time.perf_counter() - t0
-    rr.integrator.relative_tolerance = 1e-12
-    rr.integrator.absolute_tolerance = 1e-14
+    return rr, time.perf_counter() - t0
+
+
+def _roadrunner(rr, net, x, n_inputs, rtol, atol, rounds):
+    """libRoadRunner CVODE from t = 0 to 1500, per input (min and median of ``rounds``)."""
+    from nncrn.network import input_concentrations
+
+    rr.integrator.relative_tolerance = rtol
+    rr.integrator.absolute_tolerance = atol
     sel = [f"[{n}]" for n in net.species_names]
     conc = input_concentrations(net, x[:n_inputs])
 
     def run():
         out = np.zeros((n_inputs, net.n_species))
-        t0 = time.perf_counter()
         for row in range(n_inputs):
             rr.reset()
             for j, name in enumerate(net.inputs):
                 rr.setValue(f"[{name}]", float(conc[row, j]))
             out[row] = np.asarray(rr.simulate(0, 1500, 2, sel))[-1]
-        return (time.perf_counter() - t0) / n_inputs, out
+        return out
 
-    per, out = run()
-    # Also at CVODE's usual "accurate" setting, for a fairer speed comparison.
-    rr.integrator.relative_tolerance = 1e-8
-    rr.integrator.absolute_tolerance = 1e-12
-    per_loose, out_loose = run()
-    return per, load, out, per_loose, out_loose
+    times, out = _rounds(run, rounds)
+    return [s / n_inputs for s in times], out
 
 
-def _scipy(net, x, y0, n_inputs):
+def _scipy(net, x, y0, n_inputs, rounds):
     from nncrn.simulate import ScipyODE, steady_state
 
     sub_x = None if x is None else x[:n_inputs]
     sub_y0 = None if y0 is None else y0[:n_inputs]
-    t0 = time.perf_counter()
-    r = steady_state(net, sub_x, y0=sub_y0, solver=ScipyODE(), throw=False)
-    return (time.perf_counter() - t0) / n_inputs, r.concentrations
+    times, r = _rounds(
+        lambda: steady_state(net, sub_x, y0=sub_y0, solver=ScipyODE(), throw=False), rounds
+    )
+    return [s / n_inputs for s in times], r.concentrations
+
+
+def _rounds(fn, rounds):
+    times, out = [], None
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return times, out
 
 
 # ----------------------------------------------------------------------------- main
@@ -247,11 +258,11 @@ def _structure_build(model, input_range=None):
 
     Each repetition compiles a new network object, so ``prepare`` builds from scratch.
     """
-    from nncrn.compile import SmoothReLU, compile_network
+    from nncrn.compile import SmoothReLUScheme, compile_network
     from nncrn.simulate import TorchODE
 
     def build():
-        net = compile_network(model, scheme=SmoothReLU(eps=EPS), input_range=input_range)
+        net = compile_network(model, scheme=SmoothReLUScheme(eps=EPS), input_range=input_range)
         TorchODE(device="cpu").prepare(net)
         return net
 
@@ -261,22 +272,23 @@ def _structure_build(model, input_range=None):
 
 def steady_workload(
     name, model, x, args, rr_inputs, scipy_inputs, full_oracle=True, method="auto", net=None,
-    device="cpu",
-):
+    device="cpu", rr=None, build_s=None,
+):  # fmt: skip
+    """One steady-state row; ``rr``: a loaded libRoadRunner and its load time, or None."""
     from nncrn.simulate import TorchODE, fixed_point
 
     if net is None:
         build_s, net = _structure_build(model, input_range=(0.0, 1.0))
-    else:
-        build_s = None
     forward = _closed_form_fn(model)
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(args.threads):  # same thread count as the nncrn solves
         cf_s, cf_out = _best(lambda: forward(x), 20)
-    ours_s, peak, (conc, conv, steps, n_rhs, first_s, gpu_mib) = _in_child(
-        net, x, None, args.threads, "steady", None, None, method, device
+    times, peak, (conc, conv, steps, n_rhs, first_s, gpu_mib) = _in_child(
+        net, x, None, args.threads, method, device, args.rounds
     )
+    ours_s = min(times)
+    cf = None
     if full_oracle:  # every species against the library's closed form, on the digits networks
         cf = fixed_point(net, x).concentrations
         np.testing.assert_allclose(net.read_outputs(cf), cf_out, rtol=1e-8, atol=1e-10)
@@ -288,7 +300,8 @@ def steady_workload(
     row = {
         "workload": label, "device": device, "inputs": len(x), "reactions": net.n_reactions,
         "species": net.n_species, "linear_algebra": TorchODE().linear_algebra(net),
-        "steady_method": method, "build_s": build_s, "nncrn_s": ours_s,
+        "steady_method": method, "build_s": build_s, "nncrn_s": ours_s, "nncrn_times_s": times,
+        "nncrn_median_s": float(np.median(times)),
         "nncrn_first_call_s": first_s, "nncrn_per_input_s": ours_s / len(x),
         "closed_form_s": cf_s, "nncrn_over_closed_form": ours_s / cf_s,
         "max_dev_vs_closed_form": dev,
@@ -296,46 +309,32 @@ def steady_workload(
         "all_converged": bool(conv.all()), "max_newton_steps": steps, "n_rhs": n_rhs,
         "peak_rss_mib": peak, "peak_gpu_mib": gpu_mib,
     }  # fmt: skip
-    if rr_inputs:
-        per, load, out, per_loose, out_loose = _roadrunner(net, x, rr_inputs)
-        row.update(rr_inputs=rr_inputs, rr_per_input_s=per, rr_load_s=load,
-                   rr_over_nncrn_per_input=per / row["nncrn_per_input_s"],
-                   rr_max_dev_vs_nncrn=float(np.abs(out - conc[:rr_inputs]).max()),
-                   rr_rtol1e8_per_input_s=per_loose,
-                   rr_rtol1e8_over_nncrn_per_input=per_loose / row["nncrn_per_input_s"],
-                   rr_rtol1e8_max_dev_vs_nncrn=float(np.abs(out_loose - conc[:rr_inputs]).max()))  # fmt: skip
+    ours = row["nncrn_times_s"]
+    if rr is not None:
+        rr_inst, load = rr
+        row.update(rr_inputs=rr_inputs, rr_load_s=load)
+        for tag, rtol, atol in (("", 1e-12, 1e-14), ("_rtol1e8", 1e-8, 1e-12)):
+            per, out = _roadrunner(rr_inst, net, x, rr_inputs, rtol, atol, args.rounds)
+            row[f"rr{tag}_per_input_s"] = min(per)
+            row[f"rr{tag}_per_input_median_s"] = float(np.median(per))
+            row[f"rr{tag}_over_nncrn_per_input"] = min(per) / (min(ours) / len(x))
+            row[f"rr{tag}_over_nncrn_per_input_median"] = float(
+                np.median(per) / (np.median(ours) / len(x))
+            )
+            row[f"rr{tag}_max_dev_vs_closed_form"] = (
+                float(np.abs(out - cf[:rr_inputs]).max()) if cf is not None else None
+            )
+            row[f"rr{tag}_max_dev_vs_nncrn"] = float(np.abs(out - conc[:rr_inputs]).max())
     if scipy_inputs:
-        per, out = _scipy(net, x, None, scipy_inputs)
-        row.update(scipy_inputs=scipy_inputs, scipy_per_input_s=per,
-                   scipy_over_nncrn_per_input=per / row["nncrn_per_input_s"],
+        per, out = _scipy(net, x, None, scipy_inputs, args.rounds)
+        row.update(scipy_inputs=scipy_inputs, scipy_per_input_s=min(per),
+                   scipy_per_input_median_s=float(np.median(per)),
+                   scipy_over_nncrn_per_input=min(per) / (min(ours) / len(x)),
+                   scipy_over_nncrn_per_input_median=float(np.median(per) / (np.median(ours) / len(x))),
+                   scipy_max_dev_vs_closed_form=(
+                       float(np.abs(out - cf[:scipy_inputs]).max()) if cf is not None else None),
                    scipy_max_dev_vs_nncrn=float(np.abs(out - conc[:scipy_inputs]).max()))  # fmt: skip
     return row, net
-
-
-def trajectory_workload(net, x, args, rtol):
-    from nncrn.simulate import ScipyODE, integrate
-
-    t = np.concatenate([[0.0], np.geomspace(1e-3, 400.0, 60)])
-    ours_s, peak, (conc, conv, steps, n_rhs, *_) = _in_child(
-        net, x, None, args.threads, "traj", t, rtol
-    )
-    k = args.scipy_inputs or 3
-    t0 = time.perf_counter()
-    ref = integrate(net, x[:k], t, solver=ScipyODE(rtol=1e-10, atol=1e-14)).concentrations
-    per = (time.perf_counter() - t0) / k
-    # SciPy's BDF at the same tolerances: right-hand sides it needs for one item.
-    same = integrate(net, x[:k], t, solver=ScipyODE(rtol=rtol, atol=1e-12))
-    scale = np.abs(ref).max(axis=1, keepdims=True)  # per item and species, over time
-    rel = float((np.abs(conc[:k] - ref) / np.maximum(scale, 1e-12)).max())
-    return {
-        "workload": f"digits 64-100-10 trajectories (61 times to t=400, TorchODE rtol {rtol:g})",
-        "inputs": len(x), "reactions": net.n_reactions, "rtol": rtol, "nncrn_s": ours_s,
-        "nncrn_per_input_s": ours_s / len(x), "n_rhs_batched": n_rhs, "max_steps_per_item": steps,
-        "scipy_bdf_same_rtol_n_rhs_per_item": same.n_rhs / k,
-        "all_converged": bool(conv.all()), "scipy_inputs": k, "scipy_per_input_s": per,
-        "scipy_over_nncrn_per_input": per / (ours_s / len(x)),
-        "max_rel_dev_vs_scipy_rtol1e-10": rel, "peak_rss_mib": peak,
-    }  # fmt: skip
 
 
 def random_workload(args):
@@ -344,18 +343,20 @@ def random_workload(args):
     net = _random_bimolecular(n=184, m=7500)  # the species and reactions of 64-100-10
     rng = np.random.default_rng(1)
     y0 = rng.uniform(0.0, 2.0, (256, net.n_species))
-    ours_s, peak, (conc, conv, steps, *_) = _in_child(
-        net, None, y0, args.threads, "steady", None, None
+    times, peak, (conc, conv, steps, *_) = _in_child(
+        net, None, y0, args.threads, "auto", "cpu", args.rounds
     )
     k = args.scipy_inputs or 3
-    per, out = _scipy(net, None, y0, k)
+    per, out = _scipy(net, None, y0, k, 1)
+    ours = min(times)
     return {
         "workload": "random bimolecular steady state", "inputs": len(y0),
         "reactions": net.n_reactions, "species": net.n_species,
-        "linear_algebra": TorchODE().linear_algebra(net), "nncrn_s": ours_s,
-        "nncrn_per_input_s": ours_s / len(y0), "all_converged": bool(conv.all()),
-        "max_newton_steps": steps, "scipy_inputs": k, "scipy_per_input_s": per,
-        "scipy_over_nncrn_per_input": per / (ours_s / len(y0)),
+        "linear_algebra": TorchODE().linear_algebra(net), "nncrn_s": ours,
+        "nncrn_times_s": times, "nncrn_median_s": float(np.median(times)),
+        "nncrn_per_input_s": ours / len(y0), "all_converged": bool(conv.all()),
+        "max_newton_steps": steps, "scipy_inputs": k, "scipy_per_input_s": per[0],
+        "scipy_over_nncrn_per_input": per[0] / (ours / len(y0)),
         "scipy_max_dev_vs_nncrn": float(np.abs(out - conc[:k]).max()), "peak_rss_mib": peak,
     }  # fmt: skip
 
@@ -368,97 +369,140 @@ def _fmt(v, unit=""):
     return f"{v}{unit}"
 
 
-def print_table(rows):
-    cols = [
-        ("workload", "workload", ""), ("inputs", "inputs", ""), ("nncrn_s", "nncrn s", ""),
-        ("nncrn_per_input_s", "nncrn/input s", ""), ("rr_per_input_s", "RR/input s", ""),
-        ("rr_load_s", "RR load s", ""), ("scipy_per_input_s", "SciPy/input s", ""),
-        ("closed_form_s", "closed form s", ""), ("rr_over_nncrn_per_input", "RR/nncrn", "x"),
-        ("scipy_over_nncrn_per_input", "SciPy/nncrn", "x"),
-        ("nncrn_over_closed_form", "nncrn/closed", "x"),
-        ("max_dev_vs_closed_form", "max dev", ""), ("peak_rss_mib", "peak MiB", ""),
-    ]  # fmt: skip
+def _table(rows, cols) -> str:
     table = [[h for _, h, _ in cols]]
     for r in rows:
-        table.append([_fmt(r.get(k), u) for k, _, u in cols])
-    widths = [max(len(line[i]) for line in table) for i in range(len(cols))]
-    for i, line in enumerate(table):
-        print(" | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)))
-        if i == 0:
-            print("-+-".join("-" * w for w in widths))
+        table.append([_fmt(r.get(k), u) if not callable(k) else k(r) for k, _, u in cols])
+    lines = ["| " + " | ".join(line) + " |" for line in table]
+    lines.insert(1, "|" + "|".join("---" for _ in cols) + "|")
+    return "\n".join(lines)
+
+
+def steady_table(rows) -> str:
+    def ratio(key):
+        return lambda r: ("-" if r.get(key) is None
+                          else f"{r[key]:.3g}x / {r[key + '_median']:.3g}x")  # fmt: skip
+
+    cols = [
+        ("workload", "workload", ""), ("inputs", "inputs", ""),
+        ("nncrn_s", "nncrn s (min)", ""), ("nncrn_per_input_s", "nncrn per input s", ""),
+        ("max_dev_vs_closed_form", "nncrn max dev", ""),
+        ("closed_form_s", "closed form s", ""), ("nncrn_over_closed_form", "nncrn / closed form", "x"),
+        ("rr_per_input_s", "RR 1e-12 per input s", ""), ("rr_max_dev_vs_closed_form", "RR 1e-12 max dev", ""),
+        (ratio("rr_over_nncrn_per_input"), "RR 1e-12 / nncrn (min / median)", ""),
+        ("rr_rtol1e8_per_input_s", "RR 1e-8 per input s", ""),
+        ("rr_rtol1e8_max_dev_vs_closed_form", "RR 1e-8 max dev", ""),
+        (ratio("rr_rtol1e8_over_nncrn_per_input"), "RR 1e-8 / nncrn (min / median)", ""),
+        ("scipy_per_input_s", "SciPy per input s", ""),
+        ("scipy_max_dev_vs_closed_form", "SciPy max dev", ""),
+        (ratio("scipy_over_nncrn_per_input"), "SciPy / nncrn (min / median)", ""),
+        ("peak_rss_mib", "peak MiB", ""),
+    ]  # fmt: skip
+    return _table(rows, cols)
+
+
+def trajectory_table(rows) -> str:
+    cols = [
+        ("method", "method", ""), ("inputs", "inputs", ""),
+        ("rtol", "rtol", ""), ("atol", "atol", ""),
+        ("per_input_min_s", "per input s (min)", ""),
+        ("per_input_median_s", "per input s (median)", ""),
+        (lambda r: f"{r['over_torchode_min']:.3g}x / {r['over_torchode_median']:.3g}x",
+         "time / TorchODE (min / median)", ""),
+        ("n_rhs_batched", "batched RHS", ""), ("n_rhs_per_item", "RHS per input", ""),
+        ("final_max_abs_dev_vs_steady_state", "final max abs dev vs steady state", ""),
+        ("max_rel_dev_vs_reference", "max rel dev vs SciPy 1e-10", ""),
+        ("all_converged", "converged", ""), ("peak_rss_mib", "peak MiB", ""),
+    ]  # fmt: skip
+    return _table(rows, cols)
 
 
 def main() -> None:
+    import sys
+
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", type=Path, default=HERE / "results.json")
+    p.add_argument("--out", type=Path, default=HERE / "latest",
+                   help="directory for results.json and table.md (default: benchmarks/ode/latest)")  # fmt: skip
+    p.add_argument("--record", action="store_true",
+                   help="write the tracked results next to this script (the README quotes them)")  # fmt: skip
     p.add_argument("--rr-inputs", type=int, default=10)
     p.add_argument("--scipy-inputs", type=int, default=5)
+    p.add_argument("--rounds", type=int, default=3, help="timed rounds (min and median)")
+    p.add_argument("--rtol", type=float, default=1e-6, help="trajectory rtol of every method")
+    p.add_argument("--atol", type=float, default=1e-12, help="trajectory atol of every method")
     p.add_argument("--threads", type=int, default=1, help="torch threads of the nncrn solves")
     p.add_argument("--mnist-inputs", type=int, default=10_000)
-    p.add_argument("--quick", action="store_true", help="skip libRoadRunner on 64-100-10")
+    p.add_argument("--quick", action="store_true",
+                   help="digits workloads only, no libRoadRunner on 64-100-10, 1 round (~3 min)")  # fmt: skip
     args = p.parse_args()
+    out_dir = HERE if args.record else args.out
+    if args.quick:
+        args.rounds = 1
     warnings.simplefilter("ignore")
     import torch
+
+    sys.path.insert(0, str(HERE))
+    from _trajectories import trajectory_rows
 
     torch.set_num_threads(args.threads)
     x, y = _digits()
     rows, notes = [], {}
     for hidden in (16, 100):
         model = _train(x, y, [64, hidden, 10])
-        rr = args.rr_inputs if (hidden == 16 or not args.quick) else 0
-        row, net = steady_workload(f"digits 64-{hidden}-10", model, x, args, rr, args.scipy_inputs)
+        build_s, net = _structure_build(model, input_range=(0.0, 1.0))
+        rr = _load_roadrunner(net) if (hidden == 16 or not args.quick) else None
+        row, net = steady_workload(f"digits 64-{hidden}-10", model, x, args, args.rr_inputs,
+                                   args.scipy_inputs, net=net, rr=rr, build_s=build_s)  # fmt: skip
         rows.append(row)
         print(f"done: {row['workload']}", flush=True)
     row, _ = steady_workload("digits 64-100-10", model, x, args, 0, 0, method="newton", net=net)
     rows.append(row)
     print("done: Newton path", flush=True)
-    rows.append(trajectory_workload(net, x, args, 1e-7))
-    rows.append(trajectory_workload(net, x, args, 1e-6))
+    traj = trajectory_rows(net, x, rtol=args.rtol, atol=args.atol, threads=args.threads,
+                           rounds=args.rounds, n_single=args.scipy_inputs,
+                           rr=None if rr is None else rr[0])  # fmt: skip
     notes["build_s_7.7k_reactions"] = rows[1]["build_s"]
     print("done: trajectories", flush=True)
-    big_train, y_train, big_test = _upsampled(args.mnist_inputs)
-    model = _train(big_train, y_train, [784, 100, 10], epochs=100)
-    row, net = steady_workload(
-        "784-100-10 (upsampled digits)", model, big_test, args, 0, 3, full_oracle=False
-    )
-    rows.append(row)
-    notes["build_s_784-100-10"] = row["build_s"]
-    print("done: 784-100-10", flush=True)
-    if torch.cuda.is_available():  # the same network and inputs on the GPU
-        row, _ = steady_workload("784-100-10 (upsampled digits)", model, big_test, args, 0, 0,
-                                 full_oracle=False, net=net, device="cuda")  # fmt: skip
-        row["cpu_over_cuda"] = rows[-1]["nncrn_s"] / row["nncrn_s"]
+    if not args.quick:
+        big_train, y_train, big_test = _upsampled(args.mnist_inputs)
+        model = _train(big_train, y_train, [784, 100, 10], epochs=100)
+        row, net = steady_workload(
+            "784-100-10 (upsampled digits)", model, big_test, args, 0, 3, full_oracle=False
+        )
         rows.append(row)
-        print("done: 784-100-10 on CUDA", flush=True)
-    else:
-        notes["cuda"] = "no CUDA device (torch.cuda.is_available() is False): no GPU row"
-    rows.append(random_workload(args))
+        notes["build_s_784-100-10"] = row["build_s"]
+        print("done: 784-100-10", flush=True)
+        if torch.cuda.is_available():  # the same network and inputs on the GPU
+            row, _ = steady_workload("784-100-10 (upsampled digits)", model, big_test, args, 0,
+                                     0, full_oracle=False, net=net, device="cuda")  # fmt: skip
+            row["cpu_over_cuda"] = rows[-1]["nncrn_s"] / row["nncrn_s"]
+            rows.append(row)
+            print("done: 784-100-10 on CUDA", flush=True)
+        else:
+            notes["cuda"] = "no CUDA device (torch.cuda.is_available() is False): no GPU row"
+        rows.append(random_workload(args))
+    tables = ("## Steady states\n\n" + steady_table(rows) + "\n\n## Trajectories (64-100-10, "
+              f"all methods at rtol {args.rtol:g}, atol {args.atol:g})\n\n"
+              + trajectory_table(traj) + "\n")  # fmt: skip
     print()
-    print_table(rows)
-    print()
-    for r in rows:
-        extra = {k: r[k] for k in ("reactions", "linear_algebra", "build_s",
-                                   "nncrn_first_call_s", "n_rhs", "n_rhs_batched",
-                                   "scipy_bdf_same_rtol_n_rhs_per_item",
-                                   "max_newton_steps", "all_converged", "peak_gpu_mib",
-                                   "cpu_over_cuda",
-                                   "rr_max_dev_vs_nncrn", "rr_rtol1e8_per_input_s",
-                                   "rr_rtol1e8_over_nncrn_per_input",
-                                   "rr_rtol1e8_max_dev_vs_nncrn", "scipy_max_dev_vs_nncrn",
-                                   "max_rel_dev_vs_scipy_rtol1e-10") if k in r}  # fmt: skip
-        print(f"{r['workload']}: {extra}")
-    if any(r.get("linear_algebra") == "dense" for r in rows):
-        print("note: 'dense' networks (Jacobian graph with cycles) use batched dense LU, "
-              "O(n^3) per item, not forward substitution")  # fmt: skip
+    print(tables)
     meta = {
+        "command": "python benchmarks/ode/bench_ode.py " + " ".join(sys.argv[1:]),
+        "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
         "machine": platform.platform(), "python": platform.python_version(),
         "cpu_count": os.cpu_count(), "torch_threads": args.threads,
-        "load_average_at_start": os.getloadavg(), "torch": torch.__version__,
+        "load_average_at_start": LOAD_AT_START, "load_average_at_end": os.getloadavg(),
+        "torch": torch.__version__, "rounds": args.rounds,
         "cuda_device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
     }  # fmt: skip
-    args.out.write_text(json.dumps({"meta": meta, "notes": notes, "rows": rows}, indent=1))
-    print(f"wrote {args.out}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = {"meta": meta, "notes": notes, "rows": rows, "trajectories": traj}
+    (out_dir / "results.json").write_text(json.dumps(result, indent=1))
+    (out_dir / "table.md").write_text(tables)
+    print(f"wrote {out_dir / 'results.json'} and {out_dir / 'table.md'}")
 
+
+LOAD_AT_START = os.getloadavg()
 
 if __name__ == "__main__":
     main()

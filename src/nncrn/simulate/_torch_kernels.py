@@ -70,6 +70,81 @@ def _prod_rows(base: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     return out
 
 
+def _span(idx: np.ndarray) -> tuple[int, int] | None:
+    """``(start, stop)`` when ``idx`` is the range ``start, start + 1, ..., stop - 1``, else None."""
+    idx = np.asarray(idx).reshape(-1)
+    if idx.size and (np.diff(idx) == 1).all():
+        return int(idx[0]), int(idx[-1]) + 1
+    return None
+
+
+def _rows(a: torch.Tensor, idx: torch.Tensor, span: tuple[int, int] | None,
+          out: torch.Tensor) -> torch.Tensor:  # fmt: skip
+    """``a[idx]``: a view when ``idx`` is a contiguous range (``span``), else gathered into ``out``."""
+    if span is not None:
+        return a[span[0] : span[1]]
+    return torch.index_select(a, 0, idx, out=out)
+
+
+class _Monomials:
+    """``prod_j base[idx[:, j]]`` with the factors that are the padding row (1) left out.
+
+    A column of ``idx`` that pads every row is dropped; a column that is a contiguous range
+    of rows is read as a view. Linear monomials of consecutive species (a compiled layer's
+    neurons) then cost no arithmetic at all.
+    """
+
+    def __init__(self, idx: np.ndarray, pad: int, device: torch.device) -> None:
+        idx = np.asarray(idx)
+        keep = [j for j in range(idx.shape[1]) if (idx[:, j] != pad).any()] or [0]
+        self.n = idx.shape[0]
+        self.cols = [torch.tensor(idx[:, j], dtype=torch.long, device=device) for j in keep]
+        self.spans = [_span(idx[:, j]) for j in keep]
+
+    def into(self, base: torch.Tensor, ws: Workspace, name: str) -> torch.Tensor:
+        b = base.shape[1]
+        first = _rows(base, self.cols[0], self.spans[0], ws.get(name, self.n, b))
+        if len(self.cols) == 1:
+            return first
+        out = ws.get(name, self.n, b)
+        if first.data_ptr() != out.data_ptr():
+            out.copy_(first)
+        tmp = ws.get(name + "_tmp", self.n, b)
+        for col, span in zip(self.cols[1:], self.spans[1:], strict=True):
+            out.mul_(_rows(base, col, span, tmp))
+        return out
+
+
+def _horner_into(coef: torch.Tensor, y: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """:func:`_horner` written into ``out`` (same shape as ``y``)."""
+    if not coef.shape[0]:
+        return out.zero_()
+    out.copy_(coef[-1].expand_as(y))
+    for p in range(coef.shape[0] - 2, -1, -1):
+        out.mul_(y).add_(coef[p])
+    return out
+
+
+class Workspace:
+    """Named scratch tensors of one device and dtype, reused while their shape stays.
+
+    The hot loops of the integrator write into these instead of allocating: arrays of a
+    batch are megabytes, and on CPU a fresh allocation of that size is often returned to
+    and re-requested from the operating system (page faults) at every operation.
+    """
+
+    def __init__(self, device: torch.device, dtype: torch.dtype) -> None:
+        self.device, self.dtype = device, dtype
+        self._bufs: dict[str, torch.Tensor] = {}
+
+    def get(self, name: str, *shape: int) -> torch.Tensor:
+        buf = self._bufs.get(name)
+        if buf is None or tuple(buf.shape) != shape:
+            buf = torch.empty(shape, dtype=self.dtype, device=self.device)
+            self._bufs[name] = buf
+        return buf
+
+
 def _horner(coef: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """``sum_p coef[p] * y**p`` for ``coef (degree + 1, n, 1)`` and species-major ``y (n, batch)``."""
     out = coef[-1].expand_as(y).clone() if coef.shape[0] else torch.zeros_like(y)
@@ -110,8 +185,13 @@ class _Matrix:
 
     def add_to(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """``out + self @ x``, updating ``out (m, batch)`` in place."""
-        if self.mat is not None:
-            out[self.r0 : self.r1] += self.mat @ x[self.c0 : self.c1]
+        if self.mat is None:
+            return out
+        rows = out[self.r0 : self.r1]
+        if self.mat.layout == torch.strided and rows.is_contiguous():
+            rows.addmm_(self.mat, x[self.c0 : self.c1])  # no temporary
+        else:
+            rows += self.mat @ x[self.c0 : self.c1]
         return out
 
     def __matmul__(self, x: torch.Tensor) -> torch.Tensor:
@@ -155,7 +235,6 @@ class TorchKernels:
         self.dynamic = ints(s.dynamic[perm])
         mono_species = new[s.mono_species]
         term_out = new[s.term_out]
-        self.mono = ints(_repeated(mono_species, s.mono_power, nd))
 
         # Per-item coefficients: G_item = P @ cmono.
         item = np.flatnonzero(~s.shared_term)
@@ -170,7 +249,6 @@ class TorchKernels:
             (item.size, s.cmono_species.shape[0]),
         )  # fmt: skip
         self.cmono = ints(_repeated(s.cmono_species, s.cmono_power, s.n_species))
-        self.item_mono, self.item_out = ints(s.term_mono[item]), ints(term_out[item])
         # Shared terms that are powers of their own species (decay, dimerisation, inflow)
         # form a polynomial per species, evaluated elementwise; the rest is the matrix S.
         tm_real = s.mono_power[s.term_mono] > 0
@@ -182,7 +260,20 @@ class TorchKernels:
         self.self_coef = floats(selfc.T)[:, :, None]  # (degree + 1, n_dynamic, 1)
         self.self_dcoef = floats((selfc[:, 1:] * np.arange(1, selfc.shape[1])).T)[:, :, None]
         shared = np.flatnonzero(s.shared_term & ~is_self)
-        self.S = matrix(s.shared_value[shared], term_out[shared], s.term_mono[shared], (nd, n_mono))
+        # The right-hand side evaluates only the monomials S and the per-item terms use (the
+        # polynomials above cover the others): those of S first, so S's block is narrow.
+        s_cols = np.unique(s.term_mono[shared])
+        used = np.concatenate([s_cols, np.setdiff1d(np.unique(s.term_mono[item]), s_cols)])
+        remap = np.full(n_mono, -1, dtype=np.int64)
+        remap[used] = np.arange(used.size)
+        self.mono = ints(_repeated(mono_species[used], s.mono_power[used], nd))
+        self.item_mono, self.item_out = ints(remap[s.term_mono[item]]), ints(term_out[item])
+        self.mono_rows = _Monomials(_repeated(mono_species[used], s.mono_power[used], nd), nd, device)
+        self.item_mono_span = _span(remap[s.term_mono[item]])
+        self.item_out_span = _span(term_out[item])
+        self.S = matrix(
+            s.shared_value[shared], term_out[shared], remap[s.term_mono[shared]], (nd, used.size)
+        )
 
         # Jacobian contributions G_t * d mono_t / d y_slot.
         t, slot = s.jac_term, s.jac_slot
@@ -259,6 +350,56 @@ class TorchKernels:
         if self.n_item:
             f.index_add_(0, self.item_out, g * mono.index_select(0, self.item_mono))
         return f.T
+
+    def rhs_into(self, g: torch.Tensor, base: torch.Tensor, out: torch.Tensor,
+                 ws: Workspace) -> torch.Tensor:  # fmt: skip
+        """Species-major :meth:`rhs`: ``out (n_dynamic, batch)`` from ``base`` (see :meth:`base`).
+
+        Writes into ``out`` and the scratch of ``ws`` only (no allocation of batch size).
+        """
+        b = base.shape[1]
+        mono = self.mono_rows.into(base, ws, "mono")
+        _horner_into(self.self_coef, base[:-1], out)
+        self.S.add_to(out, mono)
+        if self.n_item:
+            part = _rows(mono, self.item_mono, self.item_mono_span, ws.get("item", self.n_item, b))
+            if self.item_out_span is not None:  # one term per row of a block: no scatter
+                out[self.item_out_span[0] : self.item_out_span[1]].addcmul_(part, g)
+            else:
+                out.index_add_(0, self.item_out, torch.mul(part, g, out=ws.get("item_g", self.n_item, b)))
+        return out
+
+    def triangular_factor(self, base: torch.Tensor, g_ext: torch.Tensor,
+                          sigma: torch.Tensor) -> tuple[torch.Tensor, list]:  # fmt: skip
+        """Pivots ``sigma - diag(J) (n_dynamic, batch)`` and per-level off-diagonal values.
+
+        Species-major counterpart of ``_linsolve.TriangularSystem`` (``sigma (batch,)``),
+        for :meth:`triangular_solve_`. ``base`` must stay unchanged while they are used.
+        """
+        pivot = self.diagonal(base, g_ext).neg_().add_(sigma[None, :])
+        vals = [
+            self.contributions(base, g_ext, lv.var_coef, lv.var_rem, lv.var_item,
+                               lv.var_any_item) if lv.var_out.numel() else None
+            for lv in self.levels or ()
+        ]  # fmt: skip
+        return pivot, vals
+
+    def triangular_solve_(self, r: torch.Tensor, pivot: torch.Tensor, vals: list,
+                          base: torch.Tensor) -> torch.Tensor:  # fmt: skip
+        """Solve ``(sigma I - J) x = r`` in place for species-major ``r (n_dynamic, batch)``.
+
+        Forward substitution level by level: rows of a level read only solved rows above.
+        """
+        for lv, v in zip(self.levels or (), vals, strict=True):
+            a, b = lv.start, lv.stop
+            seg = r[a:b]
+            lv.const.add_to(seg, r[:a])
+            if lv.scaled.nnz:
+                seg.addcmul_(base[a:b], lv.scaled @ r[:a])
+            if v is not None:
+                seg.index_add_(0, lv.var_out, v * r.index_select(0, lv.var_in))
+            seg.div_(pivot[a:b])
+        return r
 
     def contributions(self, base, g_ext, coef, rem, item, any_item) -> torch.Tensor:
         """Values ``coef * rem_monomial(y) [* g_item]`` of Jacobian contributions, species-major."""
