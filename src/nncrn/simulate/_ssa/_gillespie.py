@@ -59,11 +59,10 @@ def seed_root(rng: object) -> np.random.SeedSequence:
     )
 
 
-def _stream(root: np.random.SeedSequence, item: int, member: int) -> np.random.Generator:
+def _stream(root: np.random.SeedSequence, item: int, member: int) -> np.random.SeedSequence:
     # Equal to root.spawn(batch)[item].spawn(runs)[member], without materialising the tree,
     # so each (input, member) stream is the same however the work is chunked or distributed.
-    ss = np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, item, member))
-    return np.random.Generator(np.random.PCG64(ss))
+    return np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, item, member))
 
 
 def _simulate_block(model: SSAModel, solver: SSASolver, plan: _Plan, counts: np.ndarray,
@@ -78,8 +77,8 @@ def _simulate_block(model: SSAModel, solver: SSASolver, plan: _Plan, counts: np.
     for b in range(shape[0]):
         for m in range(shape[1]):
             x = counts[b].copy()
-            gen = _stream(root, i0 + b, m0 + m)
-            out[b, m], acc[b, m], *s = solver.simulate(model, gen, x, plan)
+            seq = _stream(root, i0 + b, m0 + m)
+            out[b, m], acc[b, m], *s = solver.simulate(model, seq, x, plan)
             stats[b, m] = s
     return items, members, out, acc, stats
 

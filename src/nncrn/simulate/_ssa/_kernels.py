@@ -1,7 +1,7 @@
 """Numba kernels simulating one trajectory of the chemical master equation.
 
 Every kernel shares the signature
-``(gen, x, t_end, sample_t, bounds, m..., max_steps, max_count, out, acc, ...)`` and returns
+``(rng, x, t_end, sample_t, bounds, m..., max_steps, max_count, out, acc, ...)`` and returns
 ``(status, n_events, n_steps)`` with ``status`` 0 (reached ``t_end``), 1 (hit ``max_steps``
 solver steps) or 2 (a count passed ``max_count`` or a propensity overflowed: explosive
 growth).  ``x`` (int64 counts) is updated in place;
@@ -15,7 +15,9 @@ the recording arrays only when an event passes it: on birth–death this halved 
 per event (from about 53 to 30 ns, same trajectories).
 The kernels release the GIL (``nogil``), so threads run trajectories in parallel.
 Pure-Python event loops would be about a hundred times slower; these compile once
-(``cache=True``) and take a :class:`numpy.random.Generator` so streams stay reproducible.
+(``cache=True``). The exact kernels draw from their own inline generator (the state
+``st``, see :mod:`._random`); tau-leaping, which needs Poisson variates, takes a
+:class:`numpy.random.Generator` ``gen``. Either way each run has its own reproducible stream.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import math
 
 import numpy as np
 from numba import njit
+
+from nncrn.simulate._ssa._random import exponential, uniform
 
 __all__ = ["direct_kernel", "next_reaction_kernel", "tau_leap_kernel"]
 
@@ -115,6 +119,31 @@ def _select(a, target):
     return r
 
 
+_SMALL = 32  # up to this many reactions, the direct method selects without branching
+
+
+@njit(cache=True, inline="always")
+def _select_small(a, target):
+    """:func:`_select` without data-dependent branches, for a few reactions.
+
+    Counts the partial sums at or below ``target``; the first one above it is the chosen
+    reaction (zero propensities add nothing, so they are never chosen). A random choice
+    between reactions mispredicts a branch about once per event; counting costs a few
+    additions more. Roundoff that leaves ``target`` at or above the total takes the last
+    positive reaction, as :func:`_select` does.
+    """
+    n = a.shape[0]
+    r, cum = 0, 0.0
+    for j in range(n):
+        cum += a[j]
+        r += cum <= target
+    if r >= n:
+        r = n - 1
+        while r > 0 and a[r] <= 0:
+            r -= 1
+    return r
+
+
 @njit(cache=True, inline="always")
 def _fire(j, t, x, nptr, nsp, nnu, wi, nb, last, acc, max_count):
     """Apply reaction ``j`` at time ``t``; False when a count it raised passed ``max_count``."""
@@ -127,10 +156,11 @@ def _fire(j, t, x, nptr, nsp, nnu, wi, nb, last, acc, max_count):
 
 
 @njit(cache=True, nogil=True)
-def direct_kernel(gen, x, t_end, sample_t, bounds, c, rptr, rsp, rnu, nptr, nsp, nnu,
+def direct_kernel(st, x, t_end, sample_t, bounds, c, rptr, rsp, rnu, nptr, nsp, nnu,
                   dptr, didx, max_steps, max_count, out, acc):  # fmt: skip
     """Gillespie's direct method: one exponential and one linear search per event."""
     n_r = c.shape[0]
+    small = n_r <= _SMALL
     last = np.zeros(x.shape[0])
     a = np.empty(n_r)
     for j in range(n_r):
@@ -145,7 +175,7 @@ def direct_kernel(gen, x, t_end, sample_t, bounds, c, rptr, rsp, rnu, nptr, nsp,
         if not a0 < np.inf:  # inf or nan
             status = OVERFLOW
             break
-        t_new = t + gen.standard_exponential() / a0 if a0 > 0 else np.inf
+        t_new = t + exponential(st) / a0 if a0 > 0 else np.inf
         if t_new > stop:
             si, wi, mark, inwin = _marks(t_new, x, sample_t, si, bounds, wi, last, out, acc)
             if t_new > t_end:
@@ -154,7 +184,7 @@ def direct_kernel(gen, x, t_end, sample_t, bounds, c, rptr, rsp, rnu, nptr, nsp,
         if n_ev >= max_steps:
             status = MAX_EVENTS
             break
-        r = _select(a, gen.random() * a0)
+        r = _select_small(a, uniform(st) * a0) if small else _select(a, uniform(st) * a0)
         if not _apply(r, t_new, x, nptr, nsp, nnu, wi, inwin, last, acc, max_count):
             status = OVERFLOW
         for p in range(dptr[r], dptr[r + 1]):
@@ -195,7 +225,7 @@ def _sift(heap, pos, key, i):
 
 
 @njit(cache=True, nogil=True)
-def next_reaction_kernel(gen, x, t_end, sample_t, bounds, c, rptr, rsp, rnu, nptr, nsp, nnu,
+def next_reaction_kernel(st, x, t_end, sample_t, bounds, c, rptr, rsp, rnu, nptr, nsp, nnu,
                          dptr, didx, max_steps, max_count, out, acc):  # fmt: skip
     """Gibson & Bruck's next reaction method: O(dependencies * log n_reactions) per event.
 
@@ -209,7 +239,7 @@ def next_reaction_kernel(gen, x, t_end, sample_t, bounds, c, rptr, rsp, rnu, npt
     key = np.empty(n_r)
     for j in range(n_r):
         a[j] = _propensity(j, x, c, rptr, rsp, rnu)
-        key[j] = gen.standard_exponential() / a[j] if a[j] > 0 else np.inf
+        key[j] = exponential(st) / a[j] if a[j] > 0 else np.inf
     heap = np.argsort(key)  # a sorted array is a valid binary heap
     pos = np.empty(n_r, dtype=np.int64)
     for i in range(n_r):
@@ -242,13 +272,13 @@ def next_reaction_kernel(gen, x, t_end, sample_t, bounds, c, rptr, rsp, rnu, npt
             elif a[d] > 0 and key[d] < np.inf:
                 key[d] = t_new + (a[d] / new) * (key[d] - t_new)
             else:
-                key[d] = t_new + gen.standard_exponential() / new
+                key[d] = t_new + exponential(st) / new
             a[d] = new
             _sift(heap, pos, key, pos[d])
         a[r] = _propensity(r, x, c, rptr, rsp, rnu)
         if not math.isfinite(a[r]):
             status = OVERFLOW
-        key[r] = t_new + gen.standard_exponential() / a[r] if a[r] > 0 else np.inf
+        key[r] = t_new + exponential(st) / a[r] if a[r] > 0 else np.inf
         _sift(heap, pos, key, pos[r])
         n_ev += 1
         t = t_new

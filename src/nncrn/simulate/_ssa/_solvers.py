@@ -36,15 +36,23 @@ class SSASolver:
     def _kernel(self):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def simulate(self, model: SSAModel, gen: np.random.Generator, x: np.ndarray, plan) -> tuple:
-        """Run one trajectory from counts ``x`` (updated in place); see ``_kernels``.
+    def _rng(self, seq: np.random.SeedSequence) -> object:
+        """The kernel's random source: the exact kernels' own inline generator state."""
+        from nncrn.simulate._ssa._random import seed_state
+
+        return seed_state(seq)
+
+    def simulate(self, model: SSAModel, seq: np.random.SeedSequence, x: np.ndarray,
+                 plan) -> tuple:  # fmt: skip
+        """Run one trajectory from counts ``x`` (updated in place) with the random stream of
+        ``seq``; see ``_kernels``.
 
         Rows of ``out`` for sample times the run never reached (it stopped early) hold -1.
         """
         out = np.full((plan.sample_t.size, model.n_species), -1, dtype=np.int64)
         acc = np.zeros((plan.bounds.size - 1, model.n_species))
         status, n_events, n_steps = self._kernel()(
-            gen, x, plan.t_end, plan.sample_t, plan.bounds, model.scaled,
+            self._rng(seq), x, plan.t_end, plan.sample_t, plan.bounds, model.scaled,
             model.react_ptr, model.react_sp, model.react_nu,
             model.net_ptr, model.net_sp, model.net_nu,
             model.dep_ptr, model.dep_idx, plan.max_steps, plan.max_count, out, acc,
@@ -129,6 +137,9 @@ class TauLeaping(SSASolver):
 
     def _kernel(self):
         return _kernels().tau_leap_kernel
+
+    def _rng(self, seq: np.random.SeedSequence) -> object:
+        return np.random.Generator(np.random.PCG64(seq))  # it draws Poisson variates
 
     def _extra(self, model: SSAModel) -> tuple:
         return (
