@@ -15,6 +15,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -66,24 +67,28 @@ def sample_box(low: object, high: object, points: int, *, sampling: str = "grid"
 
 
 def _turning_points(x: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """Where a sampled 1-D function turns (local extrema of ``g`` along sorted ``x``)."""
+    """``(k, 2)``: where a sampled 1-D function turns (sorted ``x``), and +1 at a minimum, -1 at a maximum."""
     order = np.argsort(x)
     xs, gs = x[order], g[order]
     d = np.sign(np.diff(gs))
-    return xs[1:-1][d[:-1] * d[1:] < 0]
+    turn = np.flatnonzero(d[:-1] * d[1:] < 0)
+    return np.stack([xs[1:-1][turn], d[1:][turn]], axis=1)
 
 
 def _torch_params(n: int, m: int, low: np.ndarray, high: np.ndarray, beta: float | None,
                   gen: np.random.Generator, torch, kinks: np.ndarray):  # fmt: skip
     # perceptron j switches on across the hyperplane omega_j . x + b_j = 0 through a point
-    # of the box: in 1-D where the per-capita target turns (a ramp bends there), else random
+    # of the box. In 1-D, where the per-capita target turns: a ramp that switches on to the
+    # right (omega > 0) at a minimum, to the left at a maximum, so that the sum of ramps can
+    # zigzag like the target; elsewhere, and in N-D, random
     scale = 1.0 / (high - low)
     omega = gen.normal(size=(m, n)) * 2.0 * scale
     centre = low + (high - low) * gen.random((m, n))
-    if n == 1 and kinks.size:
-        pick = np.sort(gen.choice(kinks, size=min(m, kinks.size), replace=False))
+    if n == 1 and len(kinks):
+        pick = np.sort(gen.choice(len(kinks), size=min(m, len(kinks)), replace=False))
         jitter = 0.02 * (high - low) * gen.normal(size=pick.size)
-        centre[: pick.size, 0] = pick + jitter
+        centre[: pick.size, 0] = kinks[pick, 0] + jitter
+        omega[: pick.size, 0] = np.abs(omega[: pick.size, 0]) * kinks[pick, 1]
     b = -(omega * centre).sum(axis=1)
     alpha = gen.normal(size=(n, m)) * 0.3
     p = {
@@ -228,6 +233,20 @@ def train(
     """
     import torch
 
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny tensors: intra-op threads only add barriers
+    try:
+        return _train(target, samples, low, high, perceptrons, mu, beta, points, sampling,
+                      weighting, anchor, max_decades, penalty, epochs, lr, polish, restarts,
+                      screen, rng, torch)  # fmt: skip
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(target: Any, samples: Any, low: Any, high: Any, perceptrons: Any, mu: Any, beta: Any,
+           points: Any, sampling: str, weighting: str, anchor: float, max_decades: Any,
+           penalty: float, epochs: int, lr: float, polish: int, restarts: int, screen: int,
+           rng: Any, torch: Any) -> TrainResult:  # fmt: skip
     t_start = time.perf_counter()
     names = None
     if isinstance(target, Target):
