@@ -68,6 +68,7 @@ __all__ = [
     "chemical_sigmoid",
     "polynomial_root",
     "positive_root",
+    "quadratic_root",
     "show",
     "smooth_relu",
     "smooth_relu_derivative",
@@ -255,7 +256,7 @@ def check_activation(
         raise ActivationError(
             "; and ".join(reasons) + ". A usable pair has P(0) > 0, Q(0) = 0, deg P > deg Q "
             "with a negative leading coefficient, Q without positive roots and -P/Q monotone "
-            "(e.g. eps + z y - y^k: Polynomial.rectified_root; bounded: ChemicalSigmoid)"
+            "(e.g. eps + z y - y^k: Polynomial.rectified_root; bounded: ChemicalSigmoidScheme)"
         )
 
 
@@ -336,7 +337,12 @@ def positive_root(
         ok = (c0 > 0) & (c[1] < 0)
         return c0 / torch.where(ok, -c[1], torch.ones_like(c0)), ok
     if d == 2:
-        return _quadratic_root(c[0], c[1], c[2], unique)
+        c1, c2 = c[1], c[2]
+        root = quadratic_root(c0, c1, c2)
+        if unique:
+            return root, (c0 > 0) & torch.isfinite(root)
+        # (+, any, -) or (+, -, 0): the only patterns with one sign change
+        return root, (c0 > 0) & ((c2 < 0) | ((c2 == 0) & (c1 < 0)))
     if unique:
         ok = c0 > 0
     else:
@@ -352,34 +358,38 @@ def positive_root(
     return root, ok
 
 
-def _quadratic_root(
-    c0: torch.Tensor, c1: torch.Tensor, c2: torch.Tensor, unique: bool
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Smaller positive root of ``c0 + c1 y + c2 y^2`` (see :func:`positive_root`)."""
+def quadratic_root(c0: torch.Tensor, c1: torch.Tensor, c2: torch.Tensor) -> torch.Tensor:
+    """Smaller positive root of ``c0 + c1 y + c2 y^2``: :func:`positive_root`'s degree-2 case.
+
+    Elementwise, broadcasting; ``inf`` where ``c1 >= 0 <= c2`` (no positive root: the
+    species grows without bound). Its torch graph is differentiable. Where ``c0 >= 0`` (every caller) it is the root that
+    mass action approaches from 0: ``c0 / -c1`` for ``c2 = 0``, 0 for ``c0 = 0 > c1``.
+    Called directly by the layered training graph, which knows its coefficients have that
+    shape and needs no certificate.
+    """
     import torch
 
-    # Roots do not change when all coefficients are divided by one number: bring extreme
-    # magnitudes near 1 so that c1^2 and c0 c2 neither overflow nor underflow.
-    fin = torch.finfo(c0.dtype)
-    m = torch.maximum(torch.maximum(c0.abs(), c1.abs()), c2.abs()).detach()
-    odd = (m > fin.max**0.25) | ((m < fin.tiny**0.25) & (m > 0))
-    if bool(odd.any()):
-        scale = torch.where(odd, m, torch.ones_like(m))
-        c0, c1, c2 = c0 / scale, c1 / scale, c2 / scale
-    one = torch.ones_like(c0)
     disc = c1 * c1 - 4.0 * c0 * c2
-    pos = disc > 0  # sqrt only where positive: its gradient at 0 is infinite (0 * inf = NaN)
-    h = torch.where(pos, torch.sqrt(torch.where(pos, disc, one)), torch.zeros_like(disc))
-    neg = c1 < 0
-    # c1 < 0: two non-negative numbers added in h - c1 > 0. c1 >= 0: a root only if c2 < 0.
-    down = 2.0 * c0 / torch.where(neg, h - c1, one)
-    up = (c1 + h) / torch.where(neg | (c2 >= 0), one, -2.0 * c2)
-    root = torch.where(neg, down, torch.where(c2 < 0, up, torch.full_like(up, math.inf)))
-    if unique:
-        ok = (c0 > 0) & torch.isfinite(root)
-    else:  # (+, any, -) or (+, -, 0): the only patterns with one sign change
-        ok = (c0 > 0) & ((c2 < 0) | ((c2 == 0) & (c1 < 0)))
-    return root, ok
+    if not bool(torch.isfinite(disc).all()):
+        # Roots do not change when the coefficients are divided by one number: bring huge
+        # magnitudes (|c| > 1e77 in float64) near 1 so that c1^2 and c0 c2 do not overflow.
+        m = torch.maximum(torch.maximum(c0.abs(), c1.abs()), c2.abs()).detach()
+        scale = torch.where(torch.isfinite(disc) | ~torch.isfinite(m), torch.ones_like(m), m)
+        c0, c1, c2 = c0 / scale, c1 / scale, c2 / scale
+        disc = c1 * c1 - 4.0 * c0 * c2
+    # clamped, not masked: the gradient of sqrt at 0 is infinite (0 * inf = NaN); the floor
+    # moves a zero discriminant's root by at most ~1e-154 (float64)
+    h = torch.sqrt(disc.clamp(min=torch.finfo(disc.dtype).tiny))
+    # q = c1 + sign(c1) h adds two numbers of one sign (no cancellation). c1 >= 0: the root
+    # (c1 + h) / (-2 c2) = q / (-2 c2), which exists only if c2 < 0; c1 < 0: 2 c0 / (h - c1)
+    # = 2 c0 / -q. Where the denominator is not > 0 there is no positive root: inf (and the
+    # division there is by 1, so that no infinite derivative turns a gradient into NaN).
+    q = c1 + torch.copysign(h, c1)
+    up = c1 >= 0
+    den = torch.where(up, -2.0 * c2, -q)
+    has = den > 0
+    root = torch.where(up, q, 2.0 * c0) / torch.where(has, den, 1.0)
+    return torch.where(has, root, math.inf)
 
 
 def _sign_changes(c: torch.Tensor) -> torch.Tensor:

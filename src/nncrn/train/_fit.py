@@ -367,11 +367,17 @@ def fit(
                 f"fit: the loss became {epoch_loss[-1]} in epoch {len(epoch_loss)} (lr={lr!r}); "
                 "the steps diverged: lower lr"
             )
-        if loss == "cross_entropy":
+        train_out = None
+        if loss == "cross_entropy" or not held.any():
             with torch.no_grad():
-                pred = model.outputs(constraints.weights(u), Xa, conc).argmax(1).numpy()
-            acc.append(float((pred == labels).mean()))
-        monitored.append(monitored_loss())
+                train_out = model.outputs(constraints.weights(u), Xa, conc)
+        if train_out is not None and loss == "cross_entropy":
+            acc.append(float((train_out.argmax(1).numpy() == labels).mean()))
+        if held.any():
+            monitored.append(monitored_loss())
+        elif train_out is not None:  # the monitored rows are the training rows: one pass
+            value = loss_fn(train_out, target)
+            monitored.append(float(value) if torch.isfinite(value) else math.inf)
         if monitored[-1] < monitored[best_epoch] or not keep_best:
             best_u, best_epoch = u.detach().clone(), len(epoch_loss)
     Xa, conc, target = all_X, torch.from_numpy(all_conc), torch.from_numpy(all_labels)
