@@ -19,7 +19,12 @@ from nncrn.dsd._design import (
     propose_scheme,
     translate,
 )
-from nncrn.dsd._enumerate import Enumeration, enumerate_pil
+from nncrn.dsd._enumerate import (
+    EnumeratedComplex,
+    EnumeratedReaction,
+    Enumeration,
+    enumerate_pil,
+)
 from nncrn.dsd._schemes import SCHEMES, DSDScheme, Qian2011, Soloveichik2010
 from nncrn.dsd._verify import (
     Implementation,
@@ -36,6 +41,8 @@ __all__ = [
     "DSDDesign",
     "DSDScheme",
     "DesignCost",
+    "EnumeratedComplex",
+    "EnumeratedReaction",
     "Enumeration",
     "Implementation",
     "Kind",

@@ -82,9 +82,17 @@ def pil_text(
 ) -> str:
     """PIL text: ``length`` lines for each domain used, then one line per complex.
 
-    Fuel concentrations are written in nM with ``@initial``; signals have none (their
+    A complex given twice (the same strands and structure under two names) is written
+    once, under its first name. Fuel concentrations are written in nM with ``@initial``; signals have none (their
     amounts come with each input).
     """
+    seen: set[tuple] = set()
+    unique = []
+    for c in complexes:  # one complex twice in a tube is one species: keep the first name
+        if (c.strands, c.structure) not in seen:
+            seen.add((c.strands, c.structure))
+            unique.append(c)
+    complexes = unique
     used: dict[str, None] = {}
     for c in complexes:
         for d in c.domains:

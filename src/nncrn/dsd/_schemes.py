@@ -166,8 +166,8 @@ class Soloveichik2010(DSDScheme):
                 "bisimulation of the formal reaction"
             )
         if reaction.order > 2:
-            return f"{reaction.equation()} is of order {reaction.order}; mass-action DNA " \
-                   "implementations stop at bimolecular reactions"  # fmt: skip
+            return f"{reaction.equation()}: it is of order {reaction.order}, and mass-action " \
+                   "DNA implementations stop at bimolecular reactions"  # fmt: skip
         return None
 
     def module(self, index: int, reaction: Reaction) -> tuple[Complex, ...]:
@@ -248,8 +248,8 @@ class Qian2011(DSDScheme):
 
     def refusal(self, reaction: Reaction) -> str | None:
         if reaction.order > 2:
-            return f"{reaction.equation()} is of order {reaction.order}; mass-action DNA " \
-                   "implementations stop at bimolecular reactions"  # fmt: skip
+            return f"{reaction.equation()}: it is of order {reaction.order}, and mass-action " \
+                   "DNA implementations stop at bimolecular reactions"  # fmt: skip
         return None
 
     def module(self, index: int, reaction: Reaction) -> tuple[Complex, ...]:

@@ -1,0 +1,209 @@
+"""nncrn.dsd: translation, per-module verification, refusals, crosstalk and leaks."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+pytest.importorskip("peppercornenumerator")
+pytest.importorskip("crnverifier")
+
+from nncrn import Reaction, ReactionNetwork, Species
+from nncrn.dsd import (
+    EnumeratedReaction,
+    Enumeration,
+    Qian2011,
+    SchemeRefusal,
+    Soloveichik2010,
+    dsd_network,
+    enumerate_modules,
+    enumerate_pil,
+    interpret,
+    translate,
+    verify,
+    verify_reaction,
+)
+from nncrn.dsd._verify import _bisimulation, _formal
+
+# Every reaction type the compilation schemes emit (AJD smooth ReLU, dual rail).
+TYPES = [
+    "X + Y -> X + 2 Y",  # positive weight
+    "X + Y -> X",  # negative weight
+    "0 -> Y",  # eps production
+    "Y -> 0",  # negative bias
+    "2 Y -> Y",  # AJD degradation
+    "Y -> 2 Y",  # positive bias
+    "Yp + Yn -> 0",  # dual-rail annihilation
+    "H_n + H_c -> H_d",  # dual-rail ReLU comparison
+    "X0 -> H1 + H2 + H3",  # dual-rail fan-out
+    "H -> Y",
+]
+
+
+def _net(*texts: str, rate: float = 1.0) -> ReactionNetwork:
+    reactions = [Reaction.parse(t, rate) for t in texts]
+    names = dict.fromkeys(s for r in reactions for s in (*r.reactants, *r.products))
+    return ReactionNetwork(tuple(Species(n) for n in names), tuple(reactions))
+
+
+@pytest.mark.parametrize("text", TYPES)
+def test_every_reaction_type_verifies_under_qian2011(text):
+    check = verify_reaction(Reaction.parse(text, 1.0), Qian2011())
+    assert check.correct, check.implementation
+    assert check.species > 0 and check.reactions > 0
+
+
+_QUICK = {"X + Y -> X + 2 Y", "0 -> Y", "Yp + Yn -> 0"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        t if t in _QUICK else pytest.param(t, marks=pytest.mark.slow)
+        for t in TYPES
+        if t != "2 Y -> Y"
+    ],
+)
+def test_soloveichik2010_verifies_every_type_but_the_degradation(text):
+    assert verify_reaction(Reaction.parse(text, 1.0), Soloveichik2010()).correct
+
+
+def test_soloveichik2010_refuses_2y_to_y_and_proposes_qian2011():
+    net = _net("0 -> Y", "2 Y -> Y")
+    with pytest.raises(SchemeRefusal, match=r"2 Y -> Y.*reads Y twice.*use scheme 'qian2011'"):
+        translate(net, "soloveichik2010")
+    assert translate(net, "qian2011").cost().fuels > 0
+
+
+@pytest.mark.slow
+def test_the_refused_module_indeed_fails_verification():
+    # The reason the refusal states, measured: 149 condensed reactions, no bisimulation.
+    check = verify_reaction(Reaction.parse("2 Y -> Y", 1.0), Soloveichik2010(), time_limit=300)
+    assert not check.correct and check.reactions == 149
+
+
+@pytest.mark.parametrize(
+    "scheme",
+    [Soloveichik2010(), pytest.param(Qian2011(), marks=pytest.mark.slow)],
+    ids=["2010", "2011"],
+)
+def test_crosstalk_with_an_extra_gate_makes_verification_fail(scheme):
+    # A second gate in the tube that reads A and releases C: A alone now makes C.
+    formal = Reaction.parse("A + B -> C", 1.0)
+    assert verify_reaction(formal, scheme).correct
+    spurious = scheme.module(1, Reaction.parse("A -> C", 1.0))
+    assert not verify_reaction(formal, scheme, extra=spurious).correct
+
+
+def test_a_fuel_fuel_leak_makes_verification_fail():
+    scheme = Qian2011()
+    formal = Reaction.parse("A + B -> C", 1.0)
+    fuels = scheme.module(0, formal)
+    tube = [scheme.signal("A"), scheme.signal("B"), *fuels]
+    from nncrn.dsd._complex import pil_text
+
+    lengths = {d.rstrip("*"): scheme.length(d.rstrip("*")) for c in tube for d in c.domains}
+    enum = enumerate_pil(pil_text(tube, lengths), max_complex_size=12)
+    names = {f.name for f in fuels}
+    ok, _ = _bisimulation(_formal([formal]), interpret(enum, scheme, names), {"A", "B", "C"})
+    assert ok
+    c_state = next(k for k, v in enum.macrostates.items() if v[0].strands == (("h_C", "t", "r_C"),))
+    leak = EnumeratedReaction(("m0-gate", "m0-commit"), (c_state,), 1e-2)
+    leaky = Enumeration(enum.macrostates, (*enum.reactions, leak), enum.seconds)
+    impl = interpret(leaky, scheme, names)
+    assert [[], [c_state]] in impl.crn
+    ok, _ = _bisimulation(_formal([formal]), impl, {"A", "B", "C"})
+    assert not ok
+
+
+@pytest.mark.parametrize("scheme", ["qian2011", "soloveichik2010"])
+def test_pil_text_and_cost_agree_with_an_independent_count(scheme):
+    design = translate(_net("A + B -> C", "X + Y -> X + 2 Y", "Y -> 0"), scheme)
+    text = design.pil()
+    lengths = dict(re.findall(r"^length (\S+) = (\d+)$", text, re.M))
+    fuels = [ln for ln in text.splitlines() if "@initial" in ln]
+    strands = sum(ln.split("=", 1)[1].split("@")[0].count("+") + 1 for ln in fuels)
+    nt = 0
+    for ln in fuels:  # kernel notation: "a(" opens a pair, ")" is a's complement
+        opened: list[str] = []
+        for token in ln.split("=", 1)[1].split("@")[0].split():
+            if token == "+":
+                continue
+            name = opened.pop() if token == ")" else token.rstrip("(").rstrip("*")
+            if token.endswith("("):
+                opened.append(name)
+            nt += int(lengths[name])
+    cost = design.cost()
+    assert (cost.fuels, cost.strands, cost.nucleotides) == (len(fuels), strands, nt)
+    assert cost.signals == 5
+    # peppercorn reads the file back: the complexes are well formed
+    enum = enumerate_pil(text, max_complex_size=14)
+    assert {c.name for cs in enum.macrostates.values() for c in cs} >= {"A", "B", "X", "Y"}
+
+
+def test_shared_strands_appear_once_at_the_summed_concentration():
+    design = translate(_net("A -> B", "C -> B"), "qian2011")
+    fwd = [f for f in design.fuels if f.strands == (("t", "h_B"),)]
+    assert len(fwd) == 2
+    once = [c for c in design.complexes() if c.strands == (("t", "h_B"),)]
+    assert len(once) == 1 and once[0].concentration == pytest.approx(2 * fwd[0].concentration)
+
+
+def test_rate_mapping_of_a_unimolecular_module():
+    # The gate of Y -> 0 at rate k sits at 2 k / Q formal units (Q = q c_u tau).
+    scheme = Qian2011()
+    design = translate(_net("Y -> 0", rate=3.0), scheme, time_unit=2.0)
+    gate = design.modules[0].fuels[0]
+    q = 3e5 * 7
+    assert gate.concentration == pytest.approx(2 * 3.0 / (q * 1e-9 * 2.0) * 1e-9)
+
+
+def test_dsd_network_is_a_reaction_network_in_formal_units_with_leaks():
+    design = translate(_net("A + B -> C"), "qian2011")
+    enums = enumerate_modules(design)
+    net = dsd_network(design, enumerations=enums)
+    assert {"A", "B", "C"} <= set(net.species_names)
+    cu, tau = design.scheme.concentration_unit, design.time_unit
+    gate = net.species[net.index("m0__gate")]
+    assert gate.initial == pytest.approx(design.modules[0].fuels[0].concentration / cu)
+    raw = {r.rate for r in enums[0].enumeration.reactions if len(r.reactants) == 2}
+    scaled = {r.rate for r in net.reactions if r.order == 2}
+    np.testing.assert_allclose(sorted(scaled), sorted(k * cu * tau for k in raw), rtol=1e-12)
+    leaky = dsd_network(design, enumerations=enums, leak=0.5)
+    extra = set(leaky.reactions) - set(net.reactions)
+    (leak,) = extra
+    assert leak.equation() == "m0__gate + m0__commit -> C"
+    assert leak.rate == pytest.approx(0.5 * cu * tau)
+
+
+def test_dsd_network_runs_a_conversion_to_completion():
+    # Rate-independent result: A -> B moves all of A into B, whatever the DSD rates.
+    from nncrn import integrate
+
+    design = translate(_net("A -> B"), "qian2011")
+    net = dsd_network(design)
+    y0 = np.array([[s.initial for s in net.species]])
+    y0[0, net.index("A")] = 2.0
+    end = integrate(net, None, [0.0, 200.0], y0=y0).concentrations[0, -1]
+    assert end[net.index("B")] == pytest.approx(2.0, rel=1e-4)
+    assert end[net.index("A")] < 1e-4
+
+
+def test_whole_design_of_a_small_network_is_verified():
+    design = translate(_net("A -> B", "B + C -> D"), "qian2011")
+    result = verify(design, whole=True)
+    assert result.correct and result.whole is True and result.pathway is True
+    assert result.whole_reactions is not None and result.whole_reactions > 0
+
+
+def test_errors_name_the_problem():
+    with pytest.raises(Exception, match="unknown DSD scheme 'nuskell'.*qian2011"):
+        translate(_net("A -> B"), "nuskell")
+    with pytest.raises(ValueError, match="toehold_length 15 must be shorter"):
+        Qian2011(toehold_length=15)
+    with pytest.raises(SchemeRefusal, match="order 3.*split it into bimolecular steps"):
+        translate(_net("A + B + C -> D"), "qian2011")
+    with pytest.raises(ValueError, match="leak"):
+        dsd_network(translate(_net("A -> B"), "qian2011"), leak=-1.0)
