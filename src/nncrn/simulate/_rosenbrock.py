@@ -171,14 +171,17 @@ def _step(
 
 
 def _hermite(y0, f0, y1, f1, h, theta):
-    """Cubic Hermite interpolant on a step: ``y0, f0`` at ``theta = 0``, ``y1, f1`` at 1."""
-    th = theta[:, None]
-    hh = h[:, None]
-    return (
-        (1 - th) * y0
-        + th * y1
-        + th * (th - 1) * ((1 - 2 * th) * (y1 - y0) + (th - 1) * hh * f0 + th * hh * f1)
-    )
+    """Cubic Hermite interpolant on a step: ``y0, f0`` at ``theta = 0``, ``y1, f1`` at 1.
+
+    Species-major ``(n, m)`` arrays, per-item ``h, theta (m,)``. Written as
+    ``y0 + (theta + q (1 - 2 theta)) d + q ((theta - 1) h f0 + theta h f1)`` with
+    ``d = y1 - y0`` and ``q = theta (theta - 1)``: four passes over the arrays.
+    """
+    q = theta * (theta - 1)
+    d = y1 - y0
+    vals = torch.addcmul(y0, d, (theta + q * (1 - 2 * theta))[None, :])
+    vals.addcmul_(f0, (q * (theta - 1) * h)[None, :])
+    return vals.addcmul_(f1, (q * theta * h)[None, :])
 
 
 def rosenbrock_integrate(
@@ -257,8 +260,11 @@ def rosenbrock_integrate(
         ha = torch.where(active, ha, torch.ones_like(ha))  # finished items: a harmless dummy
         y_new, err, below_pole, used = _step(k, tab, coefs, wg, wy, wf, ha, dense, ws)
         n_rhs += used + 1  # the stage right-hand sides and one Jacobian
-        weight = torch.maximum(wy.abs(), y_new.abs()).mul_(rtol).add_(atol)
-        enorm = weight.reciprocal_().mul_(err).square_().mean(0).sqrt_()
+        # weighted RMS of err, weights atol + rtol max(|y|, |y_new|), in scratch buffers
+        scaled = torch.abs(wy, out=ws.get("weight", *wy.shape))
+        scaled = torch.maximum(scaled, torch.abs(y_new, out=ws.get("acc", *wy.shape)), out=scaled)
+        scaled = torch.div(err, scaled.mul_(rtol).add_(atol), out=scaled)
+        enorm = torch.linalg.vector_norm(scaled, dim=0) / nd**0.5
         # a column sum is finite exactly when the column is (or overflows: not a step either)
         ok = torch.isfinite(enorm) & (enorm <= 1.0) & torch.isfinite(y_new.sum(0)) & active
         ok = ok & below_pole
@@ -281,9 +287,11 @@ def rosenbrock_integrate(
             n_rhs += 1
             cross = ok & (t_eval[wtarget.clamp(max=n_times - 1)] <= t1)
             acc = torch.nonzero(cross)[:, 0]
-            if acc.numel():
-                _fill(out, wtarget, t_eval, acc, idx[acc], wt[acc], t1[acc], wy[:, acc].T,
-                      wf[:, acc].T, y_new[:, acc].T, f1[:, acc].T)  # fmt: skip
+            if acc.numel() == wy.shape[1]:  # every item: no gathers
+                _fill(out, wtarget, t_eval, acc, idx, wt, t1, wy, wf, y_new, f1)
+            elif acc.numel():
+                _fill(out, wtarget, t_eval, acc, idx[acc], wt[acc], t1[acc], wy[:, acc],
+                      wf[:, acc], y_new[:, acc], f1[:, acc])  # fmt: skip
             wy = y_acc
             wt = torch.where(ok, t1, wt)
             wf = f1 if every else torch.where(okc, f1, wf)
@@ -315,7 +323,10 @@ def _write_back(w, idx, which, full) -> None:
 
 
 def _fill(out, target, t_eval, acc, rows, t0, t1, y0, f0, y1, f1) -> None:
-    """Write every output time in ``(t0, t1]`` of the working items ``acc`` (``out`` rows ``rows``)."""
+    """Write every output time in ``(t0, t1]`` of the working items ``acc`` (``out`` rows ``rows``).
+
+    ``y0, f0, y1, f1``: species-major ``(n, m)``, one column per entry of ``acc``.
+    """
     n_times = t_eval.shape[0]
     sel = torch.arange(acc.shape[0], device=acc.device)
     h = t1 - t0
@@ -329,7 +340,9 @@ def _fill(out, target, t_eval, acc, rows, t0, t1, y0, f0, y1, f1) -> None:
             return
         theta = ((t_eval[tgt] - t0[sel]) / h[sel]).clamp(0.0, 1.0)
         exact = t_eval[tgt] == t1[sel]
-        vals = _hermite(y0[sel], f0[sel], y1[sel], f1[sel], h[sel], theta)
-        vals = torch.where(exact[:, None], y1[sel], vals)
-        out[rows[sel], tgt] = vals
+        parts = (y0, f0, y1, f1) if sel.numel() == y0.shape[1] else (
+            y0[:, sel], f0[:, sel], y1[:, sel], f1[:, sel])  # fmt: skip
+        vals = _hermite(*parts, h[sel], theta)
+        vals = torch.where(exact[None, :], parts[2], vals)
+        out[rows[sel], tgt] = vals.T
         target[acc[sel]] += 1

@@ -116,12 +116,15 @@ class _Monomials:
 
 
 def _horner_into(coef: torch.Tensor, y: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-    """:func:`_horner` written into ``out`` (same shape as ``y``)."""
+    """:func:`_horner` written into ``out`` (same shape as ``y``): one pass per degree."""
     if not coef.shape[0]:
         return out.zero_()
-    out.copy_(coef[-1].expand_as(y))
-    for p in range(coef.shape[0] - 2, -1, -1):
-        out.mul_(y).add_(coef[p])
+    if coef.shape[0] == 1:
+        return out.copy_(coef[0].expand_as(y))
+    top = coef.shape[0] - 1
+    torch.addcmul(coef[top - 1].expand_as(y), y, coef[top], out=out)
+    for p in range(top - 2, -1, -1):
+        torch.addcmul(coef[p].expand_as(y), out, y, out=out)
     return out
 
 
