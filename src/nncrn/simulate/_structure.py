@@ -255,3 +255,46 @@ class MassActionStructure:
         )
         nd = self.n_dynamic
         return sp.csc_matrix((vals, (self.jac_flat // nd, self.jac_flat % nd)), shape=(nd, nd))
+
+    # ------------------------------------------------------------------ numpy, batched
+    def batch_coefficients(self, y_full: np.ndarray) -> np.ndarray:
+        """``(batch, n_terms)`` term coefficients for every row of ``y_full (batch, n_species)``."""
+        ext = np.concatenate([y_full, np.ones((y_full.shape[0], 1))], axis=1)
+        c = np.broadcast_to(self.rates, (y_full.shape[0], self.n_reactions)).copy()
+        for k in range(self.const_species.shape[1]):  # padding: the column of ones, power 0
+            col, pw = self.const_species[:, k], self.const_power[:, k]
+            factor = ext[:, col]
+            high = np.flatnonzero(pw > 1)
+            if high.size:
+                factor[:, high] **= pw[high]
+            c *= factor
+        scatter = sp.csr_matrix(
+            (self.net_coeff, (self.net_term, np.arange(self.net_term.size))),
+            shape=(self.n_terms, self.net_term.size),
+        )
+        return np.asarray(scatter @ c[:, self.net_reaction].T).T
+
+    def batch_jacobians(self, y_full: np.ndarray) -> np.ndarray:
+        """``(batch, n_dynamic, n_dynamic)`` dense Jacobians of :meth:`rhs` at each row of ``y_full``.
+
+        The vectorized form of :meth:`jacobian` (same terms, same prefix/suffix products), for
+        solving many small systems at once.
+        """
+        y_full = np.asarray(y_full, dtype=np.float64)
+        b, nd = y_full.shape[0], self.n_dynamic
+        g = self.batch_coefficients(y_full)
+        yd = np.concatenate([y_full[:, self.dynamic], np.ones((b, 1))], axis=1)
+        base = yd[:, self.mono_species]  # (batch, n_monomials, w)
+        f = base**self.mono_power
+        ones = np.ones_like(f[:, :, :1])
+        prefix = np.cumprod(np.concatenate([ones, f[:, :, :-1]], axis=2), axis=2)
+        suffix = np.cumprod(np.concatenate([ones, f[:, :, :0:-1]], axis=2), axis=2)[:, :, ::-1]
+        own = self.mono_power * base ** np.maximum(self.mono_power - 1, 0)
+        d = (own * prefix * suffix)[:, self.term_mono[self.jac_term], self.jac_slot]
+        merge = sp.csr_matrix(
+            (np.ones(self.jac_entry.size), (np.arange(self.jac_entry.size), self.jac_entry)),
+            shape=(self.jac_entry.size, self.jac_flat.size),
+        )
+        jac = np.zeros((b, nd * nd))
+        jac[:, self.jac_flat] = np.asarray((g[:, self.jac_term] * d) @ merge)
+        return jac.reshape(b, nd, nd)

@@ -18,7 +18,7 @@ from nncrn.network import (
 )
 from nncrn.simulate import Solver
 from nncrn.simulate._solver import check_setting_int, check_setting_real
-from nncrn.train._implicit import implicit_state
+from nncrn.train._implicit import ImplicitPlan, implicit_state
 from nncrn.train._koopman import KOOPMAN_PRESET, Koopman
 from nncrn.train._koopman_loop import Jump, KoopmanAccelerator
 from nncrn.train._layered import Layered, NotFeedForward, build_layered
@@ -160,6 +160,7 @@ class _Model:
                         "(or 'auto') for networks without a layer-wise closed form"
                     ) from None
         self.gradient = "layered" if self.layered is not None else "implicit"
+        self.implicit = ImplicitPlan(terms) if self.layered is None else None
         self.input_cols = torch.tensor([network.index(s) for s in network.inputs], dtype=torch.long)
         readout = network.readout
         assert readout is not None, "ReactionNetwork fills in the default readout"
@@ -169,7 +170,8 @@ class _Model:
     def outputs(self, w: torch.Tensor, X: np.ndarray, conc: torch.Tensor) -> torch.Tensor:
         if self.layered is not None:
             return self.layered.outputs(self.layered.state(conc, w, self.input_cols))
-        s = implicit_state(w, self.terms, X, self.solver)
+        assert self.implicit is not None, "built whenever there is no layered plan"
+        s = implicit_state(w, self.implicit, X, self.solver)
         out = s[:, self.plus]
         sub = torch.stack([s[:, m] if m >= 0 else torch.zeros_like(s[:, 0]) for m in self.minus], 1)
         return out - sub
