@@ -94,3 +94,16 @@ def test_verify_refuses_a_model_of_the_wrong_dimension():
 def test_unknown_target_names_the_choices():
     with pytest.raises(InputError, match="bistable"):
         get_target("lorenz")
+
+
+def test_stochastic_run_fluctuates_around_the_deterministic_fixed_point():
+    from nncrn.rncrn import stochastic_run
+
+    target = Target("hand", hand_field, (0.1,), (5.0,), beta=2.0, x0=(1.0,), t_end=20.0)
+    run = stochastic_run(hand_model(), target, volume=200.0, mu=0.1, n_times=201, rng=3)
+    assert run.x.shape == (201, 1)
+    assert np.allclose(run.x * 200, np.round(run.x * 200))  # whole molecules
+    late = run.x[run.t >= 5, 0]
+    # Poisson-like noise of ~sqrt(230)/200 ~ 0.08 around 2/sqrt(3)
+    assert abs(late.mean() - 2 / math.sqrt(3)) < 0.06
+    assert 0.01 < late.std() < 0.2

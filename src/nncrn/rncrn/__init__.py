@@ -13,19 +13,28 @@ arXiv 2406.03456):
 * :func:`verify`: vector-field error, fixed points, limit-cycle period and time averages
   of the *full* compiled network at ``mu`` against the target's;
 * :data:`TARGETS`: the paper's four systems (bistable, tristable, the Bessel oscillator,
-  the Hastings–Powell food chain).
+  the Hastings–Powell food chain);
+* :func:`stochastic_run`: the compiled network under exact SSA at a chosen volume (does
+  the oscillation survive at a thousand molecules?).
 """
 
 from nncrn.rncrn._analysis import FixedPoint, find_fixed_points
 from nncrn.rncrn._model import RNCRN
 from nncrn.rncrn._targets import TARGETS, Target, get_target
 from nncrn.rncrn._train import TrainResult, sample_box, train
-from nncrn.rncrn._verify import Verification, simulate_network, verify
+from nncrn.rncrn._verify import (
+    StochasticRun,
+    Verification,
+    simulate_network,
+    stochastic_run,
+    verify,
+)
 
 __all__ = [
     "RNCRN",
     "TARGETS",
     "FixedPoint",
+    "StochasticRun",
     "Target",
     "TrainResult",
     "Verification",
@@ -33,6 +42,7 @@ __all__ = [
     "get_target",
     "sample_box",
     "simulate_network",
+    "stochastic_run",
     "train",
     "verify",
 ]

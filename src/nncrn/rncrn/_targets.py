@@ -39,6 +39,11 @@ class Target:
         ``"fixed-points"``, ``"limit-cycle"`` or ``"chaotic"``: which verification applies.
     t_end, t_average:
         Length of the judging trajectory and the window ``(t0, t1)`` of time averages.
+    labels:
+        Names of the coordinates (default ``X_1..X_N``).
+    weighting:
+        The residual :func:`~nncrn.rncrn.train` fits by default: ``"per-capita"``
+        (``(F - f) / x``) or ``"plain"`` (``F - f``).
     """
 
     name: str
@@ -53,6 +58,7 @@ class Target:
     t_end: float = 100.0
     t_average: tuple[float, float] | None = None
     labels: tuple[str, ...] = field(default=())
+    weighting: str = "per-capita"
 
     def __post_init__(self) -> None:
         low = tuple(float(v) for v in self.low)
@@ -126,16 +132,19 @@ TARGETS: dict[str, Target] = {
     "tristable": Target("tristable", _sin, (1.0,), (18.0,), perceptrons=4, beta=0.0,
                         x0=(2.0,), t_end=60.0),
     "bessel-oscillator": Target("bessel-oscillator", _bessel, (0.1, 0.1), (12.0, 12.0),
-                                perceptrons=6, beta=1.0, x0=(2.0, 4.0), kind="limit-cycle",
+                                perceptrons=6, beta=1.0, x0=(2.0, 4.0), kind="limit-cycle", weighting="plain",
                                 t_end=200.0),
     "hastings-powell": Target("hastings-powell", _hastings_powell, (0.01, 0.01, 0.01),
-                              (1.0, 1.0, 1.0), perceptrons=5, mu=0.1, beta=0.0,
-                              x0=(0.75, 0.15, 0.4), kind="chaotic", t_end=1000.0,
+                              (1.6, 2.3, 0.25), perceptrons=5, mu=0.1, beta=0.0,
+                              x0=(0.75, 0.15, 0.1), kind="chaotic", t_end=1000.0,
                               t_average=(200.0, 1000.0)),
 }  # fmt: skip
 """The four systems of Dack et al.: ``dx/dt = sin x`` on ``[1, 12]`` (stable points pi, 3pi) and
 ``[1, 18]`` (pi, 3pi, 5pi), the Bessel-function oscillator on ``[0.1, 12]^2`` and the
-Hastings–Powell food chain on ``[0.01, 1]^3``."""
+Hastings–Powell food chain (r = 2.5, k = 1.5, a1 = a2 = 4, b1 = b2 = 3, d1 = 0.4, d2 = 0.6)
+on ``[0.01, 1.6] x [0.01, 2.3] x [0.01, 0.25]``: with these parameters its attractor
+reaches x1 = 1.46 and x2 = 2.14 (and its interior equilibrium has x1 = 1.37), so the
+paper's ``[0.01, 1]^3`` would leave most of it outside the training box."""
 
 
 def get_target(name: str) -> Target:

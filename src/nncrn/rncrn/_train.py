@@ -25,8 +25,6 @@ from nncrn.rncrn._targets import Target
 
 __all__ = ["TrainResult", "sample_box", "train"]
 
-ROOT_FLOOR = 0.01
-
 
 @dataclass(frozen=True)
 class TrainResult:
@@ -67,30 +65,39 @@ def sample_box(low: object, high: object, points: int, *, sampling: str = "grid"
 
 
 def _turning_points(x: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """``(k, 2)``: where a sampled 1-D function turns (sorted ``x``), and +1 at a minimum, -1 at a maximum."""
+    """``(k, 3)``: where a sampled 1-D function turns, +1 at a minimum (-1 at a maximum), ``|g|`` there."""
     order = np.argsort(x)
     xs, gs = x[order], g[order]
     d = np.sign(np.diff(gs))
     turn = np.flatnonzero(d[:-1] * d[1:] < 0)
-    return np.stack([xs[1:-1][turn], d[1:][turn]], axis=1)
+    return np.stack([xs[1:-1][turn], d[1:][turn], np.abs(gs[1:-1][turn])], axis=1)
 
 
 def _torch_params(n: int, m: int, low: np.ndarray, high: np.ndarray, beta: float | None,
-                  gen: np.random.Generator, torch, kinks: np.ndarray):  # fmt: skip
+                  gen: np.random.Generator, torch, kinks: np.ndarray, first: bool):  # fmt: skip
     # perceptron j switches on across the hyperplane omega_j . x + b_j = 0 through a point
     # of the box. In 1-D, where the per-capita target turns: a ramp that switches on to the
-    # right (omega > 0) at a minimum, to the left at a maximum, so that the sum of ramps can
-    # zigzag like the target; elsewhere, and in N-D, random
+    # right (omega > 0) with alpha > 0 at a minimum, to the left with alpha < 0 at a
+    # maximum, so that the sum of ramps bends like the target; the first start takes the
+    # M turning points with the largest |target|, later ones draw them (likelier where
+    # |target| is larger). Elsewhere, and in N-D, random.
     scale = 1.0 / (high - low)
-    omega = gen.normal(size=(m, n)) * 2.0 * scale
+    # kinks about a tenth of the box wide (sigma_{gamma tau} bends over ~2 sqrt(gamma tau) / omega)
+    omega = gen.normal(size=(m, n)) * 8.0 * scale
     centre = low + (high - low) * gen.random((m, n))
-    if n == 1 and len(kinks):
-        pick = np.sort(gen.choice(len(kinks), size=min(m, len(kinks)), replace=False))
-        jitter = 0.02 * (high - low) * gen.normal(size=pick.size)
-        centre[: pick.size, 0] = kinks[pick, 0] + jitter
-        omega[: pick.size, 0] = np.abs(omega[: pick.size, 0]) * kinks[pick, 1]
-    b = -(omega * centre).sum(axis=1)
     alpha = gen.normal(size=(n, m)) * 0.3
+    if n == 1 and len(kinks):
+        k = min(m, len(kinks))
+        if first:
+            pick = np.sort(np.argsort(-kinks[:, 2], kind="stable")[:k])
+        else:
+            weight = kinks[:, 2] ** 2 + 1e-12
+            pick = np.sort(gen.choice(len(kinks), size=k, replace=False, p=weight / weight.sum()))
+        jitter = 0.02 * (high - low) * gen.normal(size=k)
+        centre[:k, 0] = kinks[pick, 0] + jitter
+        omega[:k, 0] = np.abs(omega[:k, 0]) * kinks[pick, 1]
+        alpha[0, :k] = np.abs(alpha[0, :k]) * kinks[pick, 1]
+    b = -(omega * centre).sum(axis=1)
     p = {
         "alpha": torch.tensor(alpha), "omega": torch.tensor(omega), "b": torch.tensor(b),
         "log_gamma": torch.zeros(m, dtype=torch.float64),
@@ -176,7 +183,8 @@ def train(
     beta: float | str | None = "target",
     points: int | None = None,
     sampling: str = "grid",
-    weighting: str = "roots",
+    weighting: str | None = None,
+    root_weight: float = 10.0,
     anchor: float = 10.0,
     max_decades: float | None = 3.0,
     penalty: float = 10.0,
@@ -211,9 +219,13 @@ def train(
         Samples of the box: ``points`` per coordinate on a grid (default ``400 ** (1/N)``
         rounded up, at least 20) or ``points`` uniform draws (``sampling="random"``).
     weighting:
-        ``"per-capita"`` (default, the authors' choice): residual ``(F(x) - f(x)) / x``
+        ``"per-capita"`` (the authors' choice): residual ``(F(x) - f(x)) / x``
         componentwise, which the linear part ``x * alpha @ y`` fits evenly; ``"plain"``:
-        ``F(x) - f(x)``.
+        ``F(x) - f(x)`` (better where ``f / x`` is singular near ``x = 0``, as for the
+        Bessel oscillator). Default: the target's (per-capita for a callable).
+    root_weight:
+        Up to this factor more weight where a component of the (weighted) target crosses
+        zero, so that the fixed points are placed first (1: uniform).
     anchor:
         Weight of the target's fixed points in the box (found by
         :func:`~nncrn.rncrn.find_fixed_points` on a callable target; none for ``samples``):
@@ -237,14 +249,16 @@ def train(
     torch.set_num_threads(1)  # tiny tensors: intra-op threads only add barriers
     try:
         return _train(target, samples, low, high, perceptrons, mu, beta, points, sampling,
-                      weighting, anchor, max_decades, penalty, epochs, lr, polish, restarts,
+                      weighting, root_weight, anchor, max_decades, penalty, epochs, lr, polish,
+                      restarts,
                       screen, rng, torch)  # fmt: skip
     finally:
         torch.set_num_threads(threads)
 
 
 def _train(target: Any, samples: Any, low: Any, high: Any, perceptrons: Any, mu: Any, beta: Any,
-           points: Any, sampling: str, weighting: str, anchor: float, max_decades: Any,
+           points: Any, sampling: str, weighting: Any, root_weight: float, anchor: float,
+           max_decades: Any,
            penalty: float, epochs: int, lr: float, polish: int, restarts: int, screen: int,
            rng: Any, torch: Any) -> TrainResult:  # fmt: skip
     t_start = time.perf_counter()
@@ -255,6 +269,7 @@ def _train(target: Any, samples: Any, low: Any, high: Any, perceptrons: Any, mu:
         perceptrons = target.perceptrons if perceptrons is None else perceptrons
         mu = target.mu if mu is None else mu
         beta = target.beta if isinstance(beta, str) else beta
+        weighting = target.weighting if weighting is None else weighting
         names = target.labels
     elif isinstance(beta, str):
         beta = None
@@ -264,7 +279,10 @@ def _train(target: Any, samples: Any, low: Any, high: Any, perceptrons: Any, mu:
     m = 4 if perceptrons is None else int(perceptrons)
     if m < 1:
         raise InputError(f"perceptrons is {perceptrons}; an RNCRN needs at least 1 perceptron")
-    if weighting not in ("per-capita", "plain", "roots"):
+    weighting = "per-capita" if weighting is None else weighting
+    if not (math.isfinite(root_weight) and root_weight >= 1):
+        raise InputError(f"root_weight is {root_weight!r}; give a factor >= 1 (1: no emphasis)")
+    if weighting not in ("per-capita", "plain"):
         raise InputError(f"weighting is {weighting!r}; choose 'per-capita' or 'plain'")
     if samples is not None:
         x = np.asarray(samples[0], dtype=np.float64)
@@ -300,7 +318,7 @@ def _train(target: Any, samples: Any, low: Any, high: Any, perceptrons: Any, mu:
                 f"the target returned {fx.shape} values (finite: {bool(np.isfinite(fx).all())}) "
                 f"for x of shape {x.shape}; it must return finite dx/dt of the same shape"
             )
-        if weighting != "plain" and (x <= 0).any():
+        if weighting == "per-capita" and (x <= 0).any():
             raise InputError(
                 "per-capita weighting divides by x: the box needs low > 0 (or weighting='plain')"
             )
@@ -312,13 +330,14 @@ def _train(target: Any, samples: Any, low: Any, high: Any, perceptrons: Any, mu:
     if names is not None and len(names) != n:
         names = None
     xt, ft = torch.tensor(x), torch.tensor(fx)
-    w = 1.0 / xt if weighting in ("per-capita", "roots") else torch.ones_like(xt)
-    if weighting == "roots":
-        # per-capita, and up to 10x more weight where the target crosses zero, so that the
-        # fixed points (where every component vanishes) are placed first
+    w = 1.0 / xt if weighting == "per-capita" else torch.ones_like(xt)
+    if root_weight > 1:
+        # weight sqrt(1 / (|g| / max|g| + floor)) ranges from 1 to root_weight
         g = (ft * w).abs()
-        w = w / torch.sqrt(g / g.amax(dim=0).clamp_min(1e-300) + ROOT_FLOOR)
-    norm = float(((ft * w) ** 2).mean()) or 1.0
+        floor = 1.0 / (root_weight**2 - 1.0)
+        w = w * torch.sqrt((1.0 + floor) / (g / g.amax(dim=0).clamp_min(1e-300) + floor))
+    # each component relative to its own size, so a small coordinate is fitted as well
+    norm = ((ft * w) ** 2).mean(dim=0).clamp_min(1e-300)
     gen = np.random.default_rng(rng)
     bvals = 0.0 if beta is None else beta
     kinks = (
@@ -334,16 +353,16 @@ def _train(target: Any, samples: Any, low: Any, high: Any, perceptrons: Any, mu:
         zeros = [fp.x for fp in find_fixed_points(target, lo_arr, hi_arr)]
         anchors = np.array(zeros) if zeros else anchors
     at = torch.tensor(anchors)
-    wa = 1.0 / at if weighting != "plain" else torch.ones_like(at)
+    wa = 1.0 / at if weighting == "per-capita" else torch.ones_like(at)
 
     def run(p: dict, n_epochs: int, rate: float, with_penalty: bool, history: list[float],
             polish: int) -> float:  # fmt: skip
         def objective():
             r = (_forward(p, xt, beta, torch) - ft) * w
-            loss = (r**2).mean() / norm
+            loss = (r**2 / norm).mean()
             if len(anchors):
                 loss = (
-                    loss + anchor * ((_forward(p, at, beta, torch) * wa) ** 2).sum(1).mean() / norm
+                    loss + anchor * ((_forward(p, at, beta, torch) * wa) ** 2 / norm).sum(1).mean()
                 )
             if with_penalty and max_decades is not None:
                 loss = loss + penalty * _spread_penalty(p, mu, beta, max_decades, torch)
@@ -379,13 +398,14 @@ def _train(target: Any, samples: Any, low: Any, high: Any, perceptrons: Any, mu:
 
     # screen many cheap starts (a tenth of the epochs each), then train the best in full
     screened: list[tuple[float, dict, list[float]]] = []
-    for _ in range(max(1, restarts, screen)):
+    for i in range(max(1, restarts, screen)):
         history: list[float] = []
-        p = _torch_params(n, m, lo_arr, hi_arr, beta, gen, torch, kinks)
+        p = _torch_params(n, m, lo_arr, hi_arr, beta, gen, torch, kinks, i == 0)
         if screen > restarts:
             run(p, max(1, epochs // 10), lr, False, history, 0)
-        screened.append((history[-1] if history else 0.0, p, history))
-    screened.sort(key=lambda e: e[0] if math.isfinite(e[0]) else math.inf)
+        # the data-driven first start is always trained in full
+        screened.append((-math.inf if i == 0 else history[-1] if history else 0.0, p, history))
+    screened.sort(key=lambda e: e[0] if not math.isnan(e[0]) else math.inf)
     best: tuple[float, RNCRN, list[float]] | None = None
     for _, p, history in screened[: max(1, restarts)]:
         # fit first, then move each perceptron's units to the least rate spread (exact), and
