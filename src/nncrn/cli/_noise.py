@@ -50,8 +50,9 @@ def register(sub: Any) -> None:
                    help="start the runs at the species' initial values instead of the "
                    "deterministic steady state (slower: the chemistry must settle first)")  # fmt: skip
     p.add_argument("--solver", choices=_SOLVERS, default="auto",
-                   help="default auto: exact next-reaction method below volume 1000, "
-                   "tau-leaping from 1000")  # fmt: skip
+                   help="default auto, per volume: tau-leaping where a leap at the "
+                   "steady-state counts covers more events than it costs (large counts), "
+                   "else the exact next-reaction method")  # fmt: skip
     p.add_argument("--jobs", type=int, default=None,
                    help="threads running simulations (default: every local core)")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")

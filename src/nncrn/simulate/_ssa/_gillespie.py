@@ -221,7 +221,8 @@ def gillespie(
     rng:
         Seed source (a :class:`~numpy.random.SeedSequence` is used as the root itself).
         Member ``m`` of item ``i`` uses the stream ``spawn_key=(i, m)`` below the root
-        :class:`~numpy.random.SeedSequence`, so results do not depend on chunking or on
+        :class:`~numpy.random.SeedSequence` (it seeds xoshiro256++ for the exact solvers,
+        PCG64 for tau-leaping), so results do not depend on chunking, ``n_jobs`` or
         whether a ``client`` is used.
     client:
         Optional ``dask.distributed.Client``; blocks of (input chunk x members) become tasks.
