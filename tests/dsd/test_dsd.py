@@ -199,11 +199,11 @@ def test_whole_design_of_a_small_network_is_verified():
 
 
 def test_errors_name_the_problem():
-    with pytest.raises(Exception, match="unknown DSD scheme 'nuskell'.*qian2011"):
+    with pytest.raises(Exception, match=r"unknown DSD scheme 'nuskell'.*qian2011"):
         translate(_net("A -> B"), "nuskell")
     with pytest.raises(ValueError, match="toehold_length 15 must be shorter"):
         Qian2011(toehold_length=15)
-    with pytest.raises(SchemeRefusal, match="order 3.*split it into bimolecular steps"):
+    with pytest.raises(SchemeRefusal, match=r"order 3.*split it into bimolecular steps"):
         translate(_net("A + B + C -> D"), "qian2011")
     with pytest.raises(ValueError, match="leak"):
         dsd_network(translate(_net("A -> B"), "qian2011"), leak=-1.0)
