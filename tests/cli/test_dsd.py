@@ -9,8 +9,8 @@ import pytest
 pytest.importorskip("peppercornenumerator")
 pytest.importorskip("crnverifier")
 
-from nncrn import Reaction, ReactionNetwork, Species  # noqa: E402
-from nncrn.cli import main  # noqa: E402
+from nncrn import Reaction, ReactionNetwork, Species
+from nncrn.cli import main
 
 
 @pytest.fixture(autouse=True)
