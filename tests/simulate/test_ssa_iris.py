@@ -34,7 +34,7 @@ def iris():
 def test_agreement_rises_with_volume_small(iris):
     net, X, y = iris
     X, y = X[::10], y[::10]
-    study = noise_study(net, X, y, volumes=[3, 30, 3000], runs=3, rng=0, t_end=30.0)
+    study = noise_study(net, X, y, volumes=[3, 30, 3000], runs=2, rng=0, t_end=30.0)
     assert study.agreement[0] < 0.9  # a few molecules per species: the answer is often wrong
     assert study.agreement[0] <= study.agreement[1] <= study.agreement[2]
     assert study.agreement[2] >= 0.95
@@ -53,6 +53,6 @@ def test_exact_and_tau_leaping_agree_on_a_compiled_network(iris):
 @pytest.mark.slow
 def test_agreement_reaches_99_percent_at_volume_1e4(iris):
     net, X, y = iris
-    study = noise_study(net, X, y, volumes=[10, 100, 1000, 10000], runs=20, rng=0)
+    study = noise_study(net, X, y, volumes=[10, 100, 1000, 10000], runs=4, rng=0)
     assert np.all(np.diff(study.agreement) > -2 * study.agreement_se[1:])
     assert study.agreement[-1] >= 0.99
