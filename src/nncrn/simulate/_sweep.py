@@ -24,7 +24,8 @@ solves those items by pseudo-transient Newton from their initial state instead.
 Roots: :func:`nncrn._activations.positive_root` (the library's one root finder: closed form
 for degree <= 2, bracketed Newton above, the Descartes certificate). The caller verifies
 every answer by the full right-hand side. (:func:`nncrn.simulate.fixed_point`
-is a separate numpy implementation for compiled-network shapes only: the tests' oracle.)
+is a separate numpy level plan for compiled-network shapes only, the tests' oracle; it
+shares only the quadratic's closed form.)
 """
 
 from __future__ import annotations

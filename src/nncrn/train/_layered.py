@@ -39,6 +39,8 @@ class _Level:
     species column, the constant-1 column, or a product of columns), and ``C (3 n_t, n_f)``
     holds the entry coefficients at row ``power * n_t + local target``, column feature;
     it is the slice ``start : start + 3 n_t n_f`` of the plan's flat coefficient buffer.
+    Feature 0 is always the constant 1: a power whose entries all use it (a leak, a
+    saturation, a decay) is a column, not a product (``gemm`` False).
     """
 
     targets: torch.Tensor  # (n_t,) species columns
@@ -49,6 +51,7 @@ class _Level:
     flat: torch.Tensor  # (n_e,) (power * n_t + local) * n_f + feature of each entry
     n_features: int
     start: int
+    gemm: tuple[bool, bool, bool]  # per power: uses a feature other than the constant (index 0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -167,12 +170,18 @@ class _SteadyState(torch.autograd.Function):
                 vals = s[..., lv.products, :]  # (..., n_prod, k, batch)
                 feats = torch.cat([feats, vals.prod(-2)], -2)
             cmat = buf[..., lv.start : lv.start + 3 * n_t * n_f].view(*lead, 3 * n_t, n_f)
-            poly = cmat @ feats  # (..., 3 n_t, batch): rows y^0, y^1, y^2 of each target
-            a, b, c2 = poly[..., :n_t, :], poly[..., n_t : 2 * n_t, :], poly[..., 2 * n_t :, :]
-            c2 = c2.clamp(max=0.0)
-            root = quadratic_root(a.clamp(min=0.0), b, c2)
+            # coefficients of y^0, y^1, y^2: a product with the features, or (a power whose
+            # entries are all constants) the column of feature 0, broadcast over the batch
+            a, b, c2 = (
+                cmat[..., p * n_t : (p + 1) * n_t, :] @ feats
+                if lv.gemm[p]
+                else cmat[..., p * n_t : (p + 1) * n_t, :1]
+                for p in range(3)
+            )
+            root = quadratic_root(a.clamp(min=0.0), b, c2.clamp(max=0.0))
+            root = root.expand(*root.shape[:-1], x.shape[0])
             s.index_copy_(-2, lv.targets, root)
-            saved.append((feats, vals, cmat, root, poly))
+            saved.append((feats, vals, cmat, root, (a, b, c2)))
         ctx.plan, ctx.saved, ctx.w = plan, saved, w.detach()
         ctx.input_cols, ctx.x_shape = input_cols, x.shape
         return s.transpose(-1, -2)
@@ -183,21 +192,30 @@ class _SteadyState(torch.autograd.Function):
         plan = ctx.plan
         g = grad.transpose(-1, -2).contiguous()  # d loss / d s, species-major, accumulated
         gbuf = grad.new_empty(*grad.shape[:-2], plan.size)
-        for lv, (feats, vals, cmat, y, poly) in zip(
+        for lv, (feats, vals, cmat, y, (a, b, c2)) in zip(
             reversed(plan.levels), reversed(ctx.saved), strict=True
         ):
             n_t, n_f = lv.targets.numel(), lv.n_features
             gy = g.index_select(-2, lv.targets)
             g.index_fill_(-2, lv.targets, 0.0)  # the level overwrote these rows
-            a, b, c2 = poly[..., :n_t, :], poly[..., n_t : 2 * n_t, :], poly[..., 2 * n_t :, :]
-            c2_in = c2 <= 0  # where the clamps pass the gradient
-            c2 = c2.clamp(max=0.0)
-            t = gy / -(b + 2.0 * c2 * y)  # dy/dc_p = y^p t
+            t = gy / -(b + 2.0 * c2.clamp(max=0.0) * y)  # dy/dc_p = y^p t
             ty = t * y
-            gpoly = torch.cat([t * (a >= 0), ty, ty * y * c2_in], -2)  # (..., 3 n_t, batch)
-            gcmat = gpoly @ feats.transpose(-1, -2)  # (..., 3 n_t, n_f)
-            gbuf[..., lv.start : lv.start + 3 * n_t * n_f] = gcmat.flatten(-2)
-            gfeat = cmat.transpose(-1, -2) @ gpoly  # (..., n_f, batch)
+            # (the clamps pass the gradient where their input is inside)
+            parts = (t * (a >= 0), ty, ty * y * (c2 <= 0))
+            gblock = gbuf[..., lv.start : lv.start + 3 * n_t * n_f].view(
+                *gbuf.shape[:-1], 3 * n_t, n_f
+            )
+            gfeat = None
+            for p, gp in enumerate(parts):
+                rows = slice(p * n_t, (p + 1) * n_t)
+                if lv.gemm[p]:
+                    gblock[..., rows, :] = gp @ feats.transpose(-1, -2)
+                    part = cmat[..., rows, :].transpose(-1, -2) @ gp  # (..., n_f, batch)
+                    gfeat = part if gfeat is None else gfeat + part
+                else:  # only feature 0 has entries in these rows
+                    gblock[..., rows, 0] = gp.sum(-1)
+            if gfeat is None:
+                continue
             n_simple = lv.cols.numel()
             g.index_add_(-2, lv.cols, gfeat[..., :n_simple, :])
             if vals is not None and lv.products is not None:
@@ -325,7 +343,7 @@ def _plan_level(
     start: int,
 ) -> _Level:
     """The feature columns and coefficient-matrix positions of one level's entries."""
-    simple: dict[int, int] = {}
+    simple: dict[int, int] = {n: 0}  # the constant 1 is feature 0
     products: dict[tuple[int, ...], int] = {}
     feature: list[tuple[bool, int]] = []
     for e in entries:
@@ -340,6 +358,10 @@ def _plan_level(
     n_t = len(ready)
     flat = [((sl % 3) * n_t + sl // 3) * n_f + (len(simple) + k if prod else k)
             for sl, (prod, k) in zip(slot, feature, strict=True)]  # fmt: skip
+    gemm = tuple(
+        any(sl % 3 == p and (prod or k != 0) for sl, (prod, k) in zip(slot, feature, strict=True))
+        for p in range(3)
+    )
     rep = None
     if products:
         width = max(len(f) for f in products)
@@ -348,4 +370,5 @@ def _plan_level(
         targets=torch.tensor(ready), slot=torch.tensor(slot), entry=torch.tensor(entries),
         cols=torch.tensor(list(simple), dtype=torch.int64), products=rep,
         flat=torch.tensor(flat, dtype=torch.int64), n_features=n_f, start=start,
+        gemm=(bool(gemm[0]), bool(gemm[1]), bool(gemm[2])),
     )  # fmt: skip
