@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import math
-import os
 import warnings
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -16,8 +12,8 @@ from nncrn.network import ReactionNetwork, initial_state, input_concentrations, 
 from nncrn.network._numbers import fmt_number
 from nncrn.simulate._results import report_convergence
 from nncrn.simulate._solver import Solver, check_setting_int, check_setting_real
+from nncrn.simulate._ssa._ensemble import Plan, blocks, check_jobs, run_dask, run_local
 from nncrn.simulate._ssa._model import (
-    SSAModel,
     build_model,
     check_initial_propensities,
     check_volume,
@@ -27,18 +23,9 @@ from nncrn.simulate._ssa._model import (
 from nncrn.simulate._ssa._result import SSAResult
 from nncrn.simulate._ssa._solvers import DirectMethod, SSASolver
 
-__all__ = ["NOT_REACHED", "check_jobs", "gillespie", "local_cores", "seed_root"]
+__all__ = ["NOT_REACHED", "gillespie", "seed_root"]
 
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class _Plan:
-    t_end: float
-    sample_t: np.ndarray
-    bounds: np.ndarray
-    max_steps: int
-    max_count: int
 
 
 def seed_root(rng: object) -> np.random.SeedSequence:
@@ -57,60 +44,6 @@ def seed_root(rng: object) -> np.random.SeedSequence:
     raise InputError(
         f"rng must be a numpy Generator, a non-negative int seed or None; got {fmt_number(rng)}"
     )
-
-
-def _stream(root: np.random.SeedSequence, item: int, member: int) -> np.random.SeedSequence:
-    # Equal to root.spawn(batch)[item].spawn(runs)[member], without materialising the tree,
-    # so each (input, member) stream is the same however the work is chunked or distributed.
-    return np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, item, member))
-
-
-def _simulate_block(model: SSAModel, solver: SSASolver, plan: _Plan, counts: np.ndarray,
-                    items: tuple[int, int], members: tuple[int, int],
-                    root: np.random.SeedSequence) -> tuple:  # fmt: skip
-    """Simulate items ``[i0, i1)`` x members ``[m0, m1)`` from the items' start ``counts``."""
-    (i0, i1), (m0, m1) = items, members
-    shape = (i1 - i0, m1 - m0)
-    out = np.zeros((*shape, plan.sample_t.size, model.n_species), dtype=np.int64)
-    acc = np.zeros((*shape, plan.bounds.size - 1, model.n_species))
-    stats = np.zeros((*shape, 3), dtype=np.int64)
-    for b in range(shape[0]):
-        for m in range(shape[1]):
-            x = counts[b].copy()
-            seq = _stream(root, i0 + b, m0 + m)
-            out[b, m], acc[b, m], *s = solver.simulate(model, seq, x, plan)
-            stats[b, m] = s
-    return items, members, out, acc, stats
-
-
-def _blocks(batch: int, runs: int, n_target: int, chunk_size: int | None):
-    """Split (items x members) into about ``n_target`` blocks: item chunks, then member chunks."""
-    if chunk_size is None:
-        chunk_size = max(1, math.ceil(batch / n_target))
-    item_chunks = [(i, min(i + chunk_size, batch)) for i in range(0, batch, chunk_size)]
-    per = max(1, math.ceil(runs / max(1, n_target // len(item_chunks))))
-    member_chunks = [(m, min(m + per, runs)) for m in range(0, runs, per)]
-    return [(ic, mc) for ic in item_chunks for mc in member_chunks]
-
-
-def local_cores() -> int:
-    """Number of CPU cores this process may run on (its affinity mask where the OS has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
-
-
-def check_jobs(caller: str, n_jobs: object) -> int:
-    """Validate ``n_jobs`` (a positive int, or None for every local core); the thread count."""
-    if n_jobs is None:
-        return local_cores()
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int | np.integer) or n_jobs < 1:
-        raise InputError(
-            f"{caller}(n_jobs={fmt_number(n_jobs)}): n_jobs must be an integer >= 1 (threads "
-            "running trajectories on this machine), or None for every local core "
-            f"({local_cores()} here)"
-        )
-    return int(n_jobs)
 
 
 def _check_positive_int(value: object, name: str, low: int) -> int:
@@ -355,7 +288,7 @@ def _gillespie(
             )
     model = build_model(network, volume)
     check_initial_propensities(model, counts, network)
-    plan = _Plan(
+    plan = Plan(
         t_end=t_end,
         sample_t=np.linspace(0.0, t_end, n_times),
         bounds=np.linspace(burn_in, t_end, n_windows + 1),
@@ -379,10 +312,10 @@ def _gillespie(
             progress(done, total)
 
     if client is None:
-        blocks = _blocks(batch, runs, max(32, 4 * jobs), chunk_size)
-        _run_local(jobs, model, solver, plan, counts, root, blocks, store)
+        work = blocks(batch, runs, max(32, 4 * jobs), chunk_size)
+        run_local(jobs, model, solver, plan, counts, root, work, store)
     else:
-        _run_dask(client, model, solver, plan, counts, root, batch, runs, chunk_size, store)
+        run_dask(client, model, solver, plan, counts, root, batch, runs, chunk_size, store)
 
     status = stats[..., 0]
     # A run that stopped early left its unreached sample rows at -1 (counts are never
@@ -432,47 +365,3 @@ def _gillespie(
 # What report_convergence says the runs of _gillespie's result did not do. The public
 # functions call report_convergence themselves, so that a warning points at their caller.
 NOT_REACHED = "reach t_end (flat index item * runs + member)"
-
-
-def _run_local(jobs, model, solver, plan, counts, root, blocks, store) -> None:
-    """Simulate ``blocks`` in ``jobs`` threads (in order in this thread when ``jobs`` is 1)."""
-    if jobs == 1 or len(blocks) == 1:
-        for items, members in blocks:
-            store(_simulate_block(model, solver, plan, counts[items[0]:items[1]], items,
-                                  members, root))  # fmt: skip
-        return
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        pending: set[Future] = {
-            pool.submit(_simulate_block, model, solver, plan, counts[items[0]:items[1]], items,
-                        members, root)
-            for items, members in blocks
-        }  # fmt: skip
-        try:
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    store(future.result())
-        except BaseException:  # an error or Ctrl-C: drop the blocks not yet started
-            for future in pending:
-                future.cancel()
-            raise
-
-
-def _run_dask(client, model, solver, plan, counts, root, batch, runs, chunk_size, store) -> None:
-    try:
-        from distributed import as_completed
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "client= needs dask.distributed; install the extra: pip install 'nncrn[dask]'"
-        ) from exc
-    n_workers = max(1, len(client.scheduler_info().get("workers", {})))
-    model_f = client.scatter(model, broadcast=True)
-    futures = [
-        client.submit(
-            _simulate_block, model_f, solver, plan, counts[items[0]:items[1]], items, members,
-            root, pure=False,
-        )
-        for items, members in _blocks(batch, runs, 4 * n_workers, chunk_size)
-    ]  # fmt: skip
-    for future in as_completed(futures):
-        store(future.result())

@@ -15,13 +15,8 @@ from nncrn._errors import InputError, NetworkError, NNCRNWarning
 from nncrn.network import ReactionNetwork, input_features, require_network, require_readout
 from nncrn.simulate._results import report_convergence
 from nncrn.simulate._solver import check_setting_int
-from nncrn.simulate._ssa._gillespie import (
-    NOT_REACHED,
-    Progress,
-    _gillespie,
-    check_jobs,
-    seed_root,
-)
+from nncrn.simulate._ssa._ensemble import check_jobs
+from nncrn.simulate._ssa._gillespie import NOT_REACHED, Progress, _gillespie, seed_root
 from nncrn.simulate._ssa._model import SSAModel, build_model, check_volume, to_counts
 from nncrn.simulate._ssa._relax import relaxation_time
 from nncrn.simulate._ssa._solvers import NextReactionMethod, SSASolver, TauLeaping
