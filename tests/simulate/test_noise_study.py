@@ -175,3 +175,13 @@ def test_progress_counts_expected_events_so_larger_volumes_weigh_more():
     assert total == pytest.approx(2 * 8.0 * XP.sum() * (10 + 100) * 2, rel=0.01)
     first = done[done <= total / 11 * 1.01].max()
     assert first == pytest.approx(total / 11, rel=0.01)
+
+
+def test_the_default_solver_leaps_only_where_counts_are_large():
+    from nncrn.simulate import NextReactionMethod, TauLeaping
+
+    few = noise_study(two_birth_death(), XP, volumes=[5.0], runs=1, rng=0)
+    many = noise_study(two_birth_death(), XP[:1], volumes=[1e4], runs=1, rng=0, readings=4)
+    assert few.solver == repr(NextReactionMethod())  # ~10 molecules: a leap covers < 10 events
+    assert many.solver == repr(TauLeaping())  # ~2e4 molecules: hundreds of events per leap
+    assert many.mean_events[0] > 1e5 and many.agreement[0] == 1.0

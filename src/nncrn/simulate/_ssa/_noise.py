@@ -17,9 +17,9 @@ from nncrn.simulate._results import report_convergence
 from nncrn.simulate._solver import check_setting_int
 from nncrn.simulate._ssa._ensemble import check_jobs
 from nncrn.simulate._ssa._gillespie import NOT_REACHED, Progress, _gillespie, seed_root
-from nncrn.simulate._ssa._model import SSAModel, build_model, check_volume, to_counts
+from nncrn.simulate._ssa._model import build_model, check_volume, to_counts
 from nncrn.simulate._ssa._relax import relaxation_time
-from nncrn.simulate._ssa._solvers import NextReactionMethod, SSASolver, TauLeaping
+from nncrn.simulate._ssa._solvers import SSASolver, default_solver
 
 if TYPE_CHECKING:
     import pandas
@@ -34,10 +34,6 @@ __all__ = ["NoiseStudy", "noise_study"]
 # after 3 tau; the window then holds about 5 / 2 independent fluctuations per run.
 BURN_IN_TAUS = 3.0
 WINDOW_TAUS = 5.0
-# The default solver leaps when a leap would cover at least this many events, and more
-# than a leap costs in exact events (a leap touches every reaction, an exact event its
-# dependents): CGP's own threshold for leaping instead of exact steps is 10 events.
-MIN_EVENTS_PER_LEAP = 10.0
 DEFAULT_VOLUMES = (10.0, 100.0)
 DEFAULT_RUNS = 2
 DEFAULT_READINGS = 40
@@ -219,39 +215,6 @@ def _horizon(network, Xa, steady, from_steady_state, t_end, burn_in):
     return t_end, burn_in, settled, tau
 
 
-def _events_per_leap(model: SSAModel, counts: np.ndarray, eps: float) -> np.ndarray:
-    """``(batch,)`` events a tau-leap of Cao, Gillespie & Petzold's size would cover at
-    ``counts`` (every reaction taken as non-critical): ``a0 * tau``."""
-    a = model.propensities(counts)
-    n = counts.astype(np.float64)
-    rows = np.repeat(np.arange(model.scaled.size), np.diff(model.react_ptr))
-    g = np.zeros_like(n)
-    for p in range(rows.size):
-        i, nu = model.react_sp[p], int(model.react_nu[p])
-        s = sum(np.where(n[:, i] > k, n[:, i] / np.maximum(n[:, i] - k, 1), 1.0)
-                for k in range(nu))  # fmt: skip
-        g[:, i] = np.maximum(g[:, i], model.order[rows[p]] / nu * s)
-    net_rows = np.repeat(np.arange(model.scaled.size), np.diff(model.net_ptr))
-    change = np.zeros((model.scaled.size, n.shape[1]))
-    np.add.at(change, (net_rows, model.net_sp), model.net_nu)
-    mu, sig = a @ change, a @ change**2
-    bound = np.maximum(eps * n / np.where(g > 0, g, 1), 1.0)
-    with np.errstate(divide="ignore"):
-        tau = np.minimum(bound / np.abs(mu), bound**2 / sig)
-    tau = np.where(g > 0, tau, np.inf).min(axis=1)
-    return a.sum(axis=1) * tau
-
-
-def _default_solver(model: SSAModel, counts: np.ndarray) -> SSASolver:
-    """:class:`TauLeaping` when a leap at the steady-state counts would cover more events
-    than it costs (the typical input), :class:`NextReactionMethod` otherwise."""
-    leap = TauLeaping()
-    n_r = model.scaled.size
-    deps = max(1.0, float(np.diff(model.dep_ptr).mean())) if n_r else 1.0
-    events = float(np.median(_events_per_leap(model, counts, leap.epsilon)))
-    return leap if events >= max(MIN_EVENTS_PER_LEAP, n_r / deps) else NextReactionMethod()
-
-
 def _check_labels(y: object, batch: int, outputs: tuple[str, ...]) -> np.ndarray:
     n_out = len(outputs)
     labels = np.asarray(y)
@@ -378,7 +341,7 @@ def noise_study(
         model = build_model(network, vol)
         a0 = model.propensities(start).sum(axis=-1)
         costs.append(np.maximum(1, np.rint(np.nan_to_num(a0 * t_end, posinf=1e15))))
-        solvers.append(_default_solver(model, start) if solver is None else solver)
+        solvers.append(default_solver(model, start) if solver is None else solver)
     total = int(sum(c.sum() for c in costs)) * runs
     streams = seed_root(rng).spawn(len(vols))
     agree, agree_se, acc, acc_se, items, events = [], [], [], [], [], []

@@ -22,7 +22,7 @@ from nncrn.network._numbers import fmt_number
 from nncrn.simulate._solver import check_setting_int, check_setting_real
 from nncrn.simulate._ssa._model import SSAModel
 
-__all__ = ["DirectMethod", "NextReactionMethod", "SSASolver", "TauLeaping"]
+__all__ = ["DirectMethod", "NextReactionMethod", "SSASolver", "TauLeaping", "default_solver"]
 
 
 class SSASolver:
@@ -146,6 +146,43 @@ class TauLeaping(SSASolver):
             model.order.astype(np.float64), float(self.epsilon), float(self.n_critical),
             float(self.ssa_factor), int(self.n_ssa),
         )  # fmt: skip
+
+
+# The default solver leaps when a leap would cover at least this many events, and more
+# than a leap costs in exact events (a leap touches every reaction, an exact event its
+# dependents): CGP's own threshold for leaping instead of exact steps is 10 events.
+MIN_EVENTS_PER_LEAP = 10.0
+def _events_per_leap(model: SSAModel, counts: np.ndarray, eps: float) -> np.ndarray:
+    """``(batch,)`` events a tau-leap of Cao, Gillespie & Petzold's size would cover at
+    ``counts`` (every reaction taken as non-critical): ``a0 * tau``."""
+    a = model.propensities(counts)
+    n = counts.astype(np.float64)
+    rows = np.repeat(np.arange(model.scaled.size), np.diff(model.react_ptr))
+    g = np.zeros_like(n)
+    for p in range(rows.size):
+        i, nu = model.react_sp[p], int(model.react_nu[p])
+        s = sum(np.where(n[:, i] > k, n[:, i] / np.maximum(n[:, i] - k, 1), 1.0)
+                for k in range(nu))  # fmt: skip
+        g[:, i] = np.maximum(g[:, i], model.order[rows[p]] / nu * s)
+    net_rows = np.repeat(np.arange(model.scaled.size), np.diff(model.net_ptr))
+    change = np.zeros((model.scaled.size, n.shape[1]))
+    np.add.at(change, (net_rows, model.net_sp), model.net_nu)
+    mu, sig = a @ change, a @ change**2
+    bound = np.maximum(eps * n / np.where(g > 0, g, 1), 1.0)
+    with np.errstate(divide="ignore"):
+        tau = np.minimum(bound / np.abs(mu), bound**2 / sig)
+    tau = np.where(g > 0, tau, np.inf).min(axis=1)
+    return a.sum(axis=1) * tau
+
+
+def default_solver(model: SSAModel, counts: np.ndarray) -> SSASolver:
+    """:class:`TauLeaping` when a leap at the steady-state counts would cover more events
+    than it costs (the typical input), :class:`NextReactionMethod` otherwise."""
+    leap = TauLeaping()
+    n_r = model.scaled.size
+    deps = max(1.0, float(np.diff(model.dep_ptr).mean())) if n_r else 1.0
+    events = float(np.median(_events_per_leap(model, counts, leap.epsilon)))
+    return leap if events >= max(MIN_EVENTS_PER_LEAP, n_r / deps) else NextReactionMethod()
 
 
 def _kernels():
