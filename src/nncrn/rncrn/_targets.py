@@ -44,6 +44,8 @@ class Target:
     weighting:
         The residual :func:`~nncrn.rncrn.train` fits by default: ``"per-capita"``
         (``(F - f) / x``) or ``"plain"`` (``F - f``).
+    focus:
+        Extra training samples along the target's trajectory from ``x0`` (0: the box only).
     """
 
     name: str
@@ -59,6 +61,7 @@ class Target:
     t_average: tuple[float, float] | None = None
     labels: tuple[str, ...] = field(default=())
     weighting: str = "per-capita"
+    focus: int = 0
 
     def __post_init__(self) -> None:
         low = tuple(float(v) for v in self.low)
@@ -132,11 +135,11 @@ TARGETS: dict[str, Target] = {
     "tristable": Target("tristable", _sin, (1.0,), (18.0,), perceptrons=4, beta=0.0,
                         x0=(2.0,), t_end=60.0),
     "bessel-oscillator": Target("bessel-oscillator", _bessel, (0.1, 0.1), (12.0, 12.0),
-                                perceptrons=6, beta=1.0, x0=(2.0, 4.0), kind="limit-cycle", weighting="plain",
+                                perceptrons=6, beta=1.0, x0=(2.0, 4.0), kind="limit-cycle", weighting="plain", focus=400,
                                 t_end=200.0),
     "hastings-powell": Target("hastings-powell", _hastings_powell, (0.01, 0.01, 0.01),
                               (1.6, 2.3, 0.25), perceptrons=5, mu=0.1, beta=0.0,
-                              x0=(0.75, 0.15, 0.1), kind="chaotic", t_end=1000.0,
+                              x0=(0.75, 0.15, 0.1), kind="chaotic", t_end=1000.0, focus=400,
                               t_average=(200.0, 1000.0)),
 }  # fmt: skip
 """The four systems of Dack et al.: ``dx/dt = sin x`` on ``[1, 12]`` (stable points pi, 3pi) and

@@ -95,7 +95,7 @@ def _torch_params(n: int, m: int, low: np.ndarray, high: np.ndarray, beta: float
             pick = np.sort(gen.choice(len(kinks), size=k, replace=False, p=weight / weight.sum()))
         jitter = 0.02 * (high - low) * gen.normal(size=k)
         centre[:k, 0] = kinks[pick, 0] + jitter
-        omega[:k, 0] = np.abs(omega[:k, 0]) * kinks[pick, 1]
+        omega[:k, 0] = 8.0 * scale[0] * kinks[pick, 1]
         alpha[0, :k] = np.abs(alpha[0, :k]) * kinks[pick, 1]
     b = -(omega * centre).sum(axis=1)
     p = {
@@ -111,16 +111,19 @@ def _torch_params(n: int, m: int, low: np.ndarray, high: np.ndarray, beta: float
 
 
 def _forward(p: dict, x, beta: float | None, torch):
+    b = torch.nn.functional.softplus(p["beta_raw"]) if beta is None else beta
+    return b + x * (_perceptrons(p, x, torch) @ p["alpha"].T)
+
+
+def _perceptrons(p: dict, x, torch):
     gamma, tau = torch.exp(p["log_gamma"]), torch.exp(p["log_tau"])
     s = x @ p["omega"].T + p["b"]
     h = torch.sqrt(s * s + 4.0 * gamma * tau)
     neg = s < 0
     # the positive root of tau y^2 - s y - gamma, in the form without cancellation
-    y = torch.where(
+    return torch.where(
         neg, 2.0 * gamma / torch.where(neg, h - s, torch.ones_like(s)), (s + h) / (2 * tau)
     )
-    b = torch.nn.functional.softplus(p["beta_raw"]) if beta is None else beta
-    return b + x * (y @ p["alpha"].T)
 
 
 def _log_rates(p: dict, mu: float, beta: float | None, torch):
@@ -186,6 +189,7 @@ def train(
     weighting: str | None = None,
     root_weight: float = 10.0,
     anchor: float = 10.0,
+    focus: int | None = None,
     max_decades: float | None = 3.0,
     penalty: float = 10.0,
     epochs: int = 3000,
@@ -226,6 +230,10 @@ def train(
     root_weight:
         Up to this factor more weight where a component of the (weighted) target crosses
         zero, so that the fixed points are placed first (1: uniform).
+    focus:
+        Extra samples along the target's trajectory from its ``x0`` (a :class:`Target`
+        only), so the fit is tightest where the dynamics go (an attractor that fills a
+        small part of the box). Default: the target's ``focus``.
     anchor:
         Weight of the target's fixed points in the box (found by
         :func:`~nncrn.rncrn.find_fixed_points` on a callable target; none for ``samples``):
@@ -249,7 +257,7 @@ def train(
     torch.set_num_threads(1)  # tiny tensors: intra-op threads only add barriers
     try:
         return _train(target, samples, low, high, perceptrons, mu, beta, points, sampling,
-                      weighting, root_weight, anchor, max_decades, penalty, epochs, lr, polish,
+                      weighting, root_weight, anchor, focus, max_decades, penalty, epochs, lr, polish,
                       restarts,
                       screen, rng, torch)  # fmt: skip
     finally:
@@ -258,6 +266,7 @@ def train(
 
 def _train(target: Any, samples: Any, low: Any, high: Any, perceptrons: Any, mu: Any, beta: Any,
            points: Any, sampling: str, weighting: Any, root_weight: float, anchor: float,
+           focus: Any,
            max_decades: Any,
            penalty: float, epochs: int, lr: float, polish: int, restarts: int, screen: int,
            rng: Any, torch: Any) -> TrainResult:  # fmt: skip
@@ -270,6 +279,7 @@ def _train(target: Any, samples: Any, low: Any, high: Any, perceptrons: Any, mu:
         mu = target.mu if mu is None else mu
         beta = target.beta if isinstance(beta, str) else beta
         weighting = target.weighting if weighting is None else weighting
+        focus = target.focus if focus is None else focus
         names = target.labels
     elif isinstance(beta, str):
         beta = None
@@ -312,6 +322,13 @@ def _train(target: Any, samples: Any, low: Any, high: Any, perceptrons: Any, mu:
         n_dim = lo.size
         pts = points or max(20, math.ceil(400 ** (1.0 / n_dim)))
         x = sample_box(low, high, pts, sampling=sampling, rng=rng)
+        if focus and isinstance(target, Target):
+            # extra samples where the dynamics go: the target's own trajectory from x0
+            from nncrn.rncrn._analysis import simulate_field
+
+            path = simulate_field(target, target.x0, np.linspace(0.0, target.t_end / 2, focus))
+            inside = ((path >= lo) & (path <= np.asarray(high, dtype=np.float64))).all(axis=1)
+            x = np.concatenate([x, path[inside]])
         fx = np.asarray(target(x), dtype=np.float64)
         if fx.shape != x.shape or not np.isfinite(fx).all():
             raise InputError(
@@ -357,7 +374,35 @@ def _train(target: Any, samples: Any, low: Any, high: Any, perceptrons: Any, mu:
 
     def run(p: dict, n_epochs: int, rate: float, with_penalty: bool, history: list[float],
             polish: int) -> float:  # fmt: skip
+        # Without the penalty the objective is quadratic in alpha: solve for it exactly
+        # (weighted least squares, per executive species) before every step, and let the
+        # optimizer move only the perceptrons (variable projection; the gradient of the
+        # projected objective is the partial gradient at the optimal alpha).
+        project = not with_penalty
+
+        def solve_alpha() -> None:
+            with torch.no_grad():
+                y = _perceptrons(p, xt, torch)
+                ya = _perceptrons(p, at, torch) if len(anchors) else None
+                bv = torch.nn.functional.softplus(p["beta_raw"]) if beta is None else None
+                for i in range(n):
+                    bi = float(beta) if bv is None else bv[i]
+                    scale = (1.0 / (norm[i] * xt.shape[0] * n)).sqrt()
+                    a = xt[:, i : i + 1] * y * (w[:, i : i + 1] * scale)
+                    r = (ft[:, i] - bi) * w[:, i] * scale
+                    if ya is not None:
+                        sa = (anchor / (len(anchors) * norm[i])).sqrt()
+                        a = torch.cat([a, at[:, i : i + 1] * ya * (wa[:, i : i + 1] * sa)])
+                        r = torch.cat([r, -bi * wa[:, i] * sa])
+                    g = a.T @ a
+                    ridge = 1e-12 * torch.trace(g) / m + 1e-300
+                    sol = torch.linalg.solve(g + ridge * torch.eye(m, dtype=g.dtype), a.T @ r)
+                    if torch.isfinite(sol).all():
+                        p["alpha"][i] = sol
+
         def objective():
+            if project:
+                solve_alpha()
             r = (_forward(p, xt, beta, torch) - ft) * w
             loss = (r**2 / norm).mean()
             if len(anchors):
@@ -368,8 +413,9 @@ def _train(target: Any, samples: Any, low: Any, high: Any, perceptrons: Any, mu:
                 loss = loss + penalty * _spread_penalty(p, mu, beta, max_decades, torch)
             return loss
 
+        params = [v for k, v in p.items() if not (project and k == "alpha")]
         if n_epochs:
-            opt = torch.optim.Adam(list(p.values()), lr=rate)
+            opt = torch.optim.Adam(params, lr=rate)
             sched = torch.optim.lr_scheduler.CosineAnnealingLR(
                 opt, T_max=n_epochs, eta_min=rate / 50
             )
@@ -381,7 +427,7 @@ def _train(target: Any, samples: Any, low: Any, high: Any, perceptrons: Any, mu:
                 sched.step()
                 history.append(float(loss.detach()))
         if polish:
-            lbfgs = torch.optim.LBFGS(list(p.values()), lr=0.5, max_iter=polish,
+            lbfgs = torch.optim.LBFGS(params, lr=0.5, max_iter=polish,
                                       line_search_fn="strong_wolfe", tolerance_grad=1e-12,
                                       tolerance_change=1e-15)  # fmt: skip
 
