@@ -162,8 +162,8 @@ class Soloveichik2010(DSDScheme):
             return (
                 f"{reaction.equation()}: it reads {s} twice, so both binding steps of the join "
                 f"gate use {s}'s toehold and its backward strand carries {s}'s domains; "
-                "peppercorn enumerates 149 reactions for the module and they are not a CRN "
-                "bisimulation of the formal reaction"
+                "with 7-nt toeholds and 15-nt domains peppercorn enumerates 149 reactions for "
+                "the module and they are not a CRN bisimulation of the formal reaction"
             )
         if reaction.order > 2:
             return f"{reaction.equation()}: it is of order {reaction.order}, and mass-action " \

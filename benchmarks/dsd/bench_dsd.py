@@ -1,0 +1,157 @@
+"""DNA strand-displacement designs of compiled networks: cost, verification, DSD-level accuracy.
+
+One command::
+
+    python benchmarks/dsd/bench_dsd.py            # results in benchmarks/dsd/latest/
+    python benchmarks/dsd/bench_dsd.py --record   # also writes results.json here (README)
+
+Networks: XOR (2-2-1, smooth ReLU, eps 1e-3, fixed weights), iris 4-8-3 with smooth ReLU
+(float weights) and iris 4-8-3 ternary dual rail (QAT, ``DualRail(rescale=True)``), test
+split 25 % (seed 0). Each is translated under ``qian2011`` (default knobs: 7-nt toeholds,
+15-nt domains, fuels at 1 uM, 1 formal unit = 1 nM); every module is enumerated with
+peppercorn and checked by CRN bisimulation; XOR is also enumerated and verified as a
+whole. The DSD-level network (the condensed enumerated reactions of every module, fuels as
+species) is simulated with ScipyODE (BDF) on the test inputs, with and without fuel +
+fuel -> products leaks, and its predicted classes compared with the formal CRN's.
+Timings are wall-clock seconds of one run on the machine named in the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+
+from nncrn import ScipyODE, compile_network, integrate, steady_state
+from nncrn.compile import DualRail, SmoothReLUScheme
+from nncrn.data import (
+    Discretization,
+    MinMaxScaling,
+    build_mlp,
+    discretize_mlp,
+    fold_offset,
+    load_dataset,
+    train_mlp,
+)
+from nncrn.dsd import dsd_network, enumerate_modules, translate, verify
+
+HERE = Path(__file__).resolve().parent
+EPS = 1e-3
+LEAKS = (0.0, 1.0, 10.0, 100.0, 1000.0)  # /M/s, fuel + fuel -> products
+TIMES = (30.0, 100.0, 300.0)  # formal time units
+
+
+def xor_network():
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.ReLU(), torch.nn.Linear(2, 1))
+    with torch.no_grad():
+        model[0].weight[:] = torch.tensor([[1.0, -1.0], [-1.0, 1.0]])
+        model[0].bias[:] = 0.0
+        model[2].weight[:] = torch.tensor([[1.0, 1.0]])
+        model[2].bias[:] = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        net = compile_network(model, scheme=SmoothReLUScheme(EPS), input_range=(0.0, 1.0))
+    x = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    return net, x, np.array([0, 1, 1, 0])
+
+
+def iris_networks():
+    ds = load_dataset("iris")
+    Xtr, Xte, ytr, yte = train_test_split(ds.X, ds.y, test_size=0.25, random_state=0,
+                                          stratify=ds.y)  # fmt: skip
+    sc = MinMaxScaling.fit(Xtr)
+    A = sc.transform(Xtr)
+    smooth = train_mlp(build_mlp((4, 8, 3), "smooth_relu", EPS, 0), A, ytr, epochs=200, lr=1e-2,
+                       seed=0)  # fmt: skip
+    relu = train_mlp(build_mlp((4, 8, 3), "relu", EPS, 0), A, ytr, epochs=200, lr=1e-2, seed=0)
+    ternary = discretize_mlp(relu, A, ytr, Discretization("ternary", 2, qat=True, qat_epochs=300),
+                             seed=0)  # fmt: skip
+    nets = {}
+    for name, model, scheme in (("iris 4-8-3 smooth", smooth, SmoothReLUScheme(EPS)),
+                                ("iris 4-8-3 ternary dual-rail", ternary, DualRail(rescale=True))):  # fmt: skip
+        deployed = fold_offset(model, sc.low, sc.input_scale)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            nets[name] = compile_network(deployed, scheme=scheme, input_scale=sc.input_scale)
+    return nets, Xte, yte
+
+
+def classes(outputs: np.ndarray) -> np.ndarray:
+    return (outputs[:, 0] > 0.5).astype(int) if outputs.shape[1] == 1 else outputs.argmax(1)
+
+
+def one_case(name, net, x, y, *, whole: bool, simulate: bool) -> dict:
+    row: dict = {"network": name, "formal_species": net.n_species,
+                 "formal_reactions": net.n_reactions}  # fmt: skip
+    design = translate(net, "qian2011")
+    row.update(design.cost().as_dict(), time_unit_s=design.time_unit)
+    t0 = time.perf_counter()
+    result = verify(design, whole=whole, time_limit=600)
+    row["verify_s"] = time.perf_counter() - t0
+    row["modules_verified"] = sum(m.correct for m in result.modules)
+    row["modules"] = len(result.modules)
+    row["module_enumeration_s"] = sum(m.enumeration_s for m in result.modules)
+    row["enumerated_species"] = sum(m.species for m in result.modules)
+    row["enumerated_reactions"] = sum(m.reactions for m in result.modules)
+    if whole:
+        row.update(whole_bisimulation=result.whole, pathway_decomposition=result.pathway,
+                   whole_species=result.whole_species, whole_reactions=result.whole_reactions,
+                   whole_s=result.whole_s, whole_note=result.whole_note)  # fmt: skip
+    formal = classes(steady_state(net, x).outputs)
+    row["formal_accuracy"] = float((formal == y).mean())
+    if not simulate:
+        return row
+    enums = enumerate_modules(design, time_limit=600)
+    sweep = []
+    for leak in LEAKS:
+        dna = dsd_network(design, leak=leak, enumerations=enums)
+        t0 = time.perf_counter()
+        traj = integrate(dna, x, [0.0, *TIMES], solver=ScipyODE(), throw=False)
+        seconds = time.perf_counter() - t0
+        for j, t in enumerate(TIMES, start=1):
+            pred = classes(traj.outputs[:, j])
+            sweep.append({"leak_per_M_per_s": leak, "t": t,
+                          "accuracy": float((pred == y).mean()),
+                          "agreement_with_formal": float((pred == formal).mean()),
+                          "max_output_error": float(np.abs(traj.outputs[:, j]
+                                                           - steady_state(net, x).outputs).max()),
+                          "simulate_s": seconds})  # fmt: skip
+        row["dsd_species"], row["dsd_reactions"] = dna.n_species, dna.n_reactions
+    row["sweep"] = sweep
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=HERE / "latest",
+                        help="directory for the results (default latest/ here, git-ignored)")  # fmt: skip
+    parser.add_argument("--record", action="store_true",
+                        help="also write results.json next to this script (quoted by README)")  # fmt: skip
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    rows = []
+    net, x, y = xor_network()
+    rows.append(one_case("XOR 2-2-1 smooth", net, x, y, whole=True, simulate=True))
+    print(json.dumps(rows[-1], default=str)[:400], flush=True)
+    nets, xte, yte = iris_networks()
+    for name, net in nets.items():
+        rows.append(one_case(name, net, xte, yte, whole=False, simulate="dual-rail" in name))
+        print(json.dumps(rows[-1], default=str)[:400], flush=True)
+    doc = {"machine": platform.platform(), "processor": platform.processor(),
+           "command": "python benchmarks/dsd/bench_dsd.py --record", "rows": rows}  # fmt: skip
+    args.out.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(doc, indent=1, default=str)
+    (args.out / "results.json").write_text(text)
+    if args.record:
+        (HERE / "results.json").write_text(text)
+
+
+if __name__ == "__main__":
+    main()
