@@ -135,7 +135,7 @@ TARGETS: dict[str, Target] = {
     "tristable": Target("tristable", _sin, (1.0,), (18.0,), perceptrons=4, beta=0.0,
                         x0=(2.0,), t_end=60.0),
     "bessel-oscillator": Target("bessel-oscillator", _bessel, (0.1, 0.1), (12.0, 12.0),
-                                perceptrons=6, beta=1.0, x0=(2.0, 4.0), kind="limit-cycle", weighting="plain", focus=400,
+                                perceptrons=6, beta=1.0, x0=(2.0, 4.0), kind="limit-cycle", weighting="plain", focus=1200,
                                 t_end=200.0),
     "hastings-powell": Target("hastings-powell", _hastings_powell, (0.01, 0.01, 0.01),
                               (1.6, 2.3, 0.25), perceptrons=5, mu=0.1, beta=0.0,

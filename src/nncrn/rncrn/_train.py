@@ -160,6 +160,37 @@ def _to_model(p: dict, beta: float | None, n: int, names: tuple[str, ...] | None
                  gamma=np.exp(a(p["log_gamma"])), tau=np.exp(a(p["log_tau"])), names=names)  # fmt: skip
 
 
+def _dynamic_score(model: RNCRN, target: Target) -> float:
+    """How far the reduced model's dynamics are from the target's (chooses among full starts).
+
+    Limit cycles: relative period error from ``x0``; chaotic targets: largest relative
+    error of the time averages; fixed points: the largest relative distance of each
+    fixed point of the target to the nearest zero of the model. Reduced model only (cheap).
+    """
+    from nncrn.rncrn._analysis import find_fixed_points, oscillation, simulate_field
+
+    try:
+        if target.kind == "fixed-points":
+            zeros = [fp.x for fp in find_fixed_points(model.vector_field, target.low, target.high,
+                                                      jacobian=model.jacobian)]  # fmt: skip
+            errs = [min((float(np.linalg.norm(z - fp.x) / np.linalg.norm(fp.x)) for z in zeros),
+                        default=math.inf)
+                    for fp in find_fixed_points(target, target.low, target.high)]  # fmt: skip
+            return max(errs, default=0.0)
+        t = np.linspace(0.0, target.t_end, 4001)
+        xt = simulate_field(target, target.x0, t)
+        xm = simulate_field(model.vector_field, target.x0, t)
+        if target.kind == "limit-cycle":
+            pt, _ = oscillation(t, xt)
+            pm, _ = oscillation(t, xm)
+            return abs(pm - pt) / pt if math.isfinite(pm) else math.inf
+        w = t >= (target.t_average[0] if target.t_average else 0.5 * t[-1])
+        mt, mm = xt[w].mean(axis=0), xm[w].mean(axis=0)
+        return float(np.max(np.abs(mm - mt) / np.abs(mt)))
+    except RuntimeError:  # the reduced model's trajectory could not be integrated
+        return math.inf
+
+
 def _from_model(model: RNCRN, beta: float | None, torch) -> dict:
     def t(a):
         return torch.tensor(np.array(a, dtype=np.float64))
@@ -188,10 +219,10 @@ def train(
     sampling: str = "grid",
     weighting: str | None = None,
     root_weight: float = 10.0,
-    anchor: float = 10.0,
+    anchor: float = 100.0,
     focus: int | None = None,
     max_decades: float | None = 3.0,
-    penalty: float = 10.0,
+    penalty: float = 1000.0,
     epochs: int = 3000,
     lr: float = 0.02,
     polish: int = 200,
@@ -452,7 +483,7 @@ def _train(target: Any, samples: Any, low: Any, high: Any, perceptrons: Any, mu:
         # the data-driven first start is always trained in full
         screened.append((-math.inf if i == 0 else history[-1] if history else 0.0, p, history))
     screened.sort(key=lambda e: e[0] if not math.isnan(e[0]) else math.inf)
-    best: tuple[float, RNCRN, list[float]] | None = None
+    best: tuple[float, RNCRN, list[float], float] | None = None
     for _, p, history in screened[: max(1, restarts)]:
         # fit first, then move each perceptron's units to the least rate spread (exact), and
         # only if that is not enough trade accuracy for spread under the penalty
@@ -462,10 +493,13 @@ def _train(target: Any, samples: Any, low: Any, high: Any, perceptrons: Any, mu:
             p = _from_model(model, beta, torch)
             final = run(p, max(1, epochs // 2), lr / 4, True, history, polish)
             model = _to_model(p, beta, n, names, torch).balanced(mu)
-        if best is None or final < best[0]:
-            best = (final, model, history)
+        score = _dynamic_score(model, target) if isinstance(target, Target) else final
+        if max_decades is not None and model.rate_spread(mu) > max_decades + 1e-9:
+            score = math.inf  # the limit is a requirement, the loss a preference
+        if best is None or score < best[0] or (best[0] == math.inf and final < best[3]):
+            best = (score, model, history, final)
     assert best is not None
-    _, model, history = best
+    _, model, history, _ = best
     rmse = float(np.sqrt(np.mean((model.vector_field(x) - fx) ** 2)))
     return TrainResult(model=model, loss=history, rmse=rmse, spread=model.rate_spread(mu), mu=mu,
                        seconds=time.perf_counter() - t_start)  # fmt: skip
