@@ -13,9 +13,13 @@ scipy_stats = pytest.importorskip("scipy.stats")
 
 @njit(cache=False)
 def _draw(state, n, kind):
+    s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
     out = np.empty(n)
     for i in range(n):
-        out[i] = exponential(state) if kind == 0 else uniform(state)
+        if kind == 0:
+            out[i], s0, s1, s2, s3 = exponential(s0, s1, s2, s3)
+        else:
+            out[i], s0, s1, s2, s3 = uniform(s0, s1, s2, s3)
     return out
 
 

@@ -161,6 +161,7 @@ def direct_kernel(st, x, t_end, sample_t, bounds, c, rptr, rsp, rnu, nptr, nsp, 
     """Gillespie's direct method: one exponential and one linear search per event."""
     n_r = c.shape[0]
     small = n_r <= _SMALL
+    s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
     last = np.zeros(x.shape[0])
     a = np.empty(n_r)
     for j in range(n_r):
@@ -175,7 +176,8 @@ def direct_kernel(st, x, t_end, sample_t, bounds, c, rptr, rsp, rnu, nptr, nsp, 
         if not a0 < np.inf:  # inf or nan
             status = OVERFLOW
             break
-        t_new = t + exponential(st) / a0 if a0 > 0 else np.inf
+        e, s0, s1, s2, s3 = exponential(s0, s1, s2, s3)
+        t_new = t + e / a0 if a0 > 0 else np.inf
         if t_new > stop:
             si, wi, mark, inwin = _marks(t_new, x, sample_t, si, bounds, wi, last, out, acc)
             if t_new > t_end:
@@ -184,7 +186,8 @@ def direct_kernel(st, x, t_end, sample_t, bounds, c, rptr, rsp, rnu, nptr, nsp, 
         if n_ev >= max_steps:
             status = MAX_EVENTS
             break
-        r = _select_small(a, uniform(st) * a0) if small else _select(a, uniform(st) * a0)
+        u, s0, s1, s2, s3 = uniform(s0, s1, s2, s3)
+        r = _select_small(a, u * a0) if small else _select(a, u * a0)
         if not _apply(r, t_new, x, nptr, nsp, nnu, wi, inwin, last, acc, max_count):
             status = OVERFLOW
         for p in range(dptr[r], dptr[r + 1]):
@@ -193,6 +196,7 @@ def direct_kernel(st, x, t_end, sample_t, bounds, c, rptr, rsp, rnu, nptr, nsp, 
         t = t_new
         if status != OK:
             break
+    st[0], st[1], st[2], st[3] = s0, s1, s2, s3
     _advance(np.inf if status == OK else t, x, sample_t, si, bounds, wi, last, out, acc)
     return status, n_ev, n_ev
 
@@ -234,12 +238,14 @@ def next_reaction_kernel(st, x, t_end, sample_t, bounds, c, rptr, rsp, rnu, nptr
     ``a / a'`` instead of drawing a new exponential (exact by the memoryless property).
     """
     n_r = c.shape[0]
+    s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
     last = np.zeros(x.shape[0])
     a = np.empty(n_r)
     key = np.empty(n_r)
     for j in range(n_r):
         a[j] = _propensity(j, x, c, rptr, rsp, rnu)
-        key[j] = exponential(st) / a[j] if a[j] > 0 else np.inf
+        e, s0, s1, s2, s3 = exponential(s0, s1, s2, s3)
+        key[j] = e / a[j] if a[j] > 0 else np.inf
     heap = np.argsort(key)  # a sorted array is a valid binary heap
     pos = np.empty(n_r, dtype=np.int64)
     for i in range(n_r):
@@ -272,18 +278,21 @@ def next_reaction_kernel(st, x, t_end, sample_t, bounds, c, rptr, rsp, rnu, nptr
             elif a[d] > 0 and key[d] < np.inf:
                 key[d] = t_new + (a[d] / new) * (key[d] - t_new)
             else:
-                key[d] = t_new + exponential(st) / new
+                e, s0, s1, s2, s3 = exponential(s0, s1, s2, s3)
+                key[d] = t_new + e / new
             a[d] = new
             _sift(heap, pos, key, pos[d])
         a[r] = _propensity(r, x, c, rptr, rsp, rnu)
         if not math.isfinite(a[r]):
             status = OVERFLOW
-        key[r] = t_new + exponential(st) / a[r] if a[r] > 0 else np.inf
+        e, s0, s1, s2, s3 = exponential(s0, s1, s2, s3)
+        key[r] = t_new + e / a[r] if a[r] > 0 else np.inf
         _sift(heap, pos, key, pos[r])
         n_ev += 1
         t = t_new
         if status != OK:
             break
+    st[0], st[1], st[2], st[3] = s0, s1, s2, s3
     _advance(np.inf if status == OK else t, x, sample_t, si, bounds, wi, last, out, acc)
     return status, n_ev, n_ev
 

@@ -3,8 +3,7 @@
 numpy's :class:`~numpy.random.Generator` is usable from numba, but each draw is an indirect
 call through the bit generator, which also keeps the compiler from holding the kernel's
 arrays in registers across it. On birth–death that cost about a fifth of the time per
-event (31 against 25 ns). Here the generator is four ``uint64`` words in an array the
-kernel owns, advanced inline:
+event (31 against 25 ns). Here the generator is four ``uint64`` words advanced inline:
 
 * xoshiro256++ (Blackman & Vigna 2019): period 2**256 - 1, passes BigCrush; uniforms in
   [0, 1) from its top 53 bits;
@@ -59,9 +58,14 @@ def seed_state(seq: np.random.SeedSequence) -> np.ndarray:
     return state
 
 
+# The state travels as four uint64 scalars that the kernels keep in local variables and
+# every draw returns updated: held in registers, it costs no loads or stores per draw (as
+# an array it did, since the compiler must assume any store may alias it): 24 -> 21 ns
+# per event on birth-death.
+
+
 @njit(cache=True, inline="always")
-def _next(s):
-    s0, s1, s2, s3 = s[0], s[1], s[2], s[3]
+def _next(s0, s1, s2, s3):
     total = s0 + s3
     out = ((total << uint64(23)) | (total >> uint64(41))) + s0
     t = s1 << uint64(17)
@@ -71,39 +75,40 @@ def _next(s):
     s0 ^= s3
     s2 ^= t
     s3 = (s3 << uint64(45)) | (s3 >> uint64(19))
-    s[0], s[1], s[2], s[3] = s0, s1, s2, s3
-    return out
+    return out, s0, s1, s2, s3
 
 
 @njit(cache=True, inline="always")
-def uniform(s):
-    """A double uniform in [0, 1) (53 random bits)."""
-    return (_next(s) >> uint64(11)) * (1.0 / 9007199254740992.0)
+def uniform(s0, s1, s2, s3):
+    """``(u, *state)``: a double uniform in [0, 1) (53 random bits) and the next state."""
+    r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
+    return (r >> uint64(11)) * (1.0 / 9007199254740992.0), s0, s1, s2, s3
 
 
 @njit(cache=True)
-def _exponential_rest(s, i, x):
+def _exponential_rest(i, x, s0, s1, s2, s3):
     """The ziggurat's rare paths: the tail (layer 0) and the wedges between layers."""
     while True:
+        u, s0, s1, s2, s3 = uniform(s0, s1, s2, s3)
         if i == 0:
-            return _R - math.log(1.0 - uniform(s))
-        if _F[i] + uniform(s) * (_F[i - 1] - _F[i]) < math.exp(-x):
-            return x
-        r = _next(s)
+            return _R - math.log(1.0 - u), s0, s1, s2, s3
+        if _F[i] + u * (_F[i - 1] - _F[i]) < math.exp(-x):
+            return x, s0, s1, s2, s3
+        r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
         i = r & uint64(255)
         j = r >> uint64(11)
         x = j * _W[i]
         if j < _K[i]:
-            return x
+            return x, s0, s1, s2, s3
 
 
 @njit(cache=True, inline="always")
-def exponential(s):
-    """A standard exponential variate (mean 1)."""
-    r = _next(s)
+def exponential(s0, s1, s2, s3):
+    """``(e, *state)``: a standard exponential variate (mean 1) and the next state."""
+    r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
     i = r & uint64(255)
     j = r >> uint64(11)
     x = j * _W[i]
     if j < _K[i]:
-        return x
-    return _exponential_rest(s, i, x)
+        return x, s0, s1, s2, s3
+    return _exponential_rest(i, x, s0, s1, s2, s3)
