@@ -335,6 +335,21 @@ def fit(
     monitored = [monitored_loss()]
     best_u, best_epoch = u.detach().clone(), 0
     epoch_loss, step_loss, acc = [], [], []
+    # Full batch without held-out rows: the first evaluation of an epoch is the previous
+    # epoch's end-of-epoch evaluation (same weights, same rows), so the monitored loss and
+    # the accuracy of epoch k are read off epoch k + 1's first step instead of a pass of
+    # their own; only the last epoch needs one.
+    share = batch_size is None and not held.any()
+    pending: list[torch.Tensor] = []  # the weights of the epoch awaiting its evaluation
+
+    def record(out: torch.Tensor, value: float, weights: torch.Tensor) -> None:
+        nonlocal best_u, best_epoch
+        if loss == "cross_entropy":
+            acc.append(float((out.argmax(1).numpy() == labels).mean()))
+        monitored.append(value if math.isfinite(value) else math.inf)
+        if monitored[-1] < monitored[best_epoch] or not keep_best:
+            best_u, best_epoch = weights, len(monitored) - 1
+
     for _ in range(epochs):
         order = np.arange(n) if batch_size is None else gen.permutation(n)
         losses = []
@@ -348,12 +363,14 @@ def fit(
                 nonlocal evaluations
                 evaluations += 1
                 opt.zero_grad()
-                data = loss_fn(model.outputs(constraints.weights(u), Xa[idx], conc[idx]),
-                               target[idx])  # fmt: skip
+                out = model.outputs(constraints.weights(u), Xa[idx], conc[idx])
+                data = loss_fn(out, target[idx])
                 total = data + constraints.l1 * u.abs().sum() if constraints.l1 else data
                 total.backward()
                 if not first:
                     first.append(float(data.detach()))
+                    if pending:
+                        record(out.detach(), first[0], pending.pop())
                 return total
 
             # torch's stub wants a closure returning float; its optimisers take the loss tensor
@@ -369,6 +386,9 @@ def fit(
                 f"fit: the loss became {epoch_loss[-1]} in epoch {len(epoch_loss)} (lr={lr!r}); "
                 "the steps diverged: lower lr"
             )
+        if share and len(epoch_loss) < epochs:
+            pending.append(u.detach().clone())
+            continue
         train_out = None
         if loss == "cross_entropy" or not held.any():
             with torch.no_grad():
