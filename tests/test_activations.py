@@ -131,6 +131,7 @@ def test_positive_root_solves_every_checked_activation_like_bisection(name):
     assert analyse_activation(P, Q, upper=upper) == []
     z = np.concatenate([np.linspace(-30, 30, 61), [-1e3, 1e3, 1e-9, -1e-9]])
     got = polynomial_root(np.array(P), np.array(Q), z, upper=upper)
+    assert np.isnan(polynomial_root(np.array(P), np.array(Q), [np.nan], upper=upper)[0])
     want = np.array([_bisect(P, Q, zi, upper) for zi in z])
     np.testing.assert_allclose(got, want, rtol=4e-15)
     if name == "uncertified_cubic":  # Descartes declines it; unique=True solves it
@@ -165,6 +166,7 @@ def test_polynomial_activation_keeps_dtype_and_device(dtype, rtol):
     ):
         y = module(z)
         assert y.dtype == dtype and y.device == z.device and torch.isfinite(y).all()
+        assert torch.isnan(module(torch.tensor([math.nan, 1.0], dtype=dtype))[0])
         P, Q = module.P, module.Q
         want = [_bisect(list(P), list(Q), float(v)) for v in z.double()]
         np.testing.assert_allclose(y.double().numpy(), want, rtol=rtol)

@@ -272,7 +272,7 @@ def polynomial_root(P: np.ndarray, Q: np.ndarray, z: object, upper: float = math
     z = np.asarray(z, dtype=np.float64)
     c = activation_coefficients(P, Q, torch.from_numpy(z.ravel()))
     root, _ = positive_root(c, unique=True, upper=upper)
-    return root.numpy().reshape(z.shape)
+    return np.where(np.isnan(z), np.nan, root.numpy().reshape(z.shape))  # NaN in, NaN out
 
 
 def activation_coefficients(P: np.ndarray, Q: np.ndarray, z: torch.Tensor) -> torch.Tensor:

@@ -122,7 +122,7 @@ class PolynomialActivation(torch.nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         root, _ = positive_root(activation_coefficients(self.P, self.Q, z), unique=True)
-        return root
+        return torch.where(torch.isnan(z), z, root)  # NaN in, NaN out
 
     def extra_repr(self) -> str:
         return f"dy/dt = {show(self.P)} + z ({show(self.Q)})"
