@@ -1,6 +1,6 @@
 """The four RNCRN systems of Dack et al.: train, compile, verify the full network as mu shrinks.
 
-    python benchmarks/rncrn/bench_rncrn.py [--targets bistable ...] [--jobs 2] [--record]
+    python benchmarks/rncrn/bench_rncrn.py [--targets bistable ...] [--seeds 0 1] [--jobs 4] [--record]
 
 For each target (``nncrn.rncrn.TARGETS``: bistable sin x on [1, 12] with M = 3, tristable on
 [1, 18] with M = 4, the Bessel oscillator on [0.1, 12]^2 with M = 6 and beta = 1, the
@@ -12,8 +12,9 @@ the attractors reached from a grid of starts and their distance to the target's 
 fixed points, the limit-cycle period from (2, 4), and time averages over t in [200, 1000]
 for the chaotic system. Training time is wall time on the machine named in the output.
 
-Writes ``results.json``, ``results.md`` (the table) and ``portrait_<target>.png`` (at the
-target's mu) into ``latest/`` next to this file (git-ignored), or with ``--record`` next to
+Each target is trained once per seed (the seed draws the initialisations; results vary
+with it, which the table shows). Writes ``results.json``, ``results.md`` (the table) and
+``portrait_<target>_seed<seed>.png`` (at the target's mu) into ``latest/`` next to this file (git-ignored), or with ``--record`` next to
 this file: the tracked results the README quotes.
 """
 
@@ -63,24 +64,24 @@ def one(name: str, epochs: int, restarts: int, screen: int, seed: int, out: str)
         rows.append(row)
         if mu == target.mu:
             fig = phase_portrait(result.model, target, v)
-            fig.savefig(Path(out) / f"portrait_{name}.png", dpi=100)
+            fig.savefig(Path(out) / f"portrait_{name}_seed{seed}.png", dpi=100)
     return {
-        "target": name, "perceptrons": result.model.n_perceptrons, "train_mu": target.mu,
+        "target": name, "seed": seed, "perceptrons": result.model.n_perceptrons, "train_mu": target.mu,
         "train_seconds": round(seconds, 1), "train_rmse": result.rmse,
         "parameters": result.model.to_dict(), "verification": rows,
     }  # fmt: skip
 
 
 def table(results: list[dict]) -> str:
-    head = ("| target | M | reactions | mu | rate spread (decades) | field RMSE | attractors (CRN) "
+    head = ("| target | seed | M | reactions | mu | rate spread (decades) | field RMSE | attractors (CRN) "
             "| fixed-point error | period (target / CRN) | time-average error | train s |")  # fmt: skip
-    lines = [head, "|" + "---|" * 11]
+    lines = [head, "|" + "---|" * 12]
     for r in results:
         for v in r["verification"]:
             fp = v.get("max_fixed_point_error")
             per = v.get("period_network")
             lines.append(
-                f"| {r['target']} | {r['perceptrons']} | {v['reactions']} | {v['mu']:g} | "
+                f"| {r['target']} | {r['seed']} | {r['perceptrons']} | {v['reactions']} | {v['mu']:g} | "
                 f"{v['spread_decades']:.2f} | {v['rmse']:.3g} | {v.get('attractors', '')} | "
                 + ("" if fp is None else f"{100 * fp:.2f}%")
                 + " | "
@@ -104,7 +105,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=2000)
     ap.add_argument("--restarts", type=int, default=3)
     ap.add_argument("--screen", type=int, default=8)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     ap.add_argument("--jobs", type=int, default=4)
     ap.add_argument("--out", type=Path, help="folder (default latest/ or, with --record, this one)")
     ap.add_argument("--record", action="store_true")
@@ -113,14 +114,15 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     with ProcessPoolExecutor(args.jobs) as pool:
-        futures = [pool.submit(one, n, args.epochs, args.restarts, args.screen, args.seed, str(out))
-                   for n in args.targets]  # fmt: skip
+        futures = [pool.submit(one, n, args.epochs, args.restarts, args.screen, seed, str(out))
+                   for seed in args.seeds for n in args.targets]  # fmt: skip
         results = [f.result() for f in futures]
     doc = {
         "command": "python benchmarks/rncrn/bench_rncrn.py " + " ".join(
             f"--{k.replace('_', '-')} {v}" for k, v in
             (("targets", " ".join(args.targets)), ("epochs", args.epochs), ("restarts", args.restarts),
-             ("screen", args.screen), ("seed", args.seed), ("jobs", args.jobs))),
+             ("screen", args.screen), ("seeds", " ".join(map(str, args.seeds))),
+             ("jobs", args.jobs))),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
         "total_seconds": round(time.perf_counter() - t0, 1),
         "results": results,

@@ -228,6 +228,7 @@ def train(
     polish: int = 200,
     restarts: int = 1,
     screen: int = 0,
+    project: bool = True,
     rng: np.random.Generator | int | None = 0,
 ) -> TrainResult:
     """Fit an :class:`RNCRN` whose reduced vector field reproduces ``target`` on a box.
@@ -277,6 +278,9 @@ def train(
     epochs, lr, polish, restarts, rng:
         Adam epochs and learning rate, L-BFGS iterations afterwards (0 for none), independent
         initialisations trained in full (the best final loss wins) and their seed.
+    project:
+        Solve ``alpha`` by least squares before every step while the penalty is off
+        (variable projection; default), or let the optimizer move it with the rest.
     screen:
         If larger than ``restarts``: draw this many initialisations, train each for a tenth
         of the epochs, and train only the ``restarts`` best in full (cheap insurance against
@@ -290,7 +294,7 @@ def train(
         return _train(target, samples, low, high, perceptrons, mu, beta, points, sampling,
                       weighting, root_weight, anchor, focus, max_decades, penalty, epochs, lr, polish,
                       restarts,
-                      screen, rng, torch)  # fmt: skip
+                      screen, project, rng, torch)  # fmt: skip
     finally:
         torch.set_num_threads(threads)
 
@@ -300,7 +304,7 @@ def _train(target: Any, samples: Any, low: Any, high: Any, perceptrons: Any, mu:
            focus: Any,
            max_decades: Any,
            penalty: float, epochs: int, lr: float, polish: int, restarts: int, screen: int,
-           rng: Any, torch: Any) -> TrainResult:  # fmt: skip
+           use_projection: bool, rng: Any, torch: Any) -> TrainResult:  # fmt: skip
     t_start = time.perf_counter()
     names = None
     if isinstance(target, Target):
@@ -409,7 +413,7 @@ def _train(target: Any, samples: Any, low: Any, high: Any, perceptrons: Any, mu:
         # (weighted least squares, per executive species) before every step, and let the
         # optimizer move only the perceptrons (variable projection; the gradient of the
         # projected objective is the partial gradient at the optimal alpha).
-        project = not with_penalty
+        project = use_projection and not with_penalty
 
         def solve_alpha() -> None:
             with torch.no_grad():
