@@ -55,6 +55,14 @@ def test_every_reaction_type_verifies_under_qian2011(text):
     assert check.species > 0 and check.reactions > 0
 
 
+def test_a_seven_product_fan_out_verifies():
+    # The first dual-rail layer of iris: crnverifier alone finds no interpretation for the
+    # release chain; the one the toehold exchanges imply is offered to it and checked.
+    text = "X3 -> H1_0p + H1_2n + H1_3n + H1_4p + H1_5n + H1_6n + H1_7p"
+    check = verify_reaction(Reaction.parse(text, 1.0), Qian2011(), index=3)
+    assert check.correct and check.reactions == 18
+
+
 _QUICK = {"X + Y -> X + 2 Y", "0 -> Y", "Yp + Yn -> 0"}
 
 

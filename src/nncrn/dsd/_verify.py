@@ -148,6 +148,36 @@ def _key(enumeration: Enumeration, state: str) -> str:
     return " | ".join(sorted(c.canonical for c in enumeration.macrostates[state]))
 
 
+def _propagated(crn: CRN, known: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Interpretations implied by the gate's toehold exchanges, for crnverifier to check.
+
+    A reversible pair ``A + s <=> B`` with one uninterpreted species ``s`` gives ``s`` the
+    formal content of the other side minus its partner's; an irreversible ``s -> P`` with
+    ``P`` interpreted (a waste release after the products) gives ``s`` that of ``P``.
+    Long release chains (a fan-out to seven products) defeat crnverifier's own search for
+    such an interpretation; offered to it, they are checked like any other.
+    """
+    out = {k: list(v) for k, v in known.items()}
+    pairs = {(tuple(r[0]), tuple(r[1])) for r in crn}
+    changed = True
+    while changed:
+        changed = False
+        for left, right in pairs:
+            reversible = (right, left) in pairs
+            unknown = [x for x in left if x not in out]
+            if len(unknown) != 1 or any(x not in out for x in right):
+                continue
+            if not reversible and len(left) != 1:
+                continue
+            content = Counter(f for x in right for f in out[x])
+            content.subtract(f for x in left if x in out for f in out[x])
+            if any(c < 0 for c in content.values()):
+                continue
+            out[unknown[0]] = sorted(content.elements())
+            changed = True
+    return out
+
+
 def _bisimulation(
     fcrn: CRN, impl: Implementation, formals: set[str], hint: dict[str, list[str]] | None = None
 ) -> tuple[bool, dict[str, list[str]]]:
@@ -160,6 +190,11 @@ def _bisimulation(
             partial[k] = list(v)
     ok, bisim = verifier.crn_bisimulation_test(fcrn, impl.crn, formals=formals,
                                                interpretation=partial)  # fmt: skip
+    if not ok:  # a True found from the propagated interpretation is as much a proof
+        guided = {k: v for k, v in _propagated(impl.crn, partial).items() if set(v) <= formals}
+        if guided != partial:
+            ok, bisim = verifier.crn_bisimulation_test(fcrn, impl.crn, formals=formals,
+                                                       interpretation=guided)  # fmt: skip
     found = {str(k): sorted(str(x) for x in v) for k, v in (bisim or {}).items()}
     return bool(ok), found
 
