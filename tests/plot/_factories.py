@@ -45,7 +45,7 @@ def ssa(batch: int = 2, runs: int = 3, n_times: int = 5) -> SSAResult:
     )  # fmt: skip
 
 
-def noise_study(labels: bool = True) -> NoiseStudy:
+def noise_study(labels: bool = True, readings: int = 1) -> NoiseStudy:
     vols = np.array([10.0, 100.0, 1000.0])
     return NoiseStudy(
         volumes=vols, agreement=np.array([0.5, 0.8, 0.95]), agreement_se=np.full(3, 0.02),
@@ -53,7 +53,7 @@ def noise_study(labels: bool = True) -> NoiseStudy:
         accuracy_se=np.full(3, 0.03) if labels else None,
         item_agreement=np.full((3, 4), 0.5), deterministic_accuracy=0.92 if labels else None,
         mean_events=np.array([10.0, 100.0, 1000.0]), runs=8, t_end=40.0, burn_in=20.0,
-        solver="TauLeaping(epsilon=0.03)",
+        solver="TauLeaping(epsilon=0.03)", readings=readings,
     )  # fmt: skip
 
 

@@ -65,6 +65,14 @@ def test_noise_study_plot(ax, labels):
     assert make.noise_study(labels).plot(ax) is ax
     assert len(ax.containers) == (2 if labels else 1)  # error-bar series
     assert ax.get_xscale() == "log"
+    assert ax.get_ylabel() == "fraction of runs"  # one answer per run (from the initial state)
+
+
+def test_noise_study_plot_counts_readings(ax):
+    # runs from the steady state are read several times: the fractions are of readings
+    make.noise_study(readings=40).plot(ax)
+    assert ax.get_ylabel() == "fraction of readings"
+    assert ax.get_title().startswith("8 runs x 40 readings per input")
 
 
 @pytest.mark.parametrize("labels", [True, False])

@@ -198,10 +198,12 @@ def plot_noise_study(study: Any, ax: Any = None) -> Any:
         ax.axhline(study.deterministic_accuracy, ls="--", c="grey", label="deterministic accuracy")
     ax.set_xscale("log")
     ax.set_xlabel("volume Ω")
-    ax.set_ylabel("fraction of runs")
+    readings = getattr(study, "readings", 1)
+    ax.set_ylabel("fraction of readings" if readings > 1 else "fraction of runs")
     ax.set_ylim(0, 1.02)
     ax.legend(loc="lower right", fontsize=8)
-    ax.set_title(f"{study.runs} runs per input, {study.solver.split('(')[0]}")
+    per_run = f" x {readings} readings" if readings > 1 else ""
+    ax.set_title(f"{study.runs} runs{per_run} per input, {study.solver.split('(')[0]}")
     return ax
 
 
