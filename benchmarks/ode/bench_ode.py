@@ -380,8 +380,13 @@ def _table(rows, cols) -> str:
 
 def steady_table(rows) -> str:
     def ratio(key):
-        return lambda r: ("-" if r.get(key) is None
-                          else f"{r[key]:.3g}x / {r[key + '_median']:.3g}x")  # fmt: skip
+        def cell(r):
+            if r.get(key) is None:
+                return "-"
+            med = r.get(key + "_median")
+            return f"{r[key]:.3g}x" + ("" if med is None else f" / {med:.3g}x")
+
+        return cell
 
     cols = [
         ("workload", "workload", ""), ("inputs", "inputs", ""),
@@ -481,6 +486,10 @@ def main() -> None:
         else:
             notes["cuda"] = "no CUDA device (torch.cuda.is_available() is False): no GPU row"
         rows.append(random_workload(args))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = {"meta": {"command": "python benchmarks/ode/bench_ode.py " + " ".join(sys.argv[1:])},
+              "notes": notes, "rows": rows, "trajectories": traj}  # fmt: skip
+    (out_dir / "results.json").write_text(json.dumps(result, indent=1))  # before formatting
     tables = ("## Steady states\n\n" + steady_table(rows) + "\n\n## Trajectories (64-100-10, "
               f"all methods at rtol {args.rtol:g}, atol {args.atol:g})\n\n"
               + trajectory_table(traj) + "\n")  # fmt: skip
