@@ -22,7 +22,7 @@ def test_rncrn_writes_network_sbml_model_and_portrait(tmp_path, capsys):
     from nncrn.export import from_sbml
 
     out = tmp_path / "res"
-    argv = ["rncrn", "--target", "bistable", "--epochs", "150", "--restarts", "1",
+    argv = ["rncrn", "--target", "bistable", "--epochs", "150", "--restarts", "1", "--screen", "0",
             "--t-end", "20", "--out", str(out)]  # fmt: skip
     assert main(argv) == 0
     text = capsys.readouterr().out
@@ -45,7 +45,7 @@ def test_rncrn_trains_a_function_from_a_file(tmp_path, capsys):
     src.write_text("import numpy as np\n\ndef decay(x):\n    return 2.0 - x\n")
     out = tmp_path / "res"
     argv = ["rncrn", "--target", f"{src}:decay", "--low", "0.5", "--high", "4",
-            "--perceptrons", "2", "--epochs", "300", "--restarts", "1", "--t-end", "10",
+            "--perceptrons", "2", "--epochs", "300", "--restarts", "1", "--screen", "0", "--t-end", "10",
             "--out", str(out)]  # fmt: skip
     assert main(argv) == 0
     rows = (out / "verification.csv").read_text()

@@ -45,10 +45,13 @@ def register(sub: Any) -> None:
     p.add_argument("--beta", type=float,
                    help="fix every beta_i (0: no 0 -> X reactions); default: the target's, learned "
                    "for FILE.py:FUNC")  # fmt: skip
-    p.add_argument("--epochs", type=int, default=3000, help="Adam epochs per start (default 3000)")
-    p.add_argument(
-        "--restarts", type=int, default=4, help="independent starts, best kept (default 4)"
-    )
+    p.add_argument("--epochs", type=int, default=2000, help="Adam epochs per start (default 2000)")
+    p.add_argument("--restarts", type=int, default=3,
+                   help="starts trained in full; the one closest to the target's dynamics is kept "
+                   "(default 3)")  # fmt: skip
+    p.add_argument("--screen", type=int, default=8,
+                   help="starts drawn and trained briefly, of which the best --restarts go on "
+                   "(default 8)")  # fmt: skip
     p.add_argument("--max-decades", type=float, default=3.0,
                    help="largest allowed rate spread, in decades (default 3); 0 for no limit")  # fmt: skip
     p.add_argument(
@@ -121,8 +124,8 @@ def run(args: argparse.Namespace, console: Any) -> int:
     from nncrn.rncrn import train, verify
     from nncrn.rncrn._portrait import phase_portrait
 
-    if args.epochs < 0 or args.restarts < 1:
-        raise InputError("--epochs must be >= 0 and --restarts >= 1")
+    if args.epochs < 0 or args.restarts < 1 or args.screen < 0:
+        raise InputError("--epochs and --screen must be >= 0 and --restarts >= 1")
     if args.max_decades < 0:
         raise InputError(
             f"--max-decades {args.max_decades}: give a number of decades >= 0 (0: no limit)"
@@ -133,7 +136,8 @@ def run(args: argparse.Namespace, console: Any) -> int:
     with console.status(
         f"training {target.name} (M = {target.perceptrons}, {args.restarts} starts)"
     ):
-        result = train(target, epochs=args.epochs, restarts=args.restarts, rng=args.seed,
+        result = train(target, epochs=args.epochs, restarts=args.restarts, screen=args.screen,
+                       rng=args.seed,
                        max_decades=args.max_decades or None)  # fmt: skip
     model = result.model
     with console.status(f"verifying the full network at mu = {target.mu:g}"):
