@@ -47,9 +47,9 @@ class TorchODE(Solver):
 
     Every batch item keeps its own step size, so one stiff input does not slow the others,
     and only the dynamic species are integrated (inputs and other pure catalysts are
-    constant). Trajectories come from the L-stable Rosenbrock method Rodas4 with dense
-    output (see :mod:`nncrn.simulate._rosenbrock`), using the analytic Jacobian assembled
-    from the sparse stoichiometry.
+    constant). Trajectories come from the L-stable Rosenbrock method Rodas4 (or Rodas3, see
+    ``method``) with dense output (see :mod:`nncrn.simulate._rosenbrock`), using the
+    analytic Jacobian assembled from the sparse stoichiometry.
 
     Steady states: when the Jacobian graph has no cycle (see below), each species' rate
     law, with upstream species at their steady state, is a polynomial in that species
@@ -103,9 +103,9 @@ class TorchODE(Solver):
     method:
         Time integrator of :meth:`integrate`: ``"rodas4"`` (default; order 4, five new
         right-hand sides per step) or ``"rodas3"`` (order 3, two per step). On the compiled
-        64-100-10 digits network at rtol 1e-6, Rodas3 needed 3.3x the steps and 2.7x the
-        time of Rodas4 (``benchmarks/ode``): the steps are set by the transient's curvature,
-        which favours the higher order; Rodas3 is for loose tolerances.
+        64-100-10 digits network at rtol 1e-6, Rodas3 needed 3.3x the steps and 1.3-1.6x
+        the time of Rodas4 (``benchmarks/ode``): the steps are set by the transient's
+        curvature, which favours the higher order.
     max_steps:
         Attempted steps per item and call (time steps for :meth:`integrate`, Newton steps
         for :meth:`steady_state`).
