@@ -77,7 +77,7 @@ def main() -> None:
     import torch
     from scipy.integrate import solve_ivp
 
-    from nncrn.compile import SmoothReLU, compile_network
+    from nncrn.compile import SmoothReLUScheme, compile_network
     from nncrn.network import initial_state
     from nncrn.simulate import ScipyODE, TorchODE, integrate
     from nncrn.simulate._structure import MassActionStructure
@@ -89,7 +89,7 @@ def main() -> None:
     torch.set_num_threads(1)
     x, labels = _digits()
     model = _train(x, labels, [64, 100, 10])
-    net = compile_network(model, scheme=SmoothReLU(eps=EPS), input_range=(0.0, 1.0))
+    net = compile_network(model, scheme=SmoothReLUScheme(eps=EPS), input_range=(0.0, 1.0))
     s = MassActionStructure.build(net)
     rows = []
     for i in range(args.items):
