@@ -101,7 +101,7 @@ def test_stochastic_run_fluctuates_around_the_deterministic_fixed_point():
 
     target = Target("hand", hand_field, (0.1,), (5.0,), beta=2.0, x0=(1.0,), t_end=20.0)
     run = stochastic_run(hand_model(), target, volume=200.0, mu=0.1, n_times=201, rng=3)
-    assert run.x.shape == (201, 1)
+    assert run.completed and run.x.shape == (201, 1)
     assert np.allclose(run.x * 200, np.round(run.x * 200))  # whole molecules
     late = run.x[run.t >= 5, 0]
     # Poisson-like noise of ~sqrt(230)/200 ~ 0.08 around 2/sqrt(3)

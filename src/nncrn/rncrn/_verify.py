@@ -234,7 +234,9 @@ class StochasticRun:
 
     ``x`` is ``(n_times, N)`` concentrations (counts / volume) at ``t``; ``period`` and
     ``amplitude`` as in :func:`nncrn.rncrn.Verification` (``nan`` without an oscillation,
-    over the second half of the run).
+    over the second half of the run). ``completed`` is False where the run stopped early
+    (a count grew past ``max_count``: the noise carried the state where the network's field
+    drives it without bound); ``x`` is NaN after that.
     """
 
     volume: float
@@ -243,10 +245,11 @@ class StochasticRun:
     x: np.ndarray = field(repr=False)
     period: float
     amplitude: np.ndarray
+    completed: bool
 
 
 def stochastic_run(model: RNCRN, target: Target, volume: float, mu: float | None = None, *,
-                   t_end: float | None = None, n_times: int = 2001,
+                   t_end: float | None = None, n_times: int = 2001, max_count: int = 1_000_000,
                    rng: np.random.Generator | int | None = 0) -> StochasticRun:  # fmt: skip
     """Simulate the compiled network at ``mu`` stochastically (exact SSA) from the target's ``x0``.
 
@@ -258,7 +261,12 @@ def stochastic_run(model: RNCRN, target: Target, volume: float, mu: float | None
     mu = check_mu(target.mu if mu is None else mu)
     net = model.to_network(mu, x0=target.x0)
     t_end = target.t_end if t_end is None else t_end
-    res = gillespie(net, volume=volume, t_end=t_end, n_times=n_times, rng=rng)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        res = gillespie(net, volume=volume, t_end=t_end, n_times=n_times, rng=rng,
+                        max_count=max_count, throw=False)  # fmt: skip
     x = res.counts[0, 0, :, : model.n_executive] / volume
-    period, amp = oscillation(res.t, x)
-    return StochasticRun(volume=float(volume), mu=mu, t=res.t, x=x, period=period, amplitude=amp)
+    done = bool(res.completed.all())
+    period, amp = oscillation(res.t, x) if done else (math.nan, np.full(x.shape[1], np.nan))
+    return StochasticRun(volume=float(volume), mu=mu, t=res.t, x=x, period=period, amplitude=amp,
+                         completed=done)  # fmt: skip
