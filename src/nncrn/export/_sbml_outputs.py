@@ -21,7 +21,7 @@ import re
 from nncrn.export._common import fresh
 from nncrn.network import ReactionNetwork
 
-__all__ = ["OutputIds", "output_ids", "output_lists", "sbml_id"]
+__all__ = ["OutputIds", "list_contents", "output_ids", "output_lists", "sbml_id"]
 
 SBO_CONCENTRATION = 196  # SBO:0000196, concentration of an entity pool
 
@@ -68,9 +68,15 @@ def output_lists(libsbml, network: ReactionNetwork, outputs: OutputIds, compartm
         rule = model.createAssignmentRule()
         rule.setVariable(sid)
         rule.setMath(libsbml.parseL3Formula(formula))
-    text = libsbml.writeSBMLToString(doc)
+    found = list_contents(libsbml.writeSBMLToString(doc), ("Parameters", "Rules"))
+    return found["Parameters"], found["Rules"]
+
+
+def list_contents(text: str, tags: tuple[str, ...]) -> dict[str, str]:
+    """The elements inside each ``<listOf{tag}>`` of a scratch document's text ("" if none),
+    to be spliced into the document being written."""
     found = {}
-    for tag in ("Parameters", "Rules"):
+    for tag in tags:
         m = re.search(rf"<listOf{tag}>\n(.*?)^ *</listOf{tag}>\n", text, re.DOTALL | re.MULTILINE)
         found[tag] = m.group(1) if m else ""
-    return found["Parameters"], found["Rules"]
+    return found

@@ -92,7 +92,7 @@ from nncrn.export._common import (
 )
 from nncrn.export._sbml_inputs import FeatureParameter, unit_scales, with_inputs
 from nncrn.export._sbml_inputs import feature_parameters as feature_parameters_of
-from nncrn.export._sbml_outputs import SBO_CONCENTRATION, output_ids, output_lists
+from nncrn.export._sbml_outputs import SBO_CONCENTRATION, list_contents, output_ids, output_lists
 from nncrn.network import ReactionNetwork, require_network
 from nncrn.network._metadata import thaw_json
 
@@ -593,11 +593,7 @@ def _feature_lists(libsbml, features: list[FeatureParameter]) -> tuple[str, str]
         if math_ is None:
             raise RuntimeError(f"libsbml cannot parse {formula!r}")
         _check(assignment.setMath(math_), f"set the initial assignment of {f.species!r}")
-    text = libsbml.writeSBMLToString(doc)
-    found = {}
-    for tag in ("Parameters", "InitialAssignments"):
-        m = re.search(rf"<listOf{tag}>\n(.*?)^ *</listOf{tag}>\n", text, re.DOTALL | re.MULTILINE)
-        found[tag] = m.group(1) if m else ""
+    found = list_contents(libsbml.writeSBMLToString(doc), ("Parameters", "InitialAssignments"))
     return found["Parameters"], found["InitialAssignments"]
 
 
