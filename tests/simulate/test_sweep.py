@@ -98,7 +98,9 @@ def test_sweep_matches_closed_form_and_newton_on_compiled_networks():
     np.testing.assert_allclose(newton.concentrations, exact, rtol=1e-9, atol=1e-14)
     assert (swept.n_steps == 0).all() and np.isinf(swept.time).all() and swept.n_rhs == 1
     assert (newton.n_steps > 0).all()
-    assert swept.residual.max() < 1e-13
+    # roundoff only: a few ulps of the largest term of the right-hand side (the saturation
+    # y^2, ~174 here), however the kernel orders its multiply-adds
+    assert swept.residual.max() < 16 * np.finfo(float).eps * (swept.concentrations**2).max()
 
 
 def test_sweep_handles_higher_orders_and_products_of_upstream_species():
