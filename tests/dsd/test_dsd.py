@@ -220,7 +220,7 @@ def test_errors_name_the_problem():
 @pytest.mark.slow
 def test_xor_compiled_network_whole_design_bisimulation():
     torch = pytest.importorskip("torch")
-    from nncrn.compile import SmoothReLU, compile_network
+    from nncrn.compile import SmoothReLUScheme, compile_network
 
     model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.ReLU(), torch.nn.Linear(2, 1))
     with torch.no_grad():
@@ -229,7 +229,7 @@ def test_xor_compiled_network_whole_design_bisimulation():
         model[2].weight[:] = torch.tensor([[1.0, 1.0]])
         model[2].bias[:] = 0.0
     with pytest.warns(Warning):
-        net = compile_network(model, scheme=SmoothReLU(eps=1e-3), input_range=(0.0, 1.0))
+        net = compile_network(model, scheme=SmoothReLUScheme(eps=1e-3), input_range=(0.0, 1.0))
     result = verify(translate(net, "qian2011"), whole=True, time_limit=900)
     assert all(m.correct for m in result.modules) and len(result.modules) == 12
     assert result.whole is True and result.pathway is True
