@@ -106,9 +106,15 @@ class DSDScheme(ABC):
     def signal_of(self, strand: tuple[str, ...]) -> str | None:
         """The formal species a free strand stands for (any history), None if none."""
 
-    @abstractmethod
     def refusal(self, reaction: Reaction) -> str | None:
-        """Why this scheme cannot implement ``reaction`` correctly; None if it can."""
+        """Why this scheme cannot implement ``reaction`` correctly; None if it can.
+
+        Every scheme here stops at bimolecular reactions; a scheme adds its own limits.
+        """
+        if reaction.order > 2:
+            return f"{reaction.equation()}: it is of order {reaction.order}, and mass-action " \
+                   "DNA implementations stop at bimolecular reactions"  # fmt: skip
+        return None
 
     @abstractmethod
     def module(self, index: int, reaction: Reaction) -> tuple[Complex, ...]:
@@ -165,10 +171,7 @@ class Soloveichik2010(DSDScheme):
                 "with 7-nt toeholds and 15-nt domains peppercorn enumerates 149 reactions for "
                 "the module and they are not a CRN bisimulation of the formal reaction"
             )
-        if reaction.order > 2:
-            return f"{reaction.equation()}: it is of order {reaction.order}, and mass-action " \
-                   "DNA implementations stop at bimolecular reactions"  # fmt: skip
-        return None
+        return super().refusal(reaction)
 
     def module(self, index: int, reaction: Reaction) -> tuple[Complex, ...]:
         m = f"m{index}"
@@ -245,12 +248,6 @@ class Qian2011(DSDScheme):
             return None
         s = strand[2][2:]
         return s if strand[0] == f"h_{s}" else None
-
-    def refusal(self, reaction: Reaction) -> str | None:
-        if reaction.order > 2:
-            return f"{reaction.equation()}: it is of order {reaction.order}, and mass-action " \
-                   "DNA implementations stop at bimolecular reactions"  # fmt: skip
-        return None
 
     def module(self, index: int, reaction: Reaction) -> tuple[Complex, ...]:
         m = f"m{index}"
