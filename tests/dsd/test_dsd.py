@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 
 import numpy as np
 import pytest
 
-pytest.importorskip("peppercornenumerator")
-pytest.importorskip("crnverifier")
+from nncrn._errors import FormatError
+
+# Not pytest.importorskip: importing peppercorn raises the recursion limit of the whole test
+# process to 10**6 (nncrn.dsd imports it lazily and puts the limit back).
+if not all(importlib.util.find_spec(m) for m in ("peppercornenumerator", "crnverifier")):
+    pytest.skip("the dsd extra is not installed", allow_module_level=True)
 
 from nncrn import Reaction, ReactionNetwork, Species
 from nncrn.dsd import (
@@ -233,3 +238,24 @@ def test_xor_compiled_network_whole_design_bisimulation():
     result = verify(translate(net, "qian2011"), whole=True, time_limit=900)
     assert all(m.correct for m in result.modules) and len(result.modules) == 12
     assert result.whole is True and result.pathway is True
+
+
+def test_importing_the_enumerator_leaves_the_recursion_limit_alone():
+    # peppercorn sets sys.setrecursionlimit(10**6) on import; left in place, a deeply nested
+    # JSON file read later in the same process overflowed the C stack (a segfault, seen in
+    # the test suite) instead of raising the FormatError that names it.
+    import sys
+
+    from nncrn.dsd._enumerate import deep_recursion, require
+    from nncrn.export import from_crn_text
+
+    before = sys.getrecursionlimit()
+    require("peppercornenumerator.enumerator")
+    require("crnverifier")
+    assert sys.getrecursionlimit() == before
+    with deep_recursion():
+        assert sys.getrecursionlimit() >= 10**6
+    assert sys.getrecursionlimit() == before
+    nested = "#@nncrn metadata " + "[" * 100_000 + "]" * 100_000 + "\nA -> B [k = 1]\n"
+    with pytest.raises(FormatError, match="nests JSON arrays or objects too deeply"):
+        from_crn_text(nested)

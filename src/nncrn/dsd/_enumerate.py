@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -13,13 +14,28 @@ from typing import Any
 
 from nncrn._errors import ConvergenceError
 
-__all__ = ["EnumeratedComplex", "EnumeratedReaction", "Enumeration", "enumerate_pil", "require"]
+__all__ = [
+    "EnumeratedComplex",
+    "EnumeratedReaction",
+    "Enumeration",
+    "deep_recursion",
+    "enumerate_pil",
+    "require",
+]
 
 EXTRA = "pip install 'nncrn[dsd]'"
 
 
 def require(module: str) -> Any:
-    """Import an optional dependency of :mod:`nncrn.dsd`, naming the extra when missing."""
+    """Import an optional dependency of :mod:`nncrn.dsd`, naming the extra when missing.
+
+    peppercorn raises the interpreter's recursion limit to 10**6 when it is imported, for
+    every module in the process: a deeply nested input to a C parser (``json.loads``) then
+    overflows the C stack and kills the process instead of raising RecursionError. The limit
+    is put back after the import; :func:`deep_recursion` raises it only around peppercorn's
+    and crnverifier's own calls.
+    """
+    limit = sys.getrecursionlimit()
     try:
         return importlib.import_module(module)
     except ImportError as err:
@@ -27,6 +43,19 @@ def require(module: str) -> Any:
             f"nncrn.dsd needs {module.split('.')[0]} (peppercornenumerator, crnverifier and "
             f"dsdobjects make DNA designs and verify them); install the extra: {EXTRA}"
         ) from err
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+@contextmanager
+def deep_recursion() -> Iterator[None]:
+    """The recursion limit peppercorn sets for its searches, only for the duration of a call."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 10**6))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 @dataclass(frozen=True)
@@ -131,7 +160,7 @@ def enumerate_pil(
     start = time.perf_counter()
     try:
         try:
-            with _time_limit(time_limit):
+            with _time_limit(time_limit), deep_recursion():
                 enum, _ = enumerator.enumerate_pil(
                     text,
                     detailed=False,

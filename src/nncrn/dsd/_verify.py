@@ -10,7 +10,7 @@ from typing import Any
 
 from nncrn.dsd._complex import Complex, Kind, pil_text
 from nncrn.dsd._design import DSDDesign
-from nncrn.dsd._enumerate import Enumeration, enumerate_pil, require
+from nncrn.dsd._enumerate import Enumeration, deep_recursion, enumerate_pil, require
 from nncrn.dsd._schemes import DSDScheme, expand
 from nncrn.network import Reaction
 
@@ -188,13 +188,15 @@ def _bisimulation(
     for k, v in (hint or {}).items():
         if k in species and k not in partial and set(v) <= formals:
             partial[k] = list(v)
-    ok, bisim = verifier.crn_bisimulation_test(fcrn, impl.crn, formals=formals,
-                                               interpretation=partial)  # fmt: skip
-    if not ok:  # a True found from the propagated interpretation is as much a proof
-        guided = {k: v for k, v in _propagated(impl.crn, partial).items() if set(v) <= formals}
-        if guided != partial:
-            ok, bisim = verifier.crn_bisimulation_test(fcrn, impl.crn, formals=formals,
-                                                       interpretation=guided)  # fmt: skip
+    with deep_recursion():
+        ok, bisim = verifier.crn_bisimulation_test(fcrn, impl.crn, formals=formals,
+                                                   interpretation=partial)  # fmt: skip
+        if not ok:  # a True found from the propagated interpretation is as much a proof
+            guided = {k: v for k, v in _propagated(impl.crn, partial).items()
+                      if set(v) <= formals}  # fmt: skip
+            if guided != partial:
+                ok, bisim = verifier.crn_bisimulation_test(fcrn, impl.crn, formals=formals,
+                                                           interpretation=guided)  # fmt: skip
     found = {str(k): sorted(str(x) for x in v) for k, v in (bisim or {}).items()}
     return bool(ok), found
 
@@ -283,6 +285,7 @@ def verify(
     path = None
     if pathway:
         verifier = require("crnverifier")
-        path = bool(verifier.pathway_decomposition_eq([fcrn, impl.renamed()], formals))
+        with deep_recursion():
+            path = bool(verifier.pathway_decomposition_eq([fcrn, impl.renamed()], formals))
     return Verification(scheme.name, checks, ok, path, enum.n_species, enum.n_reactions,
                         enum.seconds + time.perf_counter() - start)  # fmt: skip
