@@ -97,3 +97,20 @@ def test_in_place_kernels_match_the_batch_first_ones():
     # and the solve inverts sigma I - J, built from the dense analytic Jacobian
     a = torch.diag_embed(sigma[:, None].expand(9, k.n_dynamic)) - k.jacobian(g, y)
     np.testing.assert_allclose((a @ got[..., None])[..., 0].numpy(), r.numpy(), atol=1e-10)
+
+
+def test_sparse_blocks_print_no_torch_beta_notices():
+    # A large sparse block is a torch CSR tensor; torch's "sparse CSR support is in beta"
+    # and "invariant checks disabled" notices reached the user's terminal (nncrn search).
+    import warnings
+
+    import scipy.sparse as sp
+
+    from nncrn.simulate._torch_kernels import _Matrix
+
+    a = sp.random(400, 400, density=0.001, random_state=0, format="csr")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        m = _Matrix(a, torch.device("cpu"), torch.float64)
+    assert m.mat is not None and m.mat.layout == torch.sparse_csr
+    assert [str(w.message) for w in caught] == []

@@ -19,6 +19,7 @@ torch; only the torch solver imports it, lazily.
 from __future__ import annotations
 
 import itertools
+import warnings
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -179,12 +180,15 @@ class _Matrix:
             self.mat = torch.tensor(box.toarray(), dtype=dtype, device=device)
         else:
             box = sp.csr_matrix(box)
-            self.mat = torch.sparse_csr_tensor(
-                torch.tensor(box.indptr, dtype=torch.long, device=device),
-                torch.tensor(box.indices, dtype=torch.long, device=device),
-                torch.tensor(box.data, dtype=dtype, device=device),
-                size=box.shape,
-            )
+            with warnings.catch_warnings():  # torch's notices that sparse CSR is in beta
+                warnings.filterwarnings("ignore", message="Sparse CSR tensor support")
+                warnings.filterwarnings("ignore", message="Sparse invariant checks")
+                self.mat = torch.sparse_csr_tensor(
+                    torch.tensor(box.indptr, dtype=torch.long, device=device),
+                    torch.tensor(box.indices, dtype=torch.long, device=device),
+                    torch.tensor(box.data, dtype=dtype, device=device),
+                    size=box.shape,
+                )
 
     def add_to(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """``out + self @ x``, updating ``out (m, batch)`` in place."""
