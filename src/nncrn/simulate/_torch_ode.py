@@ -427,7 +427,7 @@ def _keeps_absent_at_zero(network: ReactionNetwork, y0: np.ndarray, states: np.n
     from nncrn.simulate._settled import absent
 
     ok = np.ones(len(y0), dtype=bool)
-    supports, which = np.unique(y0 > 0, axis=0, return_inverse=True)
+    supports, which = _supports(y0 > 0)
     # What a support can produce only grows with it, so species absent from every item's
     # closure are among those absent from the common support's: if none of those can move
     # (every species the solver integrates is produced from it), no item needs a check.
@@ -443,6 +443,21 @@ def _keeps_absent_at_zero(network: ReactionNetwork, y0: np.ndarray, states: np.n
             moved = np.abs(part[:, :, dead]) > atol + (rtol + 1e-13) * scale
             ok[items] = ~moved.any(axis=(1, 2))
     return ok
+
+
+def _supports(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of ``mask (batch, n)`` and each item's row index among them.
+
+    ``np.unique(mask, axis=0)`` compares rows element by element; packing each row into
+    bytes and comparing them as one opaque value is ~10x faster for thousands of species
+    (a training template network carries two rate species per term).
+    """
+    if mask.shape[1] == 0 or len(mask) == 0:  # one (empty) support for every item
+        return mask[:1], np.zeros(len(mask), dtype=np.intp)
+    packed = np.ascontiguousarray(np.packbits(mask, axis=1))
+    rows = packed.view(np.dtype((np.void, packed.shape[1])))[:, 0]
+    _, first, which = np.unique(rows, return_index=True, return_inverse=True)
+    return mask[first], which.reshape(-1)
 
 
 def _prepared(network: ReactionNetwork) -> dict:
