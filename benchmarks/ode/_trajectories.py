@@ -40,7 +40,8 @@ def output_times() -> np.ndarray:
     return np.concatenate([[0.0], np.geomspace(1e-3, T_END, 60)])
 
 
-def _rounds(fn, rounds):
+def timed_rounds(fn, rounds):
+    """``(wall seconds of each round, the last round's result)`` of ``fn()`` (also bench_ode's)."""
     times, out = [], None
     for _ in range(rounds):
         t0 = time.perf_counter()
@@ -70,7 +71,7 @@ def _torch_child(conn, net_json, x, t, rtol, atol, threads, rounds, method):
     kwargs = {} if method == "rodas4" else {"method": method}
     solver = TorchODE(rtol=rtol, atol=atol, device="cpu", **kwargs)
     solver.prepare(net)
-    times, r = _rounds(lambda: integrate(net, x, t, solver=solver, throw=False), rounds)
+    times, r = timed_rounds(lambda: integrate(net, x, t, solver=solver, throw=False), rounds)
     info = {"n_rhs_batched": r.n_rhs, "max_steps_per_item": int(r.n_steps.max()),
             "mean_steps_per_item": float(r.n_steps.mean()),
             "all_converged": bool(r.converged.all())}  # fmt: skip
@@ -119,7 +120,7 @@ def _dopri5_child(conn, net_json, x, t, rtol, atol, threads, rounds):
             return torchdiffeq.odeint(rhs, y0, t_dev, rtol=rtol, atol=atol, method="dopri5",
                                       options={"norm": per_item})  # fmt: skip
 
-    times, ys = _rounds(solve, rounds)
+    times, ys = timed_rounds(solve, rounds)
     out = np.repeat(y_full.numpy()[None], len(t), axis=0)
     out[:, :, k.dynamic.numpy()] = ys.transpose(1, 2).numpy()
     info = {"n_rhs_batched": calls[0], "all_converged": bool(np.isfinite(out).all())}
@@ -141,7 +142,7 @@ def _scipy(net, x, t, rtol, atol, method, rounds):
     from nncrn.simulate import ScipyODE, integrate
 
     solver = ScipyODE(method=method, rtol=rtol, atol=atol)
-    times, r = _rounds(lambda: integrate(net, x, t, solver=solver, throw=False), rounds)
+    times, r = timed_rounds(lambda: integrate(net, x, t, solver=solver, throw=False), rounds)
     info = {"n_rhs_per_item": r.n_rhs / len(x), "all_converged": bool(r.converged.all()),
             "mean_steps_per_item": float(r.n_steps.mean())}  # fmt: skip
     return [s / len(x) for s in times], r.concentrations, info
@@ -177,7 +178,7 @@ def _solve_ivp(net, x, t, rtol, atol, method, rounds):
     def run():
         return [one(y) for y in y_full]
 
-    times, res = _rounds(run, rounds)
+    times, res = timed_rounds(run, rounds)
     conc = np.stack([r[0] for r in res])
     info = {"n_rhs_per_item": float(np.mean([r[1] for r in res])),
             "all_converged": all(r[2] for r in res)}  # fmt: skip
@@ -201,7 +202,7 @@ def _roadrunner(rr, net, x, t, rtol, atol, rounds):
             out[row] = np.asarray(rr.simulate(times=list(t), selections=sel))
         return out
 
-    times, out = _rounds(run, rounds)
+    times, out = timed_rounds(run, rounds)
     info = {"integrator": rr.integrator.getName(), "stiff": bool(rr.integrator.stiff)}
     return [s / len(x) for s in times], out, info
 

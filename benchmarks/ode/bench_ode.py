@@ -56,6 +56,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _trajectories import timed_rounds, trajectory_rows  # next to this script
 
 EPS = 1e-3
 HERE = Path(__file__).resolve().parent
@@ -228,7 +229,7 @@ def _roadrunner(rr, net, x, n_inputs, rtol, atol, rounds):
             out[row] = np.asarray(rr.simulate(0, 1500, 2, sel))[-1]
         return out
 
-    times, out = _rounds(run, rounds)
+    times, out = timed_rounds(run, rounds)
     return [s / n_inputs for s in times], out
 
 
@@ -237,19 +238,12 @@ def _scipy(net, x, y0, n_inputs, rounds):
 
     sub_x = None if x is None else x[:n_inputs]
     sub_y0 = None if y0 is None else y0[:n_inputs]
-    times, r = _rounds(
+    times, r = timed_rounds(
         lambda: steady_state(net, sub_x, y0=sub_y0, solver=ScipyODE(), throw=False), rounds
     )
     return [s / n_inputs for s in times], r.concentrations
 
 
-def _rounds(fn, rounds):
-    times, out = [], None
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return times, out
 
 
 # ----------------------------------------------------------------------------- main
@@ -445,9 +439,6 @@ def main() -> None:
         args.rounds = 1
     warnings.simplefilter("ignore")
     import torch
-
-    sys.path.insert(0, str(HERE))
-    from _trajectories import trajectory_rows
 
     torch.set_num_threads(args.threads)
     x, y = _digits()
