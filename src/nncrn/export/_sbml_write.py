@@ -15,8 +15,12 @@ What the (default, deterministic) document contains and why:
   on concentrations *without* factorials (``2 Y -> Y`` gives ``cell * k * Y^2``, i.e.
   ``dy/dt = -k y^2``). The ``cell`` factor converts concentration/time to the amount/time
   SBML expects, so the concentration dynamics stay the same if the volume is changed;
-* units: concentrations in mole/litre, time in seconds; ``k`` of a reaction of order
-  ``n`` has unit ``(mole/litre)^(1-n) / second``. The scale itself is arbitrary;
+* units: concentrations in mole/litre, time in seconds by default (``concentration_unit=``
+  and ``time_unit=`` declare scaled ones, e.g. nanomole per litre and minutes; the numbers
+  stay the same); ``k`` of a reaction of order ``n`` has unit
+  ``(substance/litre)^(1-n) / time``. The scale itself is arbitrary;
+* inputs read through an offset or scale: a constant parameter per feature and an initial
+  assignment of the input species (see :mod:`._sbml_inputs`);
 * SBO terms: compartment SBO:0000290 (physical compartment), species SBO:0000247 (simple
   chemical), rate parameters SBO:0000009 (kinetic constant), reactions SBO:0000176
   (biochemical reaction), kinetic laws SBO:0000163 (irreversible mass action, continuous
@@ -61,6 +65,8 @@ libRoadRunner's Gillespie):
 
 To set inputs in libRoadRunner, assign the current value (``rr["[X0]"] = v``) after
 ``reset()``: changing ``init([X0])`` of a constant species regenerates the whole model.
+Where a feature parameter sets the species, set the feature instead
+(``rr["init(petal_length__cm_)"] = v``, then ``reset()``), in feature units.
 
 libsbml prints doubles with 15 significant digits; the writer rewrites every parameter
 value and initial concentration (stochastic export: initial amount and volume) with
