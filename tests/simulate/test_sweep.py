@@ -158,12 +158,19 @@ def test_declined_items_go_to_newton_and_follow_the_trajectory():
 
 
 def test_transient_dependent_limits_are_not_swept():
-    """``A -> B``: a DAG, but ``B*`` = ``A0 + B0`` depends on the start, not on a root."""
-    net = _net([("A", "hidden"), ("B", "output")], [("A -> B", 2.0)])
-    y0 = np.array([[3.0, 1.0], [0.5, 0.0]])
+    """``A -> B, B -> C``: a DAG, but ``C*`` = ``A0 + B0 + C0`` depends on the start, not on a
+    root. The level sweep cannot answer it; the reactions run to completion, so the
+    completion path fires them in order (no Newton step), and Newton agrees."""
+    net = _net([("A", "hidden"), ("B", "hidden"), ("C", "output")],
+               [("A -> B", 2.0), ("B -> C", 0.5)])  # fmt: skip
+    y0 = np.array([[3.0, 1.0, 0.0], [0.5, 0.0, 2.0]])
+    assert SWEEP.steady_path(net) == "completion"
     ss = steady_state(net, None, y0=y0, solver=SWEEP)
-    np.testing.assert_allclose(ss.concentrations, [[0.0, 4.0], [0.0, 0.5]], atol=1e-9)
-    assert (ss.n_steps > 0).all()
+    np.testing.assert_array_equal(ss.concentrations, [[0.0, 0.0, 4.0], [0.0, 0.0, 2.5]])
+    assert (ss.n_steps == 0).all()
+    newton = steady_state(net, None, y0=y0, solver=TorchODE(steady_method="newton"))
+    np.testing.assert_allclose(newton.concentrations, ss.concentrations, atol=1e-9)
+    assert (newton.n_steps > 0).all()
 
 
 def test_unbounded_growth_is_still_flagged():
@@ -278,7 +285,7 @@ def _scheme_networks():
             "polynomial": (
                 Polynomial((0.05, 0.0, -1.0, -0.5), (0.0, 1.0)).build(_stack(2, [3, 8, 4, 2])),
                 "sweep"),
-            "dual_rail": (DualRail().build(_stack(3, [3, 8, 4, 2], integer=True)), "newton"),
+            "dual_rail": (DualRail().build(_stack(3, [3, 8, 4, 2], integer=True)), "completion"),
             "smooth_relu+argmax": (
                 with_argmax(SmoothReLUScheme(1e-3).build(_stack(4, [3, 8, 4, 2]))), "newton"),
         }  # fmt: skip
@@ -286,11 +293,21 @@ def _scheme_networks():
 
 @pytest.mark.parametrize("name", list(_scheme_networks()))
 def test_every_scheme_takes_its_path_and_both_paths_agree(name):
-    """Polynomial-activation schemes sweep every item; dual-rail and argmax have cycles."""
+    """Polynomial-activation schemes sweep every item, dual-rail fires its reactions to
+    completion (both without a Newton step); argmax has cycles (Newton)."""
     net, path = _scheme_networks()[name]
     x = np.random.default_rng(9).uniform(0.0, 1.0, (30, 3))
     auto = steady_state(net, x, solver=SWEEP)
     newton = steady_state(net, x, solver=NEWTON)
     assert SWEEP.steady_path(net) == path
-    assert (auto.n_steps == 0).all() == (path == "sweep")
+    assert (auto.n_steps == 0).all() == (path != "newton")
+    if path == "completion":
+        # exact: the ReLU network itself; Newton stops within its tolerance on the 1/t tail
+        # of exact ties (a rail at ~1e-8 whose limit is 0)
+        from nncrn.compile import DualRail
+
+        np.testing.assert_allclose(auto.outputs, DualRail().forward(_stack(3, [3, 8, 4, 2], integer=True), x),
+                                   rtol=1e-13, atol=1e-13)  # fmt: skip
+        np.testing.assert_allclose(auto.concentrations, newton.concentrations, atol=1e-7)
+        return
     np.testing.assert_allclose(auto.concentrations, newton.concentrations, rtol=1e-8, atol=1e-12)

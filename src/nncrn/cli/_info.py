@@ -188,7 +188,8 @@ def solver_rows(network: ReactionNetwork) -> list[tuple[str, str]]:
     from nncrn.simulate import TorchODE, conservation_laws
 
     solver = TorchODE()
-    steady = {"sweep": "level sweep", "newton": "Newton (graph has a cycle)"}
+    steady = {"completion": "reactions fired to completion", "sweep": "level sweep",
+              "newton": "Newton (graph has a cycle)"}
     linear = {"triangular": "forward substitution", "dense": "dense LU, O(n^3) per item"}
     laws = conservation_laws(network)
     shown = "" if len(laws) == 0 or len(laws) > 3 else ": " + "; ".join(

@@ -25,7 +25,7 @@ import numpy as np
 from nncrn.network import StoichiometryView
 from nncrn.simulate._structure import _topological_levels
 
-__all__ = ["completion_reactants"]
+__all__ = ["completion_levels", "completion_reactants"]
 
 
 def completion_reactants(view: StoichiometryView) -> np.ndarray | None:
@@ -35,6 +35,31 @@ def completion_reactants(view: StoichiometryView) -> np.ndarray | None:
     least one reaction. Mirrors ``nncrn.compile.competition_violations``, which the
     compiler uses to certify its dual-rail networks (simulate does not import compile).
     """
+    found = _completion(view)
+    return None if found is None else found[0]
+
+
+def completion_levels(view: StoichiometryView) -> list[np.ndarray] | None:
+    """Reactions grouped so that each group's reactants are final once earlier groups ran.
+
+    None unless the network runs to completion (see :func:`completion_reactants`). A
+    reaction's group is the deepest level of its reactants in the acyclic order; every
+    reaction producing one of its reactants has reactants of a strictly lower level, so it
+    sits in an earlier group, and reactions of one group consume disjoint species.
+    """
+    found = _completion(view)
+    if found is None:
+        return None
+    species_level = found[1]
+    rr = np.asarray(view.reactant_rows, dtype=np.int64)
+    rc = np.asarray(view.reactant_cols, dtype=np.int64)
+    level = np.zeros(view.n_reactions, dtype=np.int64)
+    np.maximum.at(level, rr, species_level[rc])
+    return [np.flatnonzero(level == v) for v in np.unique(level)]
+
+
+def _completion(view: StoichiometryView) -> tuple[np.ndarray, np.ndarray] | None:
+    """(reactant table, level of each species) of a completion network, else None."""
     n_r, n_s = view.n_reactions, view.n_species
     if n_r == 0:
         return None
@@ -62,12 +87,16 @@ def completion_reactants(view: StoichiometryView) -> np.ndarray | None:
                 src.append(s)
                 dst.append(p)
     edges = np.unique(np.asarray(src, np.int64) * n_s + np.asarray(dst, np.int64))
-    if _topological_levels(n_s, edges // n_s, edges % n_s) is None:
+    levels = _topological_levels(n_s, edges // n_s, edges % n_s)
+    if levels is None:
         return None
+    species_level = np.zeros(n_s, dtype=np.int64)
+    for depth, members in enumerate(levels):
+        species_level[members] = depth
     width = int(np.bincount(rr, minlength=n_r).max())
     out = np.full((n_r, max(width, 1)), -1, dtype=np.int64)
     order = np.argsort(rr, kind="stable")
     rows, cols = rr[order], rc[order]
     start = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=n_r))[:-1]))
     out[rows, np.arange(rows.size) - start[rows]] = cols
-    return out
+    return out, species_level

@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import warnings
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -231,6 +231,8 @@ class TorchKernels:
         # (n_reactions, width) reactant species (all species, -1 pads) when every reaction
         # runs to completion, else None; attached by the solver (see ._completion)
         self.completion: torch.Tensor | None = None
+        # its firing order (._completion_state.CompletionPlan), attached by the solver
+        self.completion_plan: Any = None  # a CompletionPlan or None (no import: no cycle)
         nd, n_mono = s.n_dynamic, s.mono_species.shape[0]
         self.n_species, self.n_dynamic = s.n_species, nd
         self.n_reactions, self.n_terms, self.n_monomials = s.n_reactions, s.n_terms, n_mono

@@ -13,6 +13,7 @@ import numpy as np
 
 from nncrn._errors import InputError
 from nncrn.network import ReactionNetwork, require_network
+from nncrn.simulate._completion import completion_reactants
 from nncrn.simulate._results import SteadyState, Trajectory
 from nncrn.simulate._solver import (
     Solver,
@@ -51,7 +52,13 @@ class TorchODE(Solver):
     ``method``) with dense output (see :mod:`nncrn.simulate._rosenbrock`), using the
     analytic Jacobian assembled from the sparse stoichiometry.
 
-    Steady states: when the Jacobian graph has no cycle (see below), each species' rate
+    Steady states: when every reaction runs to completion (non-competitive and acyclic,
+    e.g. dual-rail ReLU networks; see :mod:`nncrn.simulate._completion`), the one state
+    with every reaction exhausted is the answer, and the reactions are fired to exhaustion
+    group by group (see :mod:`nncrn.simulate._completion_state`), exact where an integrator
+    or Newton follows the ``1 / t`` tail of an exact tie; an item is accepted only if the
+    full right-hand side then meets the criterion and every reaction is exhausted. Else,
+    when the Jacobian graph has no cycle (see below), each species' rate
     law, with upstream species at their steady state, is a polynomial in that species
     alone, and one sweep over the levels solves them (see :mod:`nncrn.simulate._sweep`): on
     a compiled network this costs about a forward pass. The sweep answers an item only
@@ -116,7 +123,8 @@ class TorchODE(Solver):
         ``"auto"`` (default: forward substitution when the Jacobian is triangular, else dense
         LU) or ``"dense"`` (always dense LU; for cross-checks).
     steady_method:
-        ``"auto"`` (default: the level sweep where it is certified, else Newton) or
+        ``"auto"`` (default: firing to completion or the level sweep where either is
+        certified, else Newton) or
         ``"newton"`` (always pseudo-transient Newton; for cross-checks).
     num_threads:
         CPU threads torch may use during a call (restored afterwards), or None (default) to
@@ -254,7 +262,7 @@ class TorchODE(Solver):
     def _setup(self, network: ReactionNetwork):
         import torch
 
-        from nncrn.simulate._completion import completion_reactants
+        from nncrn.simulate._completion_state import CompletionPlan
         from nncrn.simulate._conservation import conservation_basis
         from nncrn.simulate._sweep import LevelSweep
         from nncrn.simulate._torch_kernels import TorchKernels
@@ -277,6 +285,10 @@ class TorchODE(Solver):
             kernels.completion = (
                 None if done is None else torch.tensor(done, dtype=torch.long, device=device)
             )
+            kernels.completion_plan = (
+                None if done is None
+                else CompletionPlan.build(network.stoichiometry, device, dtype)
+            )  # fmt: skip
             laws = entry["laws"]
             kernels.conservation = (
                 None if laws is None else torch.tensor(laws, dtype=dtype, device=device)
@@ -285,7 +297,11 @@ class TorchODE(Solver):
         return torch, entry[key]
 
     def steady_path(self, network: ReactionNetwork) -> str:
-        """``"sweep"`` or ``"newton"``: how this solver computes steady states of ``network``.
+        """``"completion"``, ``"sweep"`` or ``"newton"``: how this solver computes steady states.
+
+        ``"completion"``: every reaction runs to completion (e.g. a dual-rail ReLU network),
+        so the reactions are fired group by group to exhaustion (see
+        :mod:`nncrn.simulate._completion_state`; items that fail the check go to Newton).
 
         ``"sweep"``: the Jacobian graph has no cycle, so items are solved level by level
         (each item whose polynomials are not certified still goes to Newton, and shows
@@ -294,6 +310,11 @@ class TorchODE(Solver):
         network = require_network(network, "TorchODE.steady_path")
         if self.steady_method == "newton":
             return "newton"
+        entry = _prepared(network)
+        if "completion" not in entry:
+            entry["completion"] = completion_reactants(network.stoichiometry)
+        if entry["completion"] is not None:
+            return "completion"
         return "sweep" if _structure(network).levels is not None else "newton"
 
     def linear_algebra(self, network: ReactionNetwork) -> str:
@@ -366,6 +387,7 @@ class TorchODE(Solver):
 
     def _steady_chunk(self, k: Any, yf: Any, atol: float, rtol: float):
         """Sweep the certified items of ``yf (batch, n_species)``, Newton for the rest."""
+        from nncrn.simulate._completion_state import completion_steady_state
         from nncrn.simulate._ptc import ptc_steady_state
         from nncrn.simulate._sweep import sweep_steady_state
 
@@ -375,7 +397,13 @@ class TorchODE(Solver):
                 dense=self._dense, check_stability=bool(self.check_stability),
             )  # fmt: skip
 
-        if self.steady_method == "newton" or k.sweep is None:
+        if self.steady_method == "newton":
+            return newton(yf)
+        if k.completion_plan is not None:
+            return completion_steady_state(
+                k, k.completion_plan, yf, atol=atol, rtol=rtol, fallback=newton
+            )
+        if k.sweep is None:
             return newton(yf)
         return sweep_steady_state(k, yf, atol=atol, rtol=rtol, fallback=newton)
 
