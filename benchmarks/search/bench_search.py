@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import subprocess
 import time
 from pathlib import Path
 
@@ -59,54 +60,68 @@ def strategies(budget: int) -> dict:
     }
 
 
-def run_dataset(name: str, seeds: int, budget: int, jobs: int, batch: int) -> dict:
+def _commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, text=True,
+                             capture_output=True, check=True)  # fmt: skip
+        return out.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def run_one(name: str, seed: int, sname: str, budget: int, jobs: int, batch: int) -> dict:
+    """One strategy's search on one seed's split of ``name``: the row of the results."""
     ds = load_dataset(name)
-    out: dict = {"runs": {}}
-    for seed in range(seeds):
-        data = SearchData.split(ds.X, ds.y, seed=seed)
-        for sname, make in strategies(budget).items():
-            t0 = time.perf_counter()
-            r = search(data, make(), budget=budget, settings=SETTINGS, seed=seed,
-                       max_reactions=LIMITS[name], n_jobs=jobs, batch_size=batch)  # fmt: skip
-            b = r.best
-            row = {
-                "seed": seed,
-                "best": b.describe(),
-                "val_accuracy": b.val_accuracy,
-                # no network within the reaction limit: nothing deployable, scored 0
-                "found": b.feasible,
-                "test_accuracy": r.test_accuracy.get(b.index, 0.0),
-                "test_converged": r.test_converged.get(b.index, float("nan")),
-                "reactions": b.reactions,
-                "species": b.species,
-                "molecularity": b.molecularity,
-                "distinct_rates": b.distinct_rates,
-                "evals_to_99": r.evaluations_to_reach(0.99),
-                "within_1pt": r.count_within(0.01),
-                "distinct_evaluated": len({e.genome for e in r.evaluations}),
-                "feasible": sum(e.feasible for e in r.evaluations),
-                "curve": r.best_so_far.tolist(),
-                "front": [
-                    {
-                        "arch": e.describe(),
-                        "val": e.val_accuracy,
-                        "reactions": e.reactions,
-                        "molecularity": e.molecularity,
-                        "test": r.test_accuracy.get(e.index),
-                    }
-                    for e in r.front
-                ],
-                "seconds": time.perf_counter() - t0,
+    data = SearchData.split(ds.X, ds.y, seed=seed)
+    make = strategies(budget)[sname]
+    t0 = time.perf_counter()
+    r = search(data, make(), budget=budget, settings=SETTINGS, seed=seed,
+               max_reactions=LIMITS[name], n_jobs=jobs, batch_size=batch)  # fmt: skip
+    b = r.best
+    row = {
+        "seed": seed,
+        "best": b.describe(),
+        "val_accuracy": b.val_accuracy,
+        # no network within the reaction limit: nothing deployable, scored 0
+        "found": b.feasible,
+        "test_accuracy": r.test_accuracy.get(b.index, 0.0),
+        "test_converged": r.test_converged.get(b.index, float("nan")),
+        "reactions": b.reactions,
+        "species": b.species,
+        "molecularity": b.molecularity,
+        "distinct_rates": b.distinct_rates,
+        "evals_to_99": r.evaluations_to_reach(0.99),
+        "within_1pt": r.count_within(0.01),
+        "distinct_evaluated": len({e.genome for e in r.evaluations}),
+        "feasible": sum(e.feasible for e in r.evaluations),
+        "curve": r.best_so_far.tolist(),
+        "front": [
+            {
+                "arch": e.describe(),
+                "val": e.val_accuracy,
+                "reactions": e.reactions,
+                "molecularity": e.molecularity,
+                "test": r.test_accuracy.get(e.index),
             }
-            out["runs"].setdefault(sname, []).append(row)
-            print(f"{name:13} seed {seed} {sname:9} val {row['val_accuracy']:.3f} test "
-                  f"{row['test_accuracy']:.3f} reactions {b.reactions:4d} molec {b.molecularity:5d}  "
-                  f"{b.describe()}  ({row['seconds']:.0f} s)", flush=True)  # fmt: skip
-    names = list(out["runs"])
-    test = {s: np.array([r["test_accuracy"] for r in out["runs"][s]]) for s in names}
+            for e in r.front
+        ],
+        "seconds": time.perf_counter() - t0,
+        "commit": _commit(),
+    }
+    print(f"{name:13} seed {seed} {sname:9} val {row['val_accuracy']:.3f} test "
+          f"{row['test_accuracy']:.3f} reactions {b.reactions:4d} molec {b.molecularity:5d}  "
+          f"{b.describe()}  ({row['seconds']:.0f} s)", flush=True)  # fmt: skip
+    return row
+
+
+def summarize(name: str, runs: dict[str, list[dict]]) -> dict:
+    """Per-strategy means and the tests between strategies, from the rows in ``runs``."""
+    out: dict = {"runs": runs}
+    names = list(runs)
+    test = {s: np.array([r["test_accuracy"] for r in runs[s]]) for s in names}
     summary = {}
     for s in names:
-        rs = out["runs"][s]
+        rs = runs[s]
         t = TARGETS[name]
         summary[s] = {
             "val_mean": float(np.mean([r["val_accuracy"] for r in rs])),
@@ -123,9 +138,10 @@ def run_dataset(name: str, seeds: int, budget: int, jobs: int, batch: int) -> di
             "feasible_mean": float(np.mean([r["feasible"] for r in rs])),
         }
     tests: dict = {}
-    if seeds >= 2:
+    seeds = min((len(runs[s]) for s in names), default=0)
+    if seeds >= 2 and all(len(runs[s]) == seeds for s in names):
         vals = [test[s] for s in names]
-        if seeds >= 3 and not all(np.array_equal(vals[0], v) for v in vals[1:]):
+        if len(names) >= 3 and seeds >= 3 and not all(np.array_equal(vals[0], v) for v in vals[1:]):
             tests["friedman_p"] = float(stats.friedmanchisquare(*vals).pvalue)
         for i, a in enumerate(names):
             for b in names[i + 1 :]:
@@ -198,6 +214,9 @@ def main() -> None:
     parser.add_argument("--out", default="results", help="stem of the .json and .png written")
     parser.add_argument("--record", action="store_true",
                         help="write next to this script, the tracked results its README quotes (default: latest/, git-ignored)")  # fmt: skip
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the runs already in OUT.json (same budget and settings) and do the rest; "
+                             "the file is rewritten after every run, so a stopped run loses one search at most")  # fmt: skip
     parser.add_argument("--reference", action="store_true",
                         help="only train the float-MLP reference per seed (no search); prints it")  # fmt: skip
     args = parser.parse_args()
@@ -206,31 +225,63 @@ def main() -> None:
         for name in args.datasets.split(","):
             float_reference(name, args.seeds)
         return
-    started = time.perf_counter()
-    results = {}
-    for name in args.datasets.split(","):
+    names = args.datasets.split(",")
+    for name in names:
         if name not in LIMITS:
             parser.error(f"--datasets: unknown {name!r}; choose from {', '.join(LIMITS)}")
-        results[name] = run_dataset(name, args.seeds, args.budget, args.jobs, args.batch)
+    where = HERE if args.record else HERE / "latest"
+    where.mkdir(parents=True, exist_ok=True)
+    path = where / f"{args.out}.json"
+    settings = vars(SETTINGS) | {"split": "50/25/25 stratified", "budget": args.budget,
+                                 "batch": args.batch}  # fmt: skip
+    done: dict = {}
+    before = 0.0
+    if args.resume and path.exists():
+        old = json.loads(path.read_text())
+        if old.get("settings") != settings:
+            parser.error(f"--resume: {path} was written with settings {old.get('settings')}, "
+                         f"not {settings}; use another --out or the same --budget/--batch")  # fmt: skip
+        done = {n: r["runs"] for n, r in old["results"].items()}
+        before = float(old.get("seconds", 0.0))
+    started = time.perf_counter()
+    command = (f"python benchmarks/search/bench_search.py --datasets {args.datasets} --seeds "
+               f"{args.seeds} --budget {args.budget} --jobs {args.jobs} --batch {args.batch} "
+               f"--out {args.out}")  # fmt: skip
+
+    def write(results: dict, complete: bool) -> None:
+        doc = {
+            "command": command,
+            "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, torch {torch.__version__}",
+            "seconds": before + time.perf_counter() - started,
+            "complete": complete,
+            "settings": settings,
+            "results": results,
+        }
+        path.write_text(json.dumps(doc, indent=1))
+
+    results: dict = {n: summarize(n, runs) for n, runs in done.items()}
+    for name in names:
+        runs = done.get(name, {})
+        for seed in range(args.seeds):
+            for sname in strategies(args.budget):
+                if any(r["seed"] == seed for r in runs.get(sname, [])):
+                    continue
+                runs.setdefault(sname, []).append(
+                    run_one(name, seed, sname, args.budget, args.jobs, args.batch)
+                )
+                runs[sname].sort(key=lambda r: r["seed"])
+                results[name] = summarize(name, runs)
+                write(results, complete=False)
+        results[name] = summarize(name, runs)
         for s, row in results[name]["summary"].items():
             print(f"  {s:9} val {row['val_mean']:.3f} ± {row['val_std']:.3f}  test {row['test_mean']:.3f} "
                   f"± {row['test_std']:.3f}  reactions {row['reactions_mean']:.1f}  target hit "
                   f"{row['target_hit']}  evals to 99% {row['evals_to_99_mean']:.1f}  within 1 pt "
                   f"{row['within_1pt_mean']:.1f}", flush=True)  # fmt: skip
         print("  tests:", json.dumps(results[name]["tests"]), flush=True)
-    doc = {
-        "command": f"python benchmarks/search/bench_search.py --datasets {args.datasets} --seeds "
-        f"{args.seeds} --budget {args.budget} --jobs {args.jobs} --batch {args.batch} --out {args.out}",
-        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, torch {torch.__version__}",
-        "seconds": time.perf_counter() - started,
-        "settings": vars(SETTINGS) | {"split": "50/25/25 stratified"},
-        "results": results,
-    }
-    where = HERE if args.record else HERE / "latest"
-    where.mkdir(parents=True, exist_ok=True)
-    (where / f"{args.out}.json").write_text(json.dumps(doc, indent=1))
-    plot(results, where / f"{args.out}.png")
-    print(f"total {doc['seconds']:.0f} s; wrote {where / args.out}.json and .png")
+    write(results, complete=True)
+    plot({n: results[n] for n in names}, where / f"{args.out}.png")
+    print(f"total {before + time.perf_counter() - started:.0f} s; wrote {path} and {args.out}.png")
 
 
 if __name__ == "__main__":
