@@ -51,9 +51,7 @@ def as_float_array(value: object, what: str) -> np.ndarray:
         ) from None
 
 
-def _from_mapping(
-    values: Mapping[str, object], names: tuple[str, ...], what: str
-) -> np.ndarray:
+def _from_mapping(values: Mapping[str, object], names: tuple[str, ...], what: str) -> np.ndarray:
     unknown = [k for k in values if k not in names]
     if unknown:
         raise InputError(
@@ -61,7 +59,9 @@ def _from_mapping(
         )
     missing = [n for n in names if n not in values]
     if missing:
-        raise InputError(f"{what} mapping is missing {missing}; give a value for every one of {list(names)}")
+        raise InputError(
+            f"{what} mapping is missing {missing}; give a value for every one of {list(names)}"
+        )
     cols = [np.atleast_1d(as_float_array(values[n], f"{what}[{n!r}]")) for n in names]
     lengths = {c.shape for c in cols}
     if len(lengths) != 1 or any(c.ndim != 1 for c in cols):
@@ -83,11 +83,24 @@ def input_concentrations(network: ReactionNetwork, inputs: object) -> np.ndarray
     feature scaling, e.g. min-max, outside its weights).
     """
     network = require_network(network, "input_concentrations")
+    x = input_concentrations_shared(network, inputs)
+    # a fresh array is the caller's; anything else may be (a view of) the user's inputs
+    return x if x is not inputs and x.base is None else x.copy()
+
+
+def input_concentrations_shared(network: ReactionNetwork, inputs: object) -> np.ndarray:
+    """:func:`input_concentrations` without a copy where none is needed: may be ``inputs``.
+
+    Features without a range and scale are their own concentrations; a caller that only
+    reads them (the steady-state solver's direct path) saves a copy of the batch.
+    """
     x = input_features(network, inputs)
     species = [network.species[network.index(n)] for n in network.inputs]
     low = np.array([s.input_range[0] if s.input_range else 0.0 for s in species])
     scale = np.array([s.input_scale for s in species])
-    return (x - low) * scale if (scale != 1.0).any() else x - low
+    if (scale != 1.0).any():
+        return (x - low) * scale
+    return x - low if low.any() else x
 
 
 def input_features(network: ReactionNetwork, inputs: object) -> np.ndarray:
@@ -110,7 +123,8 @@ def input_features(network: ReactionNetwork, inputs: object) -> np.ndarray:
         if x.ndim != 2:
             hint = (
                 f"; for a single input use x.reshape(1, -1), shape (1, {len(names)})"
-                if x.ndim == 1 else ""
+                if x.ndim == 1
+                else ""
             )
             raise InputError(
                 f"inputs must have shape (batch, n_inputs) = (batch, {len(names)}); got shape "
@@ -123,6 +137,20 @@ def input_features(network: ReactionNetwork, inputs: object) -> np.ndarray:
         )
     if x.shape[0] == 0:
         raise InputError("inputs have an empty batch (shape (0, ...)); pass at least one row")
+    species = [network.species[network.index(n)] for n in names]
+    low = np.array([s.input_range[0] if s.input_range else 0.0 for s in species])
+    high = np.array([s.input_range[1] if s.input_range else np.inf for s in species])
+    if x.size:
+        # Two reductions without temporaries decide the common case (min and max propagate
+        # NaN); the element-wise masks below only find what to report.
+        lo, hi = x.min(axis=0), x.max(axis=0)
+        if (
+            np.isfinite(lo).all()
+            and np.isfinite(hi).all()
+            and (lo >= low).all()
+            and (hi <= high).all()
+        ):
+            return x
     bad = ~np.isfinite(x)
     if bad.any():
         row, col = np.argwhere(bad)[0]
@@ -130,9 +158,6 @@ def input_features(network: ReactionNetwork, inputs: object) -> np.ndarray:
             f"input {names[col]!r} is {float(x[row, col])} in row {row} (counting from 0) ({int(bad.sum())} non-finite "
             "values in all); inputs must be finite numbers — impute or drop those rows"
         )
-    species = [network.species[network.index(n)] for n in names]
-    low = np.array([s.input_range[0] if s.input_range else 0.0 for s in species])
-    high = np.array([s.input_range[1] if s.input_range else np.inf for s in species])
     outside = (x < low) | (x > high)
     if outside.any():
         row, col = np.argwhere(outside)[0]
@@ -198,9 +223,7 @@ def fill_state(
     return state
 
 
-def initial_state(
-    network: ReactionNetwork, inputs: object, y0: object = None
-) -> np.ndarray:
+def initial_state(network: ReactionNetwork, inputs: object, y0: object = None) -> np.ndarray:
     """Initial concentrations ``(batch, n_species)``: ``y0`` (or species' ``initial``) with inputs set.
 
     ``y0`` may be None, an array ``(n_species,)`` or ``(batch, n_species)``, or a mapping
