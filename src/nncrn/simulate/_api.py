@@ -6,7 +6,7 @@ import numpy as np
 
 from nncrn._errors import InputError
 from nncrn.network import ReactionNetwork, initial_state, require_network
-from nncrn.network._inputs import as_float_array
+from nncrn.network._inputs import as_float_array, input_concentrations_shared
 from nncrn.simulate._results import SteadyState, Trajectory, report_convergence
 from nncrn.simulate._solver import Solver, check_setting_real
 
@@ -119,8 +119,14 @@ def steady_state(
     rtol = _check_tolerance("rtol", rtol)
     if atol == 0 and rtol == 0:
         raise InputError("steady_state needs atol > 0 or rtol > 0; got both 0")
-    y = initial_state(network, inputs, y0)
-    result = solver.steady_state(network, y, atol, rtol)
+    from nncrn.simulate._torch_ode import TorchODE
+
+    if y0 is None and isinstance(solver, TorchODE):
+        # inputs straight to the solver: no (batch, n_species) initial state to validate
+        x = input_concentrations_shared(network, inputs)
+        result = solver.steady_state_from_inputs(network, x, atol, rtol)
+    else:
+        result = solver.steady_state(network, initial_state(network, inputs, y0), atol, rtol)
     report_convergence(
         result.converged, throw=throw, what="reach steady state",
         fix=f"{solver.fix_hint}, or loosen steady_state(atol=..., rtol=...)",

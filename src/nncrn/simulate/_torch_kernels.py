@@ -41,7 +41,9 @@ class _Sweep(Protocol):
     """What the solver uses of :class:`~nncrn.simulate._sweep.LevelSweep` (which imports
     this module, so it is named here by its method alone)."""
 
-    def solve(self, base: torch.Tensor, g_ext: torch.Tensor) -> torch.Tensor: ...
+    def solve(
+        self, base: torch.Tensor, g_ext: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]: ...
 
 
 def _repeated(species: np.ndarray, power: np.ndarray, pad: int) -> np.ndarray:
@@ -224,7 +226,9 @@ class TorchKernels:
             return _Matrix(sp.coo_matrix((vals, (rows, cols)), shape=shape), device, dtype)
 
         self.device, self.dtype = device, dtype
-        self.sweep: _Sweep | None = None  # a LevelSweep, attached by the solver for triangular networks
+        self.sweep: _Sweep | None = (
+            None  # a LevelSweep, attached by the solver for triangular networks
+        )
         # (n_laws, n_dynamic) orthonormal conservation laws in this numbering, or None;
         # attached by the solver (see nncrn.simulate._conservation)
         self.conservation: torch.Tensor | None = None
@@ -253,11 +257,15 @@ class TorchKernels:
         self.item_local = local  # term -> row of the per-item coefficients (-1: shared)
         sel = local[s.net_term] >= 0
         r = s.net_reaction[sel]
-        self.P = matrix(
-            s.rates[r] * s.net_coeff[sel], local[s.net_term[sel]], s.reaction_cmono[r],
-            (item.size, s.cmono_species.shape[0]),
-        )  # fmt: skip
-        self.cmono = ints(_repeated(s.cmono_species, s.cmono_power, s.n_species))
+        p_vals = s.rates[r] * s.net_coeff[sel]
+        p_shape = (item.size, s.cmono_species.shape[0])
+        self.P = matrix(p_vals, local[s.net_term[sel]], s.reaction_cmono[r], p_shape)
+        self._P_sp = sp.coo_matrix((p_vals, (local[s.net_term[sel]], s.reaction_cmono[r])), p_shape)
+        self.cmono_np = _repeated(s.cmono_species, s.cmono_power, s.n_species)
+        self.cmono = ints(self.cmono_np)
+        # Direct path (see attach_inputs): G = Px @ x + pb from the input concentrations x.
+        self.input_P: _Matrix | None = None
+        self.input_bias: torch.Tensor | None = None
         # Shared terms that are powers of their own species (decay, dimerisation, inflow)
         # form a polynomial per species, evaluated elementwise; the rest is the matrix S.
         tm_real = s.mono_power[s.term_mono] > 0
@@ -277,7 +285,9 @@ class TorchKernels:
         remap[used] = np.arange(used.size)
         self.mono = ints(_repeated(mono_species[used], s.mono_power[used], nd))
         self.item_mono, self.item_out = ints(remap[s.term_mono[item]]), ints(term_out[item])
-        self.mono_rows = _Monomials(_repeated(mono_species[used], s.mono_power[used], nd), nd, device)
+        self.mono_rows = _Monomials(
+            _repeated(mono_species[used], s.mono_power[used], nd), nd, device
+        )
         self.item_mono_span = _span(remap[s.term_mono[item]])
         self.item_out_span = _span(term_out[item])
         self.S = matrix(
@@ -335,12 +345,56 @@ class TorchKernels:
         """Whether ``I/h - J`` is triangular (see :attr:`MassActionStructure.levels`)."""
         return self.levels is not None
 
+    def attach_inputs(self, input_species: np.ndarray) -> None:
+        """Prepare :meth:`input_coefficients_ext` for the species ``input_species`` (in the
+        order of the inputs), when every constant monomial is one input or the constant 1
+        (a compiled network: ``G = W x + b``); otherwise it stays unavailable (None)."""
+        cm, pad = self.cmono_np, self.n_species
+        degree = (cm != pad).sum(1)
+        pos = np.full(self.n_species + 1, -1, dtype=np.int64)
+        pos[np.asarray(input_species, dtype=np.int64)] = np.arange(len(input_species))
+        first = cm[:, 0] if cm.shape[1] else np.full(cm.shape[0], pad)
+        ok = (degree == 0) | ((degree == 1) & (pos[first] >= 0))
+        if self.n_item == 0 or not ok.all():
+            return
+        P = sp.csc_matrix(self._P_sp)
+        one = np.flatnonzero(degree == 0)
+        cols = np.flatnonzero(degree == 1)
+        to_input = sp.coo_matrix(
+            (np.ones(cols.size), (cols, pos[first[cols]])), shape=(cm.shape[0], len(input_species))
+        )
+        self.input_P = _Matrix(P @ to_input, self.device, self.dtype)
+        bias = np.asarray(P[:, one].sum(1)).reshape(-1)
+        self.input_bias = torch.tensor(bias, dtype=self.dtype, device=self.device)[:, None]
+
     # ------------------------------------------------------------------ per solve
     def coefficients(self, y_full: torch.Tensor) -> torch.Tensor:
         """Species-major per-item coefficients ``(n_item, batch)`` from ``y_full (batch, n_species)``."""
+        return self.coefficients_ext(y_full)[:-1]
+
+    def coefficients_ext(self, y_full: torch.Tensor) -> torch.Tensor:
+        """:meth:`coefficients` with a row of ones appended (see :meth:`g_ext`), in one array."""
         b = y_full.shape[0]
         ext = torch.cat([y_full.T, torch.ones(1, b, dtype=self.dtype, device=self.device)])
-        return self.P @ _prod_rows(ext, self.cmono)
+        out = torch.empty(self.n_item + 1, b, dtype=self.dtype, device=self.device)
+        out[:-1] = 0.0
+        out[-1] = 1.0
+        self.P.add_to(out[:-1], _prod_rows(ext, self.cmono))
+        return out
+
+    def input_coefficients_ext(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`coefficients_ext` from the input concentrations ``x (batch, n_inputs)`` alone.
+
+        Only after :meth:`attach_inputs` found the direct form (``input_P`` set). ``x.T`` is
+        read in place (a transposed operand of the product), so no copy of the batch is made.
+        """
+        assert self.input_P is not None and self.input_bias is not None
+        b = x.shape[0]
+        out = torch.empty(self.n_item + 1, b, dtype=self.dtype, device=self.device)
+        out[:-1] = self.input_bias
+        out[-1] = 1.0
+        self.input_P.add_to(out[:-1], x.T)
+        return out
 
     # ------------------------------------------------------------------ hot loop
     def base(self, y: torch.Tensor) -> torch.Tensor:
@@ -375,7 +429,9 @@ class TorchKernels:
             if self.item_out_span is not None:  # one term per row of a block: no scatter
                 out[self.item_out_span[0] : self.item_out_span[1]].addcmul_(part, g)
             else:
-                out.index_add_(0, self.item_out, torch.mul(part, g, out=ws.get("item_g", self.n_item, b)))
+                out.index_add_(
+                    0, self.item_out, torch.mul(part, g, out=ws.get("item_g", self.n_item, b))
+                )
         return out
 
     def triangular_factor(self, base: torch.Tensor, g_ext: torch.Tensor,

@@ -78,7 +78,9 @@ class TorchODE(Solver):
     where it matters which attractor such an input reaches, check with
     :func:`~nncrn.simulate.integrate` (or :class:`ScipyODE`).
     Swept items report ``n_steps = 0`` and ``time = inf``; :meth:`steady_path` tells which
-    path a network takes.
+    path a network takes. Called with ``y0=None`` on a network whose coefficients come
+    from the inputs alone (a compiled one: ``W x + b``), the sweep reads the inputs
+    directly and never forms the initial state (:meth:`steady_state_from_inputs`).
 
     The structures derived from a network are kept for the 8 most recently used networks,
     so repeated calls on one network pay for them once (:meth:`prepare` builds them ahead).
@@ -289,6 +291,9 @@ class TorchODE(Solver):
                 None if done is None
                 else CompletionPlan.build(network.stoichiometry, device, dtype)
             )  # fmt: skip
+            kernels.attach_inputs(
+                np.array([network.index(n) for n in network.inputs], dtype=np.int64)
+            )
             laws = entry["laws"]
             kernels.conservation = (
                 None if laws is None else torch.tensor(laws, dtype=dtype, device=device)
@@ -385,11 +390,8 @@ class TorchODE(Solver):
             n_rhs=n_rhs, solver=self, atol=atol, rtol=rtol,
         )  # fmt: skip
 
-    def _steady_chunk(self, k: Any, yf: Any, atol: float, rtol: float):
-        """Sweep the certified items of ``yf (batch, n_species)``, Newton for the rest."""
-        from nncrn.simulate._completion_state import completion_steady_state
+    def _newton(self, k: Any, atol: float, rtol: float):
         from nncrn.simulate._ptc import ptc_steady_state
-        from nncrn.simulate._sweep import sweep_steady_state
 
         def newton(y_full):
             return ptc_steady_state(
@@ -397,6 +399,14 @@ class TorchODE(Solver):
                 dense=self._dense, check_stability=bool(self.check_stability),
             )  # fmt: skip
 
+        return newton
+
+    def _steady_chunk(self, k: Any, yf: Any, atol: float, rtol: float):
+        """Sweep the certified items of ``yf (batch, n_species)``, Newton for the rest."""
+        from nncrn.simulate._completion_state import completion_steady_state
+        from nncrn.simulate._sweep import sweep_steady_state
+
+        newton = self._newton(k, atol, rtol)
         if self.steady_method == "newton":
             return newton(yf)
         if k.completion_plan is not None:
@@ -405,7 +415,83 @@ class TorchODE(Solver):
             )
         if k.sweep is None:
             return newton(yf)
-        return sweep_steady_state(k, yf, atol=atol, rtol=rtol, fallback=newton)
+        return sweep_steady_state(
+            k, k.coefficients_ext(yf), atol=atol, rtol=rtol, start=lambda rows: yf[rows],
+            fallback=newton,
+        )  # fmt: skip
+
+    def _direct(self, network: ReactionNetwork) -> bool:
+        """Whether :meth:`steady_state_from_inputs` takes its direct path on ``network``."""
+        _, k = self._setup(network)
+        return (self.steady_method == "auto" and k.completion_plan is None
+                and k.sweep is not None and k.input_P is not None)  # fmt: skip
+
+    def steady_state_from_inputs(
+        self, network: ReactionNetwork, x: np.ndarray, atol: float, rtol: float
+    ) -> SteadyState:
+        """:meth:`steady_state` from every species' ``initial``, inputs at ``x (batch, n_inputs)``.
+
+        ``x``: validated input concentrations (:func:`nncrn.network.input_concentrations`),
+        only read. Equal to ``steady_state(network, initial_state(network, x), ...)``; on a
+        network the level sweep solves from its input-dependent coefficients alone (e.g. a
+        compiled one: ``G = W x + b``) the initial state is never formed: the coefficients
+        are one product with ``x``, the answer is written once into the result, and only the
+        items the sweep does not answer get their initial state (for Newton).
+        """
+        if not self._direct(network):
+            return self.steady_state(network, _full_states(network, x), atol, rtol)
+        self._check_precision(rtol, "steady_state(")
+        torch, k = self._setup(network)
+        from nncrn.simulate._sweep import sweep_steady_state
+
+        b = x.shape[0]
+        default = np.array([s.initial for s in network.species])
+        inputs = np.array([network.index(n) for n in network.inputs], dtype=np.int64)
+        dyn = k.dynamic.cpu().numpy()
+        y = np.empty((b, network.n_species))  # every column is written once
+        others = np.setdiff1d(np.arange(network.n_species), np.concatenate([inputs, dyn]))
+        _set_columns(y, others, default[others])
+        _set_columns(y, inputs, x)
+        conv = np.zeros(b, dtype=bool)
+        res, time = np.zeros(b), np.zeros(b)
+        steps = np.zeros(b, dtype=np.int64)
+        n_rhs = 0
+        default_t = torch.as_tensor(default, dtype=k.dtype, device=k.device)
+        inputs_t = torch.as_tensor(inputs, device=k.device)
+        newton = self._newton(k, atol, rtol)
+        with self._threads(torch):
+            for sl in self._chunks(k, b):
+                # read in place where torch can (a read-only array is copied: torch warns)
+                part = x[sl] if x.flags.writeable else x[sl].copy()
+                xt = torch.as_tensor(part, dtype=k.dtype, device=k.device)
+
+                def start(rows, xt=xt):
+                    full = default_t.repeat(rows.numel(), 1)
+                    full[:, inputs_t] = xt[rows]
+                    return full
+
+                o = sweep_steady_state(
+                    k, k.input_coefficients_ext(xt), atol=atol, rtol=rtol, start=start,
+                    fallback=newton,
+                )  # fmt: skip
+                # make_steady_state's physical(): inputs and the other constant species
+                # were validated at the boundary, so only the dynamic columns can fail it
+                floor = atol + rtol * o.y.abs()
+                fine = torch.isfinite(o.y).all(1) & ~(o.y < -floor).any(1)
+                _set_columns(y[sl], dyn, o.y.cpu().double().numpy())
+                conv[sl] = (o.converged & fine).cpu().numpy()
+                res[sl] = o.residual.cpu().double().numpy()
+                time[sl] = o.time.cpu().double().numpy()
+                steps[sl] = o.n_steps.cpu().numpy()
+                n_rhs += o.n_rhs
+        if _may_leave_zero(network, default, inputs, x):
+            conv &= _keeps_absent_at_zero(network, _full_states(network, x), y[:, None, :],
+                                          atol, rtol)  # fmt: skip
+        return SteadyState(
+            species=network.species_names, output_names=network.outputs, concentrations=y,
+            outputs=network.read_outputs(y), converged=conv, residual=res, time=time,
+            n_steps=steps, n_rhs=int(n_rhs), solver=repr(self),
+        )  # fmt: skip
 
     def integrate(self, network: ReactionNetwork, y0: np.ndarray, t_eval: np.ndarray) -> Trajectory:
         from nncrn.simulate._rosenbrock import rosenbrock_integrate
@@ -439,6 +525,45 @@ class TorchODE(Solver):
             network, t, out, converged=conv, n_steps=steps, n_rhs=n_rhs, solver=self,
             atol=atol, rtol=rtol,
         )  # fmt: skip
+
+
+def _full_states(network: ReactionNetwork, x: np.ndarray) -> np.ndarray:
+    """``(batch, n_species)``: every species' ``initial``, the inputs at ``x`` (as
+    :func:`nncrn.network.initial_state` with ``y0=None``; ``x`` already validated)."""
+    state = np.tile(np.array([s.initial for s in network.species]), (len(x), 1))
+    state[:, [network.index(n) for n in network.inputs]] = x
+    return state
+
+
+def _set_columns(y: np.ndarray, cols: np.ndarray, values: np.ndarray) -> None:
+    """``y[:, cols] = values``, as a slice assignment when ``cols`` is a range."""
+    if cols.size and (np.diff(cols) == 1).all():
+        y[:, cols[0] : cols[-1] + 1] = values
+    elif cols.size:
+        y[:, cols] = values
+
+
+def _may_leave_zero(network: ReactionNetwork, default: np.ndarray, inputs: np.ndarray,
+                    x: np.ndarray) -> bool:  # fmt: skip
+    """Whether :func:`_keeps_absent_at_zero` can refuse an item of the batch ``x`` (inputs
+    at ``x``, other species at ``default``): its quick exit, from the common support alone."""
+    from nncrn.simulate._settled import absent
+
+    entry = _prepared(network)
+    if "produced_from_constants" not in entry:
+        # What a support can produce only grows with it: if the species present in every
+        # state (the non-zero defaults, inputs left out) already produce every dynamic
+        # species, no batch can leave one at 0 (a compiled network: each neuron has inflow)
+        present = (default > 0) & ~np.isin(np.arange(default.size), inputs)
+        dead = absent(network.stoichiometry, present.astype(np.float64))
+        entry["produced_from_constants"] = not (dead & network.stoichiometry.dynamic).any()
+    if entry["produced_from_constants"]:
+        return False
+    common = default > 0
+    if inputs.size:
+        common[inputs] = x.min(axis=0) > 0
+    dead = absent(network.stoichiometry, common.astype(np.float64))
+    return bool((dead & network.stoichiometry.dynamic).any())
 
 
 def _keeps_absent_at_zero(network: ReactionNetwork, y0: np.ndarray, states: np.ndarray,
