@@ -153,9 +153,12 @@ class Workspace:
 
 def _horner(coef: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """``sum_p coef[p] * y**p`` for ``coef (degree + 1, n, 1)`` and species-major ``y (n, batch)``."""
-    out = coef[-1].expand_as(y).clone() if coef.shape[0] else torch.zeros_like(y)
-    for p in range(coef.shape[0] - 2, -1, -1):
-        out = out * y + coef[p]
+    if coef.shape[0] < 2:
+        return coef[-1].expand_as(y).clone() if coef.shape[0] else torch.zeros_like(y)
+    # c + out * y: one pass and one array per degree (the same roundings as out * y + c)
+    out = torch.addcmul(coef[-2], coef[-1], y)
+    for p in range(coef.shape[0] - 3, -1, -1):
+        torch.addcmul(coef[p], out, y, out=out)
     return out
 
 
@@ -408,8 +411,9 @@ class TorchKernels:
 
     def rhs(self, g: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """``(batch, n_dynamic)`` time derivative at dynamic concentrations ``y (batch, n_dynamic)``."""
-        mono = _prod_rows(self.base(y), self.mono)
-        f = self.S.add_to(_horner(self.self_coef, y.T), mono)
+        base = self.base(y)  # species-major: the elementwise passes below run contiguous
+        mono = _prod_rows(base, self.mono)
+        f = self.S.add_to(_horner(self.self_coef, base[:-1]), mono)
         if self.n_item:
             f.index_add_(0, self.item_out, g * mono.index_select(0, self.item_mono))
         return f.T
