@@ -12,6 +12,9 @@ arXiv 2406.03456):
   samples) on a box, with a penalty on the spread of the rate constants;
 * :func:`verify`: vector-field error, fixed points, limit-cycle period and time averages
   of the *full* compiled network at ``mu`` against the target's;
+* :func:`design_cycle`: a designer limit cycle, the target whose attracting orbit is a
+  closed curve drawn as points, at a chosen period (:func:`cycle_samples`: the curve and
+  attracting padding around it, as training samples);
 * :data:`TARGETS`: the paper's four systems (bistable, tristable, the Bessel oscillator,
   the Hastings–Powell food chain);
 * :func:`stochastic_run`: the compiled network under exact SSA at a chosen volume (does
@@ -19,6 +22,7 @@ arXiv 2406.03456):
 """
 
 from nncrn.rncrn._analysis import FixedPoint, find_fixed_points
+from nncrn.rncrn._design import cycle_samples, design_cycle
 from nncrn.rncrn._model import RNCRN
 from nncrn.rncrn._targets import TARGETS, Target, get_target
 from nncrn.rncrn._train import TrainResult, sample_box, train
@@ -38,6 +42,8 @@ __all__ = [
     "Target",
     "TrainResult",
     "Verification",
+    "cycle_samples",
+    "design_cycle",
     "find_fixed_points",
     "get_target",
     "sample_box",
