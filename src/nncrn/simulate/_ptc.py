@@ -163,9 +163,10 @@ def ptc_steady_state(
         # the drift of the totals over every species of a law, exact zeros included (a
         # dual-rail input rail at 0 went to -4e-14 at every step, each step was rejected,
         # and dt shrank to 1e-17 with the residual at 8).
-        floor = (neg_tol + _ROUNDOFF * eps_dtype * y_new.abs().amax(1, keepdim=True)
-                 + (y_new - y_step).abs().amax(1, keepdim=True))  # fmt: skip
-        y_new = torch.where((y_new < 0) & (y_new >= -floor), torch.zeros_like(y_new), y_new)
+        floor = neg_tol + _ROUNDOFF * eps_dtype * y_new.abs().amax(1, keepdim=True)
+        if y_new is not y_step:  # moved by the projection (no laws: the same tensor)
+            floor = floor + (y_new - y_step).abs().amax(1, keepdim=True)
+        y_new = y_new.masked_fill((y_new < 0) & (y_new >= -floor), 0.0)
         f_new = k.rhs(w.g, y_new)
         n_rhs += 2
         r_new = f_new.abs().amax(1)
@@ -185,11 +186,16 @@ def ptc_steady_state(
             fit = 0.9 / err.clamp(min=1e-300).sqrt()
             ratio = torch.minimum(ratio, fit.clamp(min=_GROW[0]))
         w.time = w.time + torch.where(ok, w.dt, torch.zeros_like(w.dt))
-        shrink = 0.25 if not track else torch.minimum(fit, torch.full_like(fit, 0.25)).clamp(min=1e-3)
+        shrink = (
+            0.25 if not track else torch.minimum(fit, torch.full_like(fit, 0.25)).clamp(min=1e-3)
+        )
         grown = torch.where(ok, (w.dt * ratio).clamp(max=_DT_MAX), w.dt * shrink)
         w.dt = torch.where(w_done, w.dt, grown)
-        okc = ok[:, None]
-        w.y, w.f = torch.where(okc, y_new, w.y), torch.where(okc, f_new, w.f)
+        if bool(ok.all()):  # the usual step: no item keeps its old state
+            w.y, w.f = y_new, f_new
+        else:
+            okc = ok[:, None]
+            w.y, w.f = torch.where(okc, y_new, w.y), torch.where(okc, f_new, w.f)
         w.res = torch.where(ok, r_new, w.res)
         w.steps = w.steps + ok.long()
         w.tol = torch.where(ok, atol + rtol * y_new.abs().amax(1), w.tol)
@@ -360,7 +366,11 @@ def _exhausted(k: TorchKernels, y_full: torch.Tensor, y: torch.Tensor, atol: flo
 
 
 def _stable(
-    k: TorchKernels, g: torch.Tensor, y: torch.Tensor, atol: float, rtol: float,
+    k: TorchKernels,
+    g: torch.Tensor,
+    y: torch.Tensor,
+    atol: float,
+    rtol: float,
     start_scale: torch.Tensor,
 ) -> torch.Tensor:
     """``(batch,)`` bool: ``y`` is an isolated, linearly stable steady state.
@@ -402,7 +412,11 @@ def _stable_at(k: TorchKernels, g: torch.Tensor, y: torch.Tensor) -> torch.Tenso
     if k.triangular and laws is None:
         d = k.diagonal(k.base(y), k.g_ext(g))  # (n, batch)
         scale = d.abs().amax(0)
-        return (d < -_STABLE * scale).all(0) if d.shape[0] else torch.ones_like(scale, dtype=torch.bool)
+        return (
+            (d < -_STABLE * scale).all(0)
+            if d.shape[0]
+            else torch.ones_like(scale, dtype=torch.bool)
+        )
     j = k.jacobian(g, y)
     if laws is not None:
         j = j - laws.T @ laws
