@@ -229,3 +229,21 @@ def test_polynomial_activation_stays_on_the_gpu():
     y = RectifiedRoot(3, 1e-2)(z)
     assert y.device == z.device
     np.testing.assert_allclose(y.cpu().numpy(), RectifiedRoot(3, 1e-2)(z.cpu()).numpy(), rtol=1e-14)
+
+
+def test_quadratic_root_at_negative_zero_is_the_positive_root():
+    """``z = -0.0`` (a pre-activation that rounds to minus zero): the neuron's rate law
+    ``eps + z y - y^2`` has the root ``sqrt(eps)``; copysign took the sign of -0.0 and
+    returned ``-sqrt(eps)``."""
+    import torch
+
+    from nncrn._activations import positive_root, quadratic_root
+
+    eps = 1e-3
+    f64 = torch.float64
+    c0, c2 = torch.tensor([eps, eps], dtype=f64), torch.tensor([-1.0, -1.0], dtype=f64)
+    c1 = torch.tensor([-0.0, 0.0], dtype=f64)
+    np.testing.assert_allclose(quadratic_root(c0, c1, c2).numpy(), [eps**0.5] * 2, rtol=1e-15)
+    root, ok = positive_root(torch.stack([c0, c1, c2]))
+    np.testing.assert_allclose(root.numpy(), [eps**0.5] * 2, rtol=1e-15)
+    assert ok.all()

@@ -384,8 +384,10 @@ def quadratic_root(c0: torch.Tensor, c1: torch.Tensor, c2: torch.Tensor) -> torc
     # (c1 + h) / (-2 c2) = q / (-2 c2), which exists only if c2 < 0; c1 < 0: 2 c0 / (h - c1)
     # = 2 c0 / -q. Where the denominator is not > 0 there is no positive root: inf (and the
     # division there is by 1, so that no infinite derivative turns a gradient into NaN).
-    q = c1 + torch.copysign(h, c1)
     up = c1 >= 0
+    # the sign from the same test as the branch (copysign would give -h for c1 = -0.0, which
+    # counts as >= 0 below: a negative root)
+    q = c1 + torch.where(up, h, -h)
     den = torch.where(up, -2.0 * c2, -q)
     has = den > 0
     root = torch.where(up, q, 2.0 * c0) / torch.where(has, den, 1.0)
