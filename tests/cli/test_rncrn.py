@@ -74,3 +74,47 @@ def test_rncrn_file_target_needs_a_box(tmp_path, capsys):
     src.write_text("def f(x):\n    return -x\n")
     assert main(["rncrn", "--target", f"{src}:f", "--out", str(tmp_path / "o")]) == 2
     assert "needs its box" in capsys.readouterr().err
+
+
+def _curve(path, header=True, bad=False):
+    th = np.linspace(0.0, 2 * np.pi, 10, endpoint=False)
+    rows = [f"{4 + 2 * np.cos(t):.6f},{4 + 1.5 * np.sin(t):.6f}" for t in th]
+    if bad:
+        rows[3] = "1.0,oops"
+    path.write_text(("x1,x2\n" if header else "") + "\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "extra", "message"),
+    [
+        (lambda p: _curve(p), [], "give its period, --period T"),
+        (lambda p: _curve(p, bad=True), ["--period", "5"], "numbers separated by commas"),
+        (lambda p: _curve(p), ["--period", "-1"], "period is -1.0"),
+        (lambda p: _curve(p), ["--period", "5", "--low", "1"], "--low/--high go with"),
+        (lambda p: p, ["--period", "5"], "no file"),
+    ],
+)
+def test_rncrn_curve_target_refusals(tmp_path, capsys, make, extra, message):
+    curve = make(tmp_path / "curve.csv")
+    assert main(["rncrn", "--target", str(curve), *extra, "--out", str(tmp_path / "o")]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_rncrn_curve_target_is_a_designed_cycle(tmp_path):
+    """The CSV (with or without a header) becomes design_cycle(points, period)."""
+    import argparse
+
+    from nncrn.cli._rncrn import _designed
+    from nncrn.rncrn._design import is_design
+
+    for header in (True, False):
+        curve = _curve(tmp_path / f"c{header}.csv", header=header)
+        args = argparse.Namespace(
+            target=str(curve), period=7.0, attraction=2.0, low=None, high=None
+        )
+        target = _designed(args)
+        assert is_design(target) and target.kind == "limit-cycle"
+        design = target.f.__self__
+        assert design.period == 7.0 and design.attraction == 2.0
+        np.testing.assert_allclose(target.x0, (6.0, 4.0), atol=1e-6)

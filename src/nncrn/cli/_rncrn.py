@@ -29,7 +29,14 @@ def register(sub: Any) -> None:
     p.add_argument("--target", required=True,
                    help=f"a built-in system ({', '.join(TARGETS)}) or FILE.py:FUNC, a function "
                    "f(x) taking a (batch, N) numpy array and returning dx/dt of the same shape "
-                   "(with --low and --high)")  # fmt: skip
+                   "(with --low and --high), or CURVE.csv: points along a closed curve, one "
+                   "per row in the order of motion, N columns (a header line is skipped), "
+                   "designed as an attracting limit cycle of period --period")  # fmt: skip
+    p.add_argument("--period", type=float,
+                   help="period of the designed limit cycle (CURVE.csv targets)")  # fmt: skip
+    p.add_argument("--attraction", type=float, default=1.0,
+                   help="rate at which the designed cycle pulls a point back to the curve "
+                   "(CURVE.csv targets; default 1)")  # fmt: skip
     p.add_argument(
         "--perceptrons", type=int, help="M, the number of perceptrons (default: the target's)"
     )
@@ -83,6 +90,35 @@ def _load_function(spec: str) -> Any:
     return func
 
 
+def _designed(args: argparse.Namespace) -> Any:
+    import numpy as np
+
+    from nncrn.rncrn import design_cycle
+
+    path = Path(args.target)
+    if not path.is_file():
+        raise FileNotFoundError(f"--target {args.target!r}: no file {str(path)!r}")
+    if args.period is None:
+        raise InputError(f"--target {args.target!r} is a curve: give its period, --period T")
+    if args.low is not None or args.high is not None:
+        raise InputError(
+            "--low/--high go with FILE.py:FUNC targets; a curve's box is set around it"
+        )
+    lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
+    try:
+        float(lines[0].split(",")[0])
+    except (ValueError, IndexError):
+        lines = lines[1:]  # a header
+    try:
+        points = np.array([[float(v) for v in ln.split(",")] for ln in lines])
+    except ValueError as err:
+        raise InputError(
+            f"--target {args.target!r}: every line after the header must be numbers separated by "
+            f"commas ({err})"
+        ) from None
+    return design_cycle(points, args.period, attraction=args.attraction, name=path.stem)
+
+
 def _target(args: argparse.Namespace) -> Any:
     from dataclasses import replace
 
@@ -94,6 +130,8 @@ def _target(args: argparse.Namespace) -> Any:
                 f"--low/--high go with FILE.py:FUNC targets; {args.target!r} has its own box"
             )
         target = TARGETS[args.target]
+    elif args.target.endswith(".csv"):
+        target = _designed(args)
     else:
         func = _load_function(args.target)
         if args.low is None or args.high is None:

@@ -172,8 +172,8 @@ def design_cycle(points: object, period: float, *, attraction: float = 1.0,
     )  # fmt: skip
 
 
-def cycle_samples(target: Target, *, padding: tuple[float, ...] = (0.1, 0.2, 0.35),
-                  along: int = 200, rng: np.random.Generator | int | None = 0
+def cycle_samples(target: Target, *, padding: tuple[float, ...] = (0.1, 0.2, 0.3, 0.45),
+                  along: int = 150, rng: np.random.Generator | int | None = 0
                   ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """``(x, dxdt)`` training samples of a designed cycle: the curve and padding around it.
 
@@ -202,6 +202,11 @@ def cycle_samples(target: Target, *, padding: tuple[float, ...] = (0.1, 0.2, 0.3
     x = np.vstack(xs)
     x = x[(x > 0).all(1)]
     return x, design.field(x)
+
+
+def is_design(target: Target) -> bool:
+    """Whether ``target`` was made by :func:`design_cycle`."""
+    return isinstance(getattr(target.f, "__self__", None), CycleDesign)
 
 
 def _design_of(target: Target) -> CycleDesign:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from nncrn._errors import InputError
+from nncrn.rncrn._design import cycle_samples, is_design
 from nncrn.rncrn._model import RNCRN, check_mu
 from nncrn.rncrn._targets import Target
 
@@ -236,7 +237,9 @@ def train(
     Parameters
     ----------
     target:
-        A :class:`Target` (its box, sizes and ``beta`` are the defaults), or a callable
+        A :class:`Target` (its box, sizes and ``beta`` are the defaults; a designed cycle,
+        :func:`~nncrn.rncrn.design_cycle`, is fitted on :func:`~nncrn.rncrn.cycle_samples`
+        unless ``samples`` are given), or a callable
         ``f(x (batch, N)) -> (batch, N)`` (then give ``low`` and ``high``), or None with
         ``samples``.
     samples:
@@ -316,6 +319,10 @@ def _train(target: Any, samples: Any, low: Any, high: Any, perceptrons: Any, mu:
         weighting = target.weighting if weighting is None else weighting
         focus = target.focus if focus is None else focus
         names = target.labels
+        if samples is None and is_design(target):
+            # a designed cycle is fitted on its tube (the curve and the padding around it),
+            # not on the box, where the nearest-point field jumps across the curve's inside
+            samples = cycle_samples(target, rng=0)
     elif isinstance(beta, str):
         beta = None
     if isinstance(beta, str) or (beta is not None and (not math.isfinite(beta) or beta < 0)):
