@@ -229,8 +229,12 @@ def test_batch_norm_is_folded_and_the_steady_state_equals_torch():
 
 def test_dual_rail_refuses_batch_norm_folded_weights():
     # the 2x2 maps of batch normalization make the binary levels real-valued
-    with pytest.raises(UnsupportedModelError, match="not integer multiples of a common unit"):
+    with pytest.raises(
+        UnsupportedModelError, match="not integer multiples of a common unit"
+    ) as err:
         compile_network(_bn_model("binary", CReLU), scheme=DualRail(dual_inputs=True, rescale=True))
+    assert "batch normalization folded into the layer" in str(err.value)
+    assert "SmoothReLUScheme()" in str(err.value)
 
 
 @pytest.mark.parametrize(

@@ -54,6 +54,14 @@ def dual_rail_inputs(x: object) -> np.ndarray:
     return out
 
 
+_FOLDED_HINT = (
+    "; here a batch normalization folded into the layer scales each unit by its own real "
+    "factor, so the folded weights are not binary even where the layer's are: compile this "
+    "model with SmoothReLUScheme() (rate-dependent), or train the dual-rail model without "
+    "batch normalization"
+)
+
+
 def _check_integer_weights(stack: LayerStack) -> None:
     for depth, layer in enumerate(stack.layers, start=1):
         frac = np.abs(layer.weight - np.round(layer.weight))
@@ -232,6 +240,8 @@ class DualRail(Scheme):
                     f"integer multiples of a common unit ({found}), so DualRail(rescale=True) "
                     "cannot make them stoichiometric coefficients. Discretize the model first "
                     "(binary/ternary or linear levels, e.g. nncrn.train.quantize_model)"
+                    + _FOLDED_HINT
+                    * ("(folded)" in (layer.source or ""))
                 )
             unit, integers = found
             scale *= unit
