@@ -33,6 +33,18 @@ HERE = Path(__file__).resolve().parent
 MUS = (0.1, 0.01, 0.001)
 
 
+def designed_ellipse():
+    """A designer limit cycle: the ellipse centred at (4, 4) with half-axes 2 and 1.5, drawn
+    as 12 points, period 10, M = 6 (``nncrn.rncrn.design_cycle``; trained on its tube)."""
+    import numpy as np
+
+    from nncrn.rncrn import design_cycle
+
+    th = np.linspace(0.0, 2.0 * np.pi, 12, endpoint=False)
+    points = np.stack([4.0 + 2.0 * np.cos(th), 4.0 + 1.5 * np.sin(th)], axis=1)
+    return design_cycle(points, 10.0, name="designed-ellipse", perceptrons=6)
+
+
 def one(name: str, epochs: int, restarts: int, screen: int, seed: int, out: str) -> dict:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import matplotlib
@@ -41,7 +53,7 @@ def one(name: str, epochs: int, restarts: int, screen: int, seed: int, out: str)
     from nncrn.rncrn import get_target, train, verify
     from nncrn.rncrn._portrait import phase_portrait
 
-    target = get_target(name)
+    target = designed_ellipse() if name == "designed-ellipse" else get_target(name)
     t0 = time.perf_counter()
     result = train(target, epochs=epochs, restarts=restarts, screen=screen, rng=seed)
     seconds = time.perf_counter() - t0
@@ -101,7 +113,8 @@ def main() -> None:
     from nncrn.rncrn import TARGETS
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--targets", nargs="+", default=list(TARGETS), choices=list(TARGETS))
+    ap.add_argument("--targets", nargs="+", default=list(TARGETS),
+                    choices=[*TARGETS, "designed-ellipse"])  # fmt: skip
     ap.add_argument("--epochs", type=int, default=2000)
     ap.add_argument("--restarts", type=int, default=3)
     ap.add_argument("--screen", type=int, default=8)
