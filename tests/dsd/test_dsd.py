@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from nncrn._errors import FormatError
+from nncrn._errors import FormatError, UnsupportedModelError
 
 # Not pytest.importorskip: importing peppercorn raises the recursion limit of the whole test
 # process to 10**6 (nncrn.dsd imports it lazily and puts the limit back).
@@ -165,12 +165,76 @@ def test_shared_strands_appear_once_at_the_summed_concentration():
 
 
 def test_rate_mapping_of_a_unimolecular_module():
-    # The gate of Y -> 0 at rate k sits at 2 k / Q formal units (Q = q c_u tau).
+    # Three-domain Y -> 0 at rate k: gate and commit strand at g units, Q g^2 = k (2 g + C)
+    # (Q = q c_u tau; the reverse strand of Y at C).
     scheme = Qian2011()
-    design = translate(_net("Y -> 0", rate=3.0), scheme, time_unit=2.0)
-    gate = design.modules[0].fuels[0]
-    q = 3e5 * 7
-    assert gate.concentration == pytest.approx(2 * 3.0 / (q * 1e-9 * 2.0) * 1e-9)
+    design = translate(_net("Y -> 0", rate=3.0), scheme, time_unit=1e4)
+    fuels = {f.name: f.concentration for f in design.modules[0].fuels}
+    big_q, cap = 3e5 * 7 * 1e-9 * 1e4, 1e3
+    g = fuels["m0-gate"] / 1e-9
+    assert fuels["m0-commit"] == pytest.approx(fuels["m0-gate"])
+    assert big_q * g * g == pytest.approx(3.0 * (2 * g + cap))
+    assert fuels["m0-rev-Y"] == pytest.approx(1e-6)
+    with pytest.raises(UnsupportedModelError, match=r"Y -> 0.*gate would have to exceed C"):
+        translate(_net("Y -> 0", rate=3.0), scheme, time_unit=1e-3)
+    with pytest.raises(UnsupportedModelError, match=r"A \+ B -> C.*time_unit >= "):
+        translate(_net("A + B -> C", rate=3.0), scheme, time_unit=100.0)
+
+
+def _rate_at_the_dsd_level(design, text: str) -> float:
+    """The rate constant a module shows at the DSD level in the free signals: the product Z
+    it releases over the integral of its reactants' free amounts (formal units and time),
+    with the signals far below the fuels."""
+    from nncrn import ScipyODE, integrate
+
+    net = dsd_network(design)
+    y0 = np.array([[s.initial for s in net.species]])
+    y0[0, net.index("Y")] = 1e-6
+    if "X" in text:
+        y0[0, net.index("X")] = 1e-4
+    ts = np.linspace(0.0, 2.0, 801)
+    c = integrate(net, None, ts, y0=y0, solver=ScipyODE(rtol=1e-10, atol=1e-20)).concentrations[0]
+    mass = c[:, net.index("Y")] * (c[:, net.index("X")] if "X" in text else 1.0)
+    late = slice(400, None)  # after the gates' intermediates have settled
+    dz = c[-1, net.index("Z")] - c[400, net.index("Z")]
+    return float(dz / np.trapezoid(mass[late], ts[late]))
+
+
+@pytest.mark.parametrize("scheme", ["qian2011", "soloveichik2010"])
+@pytest.mark.parametrize("text", ["Y -> Z", "X + Y -> Z"])
+def test_a_module_runs_at_its_formal_rate_at_the_dsd_level(scheme, text):
+    # The gate's toehold exchanges run at q / 2 each way in peppercorn's condensed
+    # reactions (three-domain modules ran at 2/3 of their rate, join gates of bimolecular
+    # reactions at twice theirs), and a bimolecular gate above its buffering strand
+    # saturates (at the default time unit the three-domain X + Y -> X ran at 1/50).
+    design = translate(_net(text, rate=2.0), scheme)
+    assert _rate_at_the_dsd_level(design, text) == pytest.approx(2.0, rel=0.04)
+    slow = translate(_net(text, rate=2.0), scheme, time_unit=10 * design.time_unit)
+    assert _rate_at_the_dsd_level(slow, text) == pytest.approx(2.0, rel=0.04)
+
+
+def test_a_buffering_strand_shared_by_modules_stays_at_c():
+    # r_X t is one species in the tube; summed over the modules that read X it buffered
+    # each of them at a multiple of C (2 Y -> Y in the smooth XOR: ~100 times too slow).
+    design = translate(_net("X + Y -> X", "X + Z -> X", "X -> 0"), "qian2011")
+    rev = [c for c in design.complexes() if c.strands == (("r_X", "t"),)]
+    assert len(rev) == 1 and rev[0].concentration == pytest.approx(1e-6)
+
+
+def test_a_smooth_relu_neuron_settles_at_the_formal_steady_state():
+    # dy/dt = x y - y^2 - y / 2 with x = 1: y -> 1/2. With fuels 10^7 units above the signals
+    # (so that depletion stays small over the run), the DSD-level network settles there.
+    from nncrn import ScipyODE, integrate
+
+    net = _net("X + Y -> X + 2 Y", "2 Y -> Y")
+    net = ReactionNetwork(net.species, (*net.reactions, Reaction.parse("Y -> 0", 0.5)))
+    design = translate(net, Qian2011(fuel_concentration=1e-5, concentration_unit=1e-12))
+    dna = dsd_network(design)
+    y0 = np.array([[s.initial for s in dna.species]])
+    y0[0, dna.index("X")], y0[0, dna.index("Y")] = 1.0, 0.1
+    end = integrate(dna, None, [0.0, 20.0], y0=y0, solver=ScipyODE()).concentrations[0, -1]
+    assert end[dna.index("Y")] == pytest.approx(0.5, abs=0.015)
+    assert end[dna.index("X")] == pytest.approx(0.75, rel=0.01)  # a quarter of X in its gate
 
 
 def test_dsd_network_is_a_reaction_network_in_formal_units_with_leaks():

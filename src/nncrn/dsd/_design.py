@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 
 from nncrn._errors import UnsupportedModelError
 from nncrn.dsd._complex import Complex, pil_text
-from nncrn.dsd._schemes import SCHEMES, DSDScheme, Qian2011, Soloveichik2010
+from nncrn.dsd._schemes import SCHEMES, DSDScheme, Qian2011
 from nncrn.network import Reaction, ReactionNetwork, require_network
 
 __all__ = ["DSDDesign", "DesignCost", "Module", "SchemeRefusal", "propose_scheme", "translate"]
@@ -66,8 +66,9 @@ class DSDDesign:
         """Each fuel's name -> the one complex that stands for it in the tube.
 
         Modules may need the same strand (a forward or reverse strand of the same species):
-        in one tube that is one species, at the sum of the concentrations the modules ask
-        for, named after the first module that uses it.
+        in one tube that is one species, named after the first module that uses it, at the
+        sum of the concentrations the modules ask for; a buffering strand (reverse, 2011;
+        backward, 2010) at ``C`` once, since the rate mapping holds it at ``C``.
         """
         first: dict[tuple, Complex] = {}
         total: dict[tuple, float] = {}
@@ -75,7 +76,9 @@ class DSDDesign:
         for f in self.fuels:
             key = (f.strands, f.structure)
             first.setdefault(key, f)
-            total[key] = total.get(key, 0.0) + f.concentration
+            buffer = "-rev-" in f.name or "-back" in f.name
+            total[key] = max(total.get(key, 0.0), f.concentration) if buffer \
+                else total.get(key, 0.0) + f.concentration  # fmt: skip
             keys[f.name] = key
         return {n: replace(first[k], concentration=total[k]) for n, k in keys.items()}
 
@@ -119,62 +122,140 @@ def propose_scheme(reaction: Reaction, refused: DSDScheme) -> str | None:
     return None
 
 
-def _factor(scheme: DSDScheme) -> float:
-    """How many displacement steps share a module's rate (2: the commit competes with the
-    reverse strand in the three-domain gate)."""
-    return 2.0 if isinstance(scheme, Qian2011) else 1.0
+def _factor(scheme: DSDScheme, r: Reaction) -> float:
+    """``a``: with every buffering strand at ``C``, a module of order 1 or 2 whose gate's
+    first step is in fast equilibrium runs at ``q [gate] / a`` (times ``[X]``, and
+    ``[Y] / C`` for the bimolecular buffering) while the gate holds little of ``X``.
+
+    Read off peppercorn's condensed steps. Three-domain gate: every toehold exchange runs
+    at ``q / 2`` each way (a 7-nt toehold in, a 7-nt toehold out) and the commit step at
+    ``q``; the last bound intermediate commits (``q C``) or falls back through the reverse
+    exchange (``q C / 2``), so 2/3 of it commits: ``(q / 2) (2 / 3) = q / 3``. Join gate
+    (2010): a unimolecular gate is read at ``q``; a bimolecular one binds its first
+    reactant ``X`` by one toehold exchange at ``q / 2`` each way, plus one more for each
+    ``X`` among the products (the output strand carries ``X``'s toehold), and each
+    intermediate is read by the second reactant at ``q``: ``n q`` for ``n`` ways.
+    """
+    if isinstance(scheme, Qian2011):
+        return 3.0
+    if r.order == 2:
+        return 1.0 / (1 + r.products.get(next(iter(r.reactants)), 0))
+    return 1.0
+
+
+def _ceiling(scheme: DSDScheme) -> float:
+    """``m``: a bimolecular module cannot run faster than ``Q / m`` (formal units).
+
+    With the buffering strand at ``C`` and the gate at ``G``, each of the ``n`` ways in
+    which the gate binds its first reactant ``X`` (:func:`_factor`) holds ``r = G / C``
+    times the free ``X``, and the module runs at ``(Q / a) r [X] [Y]`` in the free
+    amounts: ``Q / 3`` (three-domain, ``a = 3``) or ``Q`` (join gate, ``a = 1 / n``) per
+    unit of ``X`` held in the gate. Every gate that reads ``X`` first holds some of it,
+    ``L_X / Q`` times the free ``X`` (``L_X`` the sum of ``m k`` over those modules,
+    :func:`_loads`).
+    """
+    return 3.0 if isinstance(scheme, Qian2011) else 1.0
+
+
+HEADROOM = 4.0
+"""The default time unit is ``Q = HEADROOM max_X L_X`` (:func:`_loads`): the gates hold at
+most a quarter of any species (a lone three-domain gate at ``C / 4``; ``C / 3`` if it reads
+an input, of which it holds a quarter)."""
+
+
+def _loads(scheme: DSDScheme, reactions: tuple[Reaction, ...]) -> dict[str, float]:
+    """``L_X``: the sum of ``m k`` over the bimolecular modules that read ``X`` first.
+
+    The gates hold ``L_X / Q`` of ``X`` for every unit of free ``X``: a share
+    ``L_X / (Q + L_X)`` of all ``X``.
+    """
+    loads: dict[str, float] = {}
+    for r in reactions:
+        if r.order == 2:
+            first = next(iter(r.reactants))
+            loads[first] = loads.get(first, 0.0) + _ceiling(scheme) * r.rate
+    return loads
 
 
 def _auto_time_unit(scheme: DSDScheme, reactions: tuple[Reaction, ...]) -> float:
-    """Seconds per formal time unit that balance the fuels of uni- and bimolecular modules.
+    """Seconds per formal time unit: the shortest at which every module fits its fuels.
 
-    In formal units one displacement step has the rate ``Q = q c_u tau``. A unimolecular
-    rate ``k`` needs a gate at ``a k / Q`` units and a bimolecular one a buffering strand at
-    ``Q C / (a k)`` (``C``: the fuel concentration in units, ``a``: :func:`_factor`); ``Q``
-    is chosen so that the scarcest of both is as plentiful as it can be (their geometric
-    balance), which keeps every fuel far above the signals for as long as possible.
+    In formal units one displacement step has the rate ``Q = q c_u tau``. A bimolecular
+    module runs at most at ``Q / m`` (:func:`_ceiling`), so ``Q = HEADROOM max L_X``; a
+    unimolecular one needs its gate (join gate; three-domain gate and commit strand) at
+    most at ``C``, and the steps after the gate fast beside the reaction: ``Q >= 100 k /
+    C`` (three-domain: commit strand read at ``Q g >= 10 k``, the gate near ``C / 10``;
+    join gate: at ``C / 100``, its fork gate read at ``100 k``; with the gate at ``C`` the
+    product came out ``1 / k`` late). A longer time unit only
+    makes the unimolecular gates smaller (they scale as ``1 / Q`` or ``1 / sqrt(Q)``) and
+    so run out sooner.
     """
-    a, cap = _factor(scheme), scheme.fuel_concentration / scheme.concentration_unit
+    cap = scheme.fuel_concentration / scheme.concentration_unit
     uni = [r.rate for r in reactions if r.order == 1]
     bi = [r.rate for r in reactions if r.order == 2]
-    if uni and bi:
-        big_q = math.sqrt(a * min(uni) * a * max(bi) / cap)
-        big_q = max(big_q, a * max(uni) / cap)  # no gate above C
-    elif uni:
-        big_q = a * max(uni) / cap
-    elif bi:
-        big_q = a * max(bi)
-    else:
+    big_q = HEADROOM * max(_loads(scheme, reactions).values()) if bi else 0.0
+    if uni:  # gate at k / Q (2010); gate = commit = g, Q g^2 = k (2 g + C) (2011)
+        big_q = max(big_q, 100.0 * max(uni) / cap)
+    if big_q == 0.0:
         big_q = 1.0
     return big_q / (scheme.rate * scheme.concentration_unit)
 
 
-def _concentrations(scheme: DSDScheme, r: Reaction, fuels: tuple[Complex, ...], tau: float
-                    ) -> tuple[Complex, ...]:  # fmt: skip
+def _concentrations(scheme: DSDScheme, r: Reaction, fuels: tuple[Complex, ...], tau: float,
+                    held: dict[str, float]) -> tuple[Complex, ...]:  # fmt: skip
     """Set the fuel concentrations that give reaction ``r`` its rate (scheme.assumptions).
 
-    Zeroth order: the two fuels that react are at ``sqrt(k / Q)`` units each (for a given
-    product of concentrations, the pair that lasts longest); first order: the gate at
-    ``a k / Q``; second order: the gate at C and the buffering (backward or reverse)
-    strand of the first reactant at ``Q C / (a k)``.
+    Every buffering strand (reverse strands, 2011; backward strands, 2010) is at ``C``:
+    the strand ``r_X t`` is one species in the tube, shared by every module that reads
+    ``X``, so it cannot be a per-module knob. Zeroth order: the two fuels that react at
+    ``sqrt(k / Q)`` units each (for a given product of concentrations, the pair that
+    lasts longest). First order: the join gate at ``k / Q`` (2010); the three-domain gate
+    and its commit strand both at ``g`` with ``Q g^2 = k (2 g + C)`` (the intermediate
+    commits or falls back through the reverse strand at ``C``: a commit strand below
+    ``C`` buffers the rate, so the gate lasts longer than at ``3 k / Q``). Second order:
+    the gate at ``C r`` with ``(Q / a) r = k``: the rate in the free amounts of ``X``
+    and ``Y``, so that the DSD-level network has the formal network's steady states (the
+    gates hold a share of each species, which slows it down by ``1 + L_X / Q``). A
+    catalyst ``X`` that no reaction changes (an input) is given as its total amount, of
+    which ``1 / (1 + L_X / Q')`` is free: its gates run at ``(Q / a) r = k (1 + L_X / Q')``
+    with ``Q' = Q - L_X`` (``held``: ``L_X`` of each catalyst), i.e. ``r = a k / Q'``.
     """
     cu, cmax = scheme.concentration_unit, scheme.fuel_concentration
-    big_q, a = scheme.rate * cu * tau, _factor(scheme)
+    cap = cmax / cu
+    big_q, a = scheme.rate * cu * tau, _factor(scheme, r)
     gate = fuels[0].name  # join gate (2010) / gate (2011)
     conc = {f.name: cmax for f in fuels}
+    k = r.rate
     if r.order == 0:
-        pair = math.sqrt(r.rate / big_q) * cu
+        pair = math.sqrt(k / big_q) * cu
         partner = (
             gate.replace("join", "source") if "join" in gate else gate.replace("gate", "commit")
         )
         conc[gate] = conc[partner] = pair
     elif r.order == 1:
-        conc[gate] = a * r.rate / big_q * cu
-    elif isinstance(scheme, Soloveichik2010):
-        conc[gate.replace("join", "back0")] = big_q * cmax / (a * r.rate)
+        if isinstance(scheme, Qian2011):
+            g = (k + math.sqrt(k * k + big_q * k * cap)) / big_q
+            conc[gate.replace("gate", "commit")] = g * cu
+        else:
+            g = a * k / big_q
+        if g > cap * (1 + 1e-12):
+            raise UnsupportedModelError(
+                f"{r.equation()} at rate {k:g}: its {scheme.name} gate would have to exceed "
+                f"C (Q = q c_u tau = {big_q:.4g} at time_unit {tau:.6g} s); give a longer "
+                "time_unit or leave it to translate"
+            )
+        conc[gate] = g * cu
     else:
         first = next(iter(r.reactants))
-        conc[gate.replace("gate", f"rev-{first}")] = big_q * cmax / (a * r.rate)
+        room = big_q - held.get(first, 0.0)
+        if room < a * k:
+            raise UnsupportedModelError(
+                f"{r.equation()} at rate {k:g}: its {scheme.name} gate would have to exceed "
+                f"C (Q = q c_u tau = {big_q:.4g} at time_unit {tau:.6g} s); give time_unit "
+                f">= {(a * k + big_q - room) / (scheme.rate * cu):.6g} s or leave it to "
+                "translate"
+            )
+        conc[gate] = a * k / room * cmax
     return tuple(replace(f, concentration=conc[f.name]) for f in fuels)
 
 
@@ -220,11 +301,13 @@ def translate(
                   "nncrn.dsd implements it; split it into bimolecular steps"  # fmt: skip
             raise SchemeRefusal(f"scheme {scheme.name!r} cannot implement {why}; {fix}")
     auto = _auto_time_unit(scheme, network.reactions)
+    changed = {s for r in network.reactions for s, n in r.net().items() if n}
+    held = {s: v for s, v in _loads(scheme, network.reactions).items() if s not in changed}
     tau = float(time_unit) if time_unit is not None else auto
     if not (math.isfinite(tau) and tau > 0):
         raise UnsupportedModelError(f"time_unit {time_unit!r}: give seconds > 0")
     modules = tuple(
-        Module(i, r, _concentrations(scheme, r, scheme.module(i, r), tau))
+        Module(i, r, _concentrations(scheme, r, scheme.module(i, r), tau, held))
         for i, r in enumerate(network.reactions)
     )
     signals = tuple(scheme.signal(s) for s in network.species_names)

@@ -146,9 +146,12 @@ class Soloveichik2010(DSDScheme):
         "kinetics, PNAS 107:5393 (2010)"
     )
     assumptions: ClassVar[str] = (
-        "gates and backward strands at C_max far above every signal; a unimolecular rate k "
-        "is q*[gate] and a bimolecular rate k is q*[gate]/[backward strand] (the first "
-        "binding step in fast equilibrium); reactants of one reaction are distinct species"
+        "fork gates and backward strands at C_max far above every signal; a unimolecular "
+        "rate k is q*[join gate] and a bimolecular rate k is n*q*[join gate]/[backward "
+        "strand] in the free signals (the first binding step, n ways, in fast equilibrium), "
+        "so the join gate must stay at or below C_max: k <= q*C_max; the gates hold a share "
+        "of their first reactant (inputs are corrected for it), which slows the network "
+        "but keeps its steady states; reactants of one reaction are distinct species"
     )
 
     def signal(self, species: str) -> Complex:
@@ -234,10 +237,12 @@ class Qian2011(DSDScheme):
         "polymers, DNA Computing and Molecular Programming 16, LNCS 6518 (2011)"
     )
     assumptions: ClassVar[str] = (
-        "gate, commit, reverse and forward strands at C_max far above every signal; the "
-        "rate of a reaction is set by its gate's concentration (unimolecular: q*[gate]; "
-        "bimolecular: q*[gate]/[reverse strand of the first reactant]), each toehold "
-        "exchange in fast equilibrium"
+        "reverse and forward strands at C_max far above every signal, each toehold "
+        "exchange in fast equilibrium (q/2 each way, the commit step q); a bimolecular rate "
+        "k is (q/3)*[gate]/C_max in the free signals, so k <= q/3 with the gate at C_max; a "
+        "unimolecular rate k is q*g^2/(2g + C_max) with gate and commit strand at g; a "
+        "source 0 -> Y is q*[gate]*[commit]; the gates hold a share of their first reactant "
+        "(inputs are corrected for it), which slows the network but keeps its steady states"
     )
 
     def signal(self, species: str) -> Complex:
