@@ -35,7 +35,7 @@ def test_dsd_writes_pil_verifies_and_reports(tmp_path, capsys):
     out = tmp_path / "design.pil"
     dsd = tmp_path / "dsd.json"
     argv = ["dsd", str(path), "--scheme", "qian2011", "-o", str(out), "--verify", "--report",
-            "--leak", "0.01", "--dsd-network", str(dsd)]  # fmt: skip
+            "--leak", "0.01", "--gate-leak", "1e-7", "--dsd-network", str(dsd)]  # fmt: skip
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert "modules verified" in text and re.search(r"modules verified\s*│\s*2/2", text)
@@ -45,6 +45,8 @@ def test_dsd_writes_pil_verifies_and_reports(tmp_path, capsys):
     assert {"Y", "m0__gate", "m1__gate"} <= set(net.species_names)
     # the leak of module 1 (2 Y -> Y): gate + commit -> Y
     assert any(r.equation() == "m1__gate + m1__commit -> Y" for r in net.reactions)
+    # the gate leak of module 1: the gate releases Y without its inputs
+    assert any(r.equation() == "m1__gate -> Y" for r in net.reactions)
 
 
 def test_dsd_refuses_a_reaction_the_scheme_cannot_implement(tmp_path, capsys):
@@ -63,3 +65,5 @@ def test_dsd_option_errors(tmp_path, capsys):
     assert "--whole goes with --verify" in capsys.readouterr().err
     assert main(["dsd", str(path), "-o", str(path)]) != 0
     assert "same file" in capsys.readouterr().err
+    assert main(["dsd", str(path), "-o", str(out), "--gate-leak", "-1"]) != 0
+    assert "--gate-leak -1.0: give a rate constant >= 0 in /s" in capsys.readouterr().err

@@ -25,6 +25,7 @@ from nncrn.dsd import (
     dsd_network,
     enumerate_modules,
     enumerate_pil,
+    fuel_depletion,
     interpret,
     translate,
     verify,
@@ -266,6 +267,78 @@ def test_dsd_network_runs_a_conversion_to_completion():
     end = integrate(net, None, [0.0, 200.0], y0=y0).concentrations[0, -1]
     assert end[net.index("B")] == pytest.approx(2.0, rel=1e-4)
     assert end[net.index("A")] < 1e-4
+
+
+def test_fuel_depletion_reports_the_fuel_left_and_when_it_ran_low():
+    from nncrn import ScipyODE, integrate
+
+    design = translate(_net("A -> B"), "qian2011")
+    net = dsd_network(design)
+    y0 = np.array([[s.initial for s in net.species]] * 2)
+    y0[0, net.index("A")], y0[1, net.index("A")] = 40.0, 1.0
+    ts = np.linspace(0.0, 20.0, 401)
+    traj = integrate(net, None, ts, y0=y0, solver=ScipyODE())
+    report = fuel_depletion(net, traj, thresholds=(0.9, 0.5, 0.01))
+    fuels = [i for i, s in enumerate(net.species) if s.initial > 0]
+    assert {net.species[i].name for i in fuels} == {"m0__gate", "m0__commit", "m0__rev_A",
+                                                   "m0__fwd_B"}  # fmt: skip
+    share = traj.concentrations[0][:, fuels] / [net.species[i].initial for i in fuels]
+    np.testing.assert_allclose(report.min_fraction, share.min(axis=1))  # the item with 40 A
+    assert report.min_fraction[0] == pytest.approx(1.0)
+    # the commit strand goes twice per firing (a second one binds the spent gate)
+    assert report.fuel[-1] == "m0__commit"
+    commit = net.species[net.index("m0__commit")].initial
+    assert report.min_fraction[-1] == pytest.approx(1 - 2 * 40.0 / commit, abs=0.02)
+    for th in (0.9, 0.5):
+        j = int(np.flatnonzero(report.min_fraction < th)[0])
+        assert ts[j - 1] <= report.first_below[th] <= ts[j]
+    assert report.first_below[0.01] is None
+    assert report.as_dict()["first_below"]["0.9"] == report.first_below[0.9]
+    with pytest.raises(ValueError, match="threshold"):
+        fuel_depletion(net, traj, thresholds=(1.5,))
+    with pytest.raises(ValueError, match="same species"):
+        fuel_depletion(_net("A -> B"), traj)
+
+
+def test_a_gate_leak_releases_products_without_inputs():
+    from nncrn import ScipyODE, integrate
+
+    design = translate(_net("A + B -> C"), "qian2011")
+    enums = enumerate_modules(design)
+    tight = dsd_network(design, enumerations=enums)
+    leaky = dsd_network(design, enumerations=enums, gate_leak=1e-5)
+    (leak,) = set(leaky.reactions) - set(tight.reactions)
+    assert leak.equation() == "m0__gate -> C"
+    assert leak.rate == pytest.approx(1e-5 * design.time_unit)
+    assert leaky.metadata["dsd"]["gate_leak_per_s"] == 1e-5
+    y0 = np.array([[s.initial for s in tight.species]])  # no A, no B
+    for net, made in ((tight, False), (leaky, True)):
+        end = integrate(net, None, [0.0, 10.0], y0=y0, solver=ScipyODE()).concentrations[0, -1]
+        assert bool(end[net.index("C")] > 1e-3) is made
+    # the 2010 fork gate holds the products there
+    fork = dsd_network(translate(_net("A + B -> C"), "soloveichik2010"), gate_leak=1e-5)
+    assert any(r.equation() == "m0__fork -> C" for r in fork.reactions)
+    with pytest.raises(ValueError, match="gate_leak"):
+        dsd_network(design, enumerations=enums, gate_leak=-1.0)
+
+
+def test_a_gate_leak_makes_module_verification_fail():
+    scheme = Qian2011()
+    formal = Reaction.parse("A + B -> C", 1.0)
+    fuels = scheme.module(0, formal)
+    tube = [scheme.signal("A"), scheme.signal("B"), *fuels]
+    from nncrn.dsd._complex import pil_text
+
+    lengths = {d.rstrip("*"): scheme.length(d.rstrip("*")) for c in tube for d in c.domains}
+    enum = enumerate_pil(pil_text(tube, lengths), max_complex_size=12)
+    names = {f.name for f in fuels}
+    c_state = next(k for k, v in enum.macrostates.items() if v[0].strands == (("h_C", "t", "r_C"),))
+    leak = EnumeratedReaction(("m0-gate",), (c_state,), 1e-5)
+    leaky = Enumeration(enum.macrostates, (*enum.reactions, leak), enum.seconds)
+    impl = interpret(leaky, scheme, names)
+    assert [[], [c_state]] in impl.crn
+    ok, _ = _bisimulation(_formal([formal]), impl, {"A", "B", "C"})
+    assert not ok
 
 
 def test_whole_design_of_a_small_network_is_verified():

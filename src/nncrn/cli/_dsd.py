@@ -37,6 +37,9 @@ def register(sub: Any) -> None:
                    help="seconds per enumeration (default 120)")  # fmt: skip
     p.add_argument("--leak", type=float, default=None, metavar="RATE",
                    help="add fuel + fuel -> products leaks at RATE /M/s to the DSD-level network")  # fmt: skip
+    p.add_argument("--gate-leak", type=float, default=None, metavar="RATE",
+                   help="add gate -> products leaks (a gate releasing its products without "
+                        "its input) at RATE /s to the DSD-level network")  # fmt: skip
     p.add_argument("--dsd-network", type=Path, metavar="PATH",
                    help="write the condensed DSD-level network (JSON) to PATH")  # fmt: skip
     p.add_argument("--report", action="store_true", help="print the cost and verification table")
@@ -61,6 +64,9 @@ def run(args: argparse.Namespace, console: Any) -> int:
         raise InputError("--whole goes with --verify (it verifies the whole design as well)")
     if args.leak is not None and args.leak < 0:
         raise InputError(f"--leak {args.leak}: give a rate constant >= 0 in /M/s, e.g. 1e-2")
+    if args.gate_leak is not None and args.gate_leak < 0:
+        raise InputError(f"--gate-leak {args.gate_leak}: give a rate constant >= 0 in /s, "
+                         "e.g. 1e-7")  # fmt: skip
     check_not_input(args.output, {"the network": args.network})
     if args.dsd_network is not None:
         check_not_input(args.dsd_network, {"the network": args.network}, "--dsd-network")
@@ -73,8 +79,9 @@ def run(args: argparse.Namespace, console: Any) -> int:
     if args.verify:
         result = verify(design, whole=args.whole, time_limit=args.time_limit)
     dsd = None
-    if args.dsd_network is not None or args.leak is not None:
-        dsd = dsd_network(design, leak=args.leak or 0.0, time_limit=args.time_limit)
+    if args.dsd_network is not None or args.leak is not None or args.gate_leak is not None:
+        dsd = dsd_network(design, leak=args.leak or 0.0, gate_leak=args.gate_leak or 0.0,
+                          time_limit=args.time_limit)  # fmt: skip
         if args.dsd_network is not None:
             dsd.save(args.dsd_network)
             console.print(f"wrote {args.dsd_network} ({dsd!r})")

@@ -5,12 +5,14 @@
 ``verify`` enumerates each module with peppercorn and checks it against its formal
 reaction with crnverifier (CRN bisimulation), and the whole design where the enumerator
 finishes; ``dsd_network`` is the condensed DSD-level network, with optional leaks, as a
-``ReactionNetwork``. Enumeration and verification need the ``dsd`` extra
+``ReactionNetwork``; ``fuel_depletion`` reads how much fuel a simulation of it has
+left, and when the first fuel ran low. Enumeration and verification need the ``dsd`` extra
 (``pip install 'nncrn[dsd]'``); translation does not.
 """
 
 from nncrn.dsd._complex import Complex, Kind
 from nncrn.dsd._condensed import ModuleEnumeration, dsd_network, enumerate_modules
+from nncrn.dsd._depletion import FuelDepletion, fuel_depletion
 from nncrn.dsd._design import (
     DesignCost,
     DSDDesign,
@@ -44,6 +46,7 @@ __all__ = [
     "EnumeratedComplex",
     "EnumeratedReaction",
     "Enumeration",
+    "FuelDepletion",
     "Implementation",
     "Kind",
     "Module",
@@ -56,6 +59,7 @@ __all__ = [
     "dsd_network",
     "enumerate_modules",
     "enumerate_pil",
+    "fuel_depletion",
     "interpret",
     "propose_scheme",
     "translate",

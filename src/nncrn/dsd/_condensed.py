@@ -54,6 +54,20 @@ def _leak_reactions(design: DSDDesign, leak: float) -> list[tuple[dict, dict, fl
     return out
 
 
+def _gate_leak_reactions(design: DSDDesign, leak: float) -> list[tuple[dict, dict, float]]:
+    """``gate -> products`` for every module with products: the gate that holds the
+    products (three-domain gate; the 2010 fork gate) releases them without its input."""
+    out = []
+    canonical = design.canonical_fuels()
+    for m in design.modules:
+        if not m.reaction.products:
+            continue
+        holder = next(f for f in m.fuels if f.name.endswith(("-gate", "-fork")))
+        out.append(({_fuel_name(canonical[holder.name].name): 1}, dict(m.reaction.products),
+                    leak))  # fmt: skip
+    return out
+
+
 def _fuel_name(name: str) -> str:
     index, _, rest = name.partition("-")
     return f"{index}__{rest.replace('-', '_')}"
@@ -63,6 +77,7 @@ def dsd_network(
     design: DSDDesign,
     *,
     leak: float = 0.0,
+    gate_leak: float = 0.0,
     enumerations: tuple[ModuleEnumeration, ...] | None = None,
     max_complex_size: int = 8,
     time_limit: float | None = 60.0,
@@ -82,10 +97,14 @@ def dsd_network(
 
     ``leak`` (/M/s) adds, for each module with products, the reaction ``fuel + fuel ->
     products`` between its two main fuels (join and fork gate; gate and commit strand),
-    the leak for which these schemes are known.
+    the leak for which these schemes are known. ``gate_leak`` (/s) adds, for each module
+    with products, ``gate -> products``: the gate that holds the products (three-domain
+    gate; 2010 fork gate) releases them without its input (spontaneous fraying, or a
+    gate synthesized or annealed imperfectly), a first-order leak at that rate per gate.
     """
-    if not (isinstance(leak, int | float) and math.isfinite(leak) and leak >= 0):
-        raise InputError(f"leak {leak!r}: give a rate constant >= 0 in /M/s, e.g. 1e-2")
+    for name, value, unit in (("leak", leak, "/M/s"), ("gate_leak", gate_leak, "/s")):
+        if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+            raise InputError(f"{name} {value!r}: give a rate constant >= 0 in {unit}, e.g. 1e-2")
     scheme = design.scheme
     cu, tau = scheme.concentration_unit, design.time_unit
     if enumerations is None:
@@ -135,10 +154,13 @@ def dsd_network(
     if leak > 0:
         for react, prod, k in _leak_reactions(design, leak):
             add(react, prod, k * cu * tau)
+    if gate_leak > 0:
+        for react, prod, k in _gate_leak_reactions(design, gate_leak):
+            add(react, prod, k * tau)
     reactions = [Reaction(*sides[k], rate, "dsd") for k, rate in rates.items()]
     meta = thaw_json(design.network.metadata)
     meta["dsd"] = {"scheme": scheme.name, "time_unit_s": tau, "concentration_unit_M": cu,
-                   "leak_per_M_per_s": float(leak)}  # fmt: skip
+                   "leak_per_M_per_s": float(leak), "gate_leak_per_s": float(gate_leak)}  # fmt: skip
     used = {s for r in reactions for s in (*r.reactants, *r.products)} | set(formal)
     ordered = [species[n] for n in species if n in used]
     return ReactionNetwork(tuple(ordered), tuple(reactions), design.network.readout, meta)
