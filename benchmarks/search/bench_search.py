@@ -60,6 +60,9 @@ def strategies(budget: int) -> dict:
     }
 
 
+STARTED_AT = "unknown"  # set by main(): the commit of the code this process runs
+
+
 def _commit() -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, text=True,
@@ -67,6 +70,15 @@ def _commit() -> str:
         return out.stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def _dirty() -> bool:
+    try:
+        out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "src"],
+                             cwd=HERE, text=True, capture_output=True, check=True)  # fmt: skip
+        return bool(out.stdout.strip())
+    except (OSError, subprocess.CalledProcessError):
+        return False
 
 
 def run_one(name: str, seed: int, sname: str, budget: int, jobs: int, batch: int) -> dict:
@@ -106,7 +118,7 @@ def run_one(name: str, seed: int, sname: str, budget: int, jobs: int, batch: int
             for e in r.front
         ],
         "seconds": time.perf_counter() - t0,
-        "commit": _commit(),
+        "commit": STARTED_AT,  # HEAD when this process started (its code)
     }
     print(f"{name:13} seed {seed} {sname:9} val {row['val_accuracy']:.3f} test "
           f"{row['test_accuracy']:.3f} reactions {b.reactions:4d} molec {b.molecularity:5d}  "
@@ -220,6 +232,8 @@ def main() -> None:
     parser.add_argument("--reference", action="store_true",
                         help="only train the float-MLP reference per seed (no search); prints it")  # fmt: skip
     args = parser.parse_args()
+    global STARTED_AT
+    STARTED_AT = _commit() + ("+changes" if _dirty() else "")
     torch.set_num_threads(1)
     if args.reference:
         for name in args.datasets.split(","):
