@@ -40,12 +40,14 @@ from nncrn.data import (
     load_dataset,
     train_mlp,
 )
-from nncrn.dsd import dsd_network, enumerate_modules, translate, verify
+from nncrn.dsd import Qian2011, dsd_network, enumerate_modules, fuel_depletion, translate, verify
 
 HERE = Path(__file__).resolve().parent
 EPS = 1e-3
-LEAKS = (0.0, 1.0, 10.0, 100.0, 1000.0)  # /M/s, fuel + fuel -> products
-TIMES = (30.0, 100.0, 300.0)  # formal time units
+LEAKS = (0.01, 0.1, 1.0, 10.0, 100.0)  # /M/s, fuel + fuel -> products
+GATE_LEAKS = (1e-11, 1e-10, 1e-9, 1e-8, 1e-7)  # /s, gate -> products
+TIMES = (10.0, 30.0, 100.0, 300.0)  # formal time units
+GRID = np.unique(np.concatenate([[0.0], np.geomspace(1e-2, TIMES[-1], 60), TIMES]))
 
 
 def xor_network():
@@ -87,7 +89,7 @@ def classes(outputs: np.ndarray) -> np.ndarray:
     return (outputs[:, 0] > 0.5).astype(int) if outputs.shape[1] == 1 else outputs.argmax(1)
 
 
-def one_case(name, net, x, y, *, whole: bool, simulate: bool) -> dict:
+def one_case(name, net, x, y, *, whole: bool, simulate: dict | None) -> dict:
     row: dict = {"network": name, "formal_species": net.n_species,
                  "formal_reactions": net.n_reactions}  # fmt: skip
     design = translate(net, "qian2011")
@@ -104,28 +106,58 @@ def one_case(name, net, x, y, *, whole: bool, simulate: bool) -> dict:
         row.update(whole_bisimulation=result.whole, pathway_decomposition=result.pathway,
                    whole_species=result.whole_species, whole_reactions=result.whole_reactions,
                    whole_s=result.whole_s, whole_note=result.whole_note)  # fmt: skip
-    formal = classes(steady_state(net, x).outputs)
+    formal_out = steady_state(net, x).outputs
+    formal = classes(formal_out)
     row["formal_accuracy"] = float((formal == y).mean())
     if not simulate:
         return row
     enums = enumerate_modules(design, time_limit=600)
+    runs = [(fuel, "none", 0.0) for fuel in simulate["fuels"]]
+    runs += [(simulate["leak_fuel"], "fuel + fuel", k) for k in simulate.get("leaks", LEAKS)]
+    runs += [(simulate["leak_fuel"], "gate", k) for k in simulate.get("gate_leaks", GATE_LEAKS)]
     sweep = []
-    for leak in LEAKS:
-        dna = dsd_network(design, leak=leak, enumerations=enums)
+    for fuel, kind, leak in runs:
+        d = translate(net, Qian2011(fuel_concentration=fuel))
+        dna = dsd_network(d, leak=leak if kind == "fuel + fuel" else 0.0,
+                          gate_leak=leak if kind == "gate" else 0.0, enumerations=enums)  # fmt: skip
         t0 = time.perf_counter()
-        traj = integrate(dna, x, [0.0, *TIMES], solver=ScipyODE(), throw=False)
+        traj = integrate(dna, x, GRID, solver=ScipyODE(), throw=False)
         seconds = time.perf_counter() - t0
-        for j, t in enumerate(TIMES, start=1):
+        fuel_left = fuel_depletion(dna, traj)
+        for t in TIMES:
+            j = int(np.searchsorted(GRID, t))
             pred = classes(traj.outputs[:, j])
-            sweep.append({"leak_per_M_per_s": leak, "t": t,
-                          "accuracy": float((pred == y).mean()),
+            sweep.append({"fuel_M": fuel, "time_unit_s": d.time_unit, "leak_kind": kind,
+                          "leak": leak, "t": t, "accuracy": float((pred == y).mean()),
                           "agreement_with_formal": float((pred == formal).mean()),
-                          "max_output_error": float(np.abs(traj.outputs[:, j]
-                                                           - steady_state(net, x).outputs).max()),
+                          "max_output_error": float(np.abs(traj.outputs[:, j] - formal_out).max()),
+                          "fuel_left": float(fuel_left.min_fraction[j]),
+                          "lowest_fuel": fuel_left.fuel[j],
+                          "t_below_90": fuel_left.first_below[0.9],
+                          "t_below_50": fuel_left.first_below[0.5],
+                          "converged": bool(np.all(traj.converged)),
                           "simulate_s": seconds})  # fmt: skip
         row["dsd_species"], row["dsd_reactions"] = dna.n_species, dna.n_reactions
+        print(name, fuel, kind, leak, f"{seconds:.0f} s", [round(r["accuracy"], 3)
+              for r in sweep[-len(TIMES):]], fuel_left.first_below, flush=True)  # fmt: skip
     row["sweep"] = sweep
     return row
+
+
+def _write(rows: list[dict], args: argparse.Namespace) -> None:
+    """Results so far: latest/ always, results.json here with --record (rows of networks not
+    run this time, with --only, are kept from the recorded file)."""
+    doc = {"machine": platform.platform(), "processor": platform.processor(),
+           "command": "python benchmarks/dsd/bench_dsd.py --record", "rows": rows}  # fmt: skip
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(doc, indent=1, default=str))
+    if args.record:
+        recorded = HERE / "results.json"
+        if args.only and recorded.exists():
+            new = {r["network"]: r for r in rows}
+            old = json.loads(recorded.read_text())["rows"]
+            doc["rows"] = [new.pop(r["network"], r) for r in old] + list(new.values())
+        recorded.write_text(json.dumps(doc, indent=1, default=str))
 
 
 def main() -> None:
@@ -134,23 +166,27 @@ def main() -> None:
                         help="directory for the results (default latest/ here, git-ignored)")  # fmt: skip
     parser.add_argument("--record", action="store_true",
                         help="also write results.json next to this script (quoted by README)")  # fmt: skip
+    parser.add_argument("--only", default="",
+                        help="run only the networks whose name contains this text")  # fmt: skip
     args = parser.parse_args()
     torch.manual_seed(0)
-    rows = []
-    net, x, y = xor_network()
-    rows.append(one_case("XOR 2-2-1 smooth", net, x, y, whole=True, simulate=True))
-    print(json.dumps(rows[-1], default=str)[:400], flush=True)
-    nets, xte, yte = iris_networks()
-    for name, net in nets.items():
-        rows.append(one_case(name, net, xte, yte, whole=False, simulate="dual-rail" in name))
+    rows: list[dict] = []
+    if args.only in "XOR 2-2-1 smooth":
+        net, x, y = xor_network()
+        rows.append(one_case("XOR 2-2-1 smooth", net, x, y, whole=True,
+                             simulate={"fuels": (1e-6, 1e-5, 1e-4, 1e-3), "leak_fuel": 1e-4}))  # fmt: skip
         print(json.dumps(rows[-1], default=str)[:400], flush=True)
-    doc = {"machine": platform.platform(), "processor": platform.processor(),
-           "command": "python benchmarks/dsd/bench_dsd.py --record", "rows": rows}  # fmt: skip
-    args.out.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(doc, indent=1, default=str)
-    (args.out / "results.json").write_text(text)
-    if args.record:
-        (HERE / "results.json").write_text(text)
+        _write(rows, args)
+    nets, xte, yte = iris_networks()
+    plans = {"iris 4-8-3 smooth": {"fuels": (1e-6, 1e-4), "leak_fuel": 1e-4, "leaks": (),
+                                   "gate_leaks": ()},
+             "iris 4-8-3 ternary dual-rail": {"fuels": (1e-6,), "leak_fuel": 1e-6}}  # fmt: skip
+    for name, net in nets.items():
+        if args.only not in name:
+            continue
+        rows.append(one_case(name, net, xte, yte, whole=False, simulate=plans[name]))
+        print(json.dumps(rows[-1], default=str)[:400], flush=True)
+        _write(rows, args)
 
 
 if __name__ == "__main__":
