@@ -129,7 +129,6 @@ def completion_steady_state(
     ||y||_inf``, ``y >= 0`` and every reaction is exhausted (``_exhausted`` of the Newton
     path); ``fallback`` (the Newton solver) gets the other items, from their initial state.
     """
-    b = y_full.shape[0]
     if k.n_dynamic == 0:
         return fallback(y_full)
     y = plan.solve(y_full)[:, k.dynamic]
@@ -137,14 +136,8 @@ def completion_steady_state(
     res = f.abs().amax(1)
     tol = atol + rtol * y.abs().amax(1)
     ok = torch.isfinite(res) & (res <= tol) & (y >= 0).all(1) & _exhausted(k, y_full, y, atol, rtol)
-    time = torch.full((b,), float("inf"), dtype=y.dtype, device=y.device)
-    steps = torch.zeros(b, dtype=torch.long, device=y.device)
-    out = SteadyOutcome(y, ok, res, time, steps, n_rhs=1)
+    out = SteadyOutcome.direct(y, ok, res)
     if bool(ok.all()):
         return out
     rest = torch.nonzero(~ok)[:, 0]
-    o = fallback(y_full[rest])
-    out.y[rest], out.converged[rest], out.residual[rest] = o.y, o.converged, o.residual
-    out.time[rest], out.n_steps[rest] = o.time, o.n_steps
-    out.n_rhs += o.n_rhs
-    return out
+    return out.take(rest, fallback(y_full[rest]))

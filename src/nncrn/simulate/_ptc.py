@@ -96,6 +96,22 @@ class SteadyOutcome:
     n_steps: torch.Tensor
     n_rhs: int
 
+    @classmethod
+    def direct(cls, y: torch.Tensor, converged: torch.Tensor, residual: torch.Tensor):
+        """A state computed without pseudo-time steps (the sweep, firing to completion)."""
+        b = y.shape[0]
+        time = torch.full((b,), float("inf"), dtype=y.dtype, device=y.device)
+        return cls(y, converged, residual, time, torch.zeros(b, dtype=torch.long, device=y.device),
+                   n_rhs=1)  # fmt: skip
+
+    def take(self, rows: torch.Tensor, other: SteadyOutcome) -> SteadyOutcome:
+        """Replace ``rows`` by ``other``'s items (a fallback's answers for them); returns self."""
+        self.y[rows], self.converged[rows], self.residual[rows] = (
+            other.y, other.converged, other.residual)  # fmt: skip
+        self.time[rows], self.n_steps[rows] = other.time, other.n_steps
+        self.n_rhs += other.n_rhs
+        return self
+
 
 def ptc_steady_state(
     k: TorchKernels,

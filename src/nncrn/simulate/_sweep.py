@@ -270,9 +270,7 @@ def sweep_steady_state(
     tol = atol + rtol * torch.maximum(hi, -lo)
     ok = certified & torch.isfinite(res) & (res <= tol) & (lo >= 0)
     y = yd.T
-    time = torch.full((b,), float("inf"), dtype=y.dtype, device=y.device)
-    steps = torch.zeros(b, dtype=torch.long, device=y.device)
-    out = SteadyOutcome(y, ok, res, time, steps, n_rhs=1)
+    out = SteadyOutcome.direct(y, ok, res)
     if bool(ok.all()):
         return out
     rest = torch.nonzero(~ok)[:, 0]
@@ -282,8 +280,4 @@ def sweep_steady_state(
     if bool(warm.any()):
         w = torch.nonzero(warm)[:, 0]
         y_full[w[:, None], k.dynamic[None, :]] = mine[w]
-    o = fallback(y_full)
-    out.y[rest], out.converged[rest], out.residual[rest] = o.y, o.converged, o.residual
-    out.time[rest], out.n_steps[rest] = o.time, o.n_steps
-    out.n_rhs += o.n_rhs
-    return out
+    return out.take(rest, fallback(y_full))
