@@ -166,6 +166,19 @@ def test_info_says_when_the_solver_falls_back(tmp_path, capsys):
     assert re.search(r"conservation laws\s*│\s*1: A \+ B\s*│", text)
 
 
+def test_info_says_when_reactions_are_fired_to_completion(tmp_path, capsys):
+    from nncrn.network import Reaction, Species
+
+    net = ReactionNetwork(
+        [Species("A", "input"), Species("B", "hidden"), Species("C", "output")],
+        [Reaction.parse("A + B -> C", 1.0)],
+    )
+    path = tmp_path / "join.json"
+    net.save(path)
+    assert main(["info", str(path)]) == 0
+    assert "reactions fired to completion" in capsys.readouterr().out
+
+
 def test_info_writes_conservation_laws_with_integer_coefficients(tmp_path, capsys):
     from nncrn.network import Reaction, Species
 

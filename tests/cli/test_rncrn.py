@@ -62,6 +62,7 @@ def test_rncrn_trains_a_function_from_a_file(tmp_path, capsys):
         (["--target", "bistable", "--low", "1"], "--low/--high go with"),
         (["--target", "bistable", "--max-decades", "-1"], "--max-decades -1"),
         (["--target", "bistable", "--t-end", "0"], "--t-end 0"),
+        (["--target", "bistable", "--period", "5"], "--period/--attraction go with CURVE.csv"),
     ],
 )
 def test_rncrn_refusals(tmp_path, capsys, extra, message):

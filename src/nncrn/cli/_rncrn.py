@@ -124,6 +124,11 @@ def _target(args: argparse.Namespace) -> Any:
 
     from nncrn.rncrn import TARGETS, Target
 
+    if not args.target.endswith(".csv") and (args.period is not None or args.attraction != 1.0):
+        raise InputError(
+            f"--period/--attraction go with CURVE.csv targets (a designed limit cycle); "
+            f"{args.target!r} is not one"
+        )
     if args.target in TARGETS:
         if args.low is not None or args.high is not None:
             raise InputError(

@@ -26,6 +26,7 @@ smooth.
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 
@@ -210,11 +211,9 @@ def is_design(target: Target) -> bool:
 
 
 def _design_of(target: Target) -> CycleDesign:
-    f = target.f
-    design = getattr(f, "__self__", None)
-    if not isinstance(design, CycleDesign):
+    if not is_design(target):
         raise InputError(
             f"target {target.name!r} is not a designed cycle; make one with design_cycle(points, "
             "period)"
         )
-    return design
+    return cast(CycleDesign, target.f.__self__)  # type: ignore[attr-defined]

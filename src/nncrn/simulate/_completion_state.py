@@ -30,6 +30,7 @@ import torch
 from nncrn.network import StoichiometryView
 from nncrn.simulate._completion import completion_levels
 from nncrn.simulate._ptc import SteadyOutcome, _exhausted
+from nncrn.simulate._structure import _padded
 from nncrn.simulate._torch_kernels import TorchKernels
 
 __all__ = ["CompletionPlan", "completion_steady_state"]
@@ -47,21 +48,15 @@ class _Group:
         mine = local[rr] >= 0
         rows, cols = local[rr[mine]], rc[mine]
         change = np.asarray(net[rr[mine], cols]).ravel()
-        width = int(np.bincount(rows, minlength=reactions.size).max())
-        order = np.lexsort((cols, rows))
-        rows, cols, change = rows[order], cols[order], change[order]
-        start = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=reactions.size))[:-1]))
-        slot = np.arange(rows.size) - start[rows]
-        table = np.zeros((reactions.size, width), dtype=np.int64)
-        # divisor > 0: consumed (extent y / divisor); 0: present or not (extent 0 or inf);
-        # -1: padding (inf)
-        divisor = np.full((reactions.size, width), -1.0)
-        table[rows, slot] = cols
-        divisor[rows, slot] = np.where(change < 0, -change, 0.0)
+        # code > 0: consumed, the divisor of its extent y / code; -1: a reactant the reaction
+        # does not consume (extent 0 if absent, else no limit); 0: padding (no limit)
+        code = np.where(change < 0, -change, -1).astype(np.int64)
+        table, code = _padded(rows, cols, code, reactions.size, 0)
+        divisor = code.astype(np.float64)
         self.table = torch.tensor(table, dtype=torch.long, device=device)
         self.divisor = torch.tensor(divisor, dtype=dtype, device=device)
         self.consumed = self.divisor > 0
-        self.catalyst = self.divisor == 0
+        self.catalyst = self.divisor < 0
         # the species each reaction consumes (each belongs to one reaction only)
         self.used_reaction = torch.tensor(rows[change < 0], dtype=torch.long, device=device)
         self.used_species = torch.tensor(cols[change < 0], dtype=torch.long, device=device)
