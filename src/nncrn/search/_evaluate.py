@@ -15,6 +15,9 @@ from nncrn.search._space import WEIGHTS, Architecture
 
 __all__ = ["Evaluation", "SearchData", "TrainSettings", "evaluate", "network_size"]
 
+_BATCH = 32  # train_mlp's batch size, which the search uses
+_QAT_BATCH = 64  # qat_fit's, which discretize_mlp uses
+
 
 @dataclass(frozen=True)
 class TrainSettings:
@@ -22,22 +25,32 @@ class TrainSettings:
 
     ``epochs`` of Adam at ``lr`` (batch 32) for the float network; a pruned network is
     fine-tuned for ``finetune_epochs`` more with its pruned weights held at zero;
-    quantization-aware training runs ``qat_epochs``. The defaults train iris's networks in
-    about a second each.
+    quantization-aware training runs ``qat_epochs`` (batch 64). Each of the three runs at
+    least ``min_steps`` optimizer steps: a small table (iris's 74 training rows are 3
+    batches) gets more epochs, so its networks are not left half-trained (150 epochs of
+    iris are 450 steps: a linear model then sits at 0.84 validation accuracy where
+    logistic regression reaches 0.92-1.00). The defaults train iris's networks in about
+    two seconds each.
     """
 
     epochs: int = 150
     lr: float = 1e-2
     qat_epochs: int = 100
     finetune_epochs: int = 50
+    min_steps: int = 1000
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "qat_epochs", "finetune_epochs"):
+        for name in ("epochs", "qat_epochs", "finetune_epochs", "min_steps"):
             v = getattr(self, name)
             if not isinstance(v, int) or v < 1:
                 raise InputError(f"TrainSettings({name}={v!r}) must be an integer >= 1")
         if not self.lr > 0:
             raise InputError(f"TrainSettings(lr={self.lr!r}) must be > 0")
+
+    def epochs_for(self, epochs: int, rows: int, batch: int) -> int:
+        """``epochs``, raised so that ``rows`` in batches of ``batch`` make >= ``min_steps`` steps."""
+        per_epoch = -(-rows // batch)
+        return max(epochs, -(-self.min_steps // per_epoch))
 
 
 @dataclass(frozen=True)
@@ -192,19 +205,27 @@ def _train(
 
     act = "relu" if arch.scheme == "dual-rail" else "smooth_relu"
     A = scaling.transform(data.X_train)
-    model = train_mlp(build_mlp(sizes, act, arch.eps, seed), A, data.y_train, epochs=settings.epochs,
-                      lr=settings.lr, seed=seed)  # fmt: skip
+    model = train_mlp(build_mlp(sizes, act, arch.eps, seed), A, data.y_train,
+                      epochs=settings.epochs_for(settings.epochs, len(A), _BATCH), lr=settings.lr,
+                      batch_size=_BATCH, seed=seed)  # fmt: skip
     masks = None
     if arch.sparsity > 0:
         masks = _prune(model, arch.sparsity)
         held = _apply(model, masks, hold=True)
         model = train_mlp(
-            held, A, data.y_train, epochs=settings.finetune_epochs, lr=settings.lr, seed=seed
+            held,
+            A,
+            data.y_train,
+            lr=settings.lr,
+            seed=seed,
+            batch_size=_BATCH,
+            epochs=settings.epochs_for(settings.finetune_epochs, len(A), _BATCH),
         )
         model = _apply(model, masks, hold=False)  # make the zeros permanent
     spec = WEIGHTS[arch.weights]
     if spec is not None:
-        how = Discretization(spec[0], spec[1], qat=arch.qat, qat_epochs=settings.qat_epochs)
+        qat_epochs = settings.epochs_for(settings.qat_epochs, len(A), _QAT_BATCH)
+        how = Discretization(spec[0], spec[1], qat=arch.qat, qat_epochs=qat_epochs)
         model = discretize_mlp(model, A, data.y_train, how, seed=seed)
         if masks is not None:  # binary levels have no zero, QAT may regrow one: prune again
             model = _apply(model, masks, hold=False)
