@@ -83,11 +83,12 @@ def test_min_steps_raises_the_epochs_of_small_tables():
     assert s.epochs_for(100, 74, 64) == 500
     assert s.epochs_for(150, 898, 32) == 150  # digits: 29 batches, 4,350 steps already
     assert TrainSettings(min_steps=1).epochs_for(50, 74, 32) == 50
+    assert TrainSettings().epochs_for(150, 74, 32) == 1000  # the default 3,000 steps
 
 
 def test_default_settings_train_a_linear_model_to_the_end(data):
     """iris's 74 rows make 3 batches: 150 epochs alone left a linear model at 0.892 training
-    accuracy (logistic regression fits 0.97); the default's 1,000 steps reach it."""
+    accuracy (logistic regression fits 0.97); the default's 3,000 steps reach it."""
     from nncrn.data import MinMaxScaling
     from nncrn.search._evaluate import _train
 
