@@ -19,6 +19,7 @@ from nncrn.search import (
     SearchSpace,
     TrainSettings,
     evaluate,
+    min_reactions,
     network_size,
     pareto_front,
     search,
@@ -75,6 +76,28 @@ def test_linear_ternary_dual_rail_is_tiny_and_simulated(data):
     assert e.distinct_rates == 1 and e.converged == 1.0
     assert e.molecularity == network_size(e.network)["molecularity"] > e.reactions
     assert e.val_accuracy >= 0.6  # far above the 1/3 of a constant guess
+
+
+@pytest.mark.parametrize(
+    "arch",
+    [
+        Architecture((4,), 0.5, "dual-rail", "ternary", qat=False, eps=1e-3),
+        Architecture((2, 4), 0.9, "dual-rail", "binary", qat=False, eps=1e-3),
+        Architecture((4,), 0.9, "smooth-relu", "ternary", qat=False, eps=1e-3),
+        Architecture((2, 2), 0.0, "smooth-relu", "float", qat=False, eps=1e-2),
+    ],
+)
+def test_min_reactions_is_a_lower_bound_and_spares_training(data, arch):
+    e = evaluate(arch, data, settings=FAST)
+    assert e.reactions >= min_reactions(arch) == 2 * sum(arch.hidden)
+    limit = min_reactions(arch) - 1
+    skipped = evaluate(arch, data, settings=FAST, max_reactions=limit)
+    assert not skipped.feasible and skipped.network is None and skipped.fitness == 0.0
+    assert skipped.reactions == min_reactions(arch) and skipped.species == 0
+    assert (
+        skipped.reason == f"reactions >= {limit + 1} > {limit} (2 per hidden neuron; not trained)"
+    )
+    assert skipped.seconds < e.seconds
 
 
 def test_min_steps_raises_the_epochs_of_small_tables():
@@ -135,7 +158,8 @@ def test_max_reactions_is_respected(data):
     assert over, "the space has networks above 6 reactions; the seed should meet one"
     for e in over:
         assert not e.feasible and e.fitness == 0.0 and e.val_accuracy == 0.0
-        assert e.reason == f"reactions {e.reactions} > 6"
+        assert e.reason in (f"reactions {e.reactions} > 6",
+                            f"reactions >= {e.reactions} > 6 (2 per hidden neuron; not trained)")  # fmt: skip
     assert all(e.feasible for e in r.evaluations if e.reactions <= 6)
     assert r.best.reactions <= 6 and all(e.reactions <= 6 for e in r.front)
 

@@ -18,7 +18,7 @@ def wide_console(monkeypatch):
 def test_search_writes_the_best_network_front_and_table(tmp_path, capsys):
     out = tmp_path / "res"
     argv = ["search", "--dataset", "iris", "--budget", "4", "--strategy", "random",
-            "--epochs", "15", "--qat-epochs", "5", "--batch-size", "2", "--times",
+            "--epochs", "15", "--qat-epochs", "5", "--min-steps", "1", "--batch-size", "2", "--times",
             "--out", str(out)]  # fmt: skip
     assert main(argv) == 0
     text = capsys.readouterr().out
@@ -39,6 +39,7 @@ def test_search_writes_the_best_network_front_and_table(tmp_path, capsys):
         (["--dataset", "iris", "--target", "y"], "--target goes with --csv"),
         (["--dataset", "iris", "--budget", "0"], "--budget 0"),
         (["--dataset", "iris", "--max-reactions", "0"], "max_reactions=0"),
+        (["--dataset", "iris", "--min-steps", "0"], "min_steps=0"),
     ],
 )
 def test_search_refuses_bad_options(tmp_path, capsys, extra, message):

@@ -45,6 +45,9 @@ def register(sub: Any) -> None:
         "--epochs", type=int, default=150, help="training epochs per network (default 150)"
     )
     p.add_argument("--qat-epochs", type=int, default=100, help="QAT epochs (default 100)")
+    p.add_argument("--min-steps", type=int, default=3000,
+                   help="optimizer steps each training makes at least, whatever the epochs "
+                        "(default 3000: a small table gets more epochs)")  # fmt: skip
     p.add_argument("--times", action="store_true",
                    help="also measure the completion time (t99, within 1%%) of the front's networks")  # fmt: skip
     p.add_argument("--out", type=Path, required=True, help="directory for the results")
@@ -81,7 +84,8 @@ def run(args: argparse.Namespace, console: Any) -> int:
         for name in OUTPUT_FILES:
             check_not_input(args.out / name, {"--csv": args.csv}, option="--out")
     ds = load_dataset(args.dataset) if args.dataset else load_csv(args.csv, args.target)
-    settings = TrainSettings(epochs=args.epochs, qat_epochs=args.qat_epochs)
+    settings = TrainSettings(epochs=args.epochs, qat_epochs=args.qat_epochs,
+                             min_steps=args.min_steps)  # fmt: skip
     data = SearchData.split(ds.X, ds.y, seed=args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     client = None

@@ -12,7 +12,14 @@ Pareto front of accuracy against reactions, the best-so-far curve, and the test 
 of the best and the front, measured once at the end.
 """
 
-from nncrn.search._evaluate import Evaluation, SearchData, TrainSettings, evaluate, network_size
+from nncrn.search._evaluate import (
+    Evaluation,
+    SearchData,
+    TrainSettings,
+    evaluate,
+    min_reactions,
+    network_size,
+)
 from nncrn.search._result import SearchResult, pareto_front
 from nncrn.search._run import search
 from nncrn.search._space import Architecture, SearchSpace
@@ -30,6 +37,7 @@ __all__ = [
     "Strategy",
     "TrainSettings",
     "evaluate",
+    "min_reactions",
     "network_size",
     "pareto_front",
     "search",

@@ -13,7 +13,7 @@ from nncrn._errors import ConvergenceWarning, InputError
 from nncrn.network import ReactionNetwork
 from nncrn.search._space import WEIGHTS, Architecture
 
-__all__ = ["Evaluation", "SearchData", "TrainSettings", "evaluate", "network_size"]
+__all__ = ["Evaluation", "SearchData", "TrainSettings", "evaluate", "min_reactions", "network_size"]
 
 _BATCH = 32  # train_mlp's batch size, which the search uses
 _QAT_BATCH = 64  # qat_fit's, which discretize_mlp uses
@@ -160,6 +160,17 @@ def network_size(net) -> dict:
     }
 
 
+def min_reactions(arch: Architecture) -> int:
+    """The fewest reactions any network of ``arch`` compiles to, whatever its weights.
+
+    Every hidden neuron brings two reactions in both schemes: ``0 -> H`` and ``2 H -> H``
+    (smoothed ReLU), or the rectifier's ``Hp -> H + Hc`` and ``Hn + Hc -> Hd`` (dual
+    rail), even with all its weights pruned. An architecture whose bound exceeds the
+    reaction limit is infeasible before it is trained.
+    """
+    return 2 * sum(arch.hidden)
+
+
 def _prune(model, sparsity: float):
     """Masks zeroing the ``sparsity`` share of smallest-magnitude weights of each ``Linear``."""
     import torch
@@ -242,7 +253,9 @@ def evaluate(arch: Architecture, data: SearchData, *, settings: TrainSettings = 
     and batches), pruned and fine-tuned, discretized, compiled with the scaling as its
     input map (:func:`nncrn.data.fold_offset`), and its steady states on the validation
     part are computed with :func:`nncrn.simulate.steady_state`. A network over
-    ``max_reactions`` or ``max_species`` is not simulated and is infeasible. Runs torch on
+    ``max_reactions`` or ``max_species`` is not simulated and is infeasible; one that
+    cannot fit ``max_reactions`` whatever its weights (:func:`min_reactions`) is not even
+    trained (its ``reactions`` is then that bound, its ``species`` 0). Runs torch on
     one thread (evaluations run side by side in worker processes).
     """
     import torch
@@ -256,6 +269,16 @@ def evaluate(arch: Architecture, data: SearchData, *, settings: TrainSettings = 
     if not arch.valid:
         raise InputError(f"{arch.describe()}: dual-rail compiles integer weight levels only")
     sizes = (data.X_train.shape[1], *arch.hidden, data.n_classes)
+    least = min_reactions(arch)
+    if max_reactions is not None and least > max_reactions:
+        # whatever its weights, the network cannot fit: spare its training
+        return Evaluation(index=index, genome=tuple(genome), architecture=arch, sizes=sizes,
+                          val_accuracy=0.0, nn_accuracy=float("nan"), converged=0.0,
+                          reactions=least, species=0, molecularity=0, distinct_rates=0,
+                          feasible=False,
+                          reason=f"reactions >= {least} > {max_reactions} (2 per hidden neuron; "
+                                 "not trained)",
+                          seconds=time.perf_counter() - t0, network=None)  # fmt: skip
     scaling = MinMaxScaling.fit(data.X_train)
     model = _train(arch, sizes, data, scaling, settings, seed)
     deployed = fold_offset(model, scaling.low, scaling.input_scale)
