@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from contextlib import nullcontext
 
 import numpy as np
 import pytest
@@ -67,6 +68,82 @@ def test_a_seven_product_fan_out_verifies():
     text = "X3 -> H1_0p + H1_2n + H1_3n + H1_4p + H1_5n + H1_6n + H1_7p"
     check = verify_reaction(Reaction.parse(text, 1.0), Qian2011(), index=3)
     assert check.correct and check.reactions == 18
+
+
+def _shape(r: Reaction) -> str:
+    """A reaction with its species renamed A, B, ... (reactants first): its type."""
+    names: dict[str, str] = {}
+    for s in (*sorted(r.reactants), *sorted(r.products)):
+        names.setdefault(s, "ABCDEFGHIJKLMNOP"[len(names)])
+
+    def side(d) -> str:
+        return " + ".join(f"{c} {names[s]}" if c > 1 else names[s] for s, c in sorted(d.items())) or "0"
+
+    return f"{side(r.reactants)} -> {side(r.products)}"
+
+
+def _emitted_types() -> dict[str, set[str]]:
+    """Every reaction type that nncrn's compilation schemes emit, harvested from compiled
+    networks (smooth ReLU, polynomial, chemical sigmoid, each with and without the argmax
+    stage; dual rail with 2-bit weights; an RNCRN), with the schemes that emit it."""
+    torch = pytest.importorskip("torch")
+    from nncrn.compile import (
+        ChemicalSigmoidScheme,
+        DualRail,
+        Polynomial,
+        SmoothReLUScheme,
+        compile_network,
+        with_argmax,
+    )
+    from nncrn.rncrn import RNCRN
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    model = model.double()
+    nets = {}
+    with pytest.warns(Warning):  # ReLU compiled as its smooth or bounded stand-in
+        for name, scheme in (("smooth", SmoothReLUScheme(1e-3)),
+                             ("sigmoid", ChemicalSigmoidScheme()),
+                             ("polynomial", Polynomial(P=[1e-3, 0, -1], Q=[0, 1]))):  # fmt: skip
+            nets[name] = compile_network(model, scheme=scheme, input_range=(0.0, 1.0))
+            nets[name + "+argmax"] = with_argmax(nets[name])
+    with torch.no_grad():
+        for layer in (model[0], model[2]):  # integer levels -2..2, as 3-bit linear QAT gives
+            layer.weight.copy_(torch.randint(-2, 3, layer.weight.shape, dtype=torch.float64))
+    nets["dual-rail"] = compile_network(model, scheme=DualRail(rescale=True), input_range=(0.0, 1.0))
+    rn = RNCRN(alpha=np.array([[1.0, -1.0]]), omega=np.array([[1.0], [-1.0]]),
+               bias=np.array([0.5, -0.5]), beta=np.array([1.0]), gamma=np.ones(2), tau=np.ones(2))  # fmt: skip
+    nets["rncrn"] = rn.to_network(0.01)
+    types: dict[str, set[str]] = {}
+    for name, net in nets.items():
+        for r in net.reactions:
+            types.setdefault(_shape(r), set()).add(name)
+    return types
+
+
+def test_every_emitted_reaction_type_verifies_under_some_scheme():
+    types = _emitted_types()
+    # the harvest covers what the schemes are known to emit, the third-order steps included
+    assert {"A + B + C -> 2 A + C", "A + B -> 2 A", "2 A -> A", "A + B -> C"} <= set(types)
+    assert len(types) >= 15
+    failed = []
+    for shape in sorted(types):
+        r = Reaction.parse(shape, 1.0)
+        ok = any(
+            cls().refusal(r) is None and verify_reaction(r, cls()).correct
+            for cls in (Qian2011, Soloveichik2010)
+        )
+        if not ok:
+            failed.append((shape, sorted(types[shape])))
+    assert not failed
+
+
+def test_a_third_order_module_verifies_and_soloveichik2010_proposes_qian2011():
+    r = Reaction.parse("A + B + C -> 2 A + C", 1.0)
+    check = verify_reaction(r, Qian2011())
+    assert check.correct and check.reactions == 14
+    with pytest.raises(SchemeRefusal, match=r"order 3.*up to order 2.*use scheme 'qian2011'"):
+        translate(_net("A + B + C -> 2 A + C"), "soloveichik2010")
 
 
 _QUICK = {"X + Y -> X + 2 Y", "0 -> Y", "Yp + Yn -> 0"}
@@ -193,16 +270,22 @@ def _rate_at_the_dsd_level(design, text: str) -> float:
     y0[0, net.index("Y")] = 1e-6
     if "X" in text:
         y0[0, net.index("X")] = 1e-4
+    if "W" in text:
+        y0[0, net.index("W")] = 1e-2
     ts = np.linspace(0.0, 2.0, 801)
     c = integrate(net, None, ts, y0=y0, solver=ScipyODE(rtol=1e-10, atol=1e-20)).concentrations[0]
     mass = c[:, net.index("Y")] * (c[:, net.index("X")] if "X" in text else 1.0)
+    mass = mass * (c[:, net.index("W")] if "W" in text else 1.0)
     late = slice(400, None)  # after the gates' intermediates have settled
     dz = c[-1, net.index("Z")] - c[400, net.index("Z")]
     return float(dz / np.trapezoid(mass[late], ts[late]))
 
 
-@pytest.mark.parametrize("scheme", ["qian2011", "soloveichik2010"])
-@pytest.mark.parametrize("text", ["Y -> Z", "X + Y -> Z"])
+@pytest.mark.parametrize(
+    ("scheme", "text"),
+    [(s, t) for s in ("qian2011", "soloveichik2010") for t in ("Y -> Z", "X + Y -> Z")]
+    + [("qian2011", "W + X + Y -> Z")],
+)
 def test_a_module_runs_at_its_formal_rate_at_the_dsd_level(scheme, text):
     # The gate's toehold exchanges run at q / 2 each way in peppercorn's condensed
     # reactions (three-domain modules ran at 2/3 of their rate, join gates of bimolecular
@@ -353,10 +436,29 @@ def test_errors_name_the_problem():
         translate(_net("A -> B"), "nuskell")
     with pytest.raises(ValueError, match="toehold_length 15 must be shorter"):
         Qian2011(toehold_length=15)
-    with pytest.raises(SchemeRefusal, match=r"order 3.*split it into bimolecular steps"):
-        translate(_net("A + B + C -> D"), "qian2011")
+    with pytest.raises(SchemeRefusal, match=r"order 4.*split it into steps of order 3"):
+        translate(_net("A + B + C + D -> E"), "qian2011")
     with pytest.raises(ValueError, match="leak"):
         dsd_network(translate(_net("A -> B"), "qian2011"), leak=-1.0)
+
+
+@pytest.mark.parametrize("scheme", ["smooth", "dual-rail"])
+def test_one_neuron_compiled_network_whole_design(scheme):
+    torch = pytest.importorskip("torch")
+    from nncrn.compile import DualRail, SmoothReLUScheme, compile_network
+
+    model = torch.nn.Sequential(torch.nn.Linear(1, 1), torch.nn.ReLU()).double()
+    with torch.no_grad():
+        model[0].weight[:] = 2.0 if scheme == "smooth" else 1.0
+        model[0].bias[:] = -0.5 if scheme == "smooth" else -1.0
+    compiler = SmoothReLUScheme(eps=1e-3) if scheme == "smooth" else DualRail()
+    with pytest.warns(Warning) if scheme == "smooth" else nullcontext():
+        net = compile_network(model, scheme=compiler, input_range=(0.0, 1.0))
+    assert net.n_reactions == (4 if scheme == "smooth" else 3)
+    result = verify(translate(net, "qian2011"), whole=True, time_limit=300)
+    assert all(m.correct for m in result.modules)
+    assert result.whole is True and result.pathway is True
+    assert result.whole_reactions == (28 if scheme == "smooth" else 22)
 
 
 @pytest.mark.slow

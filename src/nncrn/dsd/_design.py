@@ -171,10 +171,19 @@ def _loads(scheme: DSDScheme, reactions: tuple[Reaction, ...]) -> dict[str, floa
     """
     loads: dict[str, float] = {}
     for r in reactions:
-        if r.order == 2:
+        if r.order >= 2:
             first = next(iter(r.reactants))
-            loads[first] = loads.get(first, 0.0) + _ceiling(scheme) * r.rate
+            loads[first] = loads.get(first, 0.0) + _ceiling(scheme) * _reduced(scheme, r)
     return loads
+
+
+def _reduced(scheme: DSDScheme, r: Reaction) -> float:
+    """``k C^(n - 2)`` (formal units) of a reaction of order ``n >= 2``: the rate its gate
+    must reach in the bound intermediates, each binding step after the first buffered by a
+    reverse strand at ``C`` (three-domain gate: ``(q / 3) [gate] X Y Z / C^2`` at order 3).
+    """
+    cap = scheme.fuel_concentration / scheme.concentration_unit
+    return r.rate * cap ** (r.order - 2)
 
 
 def _auto_time_unit(scheme: DSDScheme, reactions: tuple[Reaction, ...]) -> float:
@@ -192,7 +201,7 @@ def _auto_time_unit(scheme: DSDScheme, reactions: tuple[Reaction, ...]) -> float
     """
     cap = scheme.fuel_concentration / scheme.concentration_unit
     uni = [r.rate for r in reactions if r.order == 1]
-    bi = [r.rate for r in reactions if r.order == 2]
+    bi = [r.rate for r in reactions if r.order >= 2]
     big_q = HEADROOM * max(_loads(scheme, reactions).values()) if bi else 0.0
     if uni:  # gate at k / Q (2010); gate = commit = g, Q g^2 = k (2 g + C) (2011)
         big_q = max(big_q, 100.0 * max(uni) / cap)
@@ -219,6 +228,8 @@ def _concentrations(scheme: DSDScheme, r: Reaction, fuels: tuple[Complex, ...], 
     catalyst ``X`` that no reaction changes (an input) is given as its total amount, of
     which ``1 / (1 + L_X / Q')`` is free: its gates run at ``(Q / a) r = k (1 + L_X / Q')``
     with ``Q' = Q - L_X`` (``held``: ``L_X`` of each catalyst), i.e. ``r = a k / Q'``.
+    Third order (three-domain gate): each binding after the first is one more exchange
+    against a reverse strand at ``C``, so ``k`` becomes ``k C`` (:func:`_reduced`).
     """
     cu, cmax = scheme.concentration_unit, scheme.fuel_concentration
     cap = cmax / cu
@@ -248,9 +259,10 @@ def _concentrations(scheme: DSDScheme, r: Reaction, fuels: tuple[Complex, ...], 
     else:
         first = next(iter(r.reactants))
         room = big_q - held.get(first, 0.0)
+        k = _reduced(scheme, r)
         if room < a * k:
             raise UnsupportedModelError(
-                f"{r.equation()} at rate {k:g}: its {scheme.name} gate would have to exceed "
+                f"{r.equation()} at rate {r.rate:g}: its {scheme.name} gate would have to exceed "
                 f"C (Q = q c_u tau = {big_q:.4g} at time_unit {tau:.6g} s); give time_unit "
                 f">= {(a * k + big_q - room) / (scheme.rate * cu):.6g} s or leave it to "
                 "translate"
@@ -271,7 +283,7 @@ def translate(
     ----------
     network:
         Any :class:`~nncrn.ReactionNetwork` (compiled or imported) of reactions of order
-        at most 2.
+        at most the scheme's ``max_order`` (2; 3 for ``Qian2011``).
     scheme:
         A :class:`DSDScheme` (``Qian2011()``, ``Soloveichik2010(toehold_length=6)``) or its
         name.
@@ -298,7 +310,7 @@ def translate(
         if why is not None:
             other = propose_scheme(r, scheme)
             fix = f"use scheme {other!r}, which implements it" if other else "no scheme of " \
-                  "nncrn.dsd implements it; split it into bimolecular steps"  # fmt: skip
+                  "nncrn.dsd implements it; split it into steps of order 3 or less"  # fmt: skip
             raise SchemeRefusal(f"scheme {scheme.name!r} cannot implement {why}; {fix}")
     auto = _auto_time_unit(scheme, network.reactions)
     changed = {s for r in network.reactions for s, n in r.net().items() if n}

@@ -63,6 +63,7 @@ class DSDScheme(ABC):
     name: ClassVar[str] = ""
     reference: ClassVar[str] = ""
     assumptions: ClassVar[str] = ""
+    max_order: ClassVar[int] = 2
 
     def __post_init__(self) -> None:
         for field, low in (("toehold_length", 3), ("branch_length", 8)):
@@ -109,11 +110,12 @@ class DSDScheme(ABC):
     def refusal(self, reaction: Reaction) -> str | None:
         """Why this scheme cannot implement ``reaction`` correctly; None if it can.
 
-        Every scheme here stops at bimolecular reactions; a scheme adds its own limits.
+        A scheme's rates are mapped (:func:`nncrn.dsd.translate`) up to its
+        ``max_order``; a scheme adds its own limits.
         """
-        if reaction.order > 2:
-            return f"{reaction.equation()}: it is of order {reaction.order}, and mass-action " \
-                   "DNA implementations stop at bimolecular reactions"  # fmt: skip
+        if reaction.order > self.max_order:
+            return f"{reaction.equation()}: it is of order {reaction.order}, and nncrn.dsd " \
+                   f"maps the rates of its {self.name} modules up to order {self.max_order}"  # fmt: skip
         return None
 
     @abstractmethod
@@ -232,6 +234,9 @@ class Qian2011(DSDScheme):
     """
 
     name: ClassVar[str] = "qian2011"
+    # the gate takes its reactants in turn: order 3 (the argmax stage's and the chemical
+    # sigmoid's X + Y + Z reactions) is one more toehold exchange before the commit step
+    max_order: ClassVar[int] = 3
     reference: ClassVar[str] = (
         "Qian, Soloveichik & Winfree, Efficient Turing-universal computation with DNA "
         "polymers, DNA Computing and Molecular Programming 16, LNCS 6518 (2011)"
@@ -239,7 +244,8 @@ class Qian2011(DSDScheme):
     assumptions: ClassVar[str] = (
         "reverse and forward strands at C_max far above every signal, each toehold "
         "exchange in fast equilibrium (q/2 each way, the commit step q); a bimolecular rate "
-        "k is (q/3)*[gate]/C_max in the free signals, so k <= q/3 with the gate at C_max; a "
+        "k is (q/3)*[gate]/C_max in the free signals, so k <= q/3 with the gate at C_max (a "
+        "trimolecular one (q/3)*[gate]/C_max^2, so k <= q/(3 C_max)); a "
         "unimolecular rate k is q*g^2/(2g + C_max) with gate and commit strand at g; a "
         "source 0 -> Y is q*[gate]*[commit]; the gates hold a share of their first reactant "
         "(inputs are corrected for it), which slows the network but keeps its steady states"

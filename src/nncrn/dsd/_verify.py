@@ -101,7 +101,7 @@ class Verification:
     """Per-module results, and the whole-design checks where the enumerator finished.
 
     ``whole`` and ``pathway`` are None when they were not run (or the enumeration of the
-    whole design did not finish: ``whole_note`` says why).
+    whole design or the bisimulation search did not finish: ``whole_note`` says why).
     """
 
     scheme: str
@@ -158,23 +158,29 @@ def _propagated(crn: CRN, known: dict[str, list[str]]) -> dict[str, list[str]]:
     such an interpretation; offered to it, they are checked like any other.
     """
     out = {k: list(v) for k, v in known.items()}
-    pairs = {(tuple(r[0]), tuple(r[1])) for r in crn}
-    changed = True
-    while changed:
-        changed = False
+    pairs = sorted({(tuple(r[0]), tuple(r[1])) for r in crn})
+
+    def step(reversible_only: bool) -> bool:
         for left, right in pairs:
             reversible = (right, left) in pairs
             unknown = [x for x in left if x not in out]
             if len(unknown) != 1 or any(x not in out for x in right):
                 continue
-            if not reversible and len(left) != 1:
+            if not reversible and (reversible_only or len(left) != 1):
                 continue
             content = Counter(f for x in right for f in out[x])
             content.subtract(f for x in left if x in out for f in out[x])
             if any(c < 0 for c in content.values()):
                 continue
             out[unknown[0]] = sorted(content.elements())
-            changed = True
+            return True
+        return False
+
+    # Reversible exchanges first (a bound reactant is still that reactant), in a fixed
+    # order: an irreversible step read first can claim a species the exchange explains
+    # (which one wins decided the result, run to run, before the order was fixed).
+    while step(reversible_only=True) or step(reversible_only=False):
+        pass
     return out
 
 
@@ -244,10 +250,14 @@ def verify(
 
     With ``whole=True`` the whole design is also enumerated at once and checked by CRN
     bisimulation (the modules' interpretations of the complexes they share with it are
-    offered as a partial interpretation, so True is a proof and False means no
-    bisimulation extends the modules' ones) and (``pathway=True``) pathway decomposition; an enumeration that exceeds
+    offered first as a partial interpretation, which spares the search; when no
+    bisimulation extends them, the search starts again from the signals alone, so False
+    means that none exists, and None that this search did not finish within
+    ``time_limit``) and (``pathway=True``) pathway decomposition; an enumeration that exceeds
     ``time_limit`` or ``max_complex_size`` leaves those None with the reason in
-    ``whole_note``.
+    ``whole_note``. The bisimulation search and the pathway decomposition each have
+    ``time_limit`` seconds too (None, with the reason in ``whole_note``, when they run
+    past it).
     """
     from nncrn._errors import ConvergenceError
 
@@ -275,17 +285,68 @@ def verify(
     # The modules' bisimulations name the same complexes the whole enumeration finds
     # (no crosstalk means no new ones): offered as a partial interpretation they spare
     # crnverifier a search over every intermediate, and it still checks every condition.
+    # A complex that two modules read differently (a strand both release, which one of
+    # several valid module bisimulations maps elsewhere) is left to the search.
     known: dict[str, tuple[str, ...]] = {}
+    clash: set[str] = set()
     for check in checks:
         for k, v in check.interpretation.items():
-            known.setdefault(k, v)
-    hint = {s: list(known[_key(enum, s)]) for s in enum.macrostates if _key(enum, s) in known}
+            if known.setdefault(k, v) != v:
+                clash.add(k)
+    hint = {s: list(known[_key(enum, s)]) for s in enum.macrostates
+            if _key(enum, s) in known and _key(enum, s) not in clash}  # fmt: skip
     start = time.perf_counter()
-    ok, _ = _bisimulation(fcrn, impl, formals, hint)
+    ok, note = _whole_bisimulation(fcrn, impl, formals, hint, time_limit)
     path = None
     if pathway:
+        from nncrn.dsd._enumerate import _time_limit, _Timeout
+
         verifier = require("crnverifier")
-        with deep_recursion():
-            path = bool(verifier.pathway_decomposition_eq([fcrn, impl.renamed()], formals))
+        try:
+            with deep_recursion(), _time_limit(time_limit):
+                path = bool(verifier.pathway_decomposition_eq([fcrn, impl.renamed()], formals))
+        except _Timeout:
+            note = "; ".join(x for x in (note, f"pathway decomposition did not finish within "
+                                         f"{time_limit} s; raise time_limit to decide") if x)  # fmt: skip
     return Verification(scheme.name, checks, ok, path, enum.n_species, enum.n_reactions,
-                        enum.seconds + time.perf_counter() - start)  # fmt: skip
+                        enum.seconds + time.perf_counter() - start, note)  # fmt: skip
+
+
+def _whole_bisimulation(
+    fcrn: CRN, impl: Implementation, formals: set[str], hint: dict[str, list[str]],
+    time_limit: float | None,
+) -> tuple[bool | None, str]:  # fmt: skip
+    """CRN bisimulation of a whole design: True or False as proved, None if not decided.
+
+    Guided first: the modules' interpretations (``hint``), then the one the toehold
+    exchanges imply from the signals alone (:func:`_propagated`); a True from either is a
+    proof. The modules' bisimulations are one choice among several for their
+    intermediates (which one crnverifier returns varies between runs), and a combination
+    of choices can fail where another succeeds, so a guided False proves nothing: only the
+    unguided search from the signals can show that no bisimulation exists. It runs within
+    ``time_limit`` (None when it does not finish, with the reason).
+    """
+    from nncrn.dsd._enumerate import _time_limit, _Timeout
+
+    verifier = require("crnverifier")
+    formals = formals | set(impl.signals.values())
+    signals = {k: [v] for k, v in impl.signals.items()}
+    species = {x for r in impl.crn for side in r for x in side}
+    guided = signals | {k: list(v) for k, v in hint.items()
+                        if k in species and k not in signals and set(v) <= formals}  # fmt: skip
+    implied = {k: v for k, v in _propagated(impl.crn, signals).items() if set(v) <= formals}
+    step = "the guided searches"
+    try:
+        with deep_recursion(), _time_limit(time_limit):
+            for partial in (guided, implied):
+                if verifier.crn_bisimulation_test(fcrn, impl.crn, formals=formals,
+                                                  interpretation=partial)[0]:  # fmt: skip
+                    return True, ""
+            step = "the unguided search (no bisimulation extends the modules' interpretations " \
+                   "or the one the toehold exchanges imply)"  # fmt: skip
+            ok = verifier.crn_bisimulation_test(fcrn, impl.crn, formals=formals,
+                                                interpretation=signals)[0]  # fmt: skip
+    except _Timeout:
+        return None, f"CRN bisimulation: {step} did not finish within {time_limit} s; " \
+                     "raise time_limit to decide"  # fmt: skip
+    return bool(ok), ""
