@@ -26,6 +26,7 @@ def test_search_writes_the_best_network_front_and_table(tmp_path, capsys):
     assert "t99" in text
     rows = list(csv.DictReader((out / "evaluations.csv").open()))
     assert [r["index"] for r in rows] == ["0", "1", "2", "3"]
+    assert all((r["reason"] == "") == (r["feasible"] == "True") for r in rows)
     best = max(rows, key=lambda r: (float(r["val_accuracy"]), -int(r["reactions"])))
     net = ReactionNetwork.load(out / "best_network.json")
     assert net.n_reactions == int(best["reactions"]) and net.n_species == int(best["species"])

@@ -164,10 +164,13 @@ def _write(result, out: Path) -> None:
     from nncrn.cli._io import atomic_path, write_csv
 
     rows = [[e.index, e.describe(), e.feasible, e.val_accuracy, e.nn_accuracy, e.converged,
-             e.reactions, e.species, e.molecularity, e.distinct_rates, round(e.seconds, 3)]
+             e.reactions, e.species, e.molecularity, e.distinct_rates, round(e.seconds, 3),
+             e.reason or ""]
             for e in result.evaluations]  # fmt: skip
+    # "reason" says why a row is infeasible; one not trained has the bound as its reactions
     write_csv(out / "evaluations.csv", ["index", "architecture", "feasible", "val_accuracy", "nn_accuracy",
-              "converged", "reactions", "species", "molecularity", "distinct_rates", "seconds"], rows)  # fmt: skip
+              "converged", "reactions", "species", "molecularity", "distinct_rates", "seconds",
+              "reason"], rows)  # fmt: skip
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     result.plot(ax)
     fig.tight_layout()
