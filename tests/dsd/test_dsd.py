@@ -77,7 +77,10 @@ def _shape(r: Reaction) -> str:
         names.setdefault(s, "ABCDEFGHIJKLMNOP"[len(names)])
 
     def side(d) -> str:
-        return " + ".join(f"{c} {names[s]}" if c > 1 else names[s] for s, c in sorted(d.items())) or "0"
+        return (
+            " + ".join(f"{c} {names[s]}" if c > 1 else names[s] for s, c in sorted(d.items()))
+            or "0"
+        )
 
     return f"{side(r.reactants)} -> {side(r.products)}"
 
@@ -110,7 +113,9 @@ def _emitted_types() -> dict[str, set[str]]:
     with torch.no_grad():
         for layer in (model[0], model[2]):  # integer levels -2..2, as 3-bit linear QAT gives
             layer.weight.copy_(torch.randint(-2, 3, layer.weight.shape, dtype=torch.float64))
-    nets["dual-rail"] = compile_network(model, scheme=DualRail(rescale=True), input_range=(0.0, 1.0))
+    nets["dual-rail"] = compile_network(
+        model, scheme=DualRail(rescale=True), input_range=(0.0, 1.0)
+    )
     rn = RNCRN(alpha=np.array([[1.0, -1.0]]), omega=np.array([[1.0], [-1.0]]),
                bias=np.array([0.5, -0.5]), beta=np.array([1.0]), gamma=np.ones(2), tau=np.ones(2))  # fmt: skip
     nets["rncrn"] = rn.to_network(0.01)
@@ -498,3 +503,23 @@ def test_importing_the_enumerator_leaves_the_recursion_limit_alone():
     nested = "#@nncrn metadata " + "[" * 100_000 + "]" * 100_000 + "\nA -> B [k = 1]\n"
     with pytest.raises(FormatError, match="nests JSON arrays or objects too deeply"):
         from_crn_text(nested)
+
+
+def test_a_whole_design_search_past_its_time_limit_is_undecided(monkeypatch):
+    # True and False are proofs; a search stopped by time_limit decides nothing.
+    import time
+
+    import crnverifier
+
+    from nncrn.dsd._verify import Implementation, _whole_bisimulation
+
+    def slow(*args, **kwargs):
+        time.sleep(5)
+        return True, {}
+
+    monkeypatch.setattr(crnverifier, "crn_bisimulation_test", slow)
+    impl = Implementation([[["A"], ["B"]]], {"A": "A", "B": "B"}, ())
+    start = time.perf_counter()
+    ok, note = _whole_bisimulation([[["A"], ["B"]]], impl, {"A", "B"}, {}, 0.3)
+    assert ok is None and time.perf_counter() - start < 2
+    assert note.startswith("CRN bisimulation: the guided searches did not finish within 0.3 s")
