@@ -151,6 +151,7 @@ def _write(rows: list[dict], args: argparse.Namespace) -> None:
            "command": "python benchmarks/dsd/bench_dsd.py --record", "rows": rows}  # fmt: skip
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(doc, indent=1, default=str))
+    plot_leaks(doc, args.out / "leaks.png")
     if args.record:
         recorded = HERE / "results.json"
         if args.only and recorded.exists():
@@ -158,6 +159,50 @@ def _write(rows: list[dict], args: argparse.Namespace) -> None:
             old = json.loads(recorded.read_text())["rows"]
             doc["rows"] = [new.pop(r["network"], r) for r in old] + list(new.values())
         recorded.write_text(json.dumps(doc, indent=1, default=str))
+        plot_leaks(doc, HERE / "leaks.png")
+
+
+def plot_leaks(doc: dict, path: Path) -> None:
+    """Accuracy against leak rate (fuel + fuel and gate leaks), one line per formal time t.
+
+    The zero-leak accuracy at the same fuel is drawn at the left edge of each panel.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in doc["rows"] if any(s["leak_kind"] != "none" for s in r["sweep"])]
+    if not rows:
+        return
+    kinds = (("fuel + fuel", "fuel + fuel leak (/M/s)"), ("gate", "gate leak (/s)"))
+    fig, axes = plt.subplots(len(rows), 2, figsize=(10, 3.4 * len(rows)), squeeze=False)
+    for row, ax_row in zip(rows, axes, strict=True):
+        sweep = row["sweep"]
+        fuel = next(s["fuel_M"] for s in sweep if s["leak_kind"] != "none")
+        for (kind, label), ax in zip(kinds, ax_row, strict=True):
+            pts = [s for s in sweep if s["leak_kind"] == kind]
+            leaks = sorted({s["leak"] for s in pts})
+            if not leaks:
+                ax.set_visible(False)
+                continue
+            base = min(leaks) / 10
+            for k, t in enumerate(sorted({s["t"] for s in pts})):
+                zero = [s["accuracy"] for s in sweep
+                        if s["leak_kind"] == "none" and s["fuel_M"] == fuel and s["t"] == t]  # fmt: skip
+                xs = ([base] if zero else []) + leaks
+                ys = zero[:1] + [next(s["accuracy"] for s in pts if s["leak"] == v and s["t"] == t)
+                                 for v in leaks]  # fmt: skip
+                ax.plot(xs, ys, "o-", color=f"C{k}", label=f"t = {t:g}")
+            ax.set_xscale("log")
+            ax.set_ylim(0, 1.05)
+            ax.set_xlabel(label + "; leftmost point: no leak")
+            ax.set_ylabel("test accuracy (DNA level)")
+            ax.set_title(f"{row['network']}, fuels at {fuel:g} M")
+            ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def main() -> None:
@@ -168,7 +213,12 @@ def main() -> None:
                         help="also write results.json next to this script (quoted by README)")  # fmt: skip
     parser.add_argument("--only", default="",
                         help="run only the networks whose name contains this text")  # fmt: skip
+    parser.add_argument("--plot-only", action="store_true",
+                        help="redraw leaks.png from the recorded results.json and stop")  # fmt: skip
     args = parser.parse_args()
+    if args.plot_only:
+        plot_leaks(json.loads((HERE / "results.json").read_text()), HERE / "leaks.png")
+        return
     torch.manual_seed(0)
     rows: list[dict] = []
     if args.only in "XOR 2-2-1 smooth":
