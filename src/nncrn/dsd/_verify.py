@@ -185,15 +185,13 @@ def _propagated(crn: CRN, known: dict[str, list[str]]) -> dict[str, list[str]]:
 
 
 def _bisimulation(
-    fcrn: CRN, impl: Implementation, formals: set[str], hint: dict[str, list[str]] | None = None
+    fcrn: CRN, impl: Implementation, formals: set[str]
 ) -> tuple[bool, dict[str, list[str]]]:
+    """A module's CRN bisimulation from its signals (modules are small: the search ends),
+    retried from the interpretation the toehold exchanges imply."""
     verifier = require("crnverifier")
     formals = formals | set(impl.signals.values())
     partial = {k: [v] for k, v in impl.signals.items()}
-    species = {s for r in impl.crn for side in r for s in side}
-    for k, v in (hint or {}).items():
-        if k in species and k not in partial and set(v) <= formals:
-            partial[k] = list(v)
     with deep_recursion():
         ok, bisim = verifier.crn_bisimulation_test(fcrn, impl.crn, formals=formals,
                                                    interpretation=partial)  # fmt: skip
